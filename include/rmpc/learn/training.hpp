@@ -1,0 +1,164 @@
+// Minibatch training of an Mlp on (X, Y) pairs: Adam, MSE or Huber loss, seeded shuffling,
+// early stopping on the epoch loss with patience and restore-best (method.md section 4:
+// minibatch 256, Adam lr 1e-3, patience 50). Warm start = calling fit() again on the same
+// network: training continues from its current weights.
+//
+// Each epoch visits a fresh seeded permutation of the samples in minibatches (the last one
+// may be smaller); every minibatch is gathered into a preallocated matrix and goes through
+// one forward and one backward pass of dense matrix products. The epoch loss is the
+// sample-weighted mean of the minibatch losses seen during the epoch.
+#pragma once
+
+#include <rmpc/learn/adam.hpp>
+#include <rmpc/learn/mlp.hpp>
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <numeric>
+#include <random>
+#include <stdexcept>
+#include <vector>
+
+namespace rmpc::learn {
+
+template <typename Scalar_>
+struct TrainSettings {
+  using Scalar = Scalar_;
+  int max_epochs = 500;                 ///< hard cap; early stopping normally ends the fit first.
+  Eigen::Index batch_size = 256;        ///< the paper's minibatch size.
+  Loss loss = Loss::huber;              ///< the paper's critic loss.
+  Scalar huber_delta = Scalar(1);       ///< scaled targets live in [0, 1]: 1 is the Keras default.
+  AdamSettings<Scalar> adam{};          ///< lr 1e-3 as in the paper.
+  int patience = 50;                    ///< epochs without improvement before stopping (paper: 50).
+  Scalar min_delta = Scalar(0);         ///< an epoch loss must beat best - min_delta to count.
+  bool restore_best = true;             ///< end with the weights of the best epoch, not the last.
+  bool reset_optimizer = true;          ///< fresh Adam moments per fit (targets change between fits).
+  std::uint64_t seed = 0;               ///< shuffling seed; same seed and data -> same weights.
+};
+
+enum class TrainStatus {
+  early_stopped,  ///< the loss did not improve for `patience` epochs.
+  max_epochs,     ///< ran all epochs.
+  non_finite,     ///< a loss or gradient became NaN/Inf; the best weights seen are restored.
+};
+
+inline const char* to_string(TrainStatus s) {
+  switch (s) {
+    case TrainStatus::early_stopped: return "early_stopped";
+    case TrainStatus::max_epochs: return "max_epochs";
+    case TrainStatus::non_finite: return "non_finite";
+  }
+  return "unknown";
+}
+
+template <typename Scalar_>
+struct TrainResult {
+  using Scalar = Scalar_;
+  TrainStatus status = TrainStatus::max_epochs;
+  int epochs = 0;                                          ///< epochs run.
+  int best_epoch = -1;                                     ///< 0-based epoch of best_loss.
+  Scalar best_loss = std::numeric_limits<Scalar>::infinity();
+  Scalar final_loss = std::numeric_limits<Scalar>::infinity();  ///< loss of the last epoch run.
+  std::vector<Scalar> loss_history;                        ///< one entry per epoch.
+};
+
+/// Holds the optimiser state, the shuffling generator and the minibatch buffers, so that
+/// repeated fits reuse their memory.
+template <typename Scalar_>
+class Trainer {
+ public:
+  using Scalar = Scalar_;
+  using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
+  using Vector = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
+  using Settings = TrainSettings<Scalar>;
+  using Result = TrainResult<Scalar>;
+
+  Trainer() = default;
+  explicit Trainer(const Settings& settings) : settings_(settings) {}
+  const Settings& settings() const { return settings_; }
+  void set_settings(const Settings& settings) { settings_ = settings; }
+
+  /// Fits net to Y (d_out x N) from X (d_in x N) starting from its current weights.
+  Result fit(Mlp<Scalar>& net, const Eigen::Ref<const Matrix>& x, const Eigen::Ref<const Matrix>& y) {
+    if (x.rows() != net.input_dim()) throw std::invalid_argument("Trainer::fit: x must have d_in rows");
+    if (y.rows() != net.output_dim() || y.cols() != x.cols())
+      throw std::invalid_argument("Trainer::fit: y must be d_out x N with N = x.cols()");
+    if (x.cols() < 1) throw std::invalid_argument("Trainer::fit: no samples");
+    if (!x.allFinite()) throw std::invalid_argument("Trainer::fit: x has NaN/Inf");
+    if (!y.allFinite()) throw std::invalid_argument("Trainer::fit: y has NaN/Inf");
+    if (settings_.batch_size < 1) throw std::invalid_argument("Trainer::fit: batch_size must be >= 1");
+    const Eigen::Index n = x.cols();
+    const Eigen::Index nb = std::min(settings_.batch_size, n);
+    adam_.set_settings(settings_.adam);
+    if (settings_.reset_optimizer || adam_.steps() == 0) adam_.reset(net.num_parameters());
+    rng_.seed(settings_.seed);
+    order_.resize(static_cast<std::size_t>(n));
+    std::iota(order_.begin(), order_.end(), Eigen::Index(0));
+    grad_.resize(net.num_parameters());
+    best_params_ = net.parameters();
+
+    Result result;
+    result.loss_history.reserve(static_cast<std::size_t>(std::max(settings_.max_epochs, 0)));
+    int since_best = 0;
+    result.status = TrainStatus::max_epochs;
+    for (int epoch = 0; epoch < settings_.max_epochs; ++epoch) {
+      std::shuffle(order_.begin(), order_.end(), rng_);
+      Scalar epoch_loss = Scalar(0);
+      bool finite = true;
+      for (Eigen::Index start = 0; start < n; start += nb) {
+        const Eigen::Index b = std::min(nb, n - start);
+        xb_.resize(x.rows(), b);
+        yb_.resize(y.rows(), b);
+        dy_.resize(y.rows(), b);
+        for (Eigen::Index j = 0; j < b; ++j) {
+          const Eigen::Index c = order_[static_cast<std::size_t>(start + j)];
+          xb_.col(j) = x.col(c);
+          yb_.col(j) = y.col(c);
+        }
+        const Matrix& pred = net.forward(xb_);
+        const Scalar batch_loss = regression_loss(settings_.loss, settings_.huber_delta, pred, yb_, dy_);
+        net.backward(dy_, grad_);
+        if (!std::isfinite(batch_loss) || !grad_.allFinite()) {
+          finite = false;
+          break;
+        }
+        adam_.step(net.parameters(), grad_);
+        epoch_loss += batch_loss * Scalar(b);
+      }
+      if (!finite) {
+        result.status = TrainStatus::non_finite;
+        net.set_parameters(best_params_);
+        result.epochs = epoch + 1;
+        return result;
+      }
+      epoch_loss /= Scalar(n);
+      result.loss_history.push_back(epoch_loss);
+      result.final_loss = epoch_loss;
+      result.epochs = epoch + 1;
+      if (epoch_loss < result.best_loss - settings_.min_delta) {
+        result.best_loss = epoch_loss;
+        result.best_epoch = epoch;
+        best_params_ = net.parameters();
+        since_best = 0;
+      } else if (++since_best >= settings_.patience) {
+        result.status = TrainStatus::early_stopped;
+        break;
+      }
+    }
+    if (settings_.restore_best && result.best_epoch >= 0) net.set_parameters(best_params_);
+    return result;
+  }
+
+ private:
+  Settings settings_{};
+  Adam<Scalar> adam_{};
+  std::mt19937_64 rng_{0};
+  std::vector<Eigen::Index> order_;
+  Vector grad_, best_params_;
+  Matrix xb_, yb_, dy_;
+};
+
+}  // namespace rmpc::learn

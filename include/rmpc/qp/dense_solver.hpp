@@ -1,0 +1,500 @@
+// Dense convex QP solver: the Goldfarb-Idnani dual active-set method (Math. Prog. 27, 1983)
+// extended to exact-L1 soft rows, whose multipliers live in the box [0, w_i].
+//
+//     minimize 1/2 z'Hz + g'z + sum_{soft} w_i max(0, C_i z - d_i)  s.t.  A z = b, C_i z <= d_i (hard)
+//
+// The method keeps z the minimiser over the working set W with dual-feasible multipliers and
+// adds the most violated row until none is left. Every step raises the dual objective, so it
+// terminates, and the final working set is the exact active set: the KKT system it leaves
+// factorized (detail::WorkingSetFactor) is the one the sensitivities differentiate.
+//
+// Soft rows. A soft row is the dual of a slack eps_i >= 0 with cost w_i eps_i: its multiplier
+// mu_i is in [0, w_i]. mu_i = w_i ("saturated") means eps_i > 0 and the row acts as the
+// linear term w_i C_i' added to g (kept in g_eff). A saturated row with C_i z < d_i is violated
+// from above and re-enters the working set with its orientation flipped (normal -C_i,
+// multiplier w_i - mu_i). No slack variable is ever carried.
+#pragma once
+
+#include "rmpc/qp/detail/working_set.hpp"
+#include "rmpc/qp/problem.hpp"
+
+#include <Eigen/Cholesky>
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <string>
+
+namespace rmpc::qp {
+
+template <typename Scalar, int N = Eigen::Dynamic, int P = Eigen::Dynamic, int M = Eigen::Dynamic>
+class DenseSolver {
+ public:
+  using ProblemType = Problem<Scalar, N, P, M>;
+  using ResultType = Result<Scalar, N, P, M>;
+  using RowStates = Eigen::Matrix<std::int8_t, M, 1>;
+  using VectorN = Eigen::Matrix<Scalar, N, 1>;
+  using VectorP = Eigen::Matrix<Scalar, P, 1>;
+  using VectorM = Eigen::Matrix<Scalar, M, 1>;
+  using Factor = detail::WorkingSetFactor<Scalar, N>;
+  // The working set never holds more than n linearly independent normals.
+  using IndexN = Eigen::Matrix<int, N, 1>;
+  using SignN = Eigen::Matrix<std::int8_t, N, 1>;
+
+  explicit DenseSolver(const Settings<Scalar>& settings = {}) : settings_(settings) {}
+
+  const Settings<Scalar>& settings() const { return settings_; }
+  Settings<Scalar>& settings() { return settings_; }
+
+  /// Copies and checks the data and factors H = LL'. Sizes are taken from `problem`; with
+  /// dynamic sizes, storage is reallocated only when they change.
+  DenseSolver& compute(const ProblemType& problem) {
+    problem_ = problem;
+    allocate();
+    ready_ = false;
+    result_.status = Status::invalid_input;
+    result_.message.clear();
+    if (settings_.check_input && !check_problem()) return *this;
+    llt_.compute(problem_.H);
+    const Scalar h_scale = problem_.H.diagonal().cwiseAbs().maxCoeff();
+    if (llt_.info() != Eigen::Success ||
+        !(llt_.matrixLLT().diagonal().minCoeff() >
+          std::sqrt(Scalar(n()) * std::numeric_limits<Scalar>::epsilon() * (h_scale > 0 ? h_scale : Scalar(1))))) {
+      result_.status = Status::non_convex;
+      result_.message = "H is not positive definite";
+      return *this;
+    }
+    for (Eigen::Index i = 0; i < m(); ++i) row_norm_(i) = problem_.C.row(i).norm();
+    ready_ = true;
+    result_.status = Status::optimal;
+    return *this;
+  }
+
+  /// Replaces g, b and d only: H, A, C and the soft weights (and the factorization) stay.
+  DenseSolver& update_linear_terms(const Eigen::Ref<const VectorN>& g, const Eigen::Ref<const VectorP>& b,
+                                   const Eigen::Ref<const VectorM>& d) {
+    if (g.size() != n() || b.size() != p() || d.size() != m()) {
+      ready_ = false;
+      result_.status = Status::invalid_input;
+      result_.message = "update_linear_terms: sizes of g, b or d do not match the computed problem";
+      return *this;
+    }
+    problem_.g = g;
+    problem_.b = b;
+    problem_.d = d;
+    if (settings_.check_input && !(g.allFinite() && b.allFinite() && d.allFinite())) {
+      ready_ = false;
+      result_.status = Status::invalid_input;
+      result_.message = !g.allFinite() ? "g has NaN/Inf entries" : !b.allFinite() ? "b has NaN/Inf entries" : "d has NaN/Inf entries";
+    } else if (llt_.info() == Eigen::Success && result_.status != Status::non_convex) {
+      ready_ = true;
+    }
+    return *this;
+  }
+
+  /// After compute(): optimal (ready to solve), non_convex or invalid_input. After solve():
+  /// the solve's status.
+  Status info() const { return result_.status; }
+
+  /// Cold start from the unconstrained minimiser.
+  const ResultType& solve() {
+    guess_.setConstant(m(), std::int8_t(RowState::inactive));
+    return run(false);
+  }
+
+  /// Warm start from a guessed row state (e.g. the previous solution's `row_state`). A right
+  /// guess costs one working-set factorization; a wrong or stale one is repaired.
+  const ResultType& solve(const RowStates& warm_start) {
+    if (warm_start.size() != m()) {
+      result_.status = Status::invalid_input;
+      result_.message = "warm_start has " + std::to_string(warm_start.size()) + " entries, expected m = " + std::to_string(m());
+      return result_;
+    }
+    guess_ = warm_start;
+    return run(true);
+  }
+
+  const ResultType& result() const { return result_; }
+  const ProblemType& problem() const { return problem_; }
+
+  // ---- The final working set, for sensitivities ------------------------------------------
+  /// Working-set members in factor order: index < p is an equality row, else inequality row
+  /// index - p. Sign -1 marks a soft row entered from saturation (normal -C_i).
+  Eigen::Index working_set_size() const { return factor_.size(); }
+  int working_set_member(Eigen::Index k) const { return ws_index_(k); }
+  std::int8_t working_set_sign(Eigen::Index k) const { return ws_sign_(k); }
+  const Factor& factor() const { return factor_; }
+  /// Equality rows dropped as linearly dependent on the others (consistent, so redundant).
+  bool has_redundant_equalities() const { return redundant_equalities_ > 0; }
+
+  /// Solves [H K'; K 0][x; mu] = [r1; r2] where K stacks the working set's rows in their
+  /// natural orientation (A_i or C_i) in working-set order.
+  template <typename R1, typename R2, typename X, typename Mu>
+  void solve_kkt(const R1& r1, const R2& r2, X& x, Mu& mu) const {
+    const Eigen::Index q = factor_.size();
+    for (Eigen::Index k = 0; k < q; ++k) kkt_rhs_(k) = ws_sign_(k) * r2(k);
+    factor_.solve_kkt(r1, kkt_rhs_, x, mu);
+    for (Eigen::Index k = 0; k < q; ++k) mu(k) *= ws_sign_(k);
+  }
+
+ private:
+  Eigen::Index n() const { return problem_.H.rows(); }
+  Eigen::Index p() const { return problem_.A.rows(); }
+  Eigen::Index m() const { return problem_.C.rows(); }
+  Scalar weight(Eigen::Index i) const { return problem_.soft_weight(i); }
+  bool soft(Eigen::Index i) const { return problem_.is_soft(i); }
+
+  void allocate() {
+    const Eigen::Index nn = n(), mm = m(), pp = p();
+    if (factor_.dim() != nn) factor_.resize(nn);
+    z_.resize(nn);
+    g_eff_.resize(nn);
+    step_d_.resize(nn);
+    step_s_.resize(nn);
+    normal_.resize(nn);
+    residual_x_.resize(nn);
+    ws_index_.resize(nn);
+    ws_sign_.resize(nn);
+    lambda_.resize(nn);
+    dual_r_.resize(nn);
+    kkt_rhs_.resize(nn);
+    residual_l_.resize(nn);
+    correction_l_.resize(nn);
+    row_norm_.resize(mm);
+    state_.resize(mm);
+    guess_.resize(mm);
+    result_.z.resize(nn);
+    result_.y_eq.resize(pp);
+    result_.y_ineq.resize(mm);
+    result_.row_state.resize(mm);
+  }
+
+  bool fail_input(const std::string& msg) {
+    result_.status = Status::invalid_input;
+    result_.message = msg;
+    return false;
+  }
+
+  bool check_problem() {
+    const auto& q = problem_;
+    const Eigen::Index nn = q.H.rows();
+    if (q.H.cols() != nn) return fail_input("H must be square, got " + std::to_string(q.H.rows()) + "x" + std::to_string(q.H.cols()));
+    if (q.g.size() != nn) return fail_input("g has " + std::to_string(q.g.size()) + " entries, expected n = " + std::to_string(nn));
+    if (q.A.cols() != nn) return fail_input("A has " + std::to_string(q.A.cols()) + " columns, expected n = " + std::to_string(nn));
+    if (q.b.size() != q.A.rows()) return fail_input("b has " + std::to_string(q.b.size()) + " entries, expected p = rows(A) = " + std::to_string(q.A.rows()));
+    if (q.C.cols() != nn) return fail_input("C has " + std::to_string(q.C.cols()) + " columns, expected n = " + std::to_string(nn));
+    if (q.d.size() != q.C.rows()) return fail_input("d has " + std::to_string(q.d.size()) + " entries, expected m = rows(C) = " + std::to_string(q.C.rows()));
+    if (q.soft_weight.size() != q.C.rows()) return fail_input("soft_weight has " + std::to_string(q.soft_weight.size()) + " entries, expected m = rows(C) = " + std::to_string(q.C.rows()));
+    if (nn == 0) return fail_input("the problem has no variables (n = 0)");
+    if (!q.H.allFinite()) return fail_input("H has NaN/Inf entries");
+    if (!q.g.allFinite()) return fail_input("g has NaN/Inf entries");
+    if (!q.A.allFinite()) return fail_input("A has NaN/Inf entries");
+    if (!q.b.allFinite()) return fail_input("b has NaN/Inf entries");
+    if (!q.C.allFinite()) return fail_input("C has NaN/Inf entries");
+    if (!q.d.allFinite()) return fail_input("d has NaN/Inf entries");
+    for (Eigen::Index i = 0; i < q.soft_weight.size(); ++i)
+      if (!(q.soft_weight(i) > 0)) return fail_input("soft_weight(" + std::to_string(i) + ") must be > 0 (or +inf for a hard row)");
+    const Scalar asym = (q.H - q.H.transpose()).cwiseAbs().maxCoeff();
+    if (asym > Scalar(1e3) * std::numeric_limits<Scalar>::epsilon() * (Scalar(1) + q.H.cwiseAbs().maxCoeff()))
+      return fail_input("H is not symmetric");
+    return true;
+  }
+
+  // Violation of a row in the direction it would enter: for an inactive row C_i z - d_i,
+  // for a saturated one d_i - C_i z (its slack would turn negative).
+  Scalar violation(Eigen::Index i, Scalar ci_z) const {
+    const Scalar v = ci_z - problem_.d(i);
+    return state_(i) == RowState::saturated ? -v : v;
+  }
+  Scalar tolerance(Eigen::Index i, Scalar ci_z) const {
+    return settings_.feasibility_tolerance * (Scalar(1) + std::abs(problem_.d(i)) + std::abs(ci_z));
+  }
+
+  void saturate(Eigen::Index i, Scalar sign) { g_eff_.noalias() += (sign * weight(i)) * problem_.C.row(i).transpose(); }
+
+  // z and the multipliers of the current working set from one KKT solve.
+  void solve_working_set() {
+    const Eigen::Index q = factor_.size();
+    for (Eigen::Index k = 0; k < q; ++k) kkt_rhs_(k) = rhs_of(k);
+    residual_x_ = -g_eff_;
+    factor_.solve_kkt(residual_x_, kkt_rhs_, z_, lambda_);
+  }
+
+  Scalar rhs_of(Eigen::Index k) const {
+    const int idx = ws_index_(k);
+    return idx < p() ? problem_.b(idx) : ws_sign_(k) * problem_.d(idx - p());
+  }
+  template <typename Out>
+  void normal_of(Eigen::Index k, Out& out) const {
+    const int idx = ws_index_(k);
+    if (idx < p())
+      out = problem_.A.row(idx).transpose();
+    else
+      out = Scalar(ws_sign_(k)) * problem_.C.row(idx - p()).transpose();
+  }
+  bool is_equality(Eigen::Index k) const { return ws_index_(k) < p(); }
+
+  // Adds the row whose normal is in normal_ (already rotated into step_d_) to the working set.
+  void push(int index, std::int8_t sign, Scalar multiplier) {
+    const Eigen::Index q = factor_.size();
+    ws_index_(q) = index;
+    ws_sign_(q) = sign;
+    lambda_(q) = multiplier;
+    factor_.add(step_d_);
+  }
+
+  void pop(Eigen::Index k) {
+    const Eigen::Index q = factor_.size();
+    for (Eigen::Index j = k; j + 1 < q; ++j) {
+      ws_index_(j) = ws_index_(j + 1);
+      ws_sign_(j) = ws_sign_(j + 1);
+      lambda_(j) = lambda_(j + 1);
+    }
+    factor_.remove(k);
+  }
+
+  // Removes working-set member k whose multiplier hit a bound; `at_upper` for lambda = w.
+  void leave(Eigen::Index k, bool at_upper) {
+    const Eigen::Index i = ws_index_(k) - p();
+    const std::int8_t sign = ws_sign_(k);
+    // Orientation +1 at 0 or -1 at w: inactive; +1 at w or -1 at 0: saturated.
+    const bool to_saturated = (sign > 0) == at_upper;
+    if (sign > 0 && at_upper) saturate(i, Scalar(1));
+    if (sign < 0 && at_upper) saturate(i, Scalar(-1));
+    state_(i) = to_saturated ? RowState::saturated : RowState::inactive;
+    pop(k);
+  }
+
+  const ResultType& run(bool warm) {
+    result_.iterations = 0;
+    if (!ready_) {
+      if (result_.status == Status::optimal) result_.status = Status::invalid_input;
+      if (result_.message.empty()) result_.message = "solve() called before a successful compute()";
+      return result_;
+    }
+    result_.message.clear();
+    const Eigen::Index nn = n(), pp = p(), mm = m();
+    const int max_iter = settings_.max_iterations > 0 ? settings_.max_iterations : int(5 * (nn + mm + pp) + 20);
+    factor_.reset(llt_.matrixLLT());
+    g_eff_ = problem_.g;
+    state_.setConstant(mm, std::int8_t(RowState::inactive));
+    redundant_equalities_ = 0;
+    int& iter = iter_;
+    iter = 0;
+
+    // Equalities first (Goldfarb-Idnani step 1): they enter with free-sign multipliers
+    // and never leave. Their order of entry is the row order.
+    z_ = llt_.solve(g_eff_);
+    z_ = -z_;
+    for (Eigen::Index k = 0; k < pp; ++k) {
+      normal_ = problem_.A.row(k).transpose();
+      factor_.rotate_normal(normal_, step_d_);
+      const Eigen::Index q = factor_.size();
+      const Scalar d2 = step_d_.tail(nn - q).squaredNorm();
+      const Scalar viol = normal_.dot(z_) - problem_.b(k);
+      if (!(d2 > square(settings_.dependency_tolerance) * normal_.squaredNorm() * square(llt_scale()))) {
+        if (std::abs(viol) <= tolerance_eq(k)) {
+          ++redundant_equalities_;
+          continue;
+        }
+        return finish(Status::infeasible, "equality rows are inconsistent");
+      }
+      const Scalar t = viol / d2;
+      factor_.primal_step(step_d_, step_s_);
+      factor_.dual_step(step_d_, dual_r_);
+      z_ += t * step_s_;
+      lambda_.head(q) -= t * dual_r_.head(q);
+      push(int(k), 1, t);
+      ++iter;
+    }
+
+    if (warm) {
+      // Saturated guesses enter g_eff; active guesses enter the working set; then the
+      // multipliers are recomputed and rows with out-of-box multipliers leave until the
+      // working set is dual feasible, which is all Goldfarb-Idnani needs to continue.
+      for (Eigen::Index i = 0; i < mm; ++i) {
+        const std::int8_t s = guess_(i);
+        if (s == RowState::saturated && soft(i)) {
+          state_(i) = RowState::saturated;
+          saturate(i, Scalar(1));
+        }
+      }
+      for (Eigen::Index i = 0; i < mm; ++i) {
+        const std::int8_t s = guess_(i);
+        if (!(s == RowState::active || (s == RowState::saturated && !soft(i)))) continue;
+        if (factor_.size() == nn) break;
+        normal_ = problem_.C.row(i).transpose();
+        factor_.rotate_normal(normal_, step_d_);
+        const Scalar d2 = step_d_.tail(nn - factor_.size()).squaredNorm();
+        if (!(d2 > square(settings_.dependency_tolerance) * normal_.squaredNorm() * square(llt_scale()))) continue;
+        state_(i) = RowState::active;
+        push(int(pp + i), 1, Scalar(0));
+      }
+      for (;;) {
+        solve_working_set();
+        Eigen::Index worst = -1;
+        Scalar worst_excess = 0;
+        bool worst_upper = false;
+        for (Eigen::Index k = 0; k < factor_.size(); ++k) {
+          if (is_equality(k)) continue;
+          const Eigen::Index i = ws_index_(k) - pp;
+          const Scalar lo_excess = -lambda_(k);
+          const Scalar up_excess = soft(i) ? lambda_(k) - weight(i) : Scalar(0);
+          if (lo_excess > worst_excess) worst = k, worst_excess = lo_excess, worst_upper = false;
+          if (up_excess > worst_excess) worst = k, worst_excess = up_excess, worst_upper = true;
+        }
+        if (worst < 0) break;
+        leave(worst, worst_upper);
+        ++iter;
+      }
+    }
+
+    // Main loop (Goldfarb-Idnani step 2): add the most violated row.
+    for (;;) {
+      if (iter >= max_iter) return finish(Status::max_iterations, "iteration limit reached");
+      Eigen::Index pick = -1;
+      Scalar pick_score = 0;
+      for (Eigen::Index i = 0; i < mm; ++i) {
+        if (state_(i) == RowState::active) continue;
+        const Scalar ci_z = problem_.C.row(i).dot(z_);
+        const Scalar v = violation(i, ci_z);
+        if (v > tolerance(i, ci_z)) {
+          const Scalar score = v / row_norm_(i);
+          if (score > pick_score) pick = i, pick_score = score;
+        }
+      }
+      if (pick < 0) break;
+
+      const std::int8_t sign = state_(pick) == RowState::saturated ? -1 : 1;
+      const bool pick_soft = soft(pick);
+      normal_ = Scalar(sign) * problem_.C.row(pick).transpose();
+      const Scalar rhs = Scalar(sign) * problem_.d(pick);
+      Scalar lambda_pick = 0;
+      for (;;) {
+        if (iter >= max_iter) return finish(Status::max_iterations, "iteration limit reached");
+        const Eigen::Index q = factor_.size();
+        factor_.rotate_normal(normal_, step_d_);
+        factor_.primal_step(step_d_, step_s_);
+        factor_.dual_step(step_d_, dual_r_);
+        const Scalar d2 = q < nn ? step_d_.tail(nn - q).squaredNorm() : Scalar(0);
+        const bool primal_move = d2 > square(settings_.dependency_tolerance) * normal_.squaredNorm() * square(llt_scale());
+
+        const Scalar inf = std::numeric_limits<Scalar>::infinity();
+        const Scalar t_full = primal_move ? (normal_.dot(z_) - rhs) / d2 : inf;
+        Scalar t_block = inf;
+        Eigen::Index block = -1;
+        bool block_upper = false;
+        for (Eigen::Index k = 0; k < q; ++k) {
+          if (is_equality(k)) continue;
+          const Scalar r = dual_r_(k);
+          if (r > 0) {
+            const Scalar t = lambda_(k) / r;
+            if (t < t_block) t_block = t, block = k, block_upper = false;
+          } else if (r < 0) {
+            const Eigen::Index i = ws_index_(k) - pp;
+            if (!soft(i)) continue;
+            const Scalar t = (weight(i) - lambda_(k)) / (-r);
+            if (t < t_block) t_block = t, block = k, block_upper = true;
+          }
+        }
+        const Scalar t_cap = pick_soft ? weight(pick) - lambda_pick : inf;
+        const Scalar t = std::max(Scalar(0), std::min({t_full, t_block, t_cap}));
+        if (!(t < inf)) return finish(Status::infeasible, "hard constraints are infeasible (row " + std::to_string(pick) + " cannot be satisfied)");
+
+        if (primal_move) z_ += t * step_s_;
+        lambda_.head(q) -= t * dual_r_.head(q);
+        lambda_pick += t;
+        ++iter;
+        if (t == t_full && t_full <= t_block && t_full <= t_cap) {
+          state_(pick) = RowState::active;
+          push(int(pp + pick), sign, lambda_pick);
+          break;
+        }
+        if (t == t_cap && t_cap <= t_block) {
+          // The entering soft row's multiplier reached its bound before the row was met:
+          // it flips between inactive and saturated without entering.
+          if (sign > 0) {
+            saturate(pick, Scalar(1));
+            state_(pick) = RowState::saturated;
+          } else {
+            saturate(pick, Scalar(-1));
+            state_(pick) = RowState::inactive;
+          }
+          break;
+        }
+        leave(block, block_upper);
+      }
+    }
+    if (settings_.refine) refine();
+    return finish(Status::optimal, {});
+  }
+
+  // One step of iterative refinement on the final working-set KKT system.
+  void refine() {
+    const Eigen::Index q = factor_.size();
+    residual_x_.noalias() = -(problem_.H * z_ + g_eff_);
+    for (Eigen::Index k = 0; k < q; ++k) {
+      normal_of(k, normal_);
+      residual_x_.noalias() -= lambda_(k) * normal_;
+      kkt_rhs_(k) = rhs_of(k) - normal_.dot(z_);
+    }
+    factor_.solve_kkt(residual_x_, kkt_rhs_, step_s_, correction_l_);
+    z_ += step_s_;
+    lambda_.head(q) += correction_l_.head(q);
+  }
+
+  const ResultType& finish(Status status, const std::string& message) {
+    const Eigen::Index pp = p(), mm = m();
+    result_.status = status;
+    if (status != Status::optimal) result_.message = message;
+    result_.iterations = iter_;
+    result_.z = z_;
+    result_.y_eq.setZero(pp);
+    result_.y_ineq.setZero(mm);
+    for (Eigen::Index i = 0; i < mm; ++i)
+      if (state_(i) == RowState::saturated) result_.y_ineq(i) = weight(i);
+    for (Eigen::Index k = 0; k < factor_.size(); ++k) {
+      const int idx = ws_index_(k);
+      if (idx < pp) {
+        result_.y_eq(idx) = lambda_(k);
+      } else {
+        const Eigen::Index i = idx - pp;
+        result_.y_ineq(i) = ws_sign_(k) > 0 ? lambda_(k) : weight(i) - lambda_(k);
+      }
+    }
+    result_.row_state = state_;
+    Scalar obj = Scalar(0.5) * z_.dot(problem_.H * z_) + problem_.g.dot(z_);
+    for (Eigen::Index i = 0; i < mm; ++i)
+      if (soft(i)) obj += weight(i) * std::max(Scalar(0), problem_.C.row(i).dot(z_) - problem_.d(i));
+    result_.objective = obj;
+    return result_;
+  }
+
+  Scalar tolerance_eq(Eigen::Index k) const {
+    return Scalar(1e3) * settings_.feasibility_tolerance * (Scalar(1) + std::abs(problem_.b(k)) + problem_.A.row(k).cwiseAbs().dot(z_.cwiseAbs()));
+  }
+  // J = L^{-T} scales like 1/sqrt(|H|): dependency tests compare |J'n|^2 with |n|^2 / |H|.
+  Scalar llt_scale() const { return Scalar(1) / llt_.matrixLLT().diagonal().maxCoeff(); }
+  static Scalar square(Scalar x) { return x * x; }
+
+  Settings<Scalar> settings_;
+  ProblemType problem_;
+  Eigen::LLT<Eigen::Matrix<Scalar, N, N>> llt_;
+  Factor factor_;
+  ResultType result_;
+  bool ready_ = false;
+  int redundant_equalities_ = 0;
+  int iter_ = 0;
+
+  VectorN z_, g_eff_, step_d_, step_s_, normal_, residual_x_;
+  IndexN ws_index_;
+  SignN ws_sign_;
+  VectorN lambda_, dual_r_, correction_l_, residual_l_;
+  mutable VectorN kkt_rhs_;
+  VectorM row_norm_;
+  RowStates state_, guess_;
+};
+
+}  // namespace rmpc::qp

@@ -1,0 +1,143 @@
+// The Goldfarb-Idnani factorization of a working set, shared by the solver (which grows
+// and shrinks it) and the sensitivities (which reuse it for back-solves).
+//
+// With H = L L' and the working-set normals N (columns), L^{-1} N = Q [R; 0]. We keep
+// J = L^{-T} Q and the upper-triangular R, so that J'N = [R; 0] and J J' = H^{-1}
+// (Goldfarb & Idnani 1983, section 3). Adding or removing a normal is a sequence of Givens
+// rotations on J and R: O(n^2), no refactorization.
+#pragma once
+
+#include <Eigen/Core>
+
+#include <cmath>
+#include <cstdint>
+
+namespace rmpc::qp::detail {
+
+template <typename Scalar, int N>
+class WorkingSetFactor {
+ public:
+  using MatrixNN = Eigen::Matrix<Scalar, N, N>;
+  using VectorN = Eigen::Matrix<Scalar, N, 1>;
+
+  void resize(Eigen::Index n) {
+    J_.resize(n, n);
+    R_.resize(n, n);
+    work_.resize(n);
+    q_ = 0;
+  }
+
+  /// Start from the empty working set: J = L^{-T}; `L` holds the Cholesky factor in its lower triangle.
+  template <typename LowerFactor>
+  void reset(const LowerFactor& L) {
+    J_.setIdentity();
+    L.transpose().template triangularView<Eigen::Upper>().solveInPlace(J_);
+    q_ = 0;
+  }
+
+  Eigen::Index size() const { return q_; }
+  Eigen::Index dim() const { return J_.rows(); }
+  const MatrixNN& J() const { return J_; }
+  const MatrixNN& R() const { return R_; }
+
+  /// d = J' n: the normal in the rotated coordinates. Its head(q) gives the dual step
+  /// (R r = d1) and its tail the primal step (s = -J2 d2).
+  template <typename Normal>
+  void rotate_normal(const Normal& normal, VectorN& d) const {
+    d.noalias() = J_.transpose() * normal;
+  }
+
+  /// Primal step s = -J2 d2 (the projection of -H^{-1} n onto the working set's null space).
+  void primal_step(const VectorN& d, VectorN& s) const {
+    const Eigen::Index n = dim();
+    if (q_ == n) {
+      s.setZero();
+      return;
+    }
+    s.noalias() = -J_.rightCols(n - q_) * d.tail(n - q_);
+  }
+
+  /// Dual step r = R^{-1} d1 (the working-set multipliers change by -t r).
+  template <typename Out>
+  void dual_step(const VectorN& d, Out& r) const {
+    r.head(q_) = d.head(q_);
+    R_.topLeftCorner(q_, q_).template triangularView<Eigen::Upper>().solveInPlace(r.head(q_));
+  }
+
+  /// Appends the normal whose rotated form is d (overwritten). Returns |R(q,q)|, the
+  /// normal's distance from the span of the working set in the H^{-1} metric.
+  Scalar add(VectorN& d) {
+    const Eigen::Index n = dim();
+    for (Eigen::Index j = n - 1; j > q_; --j) {
+      const Scalar a = d(j - 1), b = d(j);
+      if (b == Scalar(0)) continue;
+      const Scalar h = std::hypot(a, b);
+      const Scalar c = a / h, s = b / h;
+      d(j - 1) = h;
+      d(j) = Scalar(0);
+      rotate_columns(j - 1, j, c, s);
+    }
+    R_.col(q_).head(q_ + 1) = d.head(q_ + 1);
+    ++q_;
+    return std::abs(d(q_ - 1));
+  }
+
+  /// Removes the k-th normal, restoring R's triangular form with Givens rotations.
+  void remove(Eigen::Index k) {
+    for (Eigen::Index col = k; col + 1 < q_; ++col) R_.col(col).head(col + 2) = R_.col(col + 1).head(col + 2);
+    for (Eigen::Index j = k; j + 1 < q_; ++j) {
+      const Scalar a = R_(j, j), b = R_(j + 1, j);
+      if (b == Scalar(0)) continue;
+      const Scalar h = std::hypot(a, b);
+      const Scalar c = a / h, s = b / h;
+      R_(j, j) = h;
+      R_(j + 1, j) = Scalar(0);
+      for (Eigen::Index col = j + 1; col + 1 < q_; ++col) {
+        const Scalar x = R_(j, col), y = R_(j + 1, col);
+        R_(j, col) = c * x + s * y;
+        R_(j + 1, col) = -s * x + c * y;
+      }
+      rotate_columns(j, j + 1, c, s);
+    }
+    --q_;
+  }
+
+  /// Solves the working-set KKT system  [H N; N' 0] [x; lambda] = [r1; r2]  in O(n^2):
+  /// v = J'r1, R lambda = v1 - R^{-T} r2, x = J2 v2 + J1 R^{-T} r2.
+  template <typename R1, typename R2, typename X, typename Lambda>
+  void solve_kkt(const R1& r1, const R2& r2, X& x, Lambda& lambda) const {
+    const Eigen::Index n = dim();
+    work_.noalias() = J_.transpose() * r1;
+    // u = R^{-T} r2 overwrites lambda's storage, then lambda = R^{-1}(v1 - u).
+    lambda.head(q_) = r2.head(q_);
+    R_.topLeftCorner(q_, q_).transpose().template triangularView<Eigen::Lower>().solveInPlace(lambda.head(q_));
+    x.noalias() = J_.leftCols(q_) * lambda.head(q_);
+    if (q_ < n) x.noalias() += J_.rightCols(n - q_) * work_.tail(n - q_);
+    lambda.head(q_) = work_.head(q_) - lambda.head(q_);
+    R_.topLeftCorner(q_, q_).template triangularView<Eigen::Upper>().solveInPlace(lambda.head(q_));
+  }
+
+  /// Smallest |R(j,j)| relative to the largest: near zero when the working-set normals are
+  /// (nearly) linearly dependent, i.e. LICQ fails.
+  Scalar conditioning() const {
+    if (q_ == 0) return Scalar(1);
+    const auto diag = R_.diagonal().head(q_).cwiseAbs();
+    return diag.minCoeff() / diag.maxCoeff();
+  }
+
+ private:
+  void rotate_columns(Eigen::Index a, Eigen::Index b, Scalar c, Scalar s) {
+    for (Eigen::Index i = 0; i < J_.rows(); ++i) {
+      const Scalar x = J_(i, a), y = J_(i, b);
+      J_(i, a) = c * x + s * y;
+      J_(i, b) = -s * x + c * y;
+    }
+  }
+
+  MatrixNN J_;
+  MatrixNN R_;
+  mutable VectorN work_;
+  Eigen::Index q_ = 0;
+};
+
+}  // namespace rmpc::qp::detail

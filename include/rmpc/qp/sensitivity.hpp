@@ -1,0 +1,462 @@
+// First- and second-order sensitivities of a QP solution with respect to parameters theta,
+// from the solver's own factorization (method.md section 3).
+//
+// At a solution with working set W (equality rows E, active inequality rows S) and saturated
+// soft rows T, the KKT conditions F(w, theta) = 0 in w = (z, lambda_W) read
+//     H z + g + N' lambda + sum_{k in T} w_k C_k' = 0,     N z = e,      N = [A_E; C_S], e = [b_E; d_S].
+// Differentiating once and twice (K = [[H, N'], [N, 0]], subscripts are d/dtheta):
+//     K w_i  = -(K_i w + f_i)                                       (1)
+//     K w_ij = -(K_j w_i + K_i w_j + K_ij w + f_ij)                 (2)
+// One factorization (the solver's J, R) serves all np + np(np+1)/2 right-hand sides. For a
+// linear functional e'z, (2) collapses by one adjoint solve K [a; beta] = [e; 0]:
+//     e'z_ij = [a; beta]' rhs_ij,  which needs only matrix-vector products per parameter.
+// Inactive and saturated multipliers have zero derivatives.
+#pragma once
+
+#include "rmpc/qp/dense_solver.hpp"
+#include "rmpc/qp/derivatives.hpp"
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+namespace rmpc::qp {
+
+enum class SensitivityStatus {
+  ok,              ///< Strict complementarity and LICQ hold: the derivatives exist.
+  weakly_active,   ///< A row has zero slack and a multiplier at a bound: one-sided derivatives.
+  licq_violated,   ///< Active normals are linearly dependent (e.g. redundant equalities).
+  singular_kkt,    ///< The working-set KKT matrix is numerically singular.
+  not_solved,      ///< The QP was not solved to optimality; nothing was computed.
+};
+
+inline const char* to_string(SensitivityStatus s) {
+  switch (s) {
+    case SensitivityStatus::ok: return "ok";
+    case SensitivityStatus::weakly_active: return "weakly_active";
+    case SensitivityStatus::licq_violated: return "licq_violated";
+    case SensitivityStatus::singular_kkt: return "singular_kkt";
+    case SensitivityStatus::not_solved: return "not_solved";
+  }
+  return "unknown";
+}
+
+/// Which one-sided derivative to return at weakly active rows.
+enum class WeakRowChoice {
+  as_solved,    ///< The working set the solver ended with (default: matches the solution).
+  keep_active,  ///< Weakly active rows held at equality (the branch where they stay active).
+  drop,         ///< Weakly active rows released (the branch where they leave).
+};
+
+/// Per-row flags reported with the status.
+enum RowFlag : std::int8_t { row_regular = 0, row_weakly_active = 1, row_dependent = 2 };
+
+template <typename Scalar>
+struct SensitivitySettings {
+  /// d2z/dtheta2 for all pairs (np(np+1)/2 back-solves); off when only functionals are needed.
+  bool second_order = true;
+  /// Also return d2(lambda)/dtheta2 of the working-set multipliers.
+  bool multiplier_second_order = false;
+  /// Relative size under which a multiplier (distance to 0 or w) and a slack count as zero.
+  Scalar weak_tolerance = Scalar(1e-9);
+  /// Relative size of min|R_jj| / max|R_jj| under which the working set is taken as dependent.
+  Scalar singular_tolerance = Scalar(1e-11);
+  WeakRowChoice weak_rows = WeakRowChoice::as_solved;
+};
+
+template <typename Scalar, int N = Eigen::Dynamic, int P = Eigen::Dynamic, int M = Eigen::Dynamic,
+          int NP = Eigen::Dynamic>
+class Sensitivity {
+  static constexpr int NP2 = NP == Eigen::Dynamic ? Eigen::Dynamic : NP * NP;
+
+ public:
+  using Solver = DenseSolver<Scalar, N, P, M>;
+  using Derivatives = ProblemDerivatives<Scalar, N, P, M>;
+  using VectorN = Eigen::Matrix<Scalar, N, 1>;
+  using MatrixNNP = Eigen::Matrix<Scalar, N, NP>;
+  using MatrixNNP2 = Eigen::Matrix<Scalar, N, NP2>;
+
+  /// Differentiates the solution held by `solved` along the data derivatives `dX`.
+  Sensitivity& compute(const Solver& solved, const Derivatives& dX, const SensitivitySettings<Scalar>& settings = {}) {
+    settings_ = settings;
+    dx_ = &dX;
+    const auto& pr = solved.problem();
+    const auto& res = solved.result();
+    n_ = pr.H.rows();
+    p_ = pr.A.rows();
+    m_ = pr.C.rows();
+    np_ = dX.num_parameters;
+    allocate();
+    dz_.setZero();
+    dlambda_.setZero();
+    dy_eq_.setZero();
+    dy_ineq_.setZero();
+    row_flags_.setZero();
+    has_second_ = false;
+    if (res.status != Status::optimal) {
+      status_ = SensitivityStatus::not_solved;
+      return *this;
+    }
+    problem_ = &pr;
+    z_ = res.z;
+    y_eq_ = res.y_eq;
+    y_ineq_ = res.y_ineq;
+    row_state_ = res.row_state;
+    factor_ = solved.factor();
+    q_ = solved.working_set_size();
+    for (Eigen::Index k = 0; k < q_; ++k) {
+      const int idx = solved.working_set_member(k);
+      ws_index_(k) = idx;
+      ws_sign_(k) = solved.working_set_sign(k);
+    }
+    status_ = SensitivityStatus::ok;
+    if (solved.has_redundant_equalities()) status_ = SensitivityStatus::licq_violated;
+    classify_rows();
+    apply_weak_choice();
+    if (factor_.conditioning() < settings_.singular_tolerance) status_ = SensitivityStatus::singular_kkt;
+    if (status_ == SensitivityStatus::singular_kkt) return *this;
+
+    for (Eigen::Index k = 0; k < q_; ++k) lambda_(k) = multiplier_of(k);
+    first_order();
+    if (settings_.second_order && np_ > 0) second_order();
+    return *this;
+  }
+
+  SensitivityStatus info() const { return status_; }
+  /// RowFlag per inequality row (weakly active, or dependent on the working set).
+  const Eigen::Matrix<std::int8_t, M, 1>& row_flags() const { return row_flags_; }
+
+  const MatrixNNP& dz_dtheta() const { return dz_; }
+  const Eigen::Matrix<Scalar, P, NP>& dy_eq_dtheta() const { return dy_eq_; }
+  const Eigen::Matrix<Scalar, M, NP>& dy_ineq_dtheta() const { return dy_ineq_; }
+
+  /// d2z/(dtheta_i dtheta_j), available when settings.second_order.
+  auto d2z_dtheta2(Eigen::Index i, Eigen::Index j) const { return d2z_.col(i * np_ + j); }
+  /// All second derivatives: column i * np + j holds d2z/(dtheta_i dtheta_j).
+  const MatrixNNP2& d2z_dtheta2() const { return d2z_; }
+  /// d2(lambda_k)/(dtheta_i dtheta_j) of working-set member k (multiplier_second_order).
+  Scalar d2lambda_dtheta2(Eigen::Index k, Eigen::Index i, Eigen::Index j) const { return d2lambda_(k, i * np_ + j); }
+  Eigen::Index working_set_size() const { return q_; }
+  /// Working-set member k: index < p an equality row, else inequality row index - p.
+  int working_set_member(Eigen::Index k) const { return ws_index_(k); }
+
+  /// e' d2z/dtheta2 (np x np) by one adjoint solve, equation (2) contracted with [a; beta].
+  /// Valid after compute() whether or not settings.second_order was set.
+  template <typename E, typename Out>
+  void functional_hessian(const E& e, Out& out) const {
+    out.setZero();
+    if (status_ == SensitivityStatus::not_solved || status_ == SensitivityStatus::singular_kkt || np_ == 0) return;
+    const Derivatives& dX = *dx_;
+    const auto& pr = *problem_;
+    zero_n_.head(q_).setZero();
+    e_buf_ = e;
+    solve_kkt(e_buf_, zero_n_, adj_a_, adj_beta_);
+    // Per parameter j: (dH_j + dN_j'beta) a-products and dN_j a.
+    for (Eigen::Index j = 0; j < np_; ++j) {
+      auto ha = ha_.col(j);
+      ha.setZero();
+      if (!dX.dH.empty()) ha.noalias() = dX.dH[size_t(j)] * adj_a_;
+      auto na = na_.col(j);
+      for (Eigen::Index k = 0; k < q_; ++k) {
+        const int idx = ws_index_(k);
+        if (idx < p_) {
+          if (dX.dA.empty()) { na(k) = 0; continue; }
+          na(k) = dX.dA[size_t(j)].row(idx).dot(adj_a_);
+          ha.noalias() += adj_beta_(k) * dX.dA[size_t(j)].row(idx).transpose();
+        } else {
+          if (dX.dC.empty()) { na(k) = 0; continue; }
+          na(k) = dX.dC[size_t(j)].row(idx - p_).dot(adj_a_);
+          ha.noalias() += adj_beta_(k) * dX.dC[size_t(j)].row(idx - p_).transpose();
+        }
+      }
+    }
+    for (Eigen::Index i = 0; i < np_; ++i)
+      for (Eigen::Index j = 0; j <= i; ++j) {
+        Scalar v = ha_.col(j).dot(dz_.col(i)) + ha_.col(i).dot(dz_.col(j)) + na_.col(j).head(q_).dot(dlambda_.col(i).head(q_)) +
+                   na_.col(i).head(q_).dot(dlambda_.col(j).head(q_));
+        if (dX.has_second_order()) v += second_order_data_term(i, j, adj_a_, adj_beta_, pr);
+        out(i, j) = -v;
+        out(j, i) = -v;
+      }
+  }
+
+ private:
+  void allocate() {
+    factor_.resize(n_);
+    ws_index_.resize(n_);
+    ws_sign_.resize(n_);
+    lambda_.resize(n_);
+    z_.resize(n_);
+    r1_.resize(n_);
+    r2_.resize(n_);
+    x_.resize(n_);
+    l_.resize(n_);
+    d_.resize(n_);
+    adj_a_.resize(n_);
+    adj_beta_.resize(n_);
+    zero_n_.resize(n_);
+    signed_r2_.resize(n_);
+    e_buf_.resize(n_);
+    dz_.resize(n_, np_);
+    dlambda_.resize(n_, np_);
+    dy_eq_.resize(p_, np_);
+    dy_ineq_.resize(m_, np_);
+    ha_.resize(n_, np_);
+    na_.resize(n_, np_);
+    row_flags_.resize(m_);
+    if (settings_.second_order) {
+      d2z_.resize(n_, np_ * np_);
+      if (settings_.multiplier_second_order) d2lambda_.resize(n_, np_ * np_);
+    }
+  }
+
+  Scalar multiplier_of(Eigen::Index k) const {
+    const int idx = ws_index_(k);
+    return idx < p_ ? y_eq_(idx) : y_ineq_(idx - p_);
+  }
+
+  // Weakly active rows: zero slack with a multiplier at a bound of its box [0, w].
+  void classify_rows() {
+    const auto& pr = *problem_;
+    const Scalar tol = settings_.weak_tolerance;
+    const Scalar mu_scale = Scalar(1) + (m_ > 0 ? y_ineq_.cwiseAbs().maxCoeff() : Scalar(0));
+    for (Eigen::Index i = 0; i < m_; ++i) {
+      const Scalar ci_z = pr.C.row(i).dot(z_);
+      const bool zero_slack = std::abs(ci_z - pr.d(i)) <= tol * (Scalar(1) + std::abs(pr.d(i)) + std::abs(ci_z));
+      const Scalar w = pr.soft_weight(i);
+      const bool soft = pr.is_soft(i);
+      bool weak = false;
+      switch (row_state_(i)) {
+        case RowState::active:
+          weak = y_ineq_(i) <= tol * mu_scale || (soft && w - y_ineq_(i) <= tol * mu_scale);
+          break;
+        case RowState::inactive:
+        case RowState::saturated:
+          weak = zero_slack;
+          break;
+        default: break;
+      }
+      if (weak) {
+        row_flags_(i) = RowFlag::row_weakly_active;
+        if (status_ == SensitivityStatus::ok) status_ = SensitivityStatus::weakly_active;
+      }
+    }
+  }
+
+  // Builds the working set of the requested one-sided derivative from the solver's.
+  void apply_weak_choice() {
+    if (settings_.weak_rows == WeakRowChoice::as_solved || status_ != SensitivityStatus::weakly_active) return;
+    const auto& pr = *problem_;
+    if (settings_.weak_rows == WeakRowChoice::drop) {
+      for (Eigen::Index k = q_ - 1; k >= 0; --k) {
+        const int idx = ws_index_(k);
+        if (idx < p_ || row_flags_(idx - p_) != RowFlag::row_weakly_active) continue;
+        const Eigen::Index i = idx - p_;
+        // Released to the side its multiplier sits on: 0 -> inactive, w -> saturated.
+        row_state_(i) = y_ineq_(i) <= Scalar(0.5) * (pr.is_soft(i) ? pr.soft_weight(i) : Scalar(1)) ? RowState::inactive
+                                                                                                 : RowState::saturated;
+        if (row_state_(i) == RowState::inactive) y_ineq_(i) = 0;
+        remove_member(k);
+      }
+      return;
+    }
+    // keep_active: weakly active rows outside the working set join it (multiplier at its bound).
+    for (Eigen::Index i = 0; i < m_; ++i) {
+      if (row_flags_(i) != RowFlag::row_weakly_active || row_state_(i) == RowState::active) continue;
+      if (q_ == n_) {
+        row_flags_(i) = RowFlag::row_dependent;
+        status_ = SensitivityStatus::licq_violated;
+        continue;
+      }
+      r1_ = pr.C.row(i).transpose();
+      factor_.rotate_normal(r1_, d_);
+      if (!(d_.tail(n_ - q_).norm() > std::sqrt(settings_.singular_tolerance) * d_.norm())) {
+        row_flags_(i) = RowFlag::row_dependent;
+        status_ = SensitivityStatus::licq_violated;
+        continue;
+      }
+      ws_index_(q_) = int(p_ + i);
+      ws_sign_(q_) = 1;
+      factor_.add(d_);
+      ++q_;
+      row_state_(i) = RowState::active;
+    }
+  }
+
+  void remove_member(Eigen::Index k) {
+    for (Eigen::Index j = k; j + 1 < q_; ++j) {
+      ws_index_(j) = ws_index_(j + 1);
+      ws_sign_(j) = ws_sign_(j + 1);
+    }
+    factor_.remove(k);
+    --q_;
+  }
+
+  // Natural-orientation KKT solve on the (possibly modified) working set.
+  template <typename R1, typename R2, typename X, typename L>
+  void solve_kkt(const R1& r1, const R2& r2, X& x, L& lam) const {
+    for (Eigen::Index k = 0; k < q_; ++k) signed_r2_(k) = ws_sign_(k) * r2(k);
+    factor_.solve_kkt(r1, signed_r2_, x, lam);
+    for (Eigen::Index k = 0; k < q_; ++k) lam(k) *= ws_sign_(k);
+  }
+
+  void first_order() {
+    const Derivatives& dX = *dx_;
+    const auto& pr = *problem_;
+    for (Eigen::Index i = 0; i < np_; ++i) {
+      // rhs of (1): -(K_i w + f_i).
+      r1_.setZero();
+      if (!dX.dH.empty()) r1_.noalias() += dX.dH[size_t(i)] * z_;
+      if (!dX.dg.empty()) r1_ += dX.dg[size_t(i)];
+      for (Eigen::Index k = 0; k < q_; ++k) {
+        const int idx = ws_index_(k);
+        Scalar r2k = 0;
+        if (idx < p_) {
+          if (!dX.dA.empty()) {
+            r1_.noalias() += lambda_(k) * dX.dA[size_t(i)].row(idx).transpose();
+            r2k += dX.dA[size_t(i)].row(idx).dot(z_);
+          }
+          if (!dX.db.empty()) r2k -= dX.db[size_t(i)](idx);
+        } else {
+          const Eigen::Index r = idx - p_;
+          if (!dX.dC.empty()) {
+            r1_.noalias() += lambda_(k) * dX.dC[size_t(i)].row(r).transpose();
+            r2k += dX.dC[size_t(i)].row(r).dot(z_);
+          }
+          if (!dX.dd.empty()) r2k -= dX.dd[size_t(i)](r);
+        }
+        r2_(k) = -r2k;
+      }
+      if (!dX.dC.empty())
+        for (Eigen::Index r = 0; r < m_; ++r)
+          if (row_state_(r) == RowState::saturated) r1_.noalias() += pr.soft_weight(r) * dX.dC[size_t(i)].row(r).transpose();
+      r1_ = -r1_;
+      solve_kkt(r1_, r2_, x_, l_);
+      dz_.col(i) = x_;
+      dlambda_.col(i).head(q_) = l_.head(q_);
+      for (Eigen::Index k = 0; k < q_; ++k) {
+        const int idx = ws_index_(k);
+        if (idx < p_)
+          dy_eq_(idx, i) = l_(k);
+        else
+          dy_ineq_(idx - p_, i) = l_(k);
+      }
+    }
+  }
+
+  // [a; beta]' (K_ij w + f_ij): the second-order data terms of (2) contracted with a vector.
+  template <typename Pr>
+  Scalar second_order_data_term(Eigen::Index i, Eigen::Index j, const VectorN& a, const VectorN& beta, const Pr& pr) const {
+    const Derivatives& dX = *dx_;
+    const size_t ij = size_t(i * np_ + j);
+    Scalar v = 0;
+    if (!dX.d2H.empty()) v += a.dot(dX.d2H[ij] * z_);
+    if (!dX.d2g.empty()) v += a.dot(dX.d2g[ij]);
+    for (Eigen::Index k = 0; k < q_; ++k) {
+      const int idx = ws_index_(k);
+      if (idx < p_) {
+        if (!dX.d2A.empty()) v += lambda_(k) * dX.d2A[ij].row(idx).dot(a) + beta(k) * dX.d2A[ij].row(idx).dot(z_);
+        if (!dX.d2b.empty()) v -= beta(k) * dX.d2b[ij](idx);
+      } else {
+        const Eigen::Index r = idx - p_;
+        if (!dX.d2C.empty()) v += lambda_(k) * dX.d2C[ij].row(r).dot(a) + beta(k) * dX.d2C[ij].row(r).dot(z_);
+        if (!dX.d2d.empty()) v -= beta(k) * dX.d2d[ij](r);
+      }
+    }
+    if (!dX.d2C.empty())
+      for (Eigen::Index r = 0; r < m_; ++r)
+        if (row_state_(r) == RowState::saturated) v += pr.soft_weight(r) * dX.d2C[ij].row(r).dot(a);
+    return v;
+  }
+
+  void second_order() {
+    const Derivatives& dX = *dx_;
+    const auto& pr = *problem_;
+    has_second_ = true;
+    for (Eigen::Index i = 0; i < np_; ++i)
+      for (Eigen::Index j = 0; j <= i; ++j) {
+        // rhs of (2): -(K_j w_i + K_i w_j + K_ij w + f_ij).
+        r1_.setZero();
+        r2_.head(q_).setZero();
+        add_k_times(j, i);
+        add_k_times(i, j);
+        const size_t ij = size_t(i * np_ + j);
+        if (!dX.d2H.empty()) r1_.noalias() += dX.d2H[ij] * z_;
+        if (!dX.d2g.empty()) r1_ += dX.d2g[ij];
+        for (Eigen::Index k = 0; k < q_; ++k) {
+          const int idx = ws_index_(k);
+          if (idx < p_) {
+            if (!dX.d2A.empty()) {
+              r1_.noalias() += lambda_(k) * dX.d2A[ij].row(idx).transpose();
+              r2_(k) += dX.d2A[ij].row(idx).dot(z_);
+            }
+            if (!dX.d2b.empty()) r2_(k) -= dX.d2b[ij](idx);
+          } else {
+            const Eigen::Index r = idx - p_;
+            if (!dX.d2C.empty()) {
+              r1_.noalias() += lambda_(k) * dX.d2C[ij].row(r).transpose();
+              r2_(k) += dX.d2C[ij].row(r).dot(z_);
+            }
+            if (!dX.d2d.empty()) r2_(k) -= dX.d2d[ij](r);
+          }
+        }
+        if (!dX.d2C.empty())
+          for (Eigen::Index r = 0; r < m_; ++r)
+            if (row_state_(r) == RowState::saturated) r1_.noalias() += pr.soft_weight(r) * dX.d2C[ij].row(r).transpose();
+        r1_ = -r1_;
+        r2_.head(q_) = -r2_.head(q_);
+        solve_kkt(r1_, r2_, x_, l_);
+        d2z_.col(i * np_ + j) = x_;
+        d2z_.col(j * np_ + i) = x_;
+        if (settings_.multiplier_second_order) {
+          d2lambda_.col(i * np_ + j).head(q_) = l_.head(q_);
+          d2lambda_.col(j * np_ + i).head(q_) = l_.head(q_);
+        }
+      }
+  }
+
+  // Adds K_a w_b (the a-th data derivative applied to the b-th first-order solution) to r1_, r2_.
+  void add_k_times(Eigen::Index a, Eigen::Index b) {
+    const Derivatives& dX = *dx_;
+    if (!dX.dH.empty()) r1_.noalias() += dX.dH[size_t(a)] * dz_.col(b);
+    for (Eigen::Index k = 0; k < q_; ++k) {
+      const int idx = ws_index_(k);
+      if (idx < p_) {
+        if (dX.dA.empty()) continue;
+        r1_.noalias() += dlambda_(k, b) * dX.dA[size_t(a)].row(idx).transpose();
+        r2_(k) += dX.dA[size_t(a)].row(idx).dot(dz_.col(b));
+      } else {
+        if (dX.dC.empty()) continue;
+        const Eigen::Index r = idx - p_;
+        r1_.noalias() += dlambda_(k, b) * dX.dC[size_t(a)].row(r).transpose();
+        r2_(k) += dX.dC[size_t(a)].row(r).dot(dz_.col(b));
+      }
+    }
+  }
+
+  SensitivitySettings<Scalar> settings_;
+  const Derivatives* dx_ = nullptr;
+  const Problem<Scalar, N, P, M>* problem_ = nullptr;
+  SensitivityStatus status_ = SensitivityStatus::not_solved;
+  Eigen::Index n_ = 0, p_ = 0, m_ = 0, np_ = 0, q_ = 0;
+  bool has_second_ = false;
+
+  detail::WorkingSetFactor<Scalar, N> factor_;
+  Eigen::Matrix<int, N, 1> ws_index_;
+  Eigen::Matrix<std::int8_t, N, 1> ws_sign_;
+  VectorN lambda_, z_, r1_, r2_, x_, l_, d_;
+  mutable VectorN adj_a_, adj_beta_, zero_n_, signed_r2_, e_buf_;
+  Eigen::Matrix<Scalar, M, 1> y_ineq_;
+  Eigen::Matrix<Scalar, P, 1> y_eq_;
+  Eigen::Matrix<std::int8_t, M, 1> row_state_, row_flags_;
+  MatrixNNP dz_, dlambda_;
+  mutable MatrixNNP ha_, na_;
+  Eigen::Matrix<Scalar, P, NP> dy_eq_;
+  Eigen::Matrix<Scalar, M, NP> dy_ineq_;
+  MatrixNNP2 d2z_, d2lambda_;
+};
+
+}  // namespace rmpc::qp

@@ -1,0 +1,132 @@
+// Curvature models for the quadratic model m(p) = g'p + p'Bp/2 of the trust-region step
+// (method.md section 4):
+//  - exact / Gauss-Newton: B is supplied by the caller (P1's "improved quasi-Newton" Hessian,
+//    or its second term alone, P2); nothing to do here but optional regularisation;
+//  - BFGS: B is built from secant pairs (s, y) of accepted steps, Nocedal & Wright eq. (6.19),
+//    with Powell's damping (N&W Procedure 18.2) or a skip when s'y is not positive enough.
+// Indefinite B may be regularised by absolute eigenvalues, B = V |Lambda| V' (method.md
+// section 4, "replace eigenvalues by their absolute values"), optionally floored.
+#pragma once
+
+#include <Eigen/Core>
+#include <Eigen/Eigenvalues>
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace rmpc::optim {
+
+/// How an indefinite model Hessian is made usable.
+enum class Regularisation {
+  none,                  ///< Use B as given; the exact trust-region subproblem handles indefinite B.
+  absolute_eigenvalues,  ///< B <- V max(|Lambda|, floor) V' (P1; keeps the curvature magnitude).
+};
+
+/// B <- V max(|Lambda|, floor) V' for symmetric B (lower triangle read), written to `out`.
+/// floor >= 0 bounds the smallest eigenvalue away from 0 (needed when B is inverted, as in
+/// the QN rule without trust region); floor = 0 only flips signs. Returns false on NaN/Inf.
+template <typename Scalar, int N>
+bool regularise_absolute_eigenvalues(const Eigen::Matrix<Scalar, N, N>& B, Scalar floor,
+                                     Eigen::Matrix<Scalar, N, N>& out) {
+  if (!B.allFinite()) return false;
+  if (!(floor >= Scalar(0))) throw std::invalid_argument("regularise_absolute_eigenvalues: floor must be >= 0");
+  Eigen::SelfAdjointEigenSolver<Eigen::Matrix<Scalar, N, N>> eig(B);
+  if (eig.info() != Eigen::Success) return false;
+  const Eigen::Matrix<Scalar, N, 1> lambda = eig.eigenvalues().cwiseAbs().cwiseMax(floor);
+  out.noalias() = eig.eigenvectors() * lambda.asDiagonal() * eig.eigenvectors().transpose();
+  return true;
+}
+
+/// Outcome of one BFGS secant update.
+enum class BfgsUpdate {
+  updated,     ///< Plain BFGS update with y (s'y >= damping_threshold s'Bs).
+  damped,      ///< Powell-damped update with r = t y + (1 - t) B s (N&W eq. 18.14-18.15).
+  skipped,     ///< s'y (or s'r) not positive enough: B kept (N&W section 6.1, "skip").
+  non_finite,  ///< s or y not finite: B kept.
+};
+
+template <typename Scalar = double>
+struct BfgsSettings {
+  /// Powell damping instead of skipping when s'y < damping_threshold s'Bs (keeps B positive
+  /// definite with noisy gradients, where s'y <= 0 is common).
+  bool powell_damping = true;
+  /// N&W Procedure 18.2 uses 0.2: the damped r satisfies s'r = 0.2 s'Bs > 0.
+  Scalar damping_threshold = Scalar(0.2);
+  /// Skip the update when s'y <= skip_tolerance ||s|| ||y|| (undamped mode, or degenerate s).
+  Scalar skip_tolerance = Scalar(1e-10);
+  /// Rescale B0 = (y'y / s'y) I before the first update (N&W eq. 6.20, inverted), so the
+  /// initial radius-limited steps are not dominated by an arbitrary identity scale.
+  bool scale_initial = true;
+  /// B0 = initial_scale * I until the first secant pair arrives.
+  Scalar initial_scale = Scalar(1);
+};
+
+/// Dense BFGS approximation B of the Hessian (not its inverse: the trust-region subproblem
+/// needs B itself). N&W eq. (6.19): B+ = B - (Bs)(Bs)'/(s'Bs) + yy'/(y's).
+template <typename Scalar = double, int N = Eigen::Dynamic>
+class BfgsModel {
+ public:
+  using Vector = Eigen::Matrix<Scalar, N, 1>;
+  using Matrix = Eigen::Matrix<Scalar, N, N>;
+
+  explicit BfgsModel(BfgsSettings<Scalar> settings = {}) : settings_(settings) {
+    if constexpr (N != Eigen::Dynamic) reset(N);
+  }
+
+  /// B = initial_scale I of size n; forgets all secant pairs.
+  void reset(Eigen::Index n) {
+    B_.setIdentity(n, n);
+    B_ *= settings_.initial_scale;
+    Bs_.setZero(n);
+    r_.setZero(n);
+    updates_ = 0;
+  }
+
+  /// One secant update from an accepted step s = x+ - x and y = g(x+) - g(x).
+  BfgsUpdate update(const Eigen::Ref<const Vector>& s, const Eigen::Ref<const Vector>& y) {
+    if (s.size() != B_.rows()) throw std::invalid_argument("BfgsModel::update: s has the wrong size");
+    if (y.size() != B_.rows()) throw std::invalid_argument("BfgsModel::update: y has the wrong size");
+    if (!s.allFinite() || !y.allFinite()) return BfgsUpdate::non_finite;
+    const Scalar sy = s.dot(y);
+    const Scalar s_norm = s.norm();
+    const Scalar y_norm = y.norm();
+    if (s_norm == Scalar(0)) return BfgsUpdate::skipped;
+    if (updates_ == 0 && settings_.scale_initial && sy > settings_.skip_tolerance * s_norm * y_norm) {
+      B_.setIdentity();
+      B_ *= y.squaredNorm() / sy;  // N&W eq. (6.20) for B0 = H0^-1.
+    }
+    Bs_.noalias() = B_ * s;
+    const Scalar sBs = s.dot(Bs_);
+    BfgsUpdate kind = BfgsUpdate::updated;
+    r_ = y;
+    Scalar sr = sy;
+    if (settings_.powell_damping && sy < settings_.damping_threshold * sBs) {
+      // N&W eq. (18.15): t chosen so that s'r = damping_threshold * s'Bs.
+      const Scalar t = (Scalar(1) - settings_.damping_threshold) * sBs / (sBs - sy);
+      r_ = t * y + (Scalar(1) - t) * Bs_;
+      sr = s.dot(r_);
+      kind = BfgsUpdate::damped;
+    }
+    if (!(sr > settings_.skip_tolerance * s_norm * r_.norm()) || !(sBs > Scalar(0))) return BfgsUpdate::skipped;
+    B_.noalias() -= (Bs_ * Bs_.transpose()) / sBs;
+    B_.noalias() += (r_ * r_.transpose()) / sr;
+    B_ = (B_ + B_.transpose()).eval() * Scalar(0.5);  // keep exact symmetry against round-off drift
+    ++updates_;
+    return kind;
+  }
+
+  const Matrix& hessian() const { return B_; }
+  /// Number of secant pairs applied (damped ones included).
+  int updates() const { return updates_; }
+  const BfgsSettings<Scalar>& settings() const { return settings_; }
+
+ private:
+  BfgsSettings<Scalar> settings_;
+  Matrix B_;
+  Vector Bs_;
+  Vector r_;
+  int updates_ = 0;
+};
+
+}  // namespace rmpc::optim

@@ -1,0 +1,369 @@
+// Trust-region driver (Nocedal & Wright Algorithm 4.1; method.md section 4) with
+// interchangeable curvature models and an ask/tell interface for noisy, measured objectives.
+//
+//     m(p) = g'p + p'Bp/2,    p = argmin m(p) s.t. ||p|| <= Delta            (N&W eq. 4.3)
+//     rho  = (J(x) - J(x + p)) / (m(0) - m(p))                               (N&W eq. 4.4)
+//     rho <= reject_ratio: reject (x kept, same g and B, smaller Delta)
+//     rho <  shrink_ratio: Delta *= shrink_factor;  rho > expand_ratio: Delta *= expand_factor
+//     Delta clamped to [min_radius, max_radius]
+//
+// B comes from the model: exact Hessian or Gauss-Newton matrix supplied by the caller
+// (tell_model), BFGS secant updates from accepted gradients (tell_gradient), or B = 0 with
+// the step -g clipped to the radius (TR-GD of method.md section 4). The RL loop drives it
+// step by step:
+//
+//     reset(theta0, J0); tell_model(g, H);
+//     loop: p = ask().step; J = measure(theta + p); out = tell_value(J);
+//           if (out.accepted) tell_model(g(theta), H(theta));   // else ask() again
+//
+// and minimize(f, x0) runs exactly this loop on a deterministic function.
+#pragma once
+
+#include <rmpc/optim/curvature.hpp>
+#include <rmpc/optim/status.hpp>
+#include <rmpc/optim/subproblem.hpp>
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <vector>
+
+namespace rmpc::optim {
+
+/// Where the model Hessian B comes from.
+enum class TrustRegionModel {
+  exact_hessian,     ///< Caller's Hessian (P1 "improved quasi-Newton", TR-QN); tell_model(g, H).
+  gauss_newton,      ///< Caller's Gauss-Newton matrix (P2, TR-Gauss-Newton); tell_model(g, H).
+  bfgs,              ///< Secant updates from accepted steps (TR-BFGS); tell_gradient(g).
+  clipped_gradient,  ///< B = 0, p = -g clipped to the radius (TR-GD); tell_gradient(g).
+};
+
+enum class SubproblemMethod {
+  exact,        ///< Eigen-decomposition + secular equation (More-Sorensen); O(n^3) per model.
+  steihaug_cg,  ///< Truncated CG; O(n^2) per CG step, approximate.
+  automatic,    ///< exact for n <= exact_max_dimension, Steihaug-CG above.
+};
+
+template <typename Scalar = double>
+struct TrustRegionSettings {
+  Scalar initial_radius = Scalar(1e-2);  ///< Delta0 of TR-QN (method.md section 4).
+  Scalar max_radius = Scalar(1e-1);      ///< Cap of TR-QN (method.md section 4).
+  Scalar min_radius = Scalar(1e-6);      ///< Floor of TR-QN; a rejection at it stops (converged_radius).
+  Scalar reject_ratio = Scalar(0);       ///< Reject when rho <= this (paper: rho <= 0; N&W eta in [0, 1/4)).
+  Scalar shrink_ratio = Scalar(0.25);    ///< rho below: shrink (paper and N&W Algorithm 4.1).
+  Scalar shrink_factor = Scalar(0.25);   ///< Delta /= 4 (paper and N&W Algorithm 4.1).
+  Scalar expand_ratio = Scalar(0.75);    ///< rho above: expand (paper and N&W Algorithm 4.1).
+  Scalar expand_factor = Scalar(2);      ///< Delta *= 2, capped at max_radius (paper).
+  /// N&W expand only when ||p|| = Delta; the paper expands on rho alone (default).
+  bool expand_only_on_boundary = false;
+  /// Shrink from min(Delta, ||p||) instead of Delta, so that a rejected interior step is not
+  /// retried unchanged (a deterministic waste); off = the paper's Delta /= 4.
+  bool shrink_from_step_length = false;
+  /// Stop when ||g|| at an accepted point is <= this (sampled gradients never reach 0 exactly).
+  Scalar gradient_tolerance = Scalar(1e-8);
+  /// Stop when an accepted ||p|| <= step_tolerance (1 + ||x||): no measurable progress left.
+  Scalar step_tolerance = Scalar(1e-14);
+  /// Trial budget (tell_value calls); each trial costs one batch of episodes in the RL loop.
+  int max_iterations = 1000;
+  /// P1 replaces eigenvalues of an indefinite B by their absolute values; none keeps B and
+  /// lets the exact subproblem exploit negative curvature (saddle escape, hard case).
+  Regularisation regularisation = Regularisation::absolute_eigenvalues;
+  /// Eigenvalue floor of the regularisation; 0 is enough since the trust region bounds p.
+  Scalar regularisation_floor = Scalar(0);
+  SubproblemMethod subproblem = SubproblemMethod::automatic;
+  /// Largest n solved exactly under `automatic` (eigen-decomposition is cheap below this).
+  Eigen::Index exact_max_dimension = 200;
+  ExactSubproblemSettings<Scalar> exact{};
+  SteihaugCgSettings<Scalar> steihaug{};
+  BfgsSettings<Scalar> bfgs{};
+};
+
+/// Ask/tell trust-region optimizer; see the file comment for the call sequence.
+template <typename Scalar = double, int N = Eigen::Dynamic>
+class TrustRegion {
+ public:
+  using Vector = Eigen::Matrix<Scalar, N, 1>;
+  using Matrix = Eigen::Matrix<Scalar, N, N>;
+  using Step = TrialStep<Scalar, N>;
+  using Outcome = StepOutcome<Scalar>;
+
+  explicit TrustRegion(TrustRegionModel model = TrustRegionModel::exact_hessian,
+                       TrustRegionSettings<Scalar> settings = {})
+      : model_(model), settings_(settings), exact_(settings.exact), cg_(settings.steihaug), bfgs_(settings.bfgs) {
+    if (!(settings_.min_radius > Scalar(0)) || !(settings_.max_radius >= settings_.min_radius) ||
+        !(settings_.initial_radius > Scalar(0)))
+      throw std::invalid_argument("TrustRegionSettings: need 0 < min_radius <= max_radius, initial_radius > 0");
+    if (!(settings_.shrink_factor > Scalar(0) && settings_.shrink_factor < Scalar(1)) || !(settings_.expand_factor >= Scalar(1)))
+      throw std::invalid_argument("TrustRegionSettings: need 0 < shrink_factor < 1 <= expand_factor");
+  }
+
+  /// Starts at the accepted point x0 with its measured value J0. Next: tell_model/tell_gradient.
+  void reset(const Eigen::Ref<const Vector>& x0, Scalar J0) {
+    if constexpr (N != Eigen::Dynamic)
+      if (x0.size() != N) throw std::invalid_argument("TrustRegion::reset: x0 has the wrong size");
+    const Eigen::Index n = x0.size();
+    x_ = x0;
+    value_ = J0;
+    g_.setZero(n);
+    B_.setZero(n, n);
+    s_prev_.setZero(n);
+    trial_.step.setZero(n);
+    bfgs_.reset(n);
+    radius_ = std::clamp(settings_.initial_radius, settings_.min_radius, settings_.max_radius);
+    iterations_ = 0;
+    accepted_ = 0;
+    moved_since_model_ = false;
+    has_model_ = false;
+    phase_ = Phase::need_model;
+    status_ = (x0.allFinite() && std::isfinite(J0)) ? Status::running : Status::non_finite_input;
+  }
+
+  /// Model at the accepted point: gradient g and Hessian H (exact or Gauss-Newton; H is
+  /// ignored by the bfgs and clipped_gradient models). May also replace the model at the
+  /// same point before ask() (e.g. a refitted critic).
+  Status tell_model(const Eigen::Ref<const Vector>& g, const Eigen::Ref<const Matrix>& H) {
+    if (model_ == TrustRegionModel::bfgs || model_ == TrustRegionModel::clipped_gradient) return tell_gradient(g);
+    if (H.rows() != x_.size() || H.cols() != x_.size())
+      throw std::invalid_argument("TrustRegion::tell_model: H has the wrong size");
+    if (!begin_model(g)) return status_;
+    if (!H.allFinite()) return stop(Status::non_finite_input);
+    if (settings_.regularisation == Regularisation::absolute_eigenvalues) {
+      const Matrix Hs = H;
+      if (!regularise_absolute_eigenvalues<Scalar, N>(Hs, settings_.regularisation_floor, B_))
+        return stop(Status::non_finite_input);
+    } else {
+      B_ = H;
+    }
+    return end_model();
+  }
+
+  /// Gradient at the accepted point for the bfgs and clipped_gradient models (BFGS secant
+  /// update with s = last accepted step, y = g - g_previous, N&W eq. 6.19).
+  Status tell_gradient(const Eigen::Ref<const Vector>& g) {
+    if (model_ == TrustRegionModel::exact_hessian || model_ == TrustRegionModel::gauss_newton)
+      throw std::invalid_argument("TrustRegion::tell_gradient: this model needs tell_model(g, H)");
+    if (model_ == TrustRegionModel::bfgs && has_model_ && moved_since_model_ && g.size() == g_.size() && g.allFinite()) {
+      y_ = g - g_;
+      last_bfgs_update_ = bfgs_.update(s_prev_, y_);
+    }
+    if (!begin_model(g)) return status_;
+    if (model_ == TrustRegionModel::bfgs) B_ = bfgs_.hessian();
+    return end_model();
+  }
+
+  /// Trial step for the current model and radius. After a stop: a zero step.
+  const Step& ask() {
+    if (status_ != Status::running) {
+      trial_.step.setZero();
+      trial_.predicted_decrease = 0;
+      return trial_;
+    }
+    if (phase_ == Phase::need_model) throw std::logic_error("TrustRegion::ask: tell_model/tell_gradient first");
+    trial_.radius = radius_;
+    if (model_ == TrustRegionModel::clipped_gradient) {
+      const Scalar gn = g_.norm();
+      trial_.step = -std::min(Scalar(1), radius_ / gn) * g_;  // method.md section 4, TR-GD
+      trial_.predicted_decrease = -g_.dot(trial_.step);         // linear model, B = 0
+      trial_.on_boundary = gn >= radius_;
+    } else {
+      const SubproblemResult<Scalar, N> sub = use_exact_ ? exact_.solve(g_, radius_) : cg_.solve(g_, radius_);
+      last_subproblem_ = sub.status;
+      if (sub.status == SubproblemStatus::non_finite) {
+        stop(Status::subproblem_failed);
+        trial_.step.setZero();
+        trial_.predicted_decrease = 0;
+        return trial_;
+      }
+      trial_.step = sub.step;
+      trial_.predicted_decrease = sub.predicted_decrease;
+      trial_.on_boundary = sub.on_boundary();
+    }
+    if (!(trial_.predicted_decrease > Scalar(0))) {
+      // g = 0 with B PSD (to round-off): the model offers nothing; x is stationary for it.
+      stop(Status::converged_step);
+      trial_.step.setZero();
+      return trial_;
+    }
+    phase_ = Phase::need_value;
+    return trial_;
+  }
+
+  /// Measured value J(x + p) of the last ask(): ratio test, radius update, accept/reject.
+  /// A non-finite J_trial is a rejection (the trial point blew up), not a stop.
+  Outcome tell_value(Scalar J_trial) {
+    Outcome out;
+    out.radius = radius_;
+    out.status = status_;
+    if (status_ != Status::running) return out;
+    if (phase_ != Phase::need_value) throw std::logic_error("TrustRegion::tell_value: ask() first");
+    ++iterations_;
+    const Scalar pred = trial_.predicted_decrease;
+    const Scalar actual = value_ - J_trial;
+    const Scalar rho = std::isfinite(J_trial) ? actual / pred : -std::numeric_limits<Scalar>::infinity();
+    out.actual_decrease = actual;
+    out.predicted_decrease = pred;
+    out.ratio = rho;
+    out.accepted = rho > settings_.reject_ratio;
+    const Scalar step_norm = trial_.step.norm();
+    const Scalar trial_radius = radius_;
+    if (!(rho >= settings_.shrink_ratio)) {
+      const Scalar base = settings_.shrink_from_step_length ? std::min(radius_, step_norm) : radius_;
+      radius_ = std::max(settings_.shrink_factor * base, settings_.min_radius);
+    } else if (rho > settings_.expand_ratio && (!settings_.expand_only_on_boundary || trial_.on_boundary)) {
+      radius_ = std::min(settings_.expand_factor * radius_, settings_.max_radius);
+    }
+    out.radius = radius_;
+    if (out.accepted) {
+      x_ += trial_.step;
+      value_ = J_trial;
+      s_prev_ = trial_.step;
+      moved_since_model_ = true;
+      ++accepted_;
+      phase_ = Phase::need_model;
+      if (step_norm <= settings_.step_tolerance * (Scalar(1) + x_.norm())) stop(Status::converged_step);
+    } else {
+      phase_ = Phase::need_ask;  // same g and B, smaller radius (method.md section 4)
+      if (trial_radius <= settings_.min_radius) stop(Status::converged_radius);
+      // A rejected step far inside the smallest radius: round-off of J dominates (near x*).
+      else if (step_norm <= settings_.step_tolerance * (Scalar(1) + x_.norm())) stop(Status::converged_step);
+    }
+    if (status_ == Status::running && iterations_ >= settings_.max_iterations) stop(Status::max_iterations);
+    out.status = status_;
+    return out;
+  }
+
+  const Vector& x() const { return x_; }                ///< Accepted point.
+  Scalar value() const { return value_; }               ///< Measured J at the accepted point.
+  const Vector& gradient() const { return g_; }         ///< Last told gradient.
+  const Matrix& model_hessian() const { return B_; }    ///< B after regularisation / BFGS.
+  Scalar radius() const { return radius_; }             ///< Radius of the next ask().
+  Status status() const { return status_; }
+  int iterations() const { return iterations_; }        ///< tell_value calls so far.
+  int accepted_steps() const { return accepted_; }
+  /// True when the next call must be tell_model/tell_gradient (after reset or an acceptance).
+  bool needs_model() const { return status_ == Status::running && phase_ == Phase::need_model; }
+  SubproblemStatus last_subproblem_status() const { return last_subproblem_; }
+  BfgsUpdate last_bfgs_update() const { return last_bfgs_update_; }
+  TrustRegionModel model() const { return model_; }
+  const TrustRegionSettings<Scalar>& settings() const { return settings_; }
+
+ private:
+  enum class Phase { need_model, need_ask, need_value };
+
+  Status stop(Status s) {
+    status_ = s;
+    return s;
+  }
+
+  bool begin_model(const Eigen::Ref<const Vector>& g) {
+    if (g.size() != x_.size()) throw std::invalid_argument("TrustRegion::tell_model: g has the wrong size");
+    if (status_ != Status::running) return false;
+    if (phase_ == Phase::need_value) throw std::logic_error("TrustRegion::tell_model: tell_value() for the pending step first");
+    if (!g.allFinite()) {
+      stop(Status::non_finite_input);
+      return false;
+    }
+    g_ = g;
+    return true;
+  }
+
+  Status end_model() {
+    has_model_ = true;
+    moved_since_model_ = false;
+    phase_ = Phase::need_ask;
+    if (g_.norm() <= settings_.gradient_tolerance) return stop(Status::converged_gradient);
+    if (model_ == TrustRegionModel::clipped_gradient) return status_;
+    use_exact_ = settings_.subproblem == SubproblemMethod::exact ||
+                 (settings_.subproblem == SubproblemMethod::automatic && x_.size() <= settings_.exact_max_dimension);
+    if (use_exact_) {
+      if (exact_.compute(B_).info() != Eigen::Success) return stop(Status::subproblem_failed);
+    } else {
+      cg_.compute(B_);
+    }
+    return status_;
+  }
+
+  TrustRegionModel model_;
+  TrustRegionSettings<Scalar> settings_;
+  ExactSubproblem<Scalar, N> exact_;
+  SteihaugCg<Scalar, N> cg_;
+  BfgsModel<Scalar, N> bfgs_;
+  Vector x_, g_, s_prev_, y_;
+  Matrix B_;
+  Step trial_;
+  Scalar value_ = 0;
+  Scalar radius_ = 0;
+  int iterations_ = 0;
+  int accepted_ = 0;
+  bool moved_since_model_ = false;
+  bool has_model_ = false;
+  bool use_exact_ = true;
+  Phase phase_ = Phase::need_model;
+  Status status_ = Status::non_finite_input;
+  SubproblemStatus last_subproblem_ = SubproblemStatus::non_finite;
+  BfgsUpdate last_bfgs_update_ = BfgsUpdate::skipped;
+};
+
+template <typename Scalar, int N = Eigen::Dynamic>
+struct MinimizeResult {
+  Eigen::Matrix<Scalar, N, 1> x;         ///< Last accepted point.
+  Scalar value = 0;                      ///< f(x).
+  Eigen::Matrix<Scalar, N, 1> gradient;  ///< grad f(x).
+  Status status = Status::running;
+  int iterations = 0;   ///< Trials (function evaluations after the first).
+  int accepted = 0;     ///< Accepted steps.
+  int evaluations = 0;  ///< Calls of f.
+};
+
+/// Deterministic driver for smooth f: Scalar f(const Vector& x, Vector* grad, Matrix* hess),
+/// grad always requested, hess only for exact_hessian / gauss_newton (nullptr otherwise).
+/// It runs the ask/tell loop of TrustRegion verbatim; `iterates`, if given, receives x0 and
+/// every accepted point.
+template <typename Scalar, int N, typename Function>
+MinimizeResult<Scalar, N> minimize(Function&& f, const Eigen::Matrix<Scalar, N, 1>& x0,
+                                   TrustRegionModel model = TrustRegionModel::exact_hessian,
+                                   const TrustRegionSettings<Scalar>& settings = {},
+                                   std::vector<Eigen::Matrix<Scalar, N, 1>>* iterates = nullptr) {
+  using Vector = Eigen::Matrix<Scalar, N, 1>;
+  using Matrix = Eigen::Matrix<Scalar, N, N>;
+  const bool needs_hessian = model == TrustRegionModel::exact_hessian || model == TrustRegionModel::gauss_newton;
+  const Eigen::Index n = x0.size();
+  TrustRegion<Scalar, N> tr(model, settings);
+  MinimizeResult<Scalar, N> res;
+  Vector g(n), g_trial(n), x_trial(n);
+  Matrix H = Matrix::Zero(n, n), H_trial = Matrix::Zero(n, n);
+  const Scalar f0 = f(x0, &g, needs_hessian ? &H : nullptr);
+  res.evaluations = 1;
+  tr.reset(x0, f0);
+  if (iterates) iterates->assign(1, x0);
+  auto tell = [&](const Vector& gg, const Matrix& HH) {
+    if (needs_hessian) tr.tell_model(gg, HH); else tr.tell_gradient(gg);
+  };
+  if (tr.status() == Status::running) tell(g, H);
+  while (tr.status() == Status::running) {
+    const TrialStep<Scalar, N>& step = tr.ask();
+    if (tr.status() != Status::running) break;
+    x_trial = tr.x() + step.step;
+    const Scalar f_trial = f(x_trial, &g_trial, needs_hessian ? &H_trial : nullptr);
+    ++res.evaluations;
+    const StepOutcome<Scalar> out = tr.tell_value(f_trial);
+    if (out.accepted) {
+      g = g_trial;
+      if (needs_hessian) H = H_trial;
+      if (iterates) iterates->push_back(tr.x());
+      if (tr.status() == Status::running) tell(g, H);
+    }
+  }
+  res.x = tr.x();
+  res.value = tr.value();
+  res.gradient = g;
+  res.status = tr.status();
+  res.iterations = tr.iterations();
+  res.accepted = tr.accepted_steps();
+  return res;
+}
+
+}  // namespace rmpc::optim

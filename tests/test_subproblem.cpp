@@ -1,0 +1,179 @@
+// Trust-region subproblem: More-Sorensen optimality conditions (N&W Theorem 4.1) for the
+// exact solver in the easy, interior, indefinite and hard cases; Steihaug-CG checks.
+#include <rmpc/optim/subproblem.hpp>
+
+#include "rmpc_catch.hpp"
+
+#include <Eigen/Dense>
+
+#include <random>
+
+using namespace rmpc::optim;
+using Mat = Eigen::MatrixXd;
+using Vec = Eigen::VectorXd;
+
+namespace {
+
+// (B + lambda I) p = -g, lambda >= 0, lambda (Delta - ||p||) = 0, B + lambda I PSD, ||p|| <= Delta.
+void check_optimality(const Mat& B, const Vec& g, double Delta, const SubproblemResult<double>& r) {
+  const Eigen::Index n = g.size();
+  const Mat K = B + r.lambda * Mat::Identity(n, n);
+  const double scale = 1.0 + B.norm() + g.norm();
+  CHECK((K * r.step + g).norm() <= 1e-9 * scale);
+  CHECK(r.lambda >= 0.0);
+  CHECK(r.step.norm() <= Delta * (1 + 1e-9));
+  CHECK(std::abs(r.lambda * (Delta - r.step.norm())) <= 1e-9 * scale * Delta);
+  Eigen::SelfAdjointEigenSolver<Mat> eig(K);
+  CHECK(eig.eigenvalues().minCoeff() >= -1e-9 * scale);
+  CHECK(r.predicted_decrease == Approx(-(g.dot(r.step) + 0.5 * r.step.dot(B * r.step))).epsilon(1e-10).margin(1e-14));
+}
+
+Mat random_symmetric(std::mt19937_64& rng, Eigen::Index n, const Vec& eigenvalues) {
+  std::normal_distribution<double> normal(0.0, 1.0);
+  Mat A(n, n);
+  for (Eigen::Index i = 0; i < n; ++i)
+    for (Eigen::Index j = 0; j < n; ++j) A(i, j) = normal(rng);
+  Eigen::HouseholderQR<Mat> qr(A);
+  const Mat Q = qr.householderQ();
+  return Q * eigenvalues.asDiagonal() * Q.transpose();
+}
+
+}  // namespace
+
+TEST_CASE("exact subproblem: interior Newton step for positive definite B", "[subproblem]") {
+  Mat B(2, 2);
+  B << 4, 1, 1, 3;
+  Vec g(2);
+  g << 1, -2;
+  ExactSubproblem<double> sp;
+  REQUIRE(sp.compute(B).info() == Eigen::Success);
+  const auto r = sp.solve(g, 10.0);
+  CHECK(r.status == SubproblemStatus::interior);
+  CHECK(r.lambda == 0.0);
+  CHECK((r.step - (-B.ldlt().solve(g))).norm() < 1e-12);
+  check_optimality(B, g, 10.0, r);
+}
+
+TEST_CASE("exact subproblem: boundary solutions satisfy the More-Sorensen conditions", "[subproblem]") {
+  std::mt19937_64 rng(20240517);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  for (int trial = 0; trial < 200; ++trial) {
+    const Eigen::Index n = 1 + trial % 8;
+    Vec ev(n);
+    for (Eigen::Index i = 0; i < n; ++i) ev(i) = 3.0 * normal(rng);  // indefinite in general
+    const Mat B = random_symmetric(rng, n, ev);
+    Vec g(n);
+    for (Eigen::Index i = 0; i < n; ++i) g(i) = normal(rng);
+    const double Delta = std::exp(normal(rng));
+    ExactSubproblem<double> sp;
+    REQUIRE(sp.compute(B).info() == Eigen::Success);
+    const auto r = sp.solve(g, Delta);
+    INFO("trial " << trial << " n " << n << " status " << to_string(r.status));
+    REQUIRE(r.status != SubproblemStatus::non_finite);
+    REQUIRE(r.status != SubproblemStatus::max_iterations);
+    check_optimality(B, g, Delta, r);
+    if (ev.minCoeff() < 0) CHECK(r.step.norm() == Approx(Delta).epsilon(1e-9));
+  }
+}
+
+TEST_CASE("exact subproblem: hard case (g orthogonal to the lowest eigenvector)", "[subproblem]") {
+  // B = diag(-2, 1, 3), g has no component on e1: p(-lambda_1) = -(0, g2/3, g3/5) is short.
+  Mat B = Vec((Vec(3) << -2, 1, 3).finished()).asDiagonal();
+  Vec g(3);
+  g << 0, 0.3, -0.5;
+  ExactSubproblem<double> sp;
+  REQUIRE(sp.compute(B).info() == Eigen::Success);
+  const double Delta = 1.0;
+  const auto r = sp.solve(g, Delta);
+  CHECK(r.status == SubproblemStatus::hard_case);
+  CHECK(r.lambda == Approx(2.0));
+  CHECK(r.step.norm() == Approx(Delta).epsilon(1e-12));
+  CHECK(std::abs(r.step(0)) > 0.9);  // the step leaves along the negative-curvature direction
+  check_optimality(B, g, Delta, r);
+
+  // Rotated version, and the saddle with g = 0.
+  std::mt19937_64 rng(7);
+  const Mat Br = random_symmetric(rng, 3, (Vec(3) << -2, 1, 3).finished());
+  Eigen::SelfAdjointEigenSolver<Mat> eig(Br);
+  const Vec gr = eig.eigenvectors().rightCols(2) * Vec((Vec(2) << 0.3, -0.5).finished());
+  REQUIRE(sp.compute(Br).info() == Eigen::Success);
+  const auto rr = sp.solve(gr, Delta);
+  CHECK(rr.status == SubproblemStatus::hard_case);
+  check_optimality(Br, gr, Delta, rr);
+  const auto r0 = sp.solve(Vec::Zero(3), 0.5);
+  CHECK(r0.status == SubproblemStatus::hard_case);
+  CHECK(r0.step.norm() == Approx(0.5));
+  CHECK(r0.predicted_decrease == Approx(0.25 * 2.0 / 2.0 * 1.0));  // -(-2) * 0.25 / 2
+  check_optimality(Br, Vec::Zero(3), 0.5, r0);
+}
+
+TEST_CASE("exact subproblem: near-hard case and PSD singular B", "[subproblem]") {
+  Mat B = Vec((Vec(2) << -1, 2).finished()).asDiagonal();
+  Vec g(2);
+  g << 1e-7, 1.0;  // tiny component on the negative eigenvector: near-hard, steep secular equation
+  ExactSubproblem<double> sp;
+  REQUIRE(sp.compute(B).info() == Eigen::Success);
+  for (double Delta : {0.1, 1.0, 10.0}) {
+    const auto r = sp.solve(g, Delta);
+    INFO("Delta " << Delta << " " << to_string(r.status));
+    check_optimality(B, g, Delta, r);
+  }
+  Mat S = Vec((Vec(2) << 0, 2).finished()).asDiagonal();
+  Vec gs(2);
+  gs << 0, 1;
+  REQUIRE(sp.compute(S).info() == Eigen::Success);
+  const auto rs = sp.solve(gs, 1.0);
+  CHECK(rs.status == SubproblemStatus::interior);
+  CHECK((rs.step - Vec((Vec(2) << 0, -0.5).finished())).norm() < 1e-14);
+  check_optimality(S, gs, 1.0, rs);
+}
+
+TEST_CASE("exact subproblem: fixed-size instantiation and non-finite input", "[subproblem]") {
+  Eigen::Matrix2d B;
+  B << 1, 0, 0, -1;
+  ExactSubproblem<double, 2> sp;
+  REQUIRE(sp.compute(B).info() == Eigen::Success);
+  const auto r = sp.solve(Eigen::Vector2d(1, 1), 0.5);
+  CHECK(r.step.norm() == Approx(0.5));
+  CHECK(r.lambda > 1.0);
+  B(0, 0) = std::nan("");
+  CHECK(sp.compute(B).info() != Eigen::Success);
+  CHECK(sp.solve(Eigen::Vector2d(1, 1), 0.5).status == SubproblemStatus::non_finite);
+}
+
+TEST_CASE("Steihaug-CG: interior Newton step, boundary, negative curvature", "[subproblem]") {
+  std::mt19937_64 rng(11);
+  const Eigen::Index n = 20;
+  Vec ev = Vec::LinSpaced(n, 1.0, 10.0);
+  const Mat B = random_symmetric(rng, n, ev);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  Vec g(n);
+  for (Eigen::Index i = 0; i < n; ++i) g(i) = 1e-3 * normal(rng);  // small g: tight forcing term
+  SteihaugCgSettings<double> cs;
+  cs.forcing_cap = 1e-10;
+  SteihaugCg<double> cg(cs);
+  cg.compute(B);
+  const auto r_in = cg.solve(g, 10.0);
+  CHECK(r_in.status == SubproblemStatus::interior);
+  CHECK((B * r_in.step + g).norm() <= 1e-8 * g.norm());
+  // Boundary: decrease at least the Cauchy point's, no more than the exact optimum.
+  const double Delta = 1e-4;
+  const auto r_b = cg.solve(g, Delta);
+  CHECK(r_b.status == SubproblemStatus::boundary);
+  CHECK(r_b.step.norm() == Approx(Delta).epsilon(1e-10));
+  ExactSubproblem<double> sp;
+  sp.compute(B);
+  const auto r_ex = sp.solve(g, Delta);
+  const double gBg = g.dot(B * g);
+  const double tau = std::min(1.0, std::pow(g.norm(), 3) / (Delta * gBg));
+  const double cauchy = tau * Delta * g.norm() - 0.5 * tau * tau * Delta * Delta * gBg / g.squaredNorm();
+  CHECK(r_b.predicted_decrease >= cauchy * (1 - 1e-12));
+  CHECK(r_b.predicted_decrease <= r_ex.predicted_decrease * (1 + 1e-12));
+  // Negative curvature along the first CG direction -g.
+  Mat Bn = -Mat::Identity(n, n);
+  cg.compute(Bn);
+  const auto r_n = cg.solve(g, 0.5);
+  CHECK(r_n.status == SubproblemStatus::negative_curvature);
+  CHECK(r_n.step.norm() == Approx(0.5));
+  CHECK(r_n.step.dot(g) < 0);
+}

@@ -64,6 +64,9 @@ class Mlp {
     delta_.resize(layers);
     p_.resize(layers);
     t_.resize(layers);
+    s_.resize(layers);
+    d1_.resize(layers);
+    d2_.resize(layers);
   }
 
   Index input_dim() const { return widths_.empty() ? 0 : widths_.front(); }
@@ -141,9 +144,10 @@ class Mlp {
         delta = dloss_dy;
       else
         delta.noalias() = weights(l + 1).transpose() * delta_[l + 1];
-      d1_.resize(delta.rows(), delta.cols());
-      activate_derivative(activations_[l], z_[l].array(), a_[l].array(), d1_);
-      delta.array() *= d1_;
+      Array& d1 = d1_[l];
+      d1.resize(delta.rows(), delta.cols());
+      activate_derivative(activations_[l], z_[l].array(), a_[l].array(), d1);
+      delta.array() *= d1;
       MatrixMap gw(grad.data() + offsets_[l], widths_[l + 1], widths_[l]);
       if (l == 0)
         gw.noalias() = delta * x_.transpose();
@@ -186,21 +190,24 @@ class Mlp {
       // Activation and its derivatives at the value block.
       Matrix& t = t_[l];
       t.resize(n, blocks * nb);
-      s_.resize(n, nb);
-      d1_.resize(n, nb);
-      d2_.resize(n, nb);
-      activate(activations_[l], p.leftCols(nb).array(), s_);
-      activate_derivative(activations_[l], p.leftCols(nb).array(), s_, d1_);
-      activate_second_derivative(activations_[l], s_, d1_, d2_);
-      t.leftCols(nb).array() = s_;
+      Array& s = s_[l];
+      Array& d1 = d1_[l];
+      Array& d2 = d2_[l];
+      s.resize(n, nb);
+      d1.resize(n, nb);
+      d2.resize(n, nb);
+      activate(activations_[l], p.leftCols(nb).array(), s);
+      activate_derivative(activations_[l], p.leftCols(nb).array(), s, d1);
+      activate_second_derivative(activations_[l], s, d1, d2);
+      t.leftCols(nb).array() = s;
       for (Index j = 0; j < k; ++j)
-        t.middleCols((1 + j) * nb, nb).array() = d1_ * p.middleCols((1 + j) * nb, nb).array();
+        t.middleCols((1 + j) * nb, nb).array() = d1 * p.middleCols((1 + j) * nb, nb).array();
       for (Index i = 0; i < k; ++i)
         for (Index j = 0; j < k; ++j) {
           const Index c = (1 + k + i * k + j) * nb;
-          t.middleCols(c, nb).array() = d2_ * p.middleCols((1 + i) * nb, nb).array() *
+          t.middleCols(c, nb).array() = d2 * p.middleCols((1 + i) * nb, nb).array() *
                                              p.middleCols((1 + j) * nb, nb).array() +
-                                         d1_ * p.middleCols(c, nb).array();
+                                         d1 * p.middleCols(c, nb).array();
         }
     }
     const Matrix& out = t_.back();  // 1 x blocks*B
@@ -219,10 +226,10 @@ class Mlp {
   std::vector<Activation> activations_;
   std::vector<Index> offsets_;
   Vector params_;
-  // Workspaces (resized only when the batch size or k changes).
+  // Per-layer workspaces, resized only when the batch size or k changes.
   Matrix x_;
   std::vector<Matrix> z_, a_, delta_, p_, t_;
-  Array s_, d1_, d2_;
+  std::vector<Array> s_, d1_, d2_;
 };
 
 }  // namespace rmpc::learn

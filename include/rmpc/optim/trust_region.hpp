@@ -66,6 +66,10 @@ struct TrustRegionSettings {
   Scalar gradient_tolerance = Scalar(1e-8);
   /// Stop when an accepted ||p|| <= step_tolerance (1 + ||x||): no measurable progress left.
   Scalar step_tolerance = Scalar(1e-14);
+  /// When |actual| and predicted decrease are both <= roundoff_tolerance (1 + |J|), rho is
+  /// round-off noise: take rho = 1 (Conn, Gould & Toint, Trust-Region Methods, section 17.4.2).
+  /// Sampled J (RL) has noise far above this, so the guard only acts on smooth f near x*.
+  Scalar roundoff_tolerance = Scalar(10) * std::numeric_limits<Scalar>::epsilon();
   /// Trial budget (tell_value calls); each trial costs one batch of episodes in the RL loop.
   int max_iterations = 1000;
   /// P1 replaces eigenvalues of an indefinite B by their absolute values; none keeps B and
@@ -202,7 +206,9 @@ class TrustRegion {
     ++iterations_;
     const Scalar pred = trial_.predicted_decrease;
     const Scalar actual = value_ - J_trial;
-    const Scalar rho = std::isfinite(J_trial) ? actual / pred : -std::numeric_limits<Scalar>::infinity();
+    const Scalar noise = settings_.roundoff_tolerance * (Scalar(1) + std::abs(value_));
+    Scalar rho = std::isfinite(J_trial) ? actual / pred : -std::numeric_limits<Scalar>::infinity();
+    if (std::isfinite(J_trial) && std::abs(actual) <= noise && pred <= noise) rho = Scalar(1);
     out.actual_decrease = actual;
     out.predicted_decrease = pred;
     out.ratio = rho;

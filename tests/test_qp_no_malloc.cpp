@@ -1,0 +1,67 @@
+// Fixed-size QPs solve and differentiate with no heap allocation (EIGEN_RUNTIME_NO_MALLOC
+// makes any Eigen allocation inside the guarded region abort the test).
+// The check is an eigen_assert: keep it on in Release builds too.
+#undef NDEBUG
+#define EIGEN_RUNTIME_NO_MALLOC
+#include "rmpc_catch.hpp"
+
+#include "rmpc/qp/sensitivity.hpp"
+
+#include <random>
+
+namespace {
+constexpr int n = 10, p = 1, m = 30, np = 4;
+using Problem = rmpc::qp::Problem<double, n, p, m>;
+using Solver = rmpc::qp::DenseSolver<double, n, p, m>;
+using Derivs = rmpc::qp::ProblemDerivatives<double, n, p, m>;
+using Sens = rmpc::qp::Sensitivity<double, n, p, m, np>;
+
+Problem make_problem(std::mt19937_64& rng) {
+  std::normal_distribution<double> nd;
+  Problem pr;
+  Eigen::Matrix<double, n, n> a;
+  for (int i = 0; i < a.size(); ++i) a.data()[i] = nd(rng);
+  pr.H = a * a.transpose() / n + Eigen::Matrix<double, n, n>::Identity();
+  for (int i = 0; i < n; ++i) pr.g(i) = 5 * nd(rng);
+  for (int i = 0; i < n; ++i) pr.A(0, i) = nd(rng);
+  pr.b(0) = 0;
+  for (int i = 0; i < pr.C.size(); ++i) pr.C.data()[i] = nd(rng);
+  for (int i = 0; i < m; ++i) pr.d(i) = 0.5;
+  for (int i = 0; i < m; i += 3) pr.soft_weight(i) = 2.0;
+  return pr;
+}
+}  // namespace
+
+TEST_CASE("fixed-size solve, warm start and sensitivities allocate nothing", "[qp][no_malloc]") {
+  std::mt19937_64 rng(21);
+  const Problem pr = make_problem(rng);
+  Derivs dx;
+  dx.resize(np, n, p, m, true);
+  for (int i = 0; i < np; ++i) {
+    dx.dg[size_t(i)].setConstant(0.1 * (i + 1));
+    dx.dd[size_t(i)].setConstant(-0.05 * i);
+    dx.dC[size_t(i)].setConstant(0.01);
+    dx.dH[size_t(i)].setIdentity();
+  }
+  Solver solver;
+  Sens sens;
+  Eigen::Matrix<double, np, np> hess;
+  Eigen::Matrix<double, n, 1> e = Eigen::Matrix<double, n, 1>::Unit(0);
+  rmpc::qp::Settings<double> settings;
+  solver.compute(pr);  // first call may size the (fixed) storage: no dynamic members anyway
+
+  Eigen::internal::set_is_malloc_allowed(false);
+  solver.compute(pr);
+  const auto& cold = solver.solve();
+  const auto states = cold.row_state;
+  const auto& warm = solver.solve(states);
+  sens.compute(solver, dx);
+  sens.functional_hessian(e, hess);
+  Eigen::internal::set_is_malloc_allowed(true);
+
+  REQUIRE(warm.status == rmpc::qp::Status::optimal);
+  CHECK(warm.num_active() >= 1);
+  CHECK(sens.info() == rmpc::qp::SensitivityStatus::ok);
+  CHECK(std::abs(hess(1, 2) - sens.d2z_dtheta2(1, 2)(0)) <= 1e-10 * (1 + std::abs(hess(1, 2))));
+  (void)settings;
+}

@@ -1,0 +1,210 @@
+// Baseline update rules without a ratio test (method.md section 4), in the ask/tell shape of
+// TrustRegion so the RL loop can swap them:
+//   GD:   p = -lr g                                     (paper: lr = 1e-4)
+//   QN:   p = -lr |H|^-1 g, |H| = V max(|Lambda|, floor) V'   (paper: lr = 1e-2, P1's H)
+//   Adam: p = -lr m_hat / (sqrt(v_hat) + eps)           (Kingma & Ba 2015, Algorithm 1)
+// Every step is accepted; tell_value only records J and the (informative) ratio. TR-GD, the
+// radius-clipped gradient step with the ratio test, is TrustRegionModel::clipped_gradient.
+#pragma once
+
+#include <rmpc/optim/status.hpp>
+
+#include <Eigen/Core>
+#include <Eigen/Eigenvalues>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+namespace rmpc::optim {
+
+enum class FirstOrderRule {
+  gradient_descent,  ///< p = -lr g.
+  quasi_newton,      ///< p = -lr |H|^-1 g (no trust region).
+  adam,              ///< Adam moments on g.
+};
+
+template <typename Scalar = double>
+struct FirstOrderSettings {
+  Scalar gd_learning_rate = Scalar(1e-4);    ///< GD of method.md section 4.
+  Scalar qn_learning_rate = Scalar(1e-2);    ///< QN of method.md section 4.
+  /// |lambda| floored at qn_relative_floor * max|lambda|: keeps |H|^-1 bounded (a singular
+  /// H would otherwise give an unbounded step without a trust region).
+  Scalar qn_relative_floor = Scalar(1e-8);
+  Scalar adam_learning_rate = Scalar(1e-3);  ///< Kingma & Ba default.
+  Scalar adam_beta1 = Scalar(0.9);           ///< Kingma & Ba default.
+  Scalar adam_beta2 = Scalar(0.999);         ///< Kingma & Ba default.
+  Scalar adam_epsilon = Scalar(1e-8);        ///< Kingma & Ba default.
+  /// Stop when ||g|| <= this at the current point (same meaning as in TrustRegionSettings).
+  Scalar gradient_tolerance = Scalar(1e-8);
+  /// Step budget (tell_value calls).
+  int max_iterations = 1000;
+};
+
+template <typename Scalar = double, int N = Eigen::Dynamic>
+class FirstOrder {
+ public:
+  using Vector = Eigen::Matrix<Scalar, N, 1>;
+  using Matrix = Eigen::Matrix<Scalar, N, N>;
+  using Step = TrialStep<Scalar, N>;
+  using Outcome = StepOutcome<Scalar>;
+
+  explicit FirstOrder(FirstOrderRule rule = FirstOrderRule::gradient_descent, FirstOrderSettings<Scalar> settings = {})
+      : rule_(rule), settings_(settings) {}
+
+  void reset(const Eigen::Ref<const Vector>& x0, Scalar J0) {
+    if constexpr (N != Eigen::Dynamic)
+      if (x0.size() != N) throw std::invalid_argument("FirstOrder::reset: x0 has the wrong size");
+    const Eigen::Index n = x0.size();
+    x_ = x0;
+    value_ = J0;
+    g_.setZero(n);
+    m_.setZero(n);
+    v_.setZero(n);
+    Hreg_.setZero(n, n);
+    trial_.step.setZero(n);
+    trial_.radius = std::numeric_limits<Scalar>::infinity();
+    iterations_ = 0;
+    phase_ = Phase::need_model;
+    status_ = (x0.allFinite() && std::isfinite(J0)) ? Status::running : Status::non_finite_input;
+  }
+
+  /// Gradient and Hessian at the current point (H used by quasi_newton only).
+  Status tell_model(const Eigen::Ref<const Vector>& g, const Eigen::Ref<const Matrix>& H) {
+    if (rule_ != FirstOrderRule::quasi_newton) return tell_gradient(g);
+    if (H.rows() != x_.size() || H.cols() != x_.size())
+      throw std::invalid_argument("FirstOrder::tell_model: H has the wrong size");
+    if (!begin(g)) return status_;
+    if (!H.allFinite()) return stop(Status::non_finite_input);
+    eig_.compute(H);
+    if (eig_.info() != Eigen::Success) return stop(Status::non_finite_input);
+    const Scalar floor = settings_.qn_relative_floor * eig_.eigenvalues().cwiseAbs().maxCoeff();
+    if (!(floor > Scalar(0))) return stop(Status::subproblem_failed);  // H = 0: no Newton step
+    lambda_ = eig_.eigenvalues().cwiseAbs().cwiseMax(floor);
+    Hreg_.noalias() = eig_.eigenvectors() * lambda_.asDiagonal() * eig_.eigenvectors().transpose();
+    return end();
+  }
+
+  /// Gradient at the current point (gradient_descent, adam).
+  Status tell_gradient(const Eigen::Ref<const Vector>& g) {
+    if (rule_ == FirstOrderRule::quasi_newton)
+      throw std::invalid_argument("FirstOrder::tell_gradient: quasi_newton needs tell_model(g, H)");
+    if (!begin(g)) return status_;
+    return end();
+  }
+
+  const Step& ask() {
+    if (status_ != Status::running) {
+      trial_.step.setZero();
+      trial_.predicted_decrease = 0;
+      return trial_;
+    }
+    if (phase_ != Phase::need_ask) throw std::logic_error("FirstOrder::ask: tell_model/tell_gradient first");
+    switch (rule_) {
+      case FirstOrderRule::gradient_descent:
+        trial_.step = -settings_.gd_learning_rate * g_;
+        trial_.predicted_decrease = -g_.dot(trial_.step);
+        break;
+      case FirstOrderRule::quasi_newton: {
+        // p = -lr V |Lambda|^-1 V' g; predicted decrease of m(p) = g'p + p'|H|p/2.
+        tmp_.noalias() = eig_.eigenvectors().transpose() * g_;
+        tmp_.array() /= lambda_.array();
+        trial_.step.noalias() = eig_.eigenvectors() * tmp_;
+        trial_.step *= -settings_.qn_learning_rate;
+        tmp_.noalias() = Hreg_ * trial_.step;
+        trial_.predicted_decrease = -(g_.dot(trial_.step) + Scalar(0.5) * trial_.step.dot(tmp_));
+        break;
+      }
+      case FirstOrderRule::adam: {
+        // Moments were advanced in tell_gradient (one per gradient); bias-corrected here.
+        const Scalar t = Scalar(iterations_ + 1);
+        const Scalar c1 = Scalar(1) - std::pow(settings_.adam_beta1, t);
+        const Scalar c2 = Scalar(1) - std::pow(settings_.adam_beta2, t);
+        trial_.step = -settings_.adam_learning_rate *
+                      ((m_ / c1).array() / ((v_ / c2).array().sqrt() + settings_.adam_epsilon)).matrix();
+        trial_.predicted_decrease = -g_.dot(trial_.step);
+        break;
+      }
+    }
+    if (!trial_.step.allFinite()) {
+      stop(Status::subproblem_failed);
+      trial_.step.setZero();
+      return trial_;
+    }
+    phase_ = Phase::need_value;
+    return trial_;
+  }
+
+  /// Records J(x + p); the step is always taken (no ratio test).
+  Outcome tell_value(Scalar J_trial) {
+    Outcome out;
+    out.radius = trial_.radius;
+    out.status = status_;
+    if (status_ != Status::running) return out;
+    if (phase_ != Phase::need_value) throw std::logic_error("FirstOrder::tell_value: ask() first");
+    ++iterations_;
+    out.accepted = true;
+    out.actual_decrease = value_ - J_trial;
+    out.predicted_decrease = trial_.predicted_decrease;
+    out.ratio = out.actual_decrease / trial_.predicted_decrease;
+    x_ += trial_.step;
+    value_ = J_trial;
+    phase_ = Phase::need_model;
+    if (!std::isfinite(J_trial)) stop(Status::non_finite_input);
+    else if (iterations_ >= settings_.max_iterations) stop(Status::max_iterations);
+    out.status = status_;
+    return out;
+  }
+
+  const Vector& x() const { return x_; }
+  Scalar value() const { return value_; }
+  const Vector& gradient() const { return g_; }
+  Status status() const { return status_; }
+  int iterations() const { return iterations_; }
+  bool needs_model() const { return status_ == Status::running && phase_ == Phase::need_model; }
+  FirstOrderRule rule() const { return rule_; }
+  const FirstOrderSettings<Scalar>& settings() const { return settings_; }
+
+ private:
+  enum class Phase { need_model, need_ask, need_value };
+
+  Status stop(Status s) {
+    status_ = s;
+    return s;
+  }
+  bool begin(const Eigen::Ref<const Vector>& g) {
+    if (g.size() != x_.size()) throw std::invalid_argument("FirstOrder::tell_model: g has the wrong size");
+    if (status_ != Status::running) return false;
+    if (phase_ == Phase::need_value) throw std::logic_error("FirstOrder::tell_model: tell_value() for the pending step first");
+    if (!g.allFinite()) {
+      stop(Status::non_finite_input);
+      return false;
+    }
+    g_ = g;
+    return true;
+  }
+  Status end() {
+    // Adam: one moment update per point; re-telling at the same point only replaces g.
+    if (rule_ == FirstOrderRule::adam && phase_ == Phase::need_model) {
+      m_ = settings_.adam_beta1 * m_ + (Scalar(1) - settings_.adam_beta1) * g_;
+      v_ = settings_.adam_beta2 * v_ + (Scalar(1) - settings_.adam_beta2) * g_.cwiseAbs2();
+    }
+    phase_ = Phase::need_ask;
+    if (g_.norm() <= settings_.gradient_tolerance) return stop(Status::converged_gradient);
+    return status_;
+  }
+
+  FirstOrderRule rule_;
+  FirstOrderSettings<Scalar> settings_;
+  Eigen::SelfAdjointEigenSolver<Matrix> eig_;
+  Vector x_, g_, m_, v_, lambda_, tmp_;
+  Matrix Hreg_;
+  Step trial_;
+  Scalar value_ = 0;
+  int iterations_ = 0;
+  Phase phase_ = Phase::need_model;
+  Status status_ = Status::non_finite_input;
+};
+
+}  // namespace rmpc::optim

@@ -1,0 +1,120 @@
+// One ask/tell optimizer over the seven policy-update rules compared in method.md section 4,
+// selected by an enum so the RL loop can swap them:
+//   gd, tr_gd, qn, tr_qn (proposed, P1), tr_bfgs, tr_gauss_newton (P2), adam.
+// paper_settings(rule) returns the radii and rates of method.md section 4 for each rule.
+#pragma once
+
+#include <rmpc/optim/first_order.hpp>
+#include <rmpc/optim/status.hpp>
+#include <rmpc/optim/trust_region.hpp>
+
+#include <Eigen/Core>
+
+#include <limits>
+
+namespace rmpc::optim {
+
+enum class UpdateRule { gd, tr_gd, qn, tr_qn, tr_bfgs, tr_gauss_newton, adam };
+
+inline const char* to_string(UpdateRule r) {
+  switch (r) {
+    case UpdateRule::gd: return "GD";
+    case UpdateRule::tr_gd: return "TR-GD";
+    case UpdateRule::qn: return "QN";
+    case UpdateRule::tr_qn: return "TR-QN";
+    case UpdateRule::tr_bfgs: return "TR-BFGS";
+    case UpdateRule::tr_gauss_newton: return "TR-Gauss-Newton";
+    case UpdateRule::adam: return "Adam";
+  }
+  return "unknown";
+}
+
+/// True when the rule reads H in tell_model (the caller must compute the Hessian estimate).
+inline bool needs_hessian(UpdateRule r) {
+  return r == UpdateRule::qn || r == UpdateRule::tr_qn || r == UpdateRule::tr_gauss_newton;
+}
+/// True when the rule has a ratio test (tell_value may reject; then ask() again, same model).
+inline bool uses_trust_region(UpdateRule r) {
+  return r == UpdateRule::tr_gd || r == UpdateRule::tr_qn || r == UpdateRule::tr_bfgs || r == UpdateRule::tr_gauss_newton;
+}
+
+template <typename Scalar = double>
+struct OptimizerSettings {
+  UpdateRule rule = UpdateRule::tr_qn;          ///< The proposed method (P1).
+  TrustRegionSettings<Scalar> trust_region{};   ///< Used by tr_* rules; defaults = TR-QN radii.
+  FirstOrderSettings<Scalar> first_order{};     ///< Used by gd, qn, adam.
+};
+
+/// method.md section 4 settings for `rule`: TR-GD radii Delta0 1e-3, max 1e-1, min 1e-10;
+/// TR-QN / TR-BFGS / TR-Gauss-Newton Delta0 1e-2, max 1e-1, min 1e-6; GD lr 1e-4; QN lr 1e-2.
+template <typename Scalar = double>
+OptimizerSettings<Scalar> paper_settings(UpdateRule rule) {
+  OptimizerSettings<Scalar> s;
+  s.rule = rule;
+  if (rule == UpdateRule::tr_gd) {
+    s.trust_region.initial_radius = Scalar(1e-3);
+    s.trust_region.max_radius = Scalar(1e-1);
+    s.trust_region.min_radius = Scalar(1e-10);
+  }
+  return s;
+}
+
+template <typename Scalar = double, int N = Eigen::Dynamic>
+class Optimizer {
+ public:
+  using Vector = Eigen::Matrix<Scalar, N, 1>;
+  using Matrix = Eigen::Matrix<Scalar, N, N>;
+  using Step = TrialStep<Scalar, N>;
+  using Outcome = StepOutcome<Scalar>;
+
+  explicit Optimizer(OptimizerSettings<Scalar> settings = {})
+      : settings_(settings),
+        tr_(trust_region_model(settings.rule), settings.trust_region),
+        fo_(first_order_rule(settings.rule), settings.first_order) {}
+
+  void reset(const Eigen::Ref<const Vector>& x0, Scalar J0) { tr() ? tr_.reset(x0, J0) : fo_.reset(x0, J0); }
+  /// g and H at the current accepted point; H is ignored unless needs_hessian(rule).
+  Status tell_model(const Eigen::Ref<const Vector>& g, const Eigen::Ref<const Matrix>& H) {
+    if (!needs_hessian(settings_.rule)) return tell_gradient(g);
+    return tr() ? tr_.tell_model(g, H) : fo_.tell_model(g, H);
+  }
+  /// g only; for rules with needs_hessian(rule) == false.
+  Status tell_gradient(const Eigen::Ref<const Vector>& g) { return tr() ? tr_.tell_gradient(g) : fo_.tell_gradient(g); }
+  const Step& ask() { return tr() ? tr_.ask() : fo_.ask(); }
+  Outcome tell_value(Scalar J_trial) { return tr() ? tr_.tell_value(J_trial) : fo_.tell_value(J_trial); }
+
+  const Vector& x() const { return tr() ? tr_.x() : fo_.x(); }
+  Scalar value() const { return tr() ? tr_.value() : fo_.value(); }
+  Status status() const { return tr() ? tr_.status() : fo_.status(); }
+  int iterations() const { return tr() ? tr_.iterations() : fo_.iterations(); }
+  bool needs_model() const { return tr() ? tr_.needs_model() : fo_.needs_model(); }
+  /// Trust radius of the next step (+inf for rules without one).
+  Scalar radius() const { return tr() ? tr_.radius() : std::numeric_limits<Scalar>::infinity(); }
+  UpdateRule rule() const { return settings_.rule; }
+  const TrustRegion<Scalar, N>& trust_region() const { return tr_; }
+  const FirstOrder<Scalar, N>& first_order() const { return fo_; }
+
+ private:
+  bool tr() const { return uses_trust_region(settings_.rule); }
+  static TrustRegionModel trust_region_model(UpdateRule r) {
+    switch (r) {
+      case UpdateRule::tr_gd: return TrustRegionModel::clipped_gradient;
+      case UpdateRule::tr_bfgs: return TrustRegionModel::bfgs;
+      case UpdateRule::tr_gauss_newton: return TrustRegionModel::gauss_newton;
+      default: return TrustRegionModel::exact_hessian;
+    }
+  }
+  static FirstOrderRule first_order_rule(UpdateRule r) {
+    switch (r) {
+      case UpdateRule::qn: return FirstOrderRule::quasi_newton;
+      case UpdateRule::adam: return FirstOrderRule::adam;
+      default: return FirstOrderRule::gradient_descent;
+    }
+  }
+
+  OptimizerSettings<Scalar> settings_;
+  TrustRegion<Scalar, N> tr_;
+  FirstOrder<Scalar, N> fo_;
+};
+
+}  // namespace rmpc::optim

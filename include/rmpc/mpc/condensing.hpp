@@ -1,0 +1,202 @@
+// Condensing of the LQ-MPC of model.hpp into a dense QP in z = (u_0, ..., u_{N-1}),
+// with the initial state s = x_0 eliminated (method.md §2):
+//
+//     x_k = Phi_k s + Gamma_k z + c_k,   Phi_k = A^k,  Gamma_k = [A^{k-1}B ... B 0 ... 0],
+//     c_0 = 0,  c_{k+1} = A c_k + b.
+//
+// Substituting into the cost and constraints gives the QP data of rmpc::qp::Problem,
+// affine in s:
+//
+//     1/2 z'Hz + (G s + g0)'z + const(s),      C z <= D s + d0,
+//     H  = 2 (Rbar + sum_{k=1}^N Gamma_k' W_k Gamma_k),   W_k = sym(Q) (k < N), sym(P) (k = N),
+//     G  = 2 sum_k Gamma_k' W_k Phi_k,   g0 = rbar + sum_k Gamma_k' (2 W_k c_k + w_k).
+//
+// Rows, in this order (see CondensedSizes): input bounds u_k <= u_ub, -u_k <= -u_lb per stage
+// k = 0..N-1; state bounds x_k <= x_ub, -x_k <= -x_lb for k = 1..N-1; general rows
+// E_x x_k + E_u u_k <= e for k = 0..N-1. State bounds on x_0 = s do not involve z: they are a
+// constant penalty (stage_penalty), never a QP row, so they cannot break the KKT system.
+// Infinite bounds become rows with d = free_bound (never active) so sizes stay fixed.
+//
+// The functions are templated on the scalar so that the same code runs with double and with
+// (nested) AutoDiffScalar, whose derivative parts are the exact theta-derivatives of the data.
+#pragma once
+
+#include "rmpc/mpc/model.hpp"
+
+#include <Eigen/Core>
+#include <unsupported/Eigen/AutoDiff>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+namespace rmpc::mpc {
+
+/// The d of a row whose bound is infinite: far beyond any reachable C z, so never active.
+inline constexpr double free_bound = 1e20;
+
+namespace detail {
+inline double value_of(double x) { return x; }
+inline float value_of(float x) { return x; }
+template <typename Der>
+auto value_of(const Eigen::AutoDiffScalar<Der>& x) {
+  return value_of(x.value());
+}
+
+/// Finite bound, or +-free_bound (with zero derivatives) when infinite.
+template <typename T>
+T finite_or_free(const T& v) {
+  const auto x = value_of(v);
+  if (std::isfinite(x)) return v;
+  return T(x > 0 ? free_bound : -free_bound);
+}
+}  // namespace detail
+
+/// Condensed QP data in the scalar T (dynamic sizes: used once per theta, not per state).
+template <typename T>
+struct CondensedQp {
+  using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+  using Vector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
+  Matrix H, G, C, D;
+  Vector g0, d0;
+};
+
+/// Condensed data of `data` over `horizon` stages into `out` (see the header comment).
+template <typename T, int NX, int NU, int NC>
+void condense(const LqData<T, NX, NU, NC>& data, Eigen::Index horizon, CondensedQp<T>& out) {
+  using Matrix = typename CondensedQp<T>::Matrix;
+  using Vector = typename CondensedQp<T>::Vector;
+  const Eigen::Index nx = data.nx(), nu = data.nu(), nc = data.nc(), N = horizon;
+  if (N < 1) throw std::invalid_argument("condense: horizon must be >= 1");
+  const Eigen::Index n = N * nu, m = condensed_rows(nx, nu, N, nc);
+
+  // Prediction matrices for k = 0..N, stacked.
+  Matrix Phi = Matrix::Zero((N + 1) * nx, nx);
+  Matrix Gam = Matrix::Zero((N + 1) * nx, n);
+  Vector c = Vector::Zero((N + 1) * nx);
+  Phi.topRows(nx).setIdentity();
+  for (Eigen::Index k = 0; k < N; ++k) {
+    Phi.middleRows((k + 1) * nx, nx).noalias() = data.A * Phi.middleRows(k * nx, nx);
+    if (k > 0)
+      Gam.block((k + 1) * nx, 0, nx, k * nu).noalias() = data.A * Gam.block(k * nx, 0, nx, k * nu);
+    Gam.block((k + 1) * nx, k * nu, nx, nu) = data.B;
+    c.segment((k + 1) * nx, nx).noalias() = data.A * c.segment(k * nx, nx);
+    c.segment((k + 1) * nx, nx) += data.b;
+  }
+
+  const Matrix Qs = T(0.5) * (data.Q + data.Q.transpose());
+  const Matrix Ps = T(0.5) * (data.P + data.P.transpose());
+  const Matrix Rs = T(0.5) * (data.R + data.R.transpose());
+  out.H = Matrix::Zero(n, n);
+  out.G = Matrix::Zero(n, nx);
+  out.g0 = Vector::Zero(n);
+  for (Eigen::Index k = 0; k < N; ++k) {
+    out.H.block(k * nu, k * nu, nu, nu) = T(2) * Rs;
+    out.g0.segment(k * nu, nu) = data.r;
+  }
+  for (Eigen::Index k = 1; k <= N; ++k) {
+    const Matrix& W = (k < N) ? Qs : Ps;
+    const Vector w = (k < N) ? Vector(data.q) : Vector(data.p);
+    const Eigen::Index cols = k * nu;  // Gamma_k vanishes beyond u_{k-1}
+    const auto Gk = Gam.block(k * nx, 0, nx, cols);
+    const Matrix WG = T(2) * W * Gk;
+    out.H.topLeftCorner(cols, cols).noalias() += Gk.transpose() * WG;
+    out.G.topRows(cols).noalias() += WG.transpose() * Phi.middleRows(k * nx, nx);
+    out.g0.head(cols).noalias() += WG.transpose() * c.segment(k * nx, nx);
+    out.g0.head(cols).noalias() += Gk.transpose() * w;
+  }
+
+  out.C = Matrix::Zero(m, n);
+  out.D = Matrix::Zero(m, nx);
+  out.d0 = Vector::Zero(m);
+  Eigen::Index row = 0;
+  for (Eigen::Index k = 0; k < N; ++k) {
+    for (Eigen::Index i = 0; i < nu; ++i) {
+      out.C(row + i, k * nu + i) = T(1);
+      out.d0(row + i) = detail::finite_or_free(T(data.u_ub(i)));
+      out.C(row + nu + i, k * nu + i) = T(-1);
+      out.d0(row + nu + i) = detail::finite_or_free(T(-data.u_lb(i)));
+    }
+    row += 2 * nu;
+  }
+  for (Eigen::Index k = 1; k < N; ++k) {
+    const auto Gk = Gam.block(k * nx, 0, nx, k * nu);
+    const auto Pk = Phi.middleRows(k * nx, nx);
+    const auto ck = c.segment(k * nx, nx);
+    out.C.block(row, 0, nx, k * nu) = Gk;
+    out.D.middleRows(row, nx) = -Pk;
+    out.C.block(row + nx, 0, nx, k * nu) = -Gk;
+    out.D.middleRows(row + nx, nx) = Pk;
+    for (Eigen::Index i = 0; i < nx; ++i) {
+      out.d0(row + i) = detail::finite_or_free(T(data.x_ub(i) - ck(i)));
+      out.d0(row + nx + i) = detail::finite_or_free(T(ck(i) - data.x_lb(i)));
+    }
+    row += 2 * nx;
+  }
+  if constexpr (NC != 0) {
+  for (Eigen::Index k = 0; k < N && nc > 0; ++k) {
+    out.C.block(row, 0, nc, k * nu).noalias() = data.E_x * Gam.block(k * nx, 0, nx, k * nu);
+    out.C.block(row, k * nu, nc, nu) = data.E_u;
+    out.D.middleRows(row, nc).noalias() = -data.E_x * Phi.middleRows(k * nx, nx);
+    const Vector Ec = data.E_x * c.segment(k * nx, nx);
+    for (Eigen::Index i = 0; i < nc; ++i) out.d0(row + i) = detail::finite_or_free(T(data.e(i) - Ec(i)));
+    row += nc;
+  }
+  }
+}
+
+/// Soft weight of every condensed row, in the row order of condense(); +inf: hard.
+template <typename Scalar, int NX, int NU, int NC, typename Derived>
+void condensed_soft_weights(const LqData<Scalar, NX, NU, NC>& data, Eigen::Index horizon,
+                            Eigen::MatrixBase<Derived>& w) {
+  const Eigen::Index nx = data.nx(), nu = data.nu(), nc = data.nc(), N = horizon;
+  Eigen::Index row = 0;
+  for (Eigen::Index k = 0; k < N; ++k, row += 2 * nu) {
+    w.segment(row, nu) = data.u_soft_weight;
+    w.segment(row + nu, nu) = data.u_soft_weight;
+  }
+  for (Eigen::Index k = 1; k < N; ++k, row += 2 * nx) {
+    w.segment(row, nx) = data.x_soft_weight;
+    w.segment(row + nx, nx) = data.x_soft_weight;
+  }
+  for (Eigen::Index k = 0; k < N; ++k, row += nc) w.segment(row, nc) = data.e_soft_weight;
+}
+
+/// L1 penalty of the soft rows of one stage at (x, u): sum_i w_i max(0, violation_i);
+/// hard rows contribute nothing here (they hold at a feasible solution).
+template <typename Scalar, int NX, int NU, int NC, typename DerivedX, typename DerivedU>
+Scalar stage_penalty(const LqData<Scalar, NX, NU, NC>& data, const Eigen::MatrixBase<DerivedX>& x,
+                     const Eigen::MatrixBase<DerivedU>& u) {
+  Scalar pen(0);
+  auto add = [&pen](Scalar w, Scalar violation) {
+    if (std::isfinite(w) && violation > Scalar(0)) pen += w * violation;
+  };
+  for (Eigen::Index i = 0; i < data.nx(); ++i) {
+    add(data.x_soft_weight(i), x(i) - data.x_ub(i));
+    add(data.x_soft_weight(i), data.x_lb(i) - x(i));
+  }
+  for (Eigen::Index i = 0; i < data.nu(); ++i) {
+    add(data.u_soft_weight(i), u(i) - data.u_ub(i));
+    add(data.u_soft_weight(i), data.u_lb(i) - u(i));
+  }
+  if (data.nc() > 0) {
+    const Eigen::Matrix<Scalar, NC, 1> v = data.E_x * x + data.E_u * u - data.e;
+    for (Eigen::Index i = 0; i < data.nc(); ++i) add(data.e_soft_weight(i), v(i));
+  }
+  return pen;
+}
+
+/// State-bound part of stage_penalty only: the constant penalty of x_0 = s (its input and
+/// general rows are QP rows).
+template <typename Scalar, int NX, int NU, int NC, typename DerivedX>
+Scalar state_bound_penalty(const LqData<Scalar, NX, NU, NC>& data, const Eigen::MatrixBase<DerivedX>& x) {
+  Scalar pen(0);
+  for (Eigen::Index i = 0; i < data.nx(); ++i) {
+    const Scalar w = data.x_soft_weight(i);
+    if (!std::isfinite(w)) continue;
+    pen += w * (std::max(Scalar(0), x(i) - data.x_ub(i)) + std::max(Scalar(0), data.x_lb(i) - x(i)));
+  }
+  return pen;
+}
+
+}  // namespace rmpc::mpc

@@ -1,0 +1,555 @@
+// The parameterized LQ-MPC policy pi_theta(s) = u_0* (method.md §2) and its derivatives
+// du0/dtheta, d2u0/dtheta2 and du0/ds (method.md §3).
+//
+// Two time scales (the learning loop evaluates the policy ~1e5-1e6 times per theta):
+//  * set_parameters(theta), once per theta: the user's model is evaluated with nested
+//    AutoDiffScalar and condensed (condensing.hpp) into H, C and the state-affine terms
+//    g = G s + g0, d = D s + d0 with their exact first and second theta-derivatives; H is
+//    factored once (DenseSolver::compute).
+//  * evaluate(s), per state, allocation-free for fixed sizes: form g, d and the per-state
+//    derivative vectors dg_i = dG_i s + dg0_i, dd_i = dD_i s + dd0_i (and second order),
+//    solve the QP warm-started from the last row state, then one first-order sensitivity
+//    solve for dz/dtheta, one adjoint solve per input for e'd2z/dtheta2
+//    (Sensitivity::functional_hessian) and one first-order solve with "parameters" s
+//    (dg = G, dd = D) for du0/ds.
+// The exploration cost d (u_0 - u_1) of method.md §4 is an extra linear term on z
+// (exploration_cost()), and Q_theta(s, a) (the MPC as a Q-function) is the optimal cost with
+// u_0 = a imposed as an equality row (q_value()).
+#pragma once
+
+#include "rmpc/mpc/autodiff.hpp"
+#include "rmpc/mpc/condensing.hpp"
+#include "rmpc/mpc/model.hpp"
+#include "rmpc/qp/dense_solver.hpp"
+#include "rmpc/qp/derivatives.hpp"
+#include "rmpc/qp/problem.hpp"
+#include "rmpc/qp/sensitivity.hpp"
+
+#include <Eigen/Core>
+
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace rmpc::mpc {
+
+enum class PolicyStatus {
+  ok,                   ///< QP solved, requested derivatives valid.
+  weakly_active,        ///< Solved; a row is weakly active, derivatives are one-sided (see qp::WeakRowChoice).
+  sensitivity_failed,   ///< Solved; LICQ fails or the KKT matrix is singular: derivatives not defined.
+  solver_failed,        ///< The QP was not solved to optimality (see qp_status).
+  not_ready,            ///< set_parameters() failed or was not called (see setup_status()).
+};
+
+inline const char* to_string(PolicyStatus s) {
+  switch (s) {
+    case PolicyStatus::ok: return "ok";
+    case PolicyStatus::weakly_active: return "weakly_active";
+    case PolicyStatus::sensitivity_failed: return "sensitivity_failed";
+    case PolicyStatus::solver_failed: return "solver_failed";
+    case PolicyStatus::not_ready: return "not_ready";
+  }
+  return "unknown";
+}
+
+template <typename Scalar>
+struct LqMpcSettings {
+  /// QP solver settings (tolerances, iteration limit).
+  qp::Settings<Scalar> qp = {};
+  /// Degeneracy handling of the sensitivities; second_order is forced off (the policy Hessian
+  /// comes from one adjoint solve per input instead of np(np+1)/2 solves).
+  qp::SensitivitySettings<Scalar> sensitivity = {};
+  /// Theta-derivative order prepared by set_parameters(): 0 (values only, e.g. a fixed
+  /// benchmark MPC), 1 (du0/dtheta) or 2 (also d2u0/dtheta2). Higher costs more per theta only.
+  int derivative_order = 2;
+};
+
+/// What evaluate() computes beyond u_0*.
+struct PolicyRequest {
+  bool du0_dtheta = true;     ///< First-order policy derivative (needs derivative_order >= 1).
+  bool d2u0_dtheta2 = true;   ///< Second order (needs derivative_order == 2 and du0_dtheta).
+  bool du0_ds = true;         ///< State derivative.
+  bool dz_dtheta = false;     ///< Full dz/dtheta of all inputs (with du0_dtheta).
+  bool warm_start = true;     ///< Start the QP from the last solution's row state.
+};
+
+template <typename Scalar, int NX, int NU, int N, int NP, int NZ, int M>
+struct PolicyResult {
+  PolicyStatus status = PolicyStatus::not_ready;
+  qp::Status qp_status = qp::Status::invalid_input;
+  qp::SensitivityStatus sensitivity_status = qp::SensitivityStatus::not_solved;        ///< theta-sensitivity
+  qp::SensitivityStatus state_sensitivity_status = qp::SensitivityStatus::not_solved;  ///< s-sensitivity
+  Eigen::Matrix<Scalar, NU, 1> u0;                                   ///< pi_theta(s)
+  Eigen::Matrix<Scalar, NZ, 1> u;                                    ///< u_0..u_{N-1} stacked
+  Eigen::Matrix<Scalar, NX, detail::size_add(N, 1)> x;               ///< predicted x_0..x_N (columns)
+  Scalar cost = Scalar(0);                                           ///< optimal MPC cost (with x_0 penalty)
+  Eigen::Matrix<Scalar, NU, NP> du0_dtheta;
+  /// Rows j*np .. j*np+np-1: the np x np Hessian of input j (hessian(j)).
+  Eigen::Matrix<Scalar, detail::size_mul(NU, NP), NP> d2u0_dtheta2;
+  Eigen::Matrix<Scalar, NU, NX> du0_ds;
+  Eigen::Matrix<Scalar, NZ, NP> dz_dtheta;                           ///< when requested
+  Eigen::Matrix<std::int8_t, M, 1> row_state;                        ///< QP row states (warm start)
+  int iterations = 0;                                                ///< QP active-set changes
+
+  bool ok() const { return status == PolicyStatus::ok; }
+  /// d2 u0_j / dtheta2 (np x np).
+  auto hessian(Eigen::Index j) const { return d2u0_dtheta2.middleRows(j * du0_dtheta.cols(), du0_dtheta.cols()); }
+};
+
+/// Q_theta(s, a): the optimal MPC cost with u_0 = a fixed (method.md, MPC as Q-function).
+template <typename Scalar, int NX, int NU, int N, int NZ>
+struct QValueResult {
+  qp::Status status = qp::Status::invalid_input;
+  Scalar cost = Scalar(0);
+  Eigen::Matrix<Scalar, NZ, 1> u;
+  Eigen::Matrix<Scalar, NX, detail::size_add(N, 1)> x;
+  bool ok() const { return status == qp::Status::optimal; }
+};
+
+template <typename Scalar, int NX, int NU, int N, int NP, int NC = 0>
+class LqMpc {
+ public:
+  static constexpr int NZ = CondensedSizes<NX, NU, N, NC>::n;
+  static constexpr int M = CondensedSizes<NX, NU, N, NC>::m;
+  using Data = LqData<Scalar, NX, NU, NC>;
+  using Ad1 = typename AutoDiffTypes<Scalar, NP>::Ad1;
+  using Ad2 = typename AutoDiffTypes<Scalar, NP>::Ad2;
+  using VectorX = Eigen::Matrix<Scalar, NX, 1>;
+  using VectorU = Eigen::Matrix<Scalar, NU, 1>;
+  using VectorTheta = Eigen::Matrix<Scalar, NP, 1>;
+  using VectorZ = Eigen::Matrix<Scalar, NZ, 1>;
+  using VectorM = Eigen::Matrix<Scalar, M, 1>;
+  using MatrixZZ = Eigen::Matrix<Scalar, NZ, NZ>;
+  using MatrixZX = Eigen::Matrix<Scalar, NZ, NX>;
+  using MatrixMX = Eigen::Matrix<Scalar, M, NX>;
+  using MatrixMZ = Eigen::Matrix<Scalar, M, NZ>;
+  using Solver = qp::DenseSolver<Scalar, NZ, Eigen::Dynamic, M>;
+  using FixedInputSolver = qp::DenseSolver<Scalar, NZ, NU, M>;
+  using Result = PolicyResult<Scalar, NX, NU, N, NP, NZ, M>;
+  using QResult = QValueResult<Scalar, NX, NU, N, NZ>;
+  using Settings = LqMpcSettings<Scalar>;
+  template <typename T>
+  using ModelFunction = std::function<void(const Eigen::Matrix<T, NP, 1>&, LqData<T, NX, NU, NC>&)>;
+
+  /// `model` is the user's functor (model.hpp); `sizes` are needed only for dynamic sizes and
+  /// must agree with the compile-time ones.
+  template <typename Model>
+  explicit LqMpc(const Model& model, const LqSizes& sizes = default_sizes(), const Settings& settings = {})
+      : settings_(settings),
+        sizes_(sizes),
+        model_value_(model),
+        model_ad1_(model),
+        model_ad2_(model),
+        solver_(settings.qp),
+        fixed_solver_(settings.qp) {
+    check_sizes();
+    settings_.sensitivity.second_order = false;
+    allocate();
+  }
+
+  static LqSizes default_sizes() {
+    LqSizes s;
+    s.nx = NX == Eigen::Dynamic ? 0 : NX;
+    s.nu = NU == Eigen::Dynamic ? 0 : NU;
+    s.horizon = N == Eigen::Dynamic ? 0 : N;
+    s.np = NP == Eigen::Dynamic ? 0 : NP;
+    s.nc = NC == Eigen::Dynamic ? 0 : NC;
+    return s;
+  }
+
+  const LqSizes& sizes() const { return sizes_; }
+  Eigen::Index num_variables() const { return sizes_.horizon * sizes_.nu; }
+  Eigen::Index num_rows() const { return condensed_rows(sizes_.nx, sizes_.nu, sizes_.horizon, sizes_.nc); }
+
+  /// Rebuilds the condensed QP and its theta-derivatives at theta (once per theta; allocates).
+  /// Returns the factorization status: optimal (ready), non_convex or invalid_input.
+  qp::Status set_parameters(const Eigen::Ref<const VectorTheta>& theta) {
+    if (theta.size() != sizes_.np)
+      throw std::invalid_argument("LqMpc::set_parameters: theta has " + std::to_string(theta.size()) +
+                                  " entries, expected np = " + std::to_string(sizes_.np));
+    if (!theta.allFinite()) throw std::invalid_argument("LqMpc::set_parameters: theta has NaN/Inf entries");
+    theta_ = theta;
+    data_ = Data(sizes_.nx, sizes_.nu, sizes_.nc);
+    model_value_(theta_, data_);
+    switch (settings_.derivative_order) {
+      case 0: {
+        CondensedQp<Scalar> qp;
+        condense(data_, sizes_.horizon, qp);
+        extract_values(qp);
+        break;
+      }
+      case 1: {
+        Eigen::Matrix<Ad1, NP, 1> th;
+        detail::seed_first<Scalar, NP>(theta_, th);
+        LqData<Ad1, NX, NU, NC> data(sizes_.nx, sizes_.nu, sizes_.nc);
+        model_ad1_(th, data);
+        CondensedQp<Ad1> qp;
+        condense(data, sizes_.horizon, qp);
+        extract_values(qp);
+        extract_first(qp);
+        break;
+      }
+      default: {
+        Eigen::Matrix<Ad2, NP, 1> th;
+        detail::seed_second<Scalar, NP>(theta_, th);
+        LqData<Ad2, NX, NU, NC> data(sizes_.nx, sizes_.nu, sizes_.nc);
+        model_ad2_(th, data);
+        CondensedQp<Ad2> qp;
+        condense(data, sizes_.horizon, qp);
+        extract_values(qp);
+        extract_first(qp);
+        extract_second(qp);
+        break;
+      }
+    }
+    condensed_soft_weights(data_, sizes_.horizon, problem_.soft_weight);
+    solver_.compute(problem_);
+    setup_status_ = solver_.info();
+    fixed_ready_ = false;
+    have_warm_start_ = false;
+    // du0/ds: "parameters" s enter only through g = G s + .. and d = D s + ..
+    for (Eigen::Index i = 0; i < sizes_.nx; ++i) {
+      dX_state_.dg[size_t(i)] = G_.col(i);
+      dX_state_.dd[size_t(i)] = D_.col(i);
+    }
+    return setup_status_;
+  }
+
+  qp::Status setup_status() const { return setup_status_; }
+  const VectorTheta& parameters() const { return theta_; }
+  /// The model data at the current theta.
+  const Data& data() const { return data_; }
+  /// Condensed data at the current theta (value part): g = G s + g0, d = D s + d0.
+  const qp::Problem<Scalar, NZ, Eigen::Dynamic, M>& problem() const { return problem_; }
+  const MatrixZX& G() const { return G_; }
+  const VectorZ& g0() const { return g0_; }
+  const MatrixMX& D() const { return D_; }
+  const VectorM& d0() const { return d0_; }
+
+  /// The extra linear cost d (u_0 - u_1) of method.md §4 (exploration), as a term on z.
+  void exploration_cost(const Eigen::Ref<const VectorU>& d, Eigen::Ref<VectorZ> out) const {
+    out.setZero();
+    out.head(sizes_.nu) = d;
+    if (sizes_.horizon > 1) out.segment(sizes_.nu, sizes_.nu) = -d;
+  }
+
+  /// pi_theta(s) and the requested derivatives. No heap allocation for fixed sizes.
+  const Result& evaluate(const Eigen::Ref<const VectorX>& s, const PolicyRequest& request = {}) {
+    return evaluate_impl(s, request, nullptr);
+  }
+  /// Same with an extra linear cost extra_g'z (e.g. exploration_cost()); the derivatives are
+  /// those of the perturbed MPC.
+  const Result& evaluate(const Eigen::Ref<const VectorX>& s, const PolicyRequest& request,
+                         const Eigen::Ref<const VectorZ>& extra_g) {
+    if (extra_g.size() != num_variables())
+      throw std::invalid_argument("LqMpc::evaluate: extra_g must have N*nu entries");
+    return evaluate_impl(s, request, &extra_g);
+  }
+  const Result& result() const { return result_; }
+
+  /// Q_theta(s, a): optimal MPC cost with u_0 = a (equality row; separate solver so that the
+  /// policy's warm start is untouched).
+  const QResult& q_value(const Eigen::Ref<const VectorX>& s, const Eigen::Ref<const VectorU>& a) {
+    check_state(s);
+    if (a.size() != sizes_.nu) throw std::invalid_argument("LqMpc::q_value: a must have nu entries");
+    q_result_.status = qp::Status::invalid_input;
+    if (setup_status_ != qp::Status::optimal) return q_result_;
+    if (!fixed_ready_) {
+      qp::Problem<Scalar, NZ, NU, M> fixed(num_variables(), sizes_.nu, num_rows());
+      fixed.H = problem_.H;
+      fixed.C = problem_.C;
+      fixed.soft_weight = problem_.soft_weight;
+      fixed.A.setZero();
+      fixed.A.leftCols(sizes_.nu).setIdentity();
+      fixed_solver_.compute(fixed);
+      fixed_ready_ = true;
+    }
+    g_.noalias() = G_ * s;
+    g_ += g0_;
+    d_.noalias() = D_ * s;
+    d_ += d0_;
+    fixed_solver_.update_linear_terms(g_, a, d_);
+    const auto& res = fixed_solver_.solve();
+    q_result_.status = res.status;
+    if (res.status != qp::Status::optimal) return q_result_;
+    q_result_.u = res.z;
+    q_result_.cost = rollout(s, q_result_.u, q_result_.x);
+    return q_result_;
+  }
+
+  /// Cost of the input sequence u from s under the model at the current theta (x is filled
+  /// with the predicted states): sum_k x'Qx + q'x + u'Ru + r'u + penalties + x_N'P x_N + p'x_N.
+  template <typename DerivedU, typename DerivedX>
+  Scalar rollout(const Eigen::Ref<const VectorX>& s, const Eigen::MatrixBase<DerivedU>& u,
+                 Eigen::MatrixBase<DerivedX>& x) const {
+    const Eigen::Index nx = sizes_.nx, nu = sizes_.nu, Nh = sizes_.horizon;
+    Scalar cost(0);
+    x.col(0) = s;
+    for (Eigen::Index k = 0; k < Nh; ++k) {
+      const auto xk = x.col(k);
+      const auto uk = u.segment(k * nu, nu);
+      cost += xk.dot(data_.Q * xk) + data_.q.dot(xk) + uk.dot(data_.R * uk) + data_.r.dot(uk);
+      cost += stage_penalty(data_, xk, uk);
+      x.col(k + 1).noalias() = data_.A * xk;
+      x.col(k + 1).noalias() += data_.B * uk;
+      x.col(k + 1) += data_.b;
+    }
+    const auto xN = x.col(Nh);
+    cost += xN.dot(data_.P * xN) + data_.p.dot(xN);
+    (void)nx;
+    return cost;
+  }
+
+ private:
+  using ThetaDerivatives = qp::ProblemDerivatives<Scalar, NZ, Eigen::Dynamic, M>;
+
+  void check_sizes() const {
+    auto check = [](int ct, Eigen::Index rt, const char* name) {
+      if (ct != Eigen::Dynamic && ct != rt)
+        throw std::invalid_argument(std::string("LqMpc: sizes.") + name + " differs from its compile-time size");
+      if (rt < 0 || (rt == 0 && std::string(name) != "nc" && std::string(name) != "np"))
+        throw std::invalid_argument(std::string("LqMpc: sizes.") + name + " must be positive");
+    };
+    check(NX, sizes_.nx, "nx");
+    check(NU, sizes_.nu, "nu");
+    check(N, sizes_.horizon, "horizon");
+    check(NP, sizes_.np, "np");
+    check(NC, sizes_.nc, "nc");
+  }
+
+  void check_state(const Eigen::Ref<const VectorX>& s) const {
+    if (s.size() != sizes_.nx) throw std::invalid_argument("LqMpc: state s must have nx entries");
+    if (!s.allFinite()) throw std::invalid_argument("LqMpc: state s has NaN/Inf entries");
+  }
+
+  void allocate() {
+    const Eigen::Index n = num_variables(), m = num_rows(), nx = sizes_.nx, nu = sizes_.nu, np = sizes_.np;
+    theta_.setZero(np);
+    data_ = Data(nx, nu, sizes_.nc);
+    problem_.resize(n, 0, m);
+    G_.setZero(n, nx);
+    g0_.setZero(n);
+    D_.setZero(m, nx);
+    d0_.setZero(m);
+    g_.setZero(n);
+    d_.setZero(m);
+    b_.resize(0);
+    e_.setZero(n);
+    hess_.setZero(np, np);
+    dX_state_.num_parameters = nx;
+    dX_state_.dg.assign(size_t(nx), VectorZ::Zero(n));
+    dX_state_.dd.assign(size_t(nx), VectorM::Zero(m));
+    dX_.num_parameters = np;
+    result_.u0.setZero(nu);
+    result_.u.setZero(n);
+    result_.x.setZero(nx, sizes_.horizon + 1);
+    result_.du0_dtheta.setZero(nu, np);
+    result_.d2u0_dtheta2.setZero(nu * np, np);
+    result_.du0_ds.setZero(nu, nx);
+    result_.dz_dtheta.setZero(n, np);
+    result_.row_state.setZero(m);
+    q_result_.u.setZero(n);
+    q_result_.x.setZero(nx, sizes_.horizon + 1);
+    warm_.setZero(m);
+  }
+
+  template <typename T>
+  void extract_values(const CondensedQp<T>& qp) {
+    detail::take_value(qp.H, problem_.H);
+    problem_.H = (Scalar(0.5) * (problem_.H + problem_.H.transpose())).eval();
+    detail::take_value(qp.C, problem_.C);
+    detail::take_value(qp.G, G_);
+    detail::take_value(qp.g0, g0_);
+    detail::take_value(qp.D, D_);
+    detail::take_value(qp.d0, d0_);
+    dX_.dH.clear(); dX_.dg.clear(); dX_.dC.clear(); dX_.dd.clear();
+    dX_.d2H.clear(); dX_.d2g.clear(); dX_.d2C.clear(); dX_.d2d.clear();
+    dG_.clear(); dg0_.clear(); dD_.clear(); dd0_.clear();
+    d2G_.clear(); d2g0_.clear(); d2D_.clear(); d2d0_.clear();
+    has_dg_ = has_dd_ = has_d2g_ = has_d2d_ = false;
+  }
+
+  // A family (all i) is kept only when some member is nonzero: empty = "does not depend on
+  // theta" costs nothing in the sensitivities.
+  template <typename T>
+  void extract_first(const CondensedQp<T>& qp) {
+    const Eigen::Index np = sizes_.np;
+    const auto k = size_t(np);
+    dX_.dH.resize(k); dX_.dC.resize(k); dG_.resize(k); dg0_.resize(k); dD_.resize(k); dd0_.resize(k);
+    bool any_H = false, any_C = false;
+    for (Eigen::Index i = 0; i < np; ++i) {
+      const auto ii = size_t(i);
+      any_H |= detail::take_first(qp.H, i, dX_.dH[ii]);
+      dX_.dH[ii] = (Scalar(0.5) * (dX_.dH[ii] + dX_.dH[ii].transpose())).eval();
+      any_C |= detail::take_first(qp.C, i, dX_.dC[ii]);
+      has_dg_ |= detail::take_first(qp.G, i, dG_[ii]);
+      has_dg_ |= detail::take_first(qp.g0, i, dg0_[ii]);
+      has_dd_ |= detail::take_first(qp.D, i, dD_[ii]);
+      has_dd_ |= detail::take_first(qp.d0, i, dd0_[ii]);
+    }
+    if (!any_H) dX_.dH.clear();
+    if (!any_C) dX_.dC.clear();
+    dX_.dg.assign(has_dg_ ? k : 0, VectorZ::Zero(num_variables()));
+    dX_.dd.assign(has_dd_ ? k : 0, VectorM::Zero(num_rows()));
+  }
+
+  template <typename T>
+  void extract_second(const CondensedQp<T>& qp) {
+    const Eigen::Index np = sizes_.np;
+    const auto k = size_t(np * np);
+    dX_.d2H.resize(k); dX_.d2C.resize(k); d2G_.resize(k); d2g0_.resize(k); d2D_.resize(k); d2d0_.resize(k);
+    bool any_H = false, any_C = false;
+    for (Eigen::Index i = 0; i < np; ++i) {
+      for (Eigen::Index j = 0; j < np; ++j) {
+        const auto ij = size_t(i * np + j);
+        if (j < i) {  // symmetric: copy the (j, i) entry
+          const auto ji = size_t(j * np + i);
+          dX_.d2H[ij] = dX_.d2H[ji]; dX_.d2C[ij] = dX_.d2C[ji];
+          d2G_[ij] = d2G_[ji]; d2g0_[ij] = d2g0_[ji]; d2D_[ij] = d2D_[ji]; d2d0_[ij] = d2d0_[ji];
+          continue;
+        }
+        any_H |= detail::take_second(qp.H, i, j, dX_.d2H[ij]);
+        dX_.d2H[ij] = (Scalar(0.5) * (dX_.d2H[ij] + dX_.d2H[ij].transpose())).eval();
+        any_C |= detail::take_second(qp.C, i, j, dX_.d2C[ij]);
+        has_d2g_ |= detail::take_second(qp.G, i, j, d2G_[ij]);
+        has_d2g_ |= detail::take_second(qp.g0, i, j, d2g0_[ij]);
+        has_d2d_ |= detail::take_second(qp.D, i, j, d2D_[ij]);
+        has_d2d_ |= detail::take_second(qp.d0, i, j, d2d0_[ij]);
+      }
+    }
+    if (!any_H) dX_.d2H.clear();
+    if (!any_C) dX_.d2C.clear();
+    dX_.d2g.assign(has_d2g_ ? k : 0, VectorZ::Zero(num_variables()));
+    dX_.d2d.assign(has_d2d_ ? k : 0, VectorM::Zero(num_rows()));
+  }
+
+  const Result& evaluate_impl(const Eigen::Ref<const VectorX>& s, const PolicyRequest& request,
+                              const Eigen::Ref<const VectorZ>* extra_g) {
+    check_state(s);
+    result_.status = PolicyStatus::not_ready;
+    result_.qp_status = setup_status_;
+    result_.sensitivity_status = qp::SensitivityStatus::not_solved;
+    result_.state_sensitivity_status = qp::SensitivityStatus::not_solved;
+    if (setup_status_ != qp::Status::optimal) return result_;
+
+    g_.noalias() = G_ * s;
+    g_ += g0_;
+    if (extra_g != nullptr) g_ += *extra_g;
+    d_.noalias() = D_ * s;
+    d_ += d0_;
+    solver_.update_linear_terms(g_, b_, d_);
+    const bool warm = request.warm_start && have_warm_start_;
+    const auto& res = warm ? solver_.solve(warm_) : solver_.solve();
+    result_.qp_status = res.status;
+    result_.iterations = res.iterations;
+    if (res.status != qp::Status::optimal) {
+      result_.status = PolicyStatus::solver_failed;
+      have_warm_start_ = false;
+      return result_;
+    }
+    warm_ = res.row_state;
+    have_warm_start_ = true;
+    result_.row_state = res.row_state;
+    result_.u = res.z;
+    result_.u0 = res.z.head(sizes_.nu);
+    result_.cost = rollout(s, result_.u, result_.x);
+    result_.status = PolicyStatus::ok;
+
+    bool weak = false, failed = false;
+    auto account = [&weak, &failed](qp::SensitivityStatus st) {
+      if (st == qp::SensitivityStatus::weakly_active) weak = true;
+      else if (st != qp::SensitivityStatus::ok) failed = true;
+    };
+    const bool first = request.du0_dtheta && settings_.derivative_order >= 1 && sizes_.np > 0;
+    if (first) {
+      const Eigen::Index np = sizes_.np;
+      for (Eigen::Index i = 0; i < np; ++i) {
+        const auto ii = size_t(i);
+        if (has_dg_) { dX_.dg[ii].noalias() = dG_[ii] * s; dX_.dg[ii] += dg0_[ii]; }
+        if (has_dd_) { dX_.dd[ii].noalias() = dD_[ii] * s; dX_.dd[ii] += dd0_[ii]; }
+      }
+      const bool second = request.d2u0_dtheta2 && settings_.derivative_order >= 2;
+      if (second) {
+        for (Eigen::Index i = 0; i < np; ++i) {
+          for (Eigen::Index j = i; j < np; ++j) {
+            const auto ij = size_t(i * np + j), ji = size_t(j * np + i);
+            if (has_d2g_) { dX_.d2g[ij].noalias() = d2G_[ij] * s; dX_.d2g[ij] += d2g0_[ij]; if (j > i) dX_.d2g[ji] = dX_.d2g[ij]; }
+            if (has_d2d_) { dX_.d2d[ij].noalias() = d2D_[ij] * s; dX_.d2d[ij] += d2d0_[ij]; if (j > i) dX_.d2d[ji] = dX_.d2d[ij]; }
+          }
+        }
+      }
+      sensitivity_.compute(solver_, dX_, settings_.sensitivity);
+      result_.sensitivity_status = sensitivity_.info();
+      account(result_.sensitivity_status);
+      if (sensitivity_usable(result_.sensitivity_status)) {
+        result_.du0_dtheta = sensitivity_.dz_dtheta().topRows(sizes_.nu);
+        if (request.dz_dtheta) result_.dz_dtheta = sensitivity_.dz_dtheta();
+        if (second) {
+          for (Eigen::Index j = 0; j < sizes_.nu; ++j) {
+            e_.setZero();
+            e_(j) = Scalar(1);
+            sensitivity_.functional_hessian(e_, hess_);
+            result_.d2u0_dtheta2.middleRows(j * np, np) = hess_;
+          }
+        }
+      }
+    }
+    if (request.du0_ds) {
+      state_sensitivity_.compute(solver_, dX_state_, settings_.sensitivity);
+      result_.state_sensitivity_status = state_sensitivity_.info();
+      account(result_.state_sensitivity_status);
+      if (sensitivity_usable(result_.state_sensitivity_status))
+        result_.du0_ds = state_sensitivity_.dz_dtheta().topRows(sizes_.nu);
+    }
+    if (failed) result_.status = PolicyStatus::sensitivity_failed;
+    else if (weak) result_.status = PolicyStatus::weakly_active;
+    return result_;
+  }
+
+  static bool sensitivity_usable(qp::SensitivityStatus st) {
+    return st == qp::SensitivityStatus::ok || st == qp::SensitivityStatus::weakly_active;
+  }
+
+  Settings settings_;
+  LqSizes sizes_;
+  ModelFunction<Scalar> model_value_;
+  ModelFunction<Ad1> model_ad1_;
+  ModelFunction<Ad2> model_ad2_;
+
+  VectorTheta theta_;
+  Data data_;
+  qp::Status setup_status_ = qp::Status::invalid_input;
+  qp::Problem<Scalar, NZ, Eigen::Dynamic, M> problem_;
+  MatrixZX G_;
+  VectorZ g0_;
+  MatrixMX D_;
+  VectorM d0_;
+  std::vector<MatrixZX> dG_, d2G_;
+  std::vector<VectorZ> dg0_, d2g0_;
+  std::vector<MatrixMX> dD_, d2D_;
+  std::vector<VectorM> dd0_, d2d0_;
+  bool has_dg_ = false, has_dd_ = false, has_d2g_ = false, has_d2d_ = false;
+  ThetaDerivatives dX_;
+  qp::ProblemDerivatives<Scalar, NZ, Eigen::Dynamic, M> dX_state_;
+
+  Solver solver_;
+  FixedInputSolver fixed_solver_;
+  bool fixed_ready_ = false;
+  qp::Sensitivity<Scalar, NZ, Eigen::Dynamic, M, NP> sensitivity_;
+  qp::Sensitivity<Scalar, NZ, Eigen::Dynamic, M, NX> state_sensitivity_;
+  typename Solver::RowStates warm_;
+  bool have_warm_start_ = false;
+
+  // Per-state work vectors (preallocated).
+  VectorZ g_;
+  VectorM d_;
+  // Equality rows: none (dynamic size 0, no storage; a compile-time 0 is not supported by qp).
+  Eigen::Matrix<Scalar, Eigen::Dynamic, 1> b_;
+  VectorZ e_;
+  Eigen::Matrix<Scalar, NP, NP> hess_;
+  Result result_;
+  QResult q_result_;
+};
+
+}  // namespace rmpc::mpc

@@ -1,0 +1,124 @@
+// The user-facing data of a parameterized linear-quadratic MPC (method.md §2):
+//
+//     min  sum_{k=0}^{N-1} ( x_k'Q x_k + q'x_k + u_k'R u_k + r'u_k + penalties_k ) + x_N'P x_N + p'x_N
+//     s.t. x_0 = s,   x_{k+1} = A x_k + B u_k + b,
+//          u_lb <= u_k <= u_ub                          (k = 0..N-1),
+//          x_lb <= x_k <= x_ub                          (k = 0..N-1; at k = 0 a constant),
+//          E_x x_k + E_u u_k <= e                       (k = 0..N-1),
+//
+// every entry a function of the parameters theta. Note the cost has no 1/2 factor (as in
+// method.md), so the condensed QP Hessian is 2 (...). A row with a finite soft weight w is an
+// exact L1 penalty w max(0, violation) instead of a hard constraint; a finite bound is a
+// constraint, an infinite one none. Back-offs are just theta-dependent bounds.
+//
+// How theta enters is the user's choice: a functor with a templated call operator
+//
+//     template <class T> void operator()(const Eigen::Matrix<T, NP, 1>& theta,
+//                                        LqData<T, NX, NU, NC>& out) const;
+//
+// that overwrites the entries it needs (LqData starts from neutral defaults). It is evaluated
+// with double and with (nested) Eigen::AutoDiffScalar, so write it with T arithmetic only:
+// T(1.0), not 1, for constants.
+#pragma once
+
+#include <Eigen/Core>
+
+#include <limits>
+#include <stdexcept>
+
+namespace rmpc::mpc {
+
+template <typename T, int NX = Eigen::Dynamic, int NU = Eigen::Dynamic, int NC = 0>
+struct LqData {
+  using MatrixXX = Eigen::Matrix<T, NX, NX>;
+  using MatrixXU = Eigen::Matrix<T, NX, NU>;
+  using MatrixUU = Eigen::Matrix<T, NU, NU>;
+  using VectorX = Eigen::Matrix<T, NX, 1>;
+  using VectorU = Eigen::Matrix<T, NU, 1>;
+  using MatrixCX = Eigen::Matrix<T, NC, NX>;
+  using MatrixCU = Eigen::Matrix<T, NC, NU>;
+  using VectorC = Eigen::Matrix<T, NC, 1>;
+
+  MatrixXX A;  ///< Dynamics x+ = A x + B u + b.
+  MatrixXU B;
+  VectorX b;
+  MatrixXX Q;  ///< Stage cost x'Qx + q'x + u'Ru + r'u (no 1/2).
+  VectorX q;
+  MatrixUU R;
+  VectorU r;
+  MatrixXX P;  ///< Terminal cost x_N'P x_N + p'x_N.
+  VectorX p;
+  VectorU u_lb, u_ub;        ///< Input bounds on u_0..u_{N-1}; +-inf: no row.
+  VectorU u_soft_weight;     ///< +inf: hard; finite w > 0: L1 penalty w * violation.
+  VectorX x_lb, x_ub;        ///< State bounds on x_0..x_{N-1} (x_0 = s: constant penalty only).
+  VectorX x_soft_weight;     ///< Per component, both sides; +inf: hard.
+  MatrixCX E_x;              ///< General rows E_x x_k + E_u u_k <= e on k = 0..N-1.
+  MatrixCU E_u;
+  VectorC e;
+  VectorC e_soft_weight;
+
+  LqData() {
+    if constexpr (NX != Eigen::Dynamic && NU != Eigen::Dynamic && NC != Eigen::Dynamic) resize(NX, NU, NC);
+  }
+  LqData(Eigen::Index nx, Eigen::Index nu, Eigen::Index nc = 0) { resize(nx, nu, nc); }
+
+  /// Neutral defaults: zero model and cost, no bounds (infinite), all rows hard.
+  void resize(Eigen::Index nx, Eigen::Index nu, Eigen::Index nc) {
+    const T inf = T(std::numeric_limits<double>::infinity());
+    A.setZero(nx, nx);
+    B.setZero(nx, nu);
+    b.setZero(nx);
+    Q.setZero(nx, nx);
+    q.setZero(nx);
+    R.setZero(nu, nu);
+    r.setZero(nu);
+    P.setZero(nx, nx);
+    p.setZero(nx);
+    u_lb.setConstant(nu, -inf);
+    u_ub.setConstant(nu, inf);
+    u_soft_weight.setConstant(nu, inf);
+    x_lb.setConstant(nx, -inf);
+    x_ub.setConstant(nx, inf);
+    x_soft_weight.setConstant(nx, inf);
+    E_x.setZero(nc, nx);
+    E_u.setZero(nc, nu);
+    e.setConstant(nc, inf);
+    e_soft_weight.setConstant(nc, inf);
+  }
+
+  Eigen::Index nx() const { return A.rows(); }
+  Eigen::Index nu() const { return B.cols(); }
+  Eigen::Index nc() const { return E_x.rows(); }
+};
+
+/// Problem sizes, for dynamic-size instances (compile-time sizes must agree when fixed).
+struct LqSizes {
+  Eigen::Index nx = 0;       ///< State dimension.
+  Eigen::Index nu = 0;       ///< Input dimension.
+  Eigen::Index horizon = 0;  ///< N: inputs u_0..u_{N-1}, states x_0..x_N.
+  Eigen::Index np = 0;       ///< Number of parameters theta.
+  Eigen::Index nc = 0;       ///< General constraint rows per stage.
+};
+
+namespace detail {
+/// Compile-time product/sum that stays Dynamic when an operand is.
+constexpr int size_mul(int a, int b) { return (a == Eigen::Dynamic || b == Eigen::Dynamic) ? Eigen::Dynamic : a * b; }
+constexpr int size_add(int a, int b) { return (a == Eigen::Dynamic || b == Eigen::Dynamic) ? Eigen::Dynamic : a + b; }
+constexpr int size_sub1(int a) { return a == Eigen::Dynamic ? Eigen::Dynamic : a - 1; }
+}  // namespace detail
+
+/// Condensed sizes: n = N nu inputs; rows = 2 nu N (input bounds) + 2 nx (N-1) (state
+/// bounds on x_1..x_{N-1}) + nc N (general rows).
+template <int NX, int NU, int N, int NC>
+struct CondensedSizes {
+  static constexpr int n = detail::size_mul(N, NU);
+  static constexpr int m = detail::size_add(detail::size_add(detail::size_mul(2 * 1, detail::size_mul(NU, N)),
+                                                              detail::size_mul(2, detail::size_mul(NX, detail::size_sub1(N)))),
+                                            detail::size_mul(NC, N));
+};
+
+inline Eigen::Index condensed_rows(Eigen::Index nx, Eigen::Index nu, Eigen::Index horizon, Eigen::Index nc) {
+  return 2 * nu * horizon + 2 * nx * (horizon - 1) + nc * horizon;
+}
+
+}  // namespace rmpc::mpc

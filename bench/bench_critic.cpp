@@ -1,0 +1,85 @@
+// Critic speed (method.md section 4): fitting the paper's 4-20-20-1 network (541 weights) to
+// 12 500 samples with minibatch 256, and the single-sample Q, dQ/da, d2Q/da2 path the
+// policy-gradient estimator calls once per buffer sample, against its batched form.
+#include <rmpc/learn/critic.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <random>
+
+namespace {
+
+constexpr Eigen::Index kSamples = 12500;  // 250 episodes x 50 steps
+
+template <typename Scalar>
+void make_data(Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>& x, Eigen::Matrix<Scalar, Eigen::Dynamic, 1>& y) {
+  std::mt19937_64 rng(1);
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  x.resize(4, kSamples);
+  y.resize(kSamples);
+  for (Eigen::Index i = 0; i < kSamples; ++i) {
+    for (Eigen::Index r = 0; r < 4; ++r) x(r, i) = Scalar(u(rng));
+    const double s1 = double(x(0, i)), s2 = double(x(1, i)), a = double(x(3, i));
+    y(i) = Scalar(1.0 + s1 * s1 + 0.5 * s2 * s2 + (a - 0.3 * s1) * (a - 0.3 * s1));
+  }
+}
+
+// 10 epochs of the paper's fit per iteration; items = epochs (per-epoch time in the counter).
+template <typename Scalar>
+void BM_CriticFitTenEpochs(benchmark::State& state) {
+  Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> x;
+  Eigen::Matrix<Scalar, Eigen::Dynamic, 1> y;
+  make_data(x, y);
+  auto critic = rmpc::learn::make_paper_critic<Scalar>(2, 1, 3);
+  rmpc::learn::TrainSettings<Scalar> settings;
+  settings.max_epochs = 10;
+  settings.patience = 1000;  // always run all 10 epochs
+  for (auto _ : state) {
+    auto result = critic.fit(x, y, settings);
+    benchmark::DoNotOptimize(result.final_loss);
+  }
+  state.SetItemsProcessed(state.iterations() * 10);
+  state.counters["ms_per_100_epochs"] =
+      benchmark::Counter(double(state.iterations()) * 10.0 / 100.0 * 1e-3,
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK_TEMPLATE(BM_CriticFitTenEpochs, double)->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_CriticFitTenEpochs, float)->Unit(benchmark::kMillisecond);
+
+// All 12 500 samples through the single-sample fast path (one policy-gradient pass).
+void BM_ValueGradientHessianSingle(benchmark::State& state) {
+  Eigen::MatrixXd x;
+  Eigen::VectorXd y;
+  make_data(x, y);
+  auto critic = rmpc::learn::make_paper_critic<double>(2, 1, 3);
+  const auto idx = rmpc::learn::critic_action_indices(2, 1);
+  for (auto _ : state) {
+    double sum = 0.0;
+    for (Eigen::Index i = 0; i < kSamples; ++i) {
+      const auto& r = critic.value_gradient_hessian(x.col(i), idx);
+      sum += r.dq_da(0) + r.d2q_da2(0, 0);
+    }
+    benchmark::DoNotOptimize(sum);
+  }
+  state.SetItemsProcessed(state.iterations() * kSamples);
+}
+BENCHMARK(BM_ValueGradientHessianSingle)->Unit(benchmark::kMillisecond);
+
+// The same 12 500 samples in one batched call.
+void BM_ValueGradientHessianBatched(benchmark::State& state) {
+  Eigen::MatrixXd x;
+  Eigen::VectorXd y;
+  make_data(x, y);
+  auto critic = rmpc::learn::make_paper_critic<double>(2, 1, 3);
+  const auto idx = rmpc::learn::critic_action_indices(2, 1);
+  Eigen::VectorXd q(kSamples);
+  Eigen::MatrixXd g(1, kSamples), h(1, kSamples);
+  for (auto _ : state) {
+    critic.value_gradient_hessian(x, idx, q, g, h);
+    benchmark::DoNotOptimize(h.data());
+  }
+  state.SetItemsProcessed(state.iterations() * kSamples);
+}
+BENCHMARK(BM_ValueGradientHessianBatched)->Unit(benchmark::kMillisecond);
+
+}  // namespace

@@ -8,6 +8,8 @@
 // section 4, "replace eigenvalues by their absolute values"), optionally floored.
 #pragma once
 
+#include <rmpc/optim/status.hpp>  // first: wraps Eigen includes (GCC 12 false warning)
+
 #include <Eigen/Core>
 #include <Eigen/Eigenvalues>
 

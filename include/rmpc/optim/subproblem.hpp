@@ -16,6 +16,8 @@
 // boundary, on negative curvature, or when the residual is small; needs only products B v.
 #pragma once
 
+#include <rmpc/optim/status.hpp>  // first: wraps Eigen includes (GCC 12 false warning)
+
 #include <Eigen/Core>
 #include <Eigen/Eigenvalues>
 

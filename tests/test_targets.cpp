@@ -2,7 +2,7 @@
 // truncation vs termination, and fitted-Q sweeps of a critic approaching the k-step cost.
 #include "rmpc_catch.hpp"
 
-#include <rmpc/learn/targets.hpp>
+#include <rmpc/learn/learn.hpp>
 
 #include <Eigen/Core>
 

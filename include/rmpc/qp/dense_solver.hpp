@@ -15,6 +15,7 @@
 // multiplier w_i - mu_i). No slack variable is ever carried.
 #pragma once
 
+#include "rmpc/qp/detail/rows.hpp"
 #include "rmpc/qp/detail/working_set.hpp"
 #include "rmpc/qp/problem.hpp"
 
@@ -54,6 +55,7 @@ class DenseSolver {
     problem_ = problem;
     allocate();
     ready_ = false;
+    factor_valid_ = false;
     result_.status = Status::invalid_input;
     result_.message.clear();
     if (settings_.check_input && !check_problem()) return *this;
@@ -163,6 +165,7 @@ class DenseSolver {
     residual_l_.resize(nn);
     correction_l_.resize(nn);
     row_norm_.resize(mm);
+    cz_.resize(mm);
     state_.resize(mm);
     guess_.resize(mm);
     result_.z.resize(nn);
@@ -230,7 +233,7 @@ class DenseSolver {
   void normal_of(Eigen::Index k, Out& out) const {
     const int idx = ws_index_(k);
     if (idx < p())
-      out = problem_.A.row(idx).transpose();
+      out = detail::row(problem_.A, idx).transpose();
     else
       out = Scalar(ws_sign_(k)) * problem_.C.row(idx - p()).transpose();
   }
@@ -277,37 +280,54 @@ class DenseSolver {
     result_.message.clear();
     const Eigen::Index nn = n(), pp = p(), mm = m();
     const int max_iter = settings_.max_iterations > 0 ? settings_.max_iterations : int(5 * (nn + mm + pp) + 20);
-    factor_.reset(llt_.matrixLLT());
-    g_eff_ = problem_.g;
-    state_.setConstant(mm, std::int8_t(RowState::inactive));
-    redundant_equalities_ = 0;
     int& iter = iter_;
     iter = 0;
-
-    // Equalities first (Goldfarb-Idnani step 1): they enter with free-sign multipliers
-    // and never leave. Their order of entry is the row order.
-    z_ = llt_.solve(g_eff_);
-    z_ = -z_;
-    for (Eigen::Index k = 0; k < pp; ++k) {
-      normal_ = problem_.A.row(k).transpose();
-      factor_.rotate_normal(normal_, step_d_);
-      const Eigen::Index q = factor_.size();
-      const Scalar d2 = step_d_.tail(nn - q).squaredNorm();
-      const Scalar viol = normal_.dot(z_) - problem_.b(k);
-      if (!(d2 > square(settings_.dependency_tolerance) * normal_.squaredNorm() * square(llt_scale()))) {
-        if (std::abs(viol) <= tolerance_eq(k)) {
-          ++redundant_equalities_;
-          continue;
-        }
-        return finish(Status::infeasible, "equality rows are inconsistent");
+    g_eff_ = problem_.g;
+    state_.setConstant(mm, std::int8_t(RowState::inactive));
+    // H, A and C are unchanged since the last solve (update_linear_terms keeps them), so its
+    // working-set factorization is still exact: a warm start edits it instead of rebuilding,
+    // and a right guess costs one KKT back-solve.
+    const bool reuse = warm && factor_valid_;
+    factor_valid_ = true;
+    if (reuse) {
+      for (Eigen::Index k = factor_.size() - 1; k >= 0; --k) {
+        if (is_equality(k)) continue;
+        const Eigen::Index i = ws_index_(k) - pp;
+        const bool keep = guess_(i) == RowState::active || (guess_(i) == RowState::saturated && !soft(i));
+        if (keep && ws_sign_(k) > 0)
+          state_(i) = RowState::active;
+        else
+          pop(k);
       }
-      const Scalar t = viol / d2;
-      factor_.primal_step(step_d_, step_s_);
-      factor_.dual_step(step_d_, dual_r_);
-      z_ += t * step_s_;
-      lambda_.head(q) -= t * dual_r_.head(q);
-      push(int(k), 1, t);
-      ++iter;
+    } else {
+      factor_.reset(llt_.matrixLLT());
+      redundant_equalities_ = 0;
+      // Equalities first (Goldfarb-Idnani step 1): they enter with free-sign multipliers
+      // and never leave. Their order of entry is the row order.
+      z_ = llt_.solve(g_eff_);
+      z_ = -z_;
+      for (Eigen::Index k = 0; k < pp; ++k) {
+        normal_ = detail::row(problem_.A, k).transpose();
+        factor_.rotate_normal(normal_, step_d_);
+        const Eigen::Index q = factor_.size();
+        const Scalar d2 = step_d_.tail(nn - q).squaredNorm();
+        const Scalar viol = normal_.dot(z_) - problem_.b(k);
+        if (!(d2 > square(settings_.dependency_tolerance) * normal_.squaredNorm() * square(llt_scale()))) {
+          if (std::abs(viol) <= tolerance_eq(k)) {
+            ++redundant_equalities_;
+            continue;
+          }
+          factor_valid_ = false;
+          return finish(Status::infeasible, "equality rows are inconsistent");
+        }
+        const Scalar t = viol / d2;
+        factor_.primal_step(step_d_, step_s_);
+        factor_.dual_step(step_d_, dual_r_);
+        z_ += t * step_s_;
+        lambda_.head(q) -= t * dual_r_.head(q);
+        push(int(k), 1, t);
+        ++iter;
+      }
     }
 
     if (warm) {
@@ -324,6 +344,7 @@ class DenseSolver {
       for (Eigen::Index i = 0; i < mm; ++i) {
         const std::int8_t s = guess_(i);
         if (!(s == RowState::active || (s == RowState::saturated && !soft(i)))) continue;
+        if (state_(i) == RowState::active) continue;  // kept from the reused working set
         if (factor_.size() == nn) break;
         normal_ = problem_.C.row(i).transpose();
         factor_.rotate_normal(normal_, step_d_);
@@ -356,9 +377,10 @@ class DenseSolver {
       if (iter >= max_iter) return finish(Status::max_iterations, "iteration limit reached");
       Eigen::Index pick = -1;
       Scalar pick_score = 0;
+      cz_.noalias() = problem_.C * z_;
       for (Eigen::Index i = 0; i < mm; ++i) {
         if (state_(i) == RowState::active) continue;
-        const Scalar ci_z = problem_.C.row(i).dot(z_);
+        const Scalar ci_z = cz_(i);
         const Scalar v = violation(i, ci_z);
         if (v > tolerance(i, ci_z)) {
           const Scalar score = v / row_norm_(i);
@@ -473,7 +495,7 @@ class DenseSolver {
   }
 
   Scalar tolerance_eq(Eigen::Index k) const {
-    return Scalar(1e3) * settings_.feasibility_tolerance * (Scalar(1) + std::abs(problem_.b(k)) + problem_.A.row(k).cwiseAbs().dot(z_.cwiseAbs()));
+    return Scalar(1e3) * settings_.feasibility_tolerance * (Scalar(1) + std::abs(problem_.b(k)) + detail::row(problem_.A, k).cwiseAbs().dot(z_.cwiseAbs()));
   }
   // J = L^{-T} scales like 1/sqrt(|H|): dependency tests compare |J'n|^2 with |n|^2 / |H|.
   Scalar llt_scale() const { return Scalar(1) / llt_.matrixLLT().diagonal().maxCoeff(); }
@@ -487,13 +509,14 @@ class DenseSolver {
   bool ready_ = false;
   int redundant_equalities_ = 0;
   int iter_ = 0;
+  bool factor_valid_ = false;  ///< The factor holds a working set of the current H, A, C.
 
   VectorN z_, g_eff_, step_d_, step_s_, normal_, residual_x_;
   IndexN ws_index_;
   SignN ws_sign_;
   VectorN lambda_, dual_r_, correction_l_, residual_l_;
   mutable VectorN kkt_rhs_;
-  VectorM row_norm_;
+  VectorM row_norm_, cz_;
   RowStates state_, guess_;
 };
 

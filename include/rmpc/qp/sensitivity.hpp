@@ -164,8 +164,8 @@ class Sensitivity {
         const int idx = ws_index_(k);
         if (idx < p_) {
           if (dX.dA.empty()) { na(k) = 0; continue; }
-          na(k) = dX.dA[size_t(j)].row(idx).dot(adj_a_);
-          ha.noalias() += adj_beta_(k) * dX.dA[size_t(j)].row(idx).transpose();
+          na(k) = detail::row(dX.dA[size_t(j)], idx).dot(adj_a_);
+          ha.noalias() += adj_beta_(k) * detail::row(dX.dA[size_t(j)], idx).transpose();
         } else {
           if (dX.dC.empty()) { na(k) = 0; continue; }
           na(k) = dX.dC[size_t(j)].row(idx - p_).dot(adj_a_);
@@ -316,8 +316,8 @@ class Sensitivity {
         Scalar r2k = 0;
         if (idx < p_) {
           if (!dX.dA.empty()) {
-            r1_.noalias() += lambda_(k) * dX.dA[size_t(i)].row(idx).transpose();
-            r2k += dX.dA[size_t(i)].row(idx).dot(z_);
+            r1_.noalias() += lambda_(k) * detail::row(dX.dA[size_t(i)], idx).transpose();
+            r2k += detail::row(dX.dA[size_t(i)], idx).dot(z_);
           }
           if (!dX.db.empty()) r2k -= dX.db[size_t(i)](idx);
         } else {
@@ -358,7 +358,7 @@ class Sensitivity {
     for (Eigen::Index k = 0; k < q_; ++k) {
       const int idx = ws_index_(k);
       if (idx < p_) {
-        if (!dX.d2A.empty()) v += lambda_(k) * dX.d2A[ij].row(idx).dot(a) + beta(k) * dX.d2A[ij].row(idx).dot(z_);
+        if (!dX.d2A.empty()) v += lambda_(k) * detail::row(dX.d2A[ij], idx).dot(a) + beta(k) * detail::row(dX.d2A[ij], idx).dot(z_);
         if (!dX.d2b.empty()) v -= beta(k) * dX.d2b[ij](idx);
       } else {
         const Eigen::Index r = idx - p_;
@@ -390,8 +390,8 @@ class Sensitivity {
           const int idx = ws_index_(k);
           if (idx < p_) {
             if (!dX.d2A.empty()) {
-              r1_.noalias() += lambda_(k) * dX.d2A[ij].row(idx).transpose();
-              r2_(k) += dX.d2A[ij].row(idx).dot(z_);
+              r1_.noalias() += lambda_(k) * detail::row(dX.d2A[ij], idx).transpose();
+              r2_(k) += detail::row(dX.d2A[ij], idx).dot(z_);
             }
             if (!dX.d2b.empty()) r2_(k) -= dX.d2b[ij](idx);
           } else {
@@ -426,8 +426,8 @@ class Sensitivity {
       const int idx = ws_index_(k);
       if (idx < p_) {
         if (dX.dA.empty()) continue;
-        r1_.noalias() += dlambda_(k, b) * dX.dA[size_t(a)].row(idx).transpose();
-        r2_(k) += dX.dA[size_t(a)].row(idx).dot(dz_.col(b));
+        r1_.noalias() += dlambda_(k, b) * detail::row(dX.dA[size_t(a)], idx).transpose();
+        r2_(k) += detail::row(dX.dA[size_t(a)], idx).dot(dz_.col(b));
       } else {
         if (dX.dC.empty()) continue;
         const Eigen::Index r = idx - p_;

@@ -1,0 +1,106 @@
+// Logging of the RL loop (loop.hpp): one progress line per iteration (stderr), a CSV row per
+// iteration and a JSON summary (best cost, best theta, history, time per phase).
+#pragma once
+
+#include <rmpc/rl/loop.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <ostream>
+#include <sstream>
+#include <string>
+
+namespace rmpc::rl {
+
+namespace detail {
+/// JSON number (null for NaN/Inf, which JSON cannot spell).
+template <typename Scalar>
+std::string json_number(Scalar v) {
+  if (!std::isfinite(v)) return "null";
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.10g", static_cast<double>(v));
+  return buf;
+}
+template <typename Derived>
+std::string json_array(const Eigen::DenseBase<Derived>& v) {
+  std::string s = "[";
+  for (Eigen::Index i = 0; i < v.size(); ++i) s += (i ? ", " : "") + json_number(v(i));
+  return s + "]";
+}
+inline std::string json_times(const PhaseTimes& t) {
+  std::ostringstream o;
+  o << "{\"rollouts\": " << json_number(t.rollouts) << ", \"sensitivities\": " << json_number(t.sensitivities)
+    << ", \"critic\": " << json_number(t.critic) << ", \"step\": " << json_number(t.step)
+    << ", \"evaluation\": " << json_number(t.evaluation) << ", \"total\": " << json_number(t.total()) << "}";
+  return o.str();
+}
+}  // namespace detail
+
+/// "it  12  Jbar 12.345678  eval 12.01  radius 1.0e-02  acc  |g| 1.2e-01  0.83 s" (stderr).
+template <typename Scalar, int NP>
+std::string progress_line(const IterationRecord<Scalar, NP>& r, const char* label = "") {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "%s it %3d  Jbar %10.5f  eval %10.5f  radius %8.2e  %s  rho %8.3g  |g| %8.2e  skip %d  %.2f s",
+                label, r.iteration, double(r.batch_cost), double(r.eval_cost), double(r.radius),
+                r.accepted ? "accepted" : "REJECTED", double(r.ratio), double(r.gradient_norm), r.skipped_samples,
+                r.time.total());
+  return buf;
+}
+
+/// CSV header + one row per iteration.
+template <typename Scalar, int NP>
+void write_history_csv(std::ostream& out, const LoopResult<Scalar, NP>& res) {
+  out << "iteration,exploration,batch_cost,accepted,accepted_batch_cost,eval_cost,ratio,predicted_decrease,step_norm,"
+         "radius,gradient_norm,failed_episodes,derivative_samples,skipped_samples,weakly_active_samples,"
+         "next_action_failures,critic_epochs,critic_loss,t_rollouts,t_sensitivities,t_critic,t_step,t_evaluation";
+  const Eigen::Index np = res.theta.size();
+  for (Eigen::Index j = 0; j < np; ++j) out << ",theta" << (j + 1);
+  out << "\n";
+  for (const auto& r : res.history) {
+    out << r.iteration << ',' << detail::json_number(r.exploration_probability) << ',' << detail::json_number(r.batch_cost)
+        << ',' << (r.accepted ? 1 : 0) << ',' << detail::json_number(r.accepted_batch_cost) << ','
+        << detail::json_number(r.eval_cost) << ',' << detail::json_number(r.ratio) << ','
+        << detail::json_number(r.predicted_decrease) << ',' << detail::json_number(r.step_norm) << ','
+        << detail::json_number(r.radius) << ',' << detail::json_number(r.gradient_norm) << ',' << r.failed_episodes << ','
+        << r.derivative_samples << ',' << r.skipped_samples << ',' << r.weakly_active_samples << ','
+        << r.next_action_failures << ',' << r.critic_epochs << ',' << detail::json_number(r.critic_loss) << ','
+        << detail::json_number(r.time.rollouts) << ',' << detail::json_number(r.time.sensitivities) << ','
+        << detail::json_number(r.time.critic) << ',' << detail::json_number(r.time.step) << ','
+        << detail::json_number(r.time.evaluation);
+    for (Eigen::Index j = 0; j < r.theta.size(); ++j) out << ',' << detail::json_number(r.theta(j));
+    out << "\n";
+  }
+}
+
+/// JSON summary: status, best_cost, best_theta, initial_cost, final theta, timings per phase,
+/// per-iteration history. `extra` (already JSON, e.g. "\"method\": \"tr-qn\"") goes first.
+template <typename Scalar, int NP>
+void write_summary_json(std::ostream& out, const LoopResult<Scalar, NP>& res, const std::string& extra = "") {
+  using detail::json_number;
+  out << "{\n";
+  if (!extra.empty()) out << "  " << extra << ",\n";
+  out << "  \"status\": \"" << to_string(res.status) << "\",\n";
+  out << "  \"optimizer_status\": \"" << optim::to_string(res.optimizer_status) << "\",\n";
+  out << "  \"initial_cost\": " << json_number(res.initial_cost) << ",\n";
+  out << "  \"best_cost\": " << json_number(res.best_cost) << ",\n";
+  out << "  \"best_iteration\": " << res.best_iteration << ",\n";
+  out << "  \"best_theta\": " << detail::json_array(res.best_theta) << ",\n";
+  out << "  \"theta\": " << detail::json_array(res.theta) << ",\n";
+  out << "  \"timings\": " << detail::json_times(res.time) << ",\n";
+  out << "  \"wall_seconds\": " << json_number(res.wall_seconds) << ",\n";
+  out << "  \"history\": [\n";
+  for (std::size_t i = 0; i < res.history.size(); ++i) {
+    const auto& r = res.history[i];
+    out << "    {\"iteration\": " << r.iteration << ", \"exploration\": " << json_number(r.exploration_probability)
+        << ", \"batch_cost\": " << json_number(r.batch_cost) << ", \"accepted\": " << (r.accepted ? "true" : "false")
+        << ", \"eval_cost\": " << json_number(r.eval_cost) << ", \"ratio\": " << json_number(r.ratio)
+        << ", \"radius\": " << json_number(r.radius) << ", \"gradient_norm\": " << json_number(r.gradient_norm)
+        << ", \"failed_episodes\": " << r.failed_episodes << ", \"skipped_samples\": " << r.skipped_samples
+        << ", \"weakly_active_samples\": " << r.weakly_active_samples << ", \"critic_epochs\": " << r.critic_epochs
+        << ", \"theta\": " << detail::json_array(r.theta) << ", \"timings\": " << detail::json_times(r.time) << "}"
+        << (i + 1 < res.history.size() ? "," : "") << "\n";
+  }
+  out << "  ]\n}\n";
+}
+
+}  // namespace rmpc::rl

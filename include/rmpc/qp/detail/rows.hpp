@@ -8,9 +8,13 @@ namespace rmpc::qp::detail {
 
 template <typename Derived>
 auto row(const Eigen::PlainObjectBase<Derived>& m, Eigen::Index i) {
-  static_assert(!Derived::IsRowMajor, "rmpc::qp::detail::row expects column-major storage");
   using RowType = const Eigen::Matrix<typename Derived::Scalar, 1, Derived::ColsAtCompileTime>;
-  return Eigen::Map<RowType, 0, Eigen::InnerStride<>>(m.data() + i, 1, m.cols(), Eigen::InnerStride<>(m.rows()));
+  using RowMap = Eigen::Map<RowType, 0, Eigen::InnerStride<>>;
+  // Eigen stores fixed single-row matrices row-major.
+  if constexpr (Derived::IsRowMajor)
+    return RowMap(m.data() + i * m.outerStride(), 1, m.cols(), Eigen::InnerStride<>(1));
+  else
+    return RowMap(m.data() + i, 1, m.cols(), Eigen::InnerStride<>(m.outerStride()));
 }
 
 }  // namespace rmpc::qp::detail

@@ -82,7 +82,9 @@ struct Options {
   std::uint64_t seed = 0;
   int threads = 1;
   int episodes = -1;       // first n training states only (smoke tests)
-  int critic_epochs = 60;  // per-sweep epoch cap
+  int critic_epochs = 8;   // per-sweep epoch cap of warm-started fits
+  int first_epochs = 60;   // epoch cap of the first fits (random init)
+  bool restart = false;    // restart_on_stop (not in the paper)
   int seeds = 3;
   std::string json, csv, out = "linear_2d_results", methods_list;
   bool compare = false, test_set = false, policy = false, quiet = false, has_theta = false;
@@ -103,6 +105,8 @@ rmpc::rl::LoopSettings<double> loop_settings(const Options& o, rmpc::optim::Upda
   s.threads = o.threads;
   s.optimizer = rmpc::optim::paper_settings<double>(rule);
   s.critic = rmpc::rl::paper_critic_settings<double>(o.critic_epochs);
+  s.first_fit_max_epochs = o.first_epochs;
+  s.restart_on_stop = o.restart;
   return s;
 }
 
@@ -379,7 +383,7 @@ int run_demo(Options o) {
 void usage() {
   std::fprintf(stderr,
                "usage: linear_2d [--method gd|tr-gd|qn|tr-qn|tr-bfgs|tr-gauss-newton|adam] [--iterations K] [--seed S]\n"
-               "                 [--threads T] [--json FILE] [--csv FILE] [--episodes N] [--critic-epochs E] [--quiet]\n"
+               "                 [--threads T] [--json FILE] [--csv FILE] [--episodes N] [--critic-epochs E] [--first-epochs E] [--restart] [--quiet]\n"
                "       linear_2d --compare [--seeds N] [--methods a,b,..] [--out DIR]\n"
                "       linear_2d --test-set [--theta T1..T8]\n"
                "       linear_2d --policy X1 X2 [--theta T1..T8]\n");
@@ -405,6 +409,8 @@ int main(int argc, char** argv) {
       else if (a == "--csv") o.csv = next();
       else if (a == "--episodes") o.episodes = std::stoi(next());
       else if (a == "--critic-epochs") o.critic_epochs = std::stoi(next());
+      else if (a == "--first-epochs") o.first_epochs = std::stoi(next());
+      else if (a == "--restart") o.restart = true;
       else if (a == "--seeds") o.seeds = std::stoi(next());
       else if (a == "--methods") o.methods_list = next();
       else if (a == "--out") o.out = next();

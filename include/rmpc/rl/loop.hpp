@@ -57,9 +57,10 @@ inline HessianMode hessian_mode(optim::UpdateRule rule) {
 
 /// The paper's critic training (method.md section 4): k = 10 sweeps, gamma = 1, truncated
 /// episodes, Huber, Adam 1e-3, minibatch 256, patience 50, warm start. max_epochs caps
-/// each sweep's fit (the time budget; early stopping usually ends it first).
+/// each warm-started sweep (the one-minute budget: with patience 50 every fit would run
+/// >= 51 full epochs over 12 500 samples, ~10 s per iteration here).
 template <typename Scalar>
-learn::FittedQSettings<Scalar> paper_critic_settings(int max_epochs = 60) {
+learn::FittedQSettings<Scalar> paper_critic_settings(int max_epochs = 8) {
   learn::FittedQSettings<Scalar> s;
   s.sweeps = 10;
   s.gamma = Scalar(1);
@@ -84,9 +85,16 @@ struct LoopSettings {
   ExplorationSettings<Scalar> exploration{};                           ///< paper schedule.
   learn::FittedQSettings<Scalar> critic = paper_critic_settings<Scalar>();  ///< k-step fitted-Q training.
   Eigen::Index critic_hidden = 20;     ///< width of the critic's two tanh layers (paper: 20).
+  /// Epoch cap of the very first fits (from the random init); later fits are warm-started
+  /// from the same sweep level and use critic.train.max_epochs.
+  int first_fit_max_epochs = 60;
   /// Deterministic closed-loop cost of every accepted theta over the initial states (no
   /// exploration): the learning curve and best_cost. Not used by the learning itself.
   bool evaluate_accepted = true;
+  /// Not in the paper: when the trust region stops (radius at its floor after rejections, a
+  /// noisy Jbar of the accepted point can cause it), refit the model at the accepted theta
+  /// and restart from Delta0 instead of ending the run.
+  bool restart_on_stop = false;
   /// Samples with a weakly active constraint (one-sided derivatives) enter the DPG means.
   bool use_weakly_active = true;
 };
@@ -131,6 +139,7 @@ struct IterationRecord {
   int weakly_active_samples = 0;        ///< one-sided derivatives (in the means if use_weakly_active)
   int next_action_failures = 0;         ///< pi(s') not solved (the previous sweep's action kept: a)
   bool model_updated = false;           ///< critic refit and g, H recomputed this iteration
+  bool restarted = false;               ///< optimizer restarted after stopping (restart_on_stop)
   int critic_epochs = 0;                ///< sum over the sweeps
   Scalar critic_loss = nan;             ///< best (scaled) loss of the last sweep
   learn::FittedQStatus critic_status = learn::FittedQStatus::ok;
@@ -253,8 +262,7 @@ class PolicyOptimizer {
       return result;
     }
     buffer_ = learn::ReplayBuffer<Scalar>(nx_, nu_, settings_.buffer_episodes);
-    critic_ = learn::make_paper_critic<Scalar>(nx_, nu_, stream_seed(settings_.seed, Stream::critic_init, 0),
-                                               settings_.critic_hidden);
+    critics_.clear();
     optimizer_ = std::make_unique<optim::Optimizer<Scalar, NP>>(settings_.optimizer);
     estimator_ = DpgEstimator<Scalar, NP, NU>(np_, hessian_mode(settings_.optimizer.rule));
     if (!set_parameters(theta0)) {
@@ -323,6 +331,15 @@ class PolicyOptimizer {
         update_model(theta, it, rec);
         last_gradient_norm = rec.gradient_norm;
       }
+      // Optional restart when the trust region collapsed (noisy Jbar): fresh model, Delta0.
+      const optim::Status st = optimizer_->status();
+      if (settings_.restart_on_stop && it + 1 < settings_.iterations &&
+          (st == optim::Status::converged_radius || st == optim::Status::converged_step)) {
+        optimizer_->reset(theta, optimizer_->value());
+        update_model(theta, it, rec);
+        last_gradient_norm = rec.gradient_norm;
+        rec.restarted = true;
+      }
       rec.gradient_norm = last_gradient_norm;
       rec.theta = theta;
       rec.accepted_batch_cost = optimizer_->value();
@@ -343,7 +360,8 @@ class PolicyOptimizer {
   }
 
   const learn::ReplayBuffer<Scalar>& buffer() const { return buffer_; }
-  learn::Critic<Scalar>& critic() { return critic_; }
+  /// Q^(k), the critic of the gradient (valid after a run).
+  learn::Critic<Scalar>& critic() { return critics_.back(); }
 
  private:
   int threads() const { return static_cast<int>(mpcs_.size()); }
@@ -466,19 +484,17 @@ class PolicyOptimizer {
     rec.time.sensitivities += std::chrono::duration<double>(clock::now() - t0).count();
 
     // k fitted-Q sweeps (pi(s') reused by all), then the critic's action derivatives.
+    // Q^(n) = critics_[n-1], warm-started from its own fit at the previous accepted theta
+    // (Q^(n) moves little with theta); at the first fit from Q^(n-1) just fitted.
     t0 = clock::now();
-    auto fq = settings_.critic;
-    fq.train.seed = stream_seed(settings_.seed, Stream::critic_fit, std::uint64_t(it));
-    const auto fit = learn::fitted_q_sweeps(critic_, buffer_, pi_next_, fq);
-    rec.critic_status = fit.status;
-    for (const auto& f : fit.fits) rec.critic_epochs += f.epochs;
-    if (!fit.fits.empty()) rec.critic_loss = fit.fits.back().best_loss;
+    fit_critics(pi_next_, it, rec);
+    learn::Critic<Scalar>& critic = critics_.back();
     Matrix x;
     learn::make_critic_inputs<Scalar>(states, buffer_.prev_actions(), pi_s_, x);
     q_.resize(m);
     dq_.resize(nu, m);
     d2q_.resize(nu * nu, m);
-    critic_.value_gradient_hessian(x, learn::critic_action_indices(nx_, nu), q_, dq_, d2q_);
+    critic.value_gradient_hessian(x, learn::critic_action_indices(nx_, nu), q_, dq_, d2q_);
     rec.time.critic += std::chrono::duration<double>(clock::now() - t0).count();
 
     // DPG means in sample order, then the optimizer's model.
@@ -512,13 +528,47 @@ class PolicyOptimizer {
     rec.time.step += std::chrono::duration<double>(clock::now() - t0).count();
   }
 
+  /// The k fitted-Q sweeps of method.md section 4 over the whole memory.
+  void fit_critics(const Matrix& next_actions, int it, Record& rec) {
+    const auto& fq = settings_.critic;
+    const int k = std::max(fq.sweeps, 1);
+    const bool first = critics_.empty();
+    if (first) critics_.reserve(std::size_t(k));  // copies of back() below must not reallocate
+    Matrix x, x_next;
+    learn::make_critic_inputs<Scalar>(buffer_.states(), buffer_.prev_actions(), buffer_.actions(), x);
+    learn::make_critic_inputs<Scalar>(buffer_.next_states(), buffer_.actions(), next_actions, x_next);
+    Vector y, next_q(buffer_.size());
+    for (int n = 1; n <= k; ++n) {
+      if (first) {
+        if (n == 1)
+          critics_.push_back(learn::make_paper_critic<Scalar>(nx_, nu_, stream_seed(settings_.seed, Stream::critic_init, 0),
+                                                              settings_.critic_hidden));
+        else
+          critics_.push_back(critics_.back());
+      }
+      if (n == 1) {
+        y = buffer_.costs();
+      } else {
+        critics_[std::size_t(n - 2)].value(x_next, next_q);  // Q^(n-1)(s', a, pi(s'))
+        y = learn::fitted_q_targets(buffer_, next_q, fq.gamma, fq.done_is_truncation);
+      }
+      auto train = fq.train;
+      train.seed = stream_seed(settings_.seed, Stream::critic_fit, std::uint64_t(it), std::uint64_t(n));
+      if (first) train.max_epochs = std::max(train.max_epochs, settings_.first_fit_max_epochs);
+      const auto fit = critics_[std::size_t(n - 1)].fit(x, y, train, fq.refit_scalers);
+      rec.critic_epochs += fit.epochs;
+      rec.critic_loss = fit.best_loss;
+      if (fit.status == learn::TrainStatus::non_finite) rec.critic_status = learn::FittedQStatus::non_finite;
+    }
+  }
+
   Env env_;
   States initial_states_;
   Settings settings_;
   std::vector<std::unique_ptr<Mpc>> mpcs_;
   Eigen::Index nx_ = 0, nu_ = 0, np_ = 0;
   learn::ReplayBuffer<Scalar> buffer_;
-  learn::Critic<Scalar> critic_;
+  std::vector<learn::Critic<Scalar>> critics_;  ///< Q^(1)..Q^(k)
   std::unique_ptr<optim::Optimizer<Scalar, NP>> optimizer_;
   DpgEstimator<Scalar, NP, NU> estimator_;
   std::vector<mpc::PolicyStatus> status_;

@@ -154,23 +154,19 @@ class Sensitivity {
     zero_n_.head(q_).setZero();
     e_buf_ = e;
     solve_kkt(e_buf_, zero_n_, adj_a_, adj_beta_);
-    // Per parameter j: (dH_j + dN_j'beta) a-products and dN_j a.
+    // Per parameter j: (dH_j a + dN_j' beta) and dN_j a.
     for (Eigen::Index j = 0; j < np_; ++j) {
       auto ha = ha_.col(j);
-      ha.setZero();
-      if (!dX.dH.empty()) ha.noalias() = dX.dH[size_t(j)] * adj_a_;
-      auto na = na_.col(j);
-      for (Eigen::Index k = 0; k < q_; ++k) {
-        const int idx = ws_index_(k);
-        if (idx < p_) {
-          if (dX.dA.empty()) { na(k) = 0; continue; }
-          na(k) = detail::row(dX.dA[size_t(j)], idx).dot(adj_a_);
-          ha.noalias() += adj_beta_(k) * detail::row(dX.dA[size_t(j)], idx).transpose();
-        } else {
-          if (dX.dC.empty()) { na(k) = 0; continue; }
-          na(k) = dX.dC[size_t(j)].row(idx - p_).dot(adj_a_);
-          ha.noalias() += adj_beta_(k) * dX.dC[size_t(j)].row(idx - p_).transpose();
-        }
+      if (!dX.dH.empty())
+        ha.noalias() = dX.dH[size_t(j)] * adj_a_;
+      else
+        ha.setZero();
+      if (has_dN_ && q_ > 0) {
+        const auto dNj = dN_.block(0, j * n_, q_, n_);
+        ha.noalias() += dNj.transpose() * adj_beta_.head(q_);
+        na_.col(j).head(q_).noalias() = dNj * adj_a_;
+      } else {
+        na_.col(j).head(q_).setZero();
       }
     }
     for (Eigen::Index i = 0; i < np_; ++i)
@@ -205,6 +201,13 @@ class Sensitivity {
     dy_eq_.resize(p_, np_);
     dy_ineq_.resize(m_, np_);
     ha_.resize(n_, np_);
+    dN_.resize(n_, n_ * np_);
+    const Eigen::Index pairs = np_ * (np_ + 1) / 2;
+    rhs1_.resize(n_, pairs), rhs2_.resize(n_, pairs), sol1_.resize(n_, pairs);
+    sol2_.resize(n_, pairs), work_.resize(n_, pairs), signed_rhs2_.resize(n_, pairs);
+    kz_.resize(n_, np_ * np_), nz_.resize(n_, np_ * np_);
+    de_.resize(n_, np_);
+    saturated_grad_.resize(n_, np_);
     na_.resize(n_, np_);
     row_flags_.resize(m_);
     if (settings_.second_order) {
@@ -303,48 +306,73 @@ class Sensitivity {
     for (Eigen::Index k = 0; k < q_; ++k) lam(k) *= ws_sign_(k);
   }
 
-  void first_order() {
+  // Gathers, once per compute(), the derivatives of the working-set rows (dN_i, q x n per
+  // parameter), of their right-hand sides (de_i) and the saturated rows' gradient terms
+  // sum_T w_k dC_i,k', so that each back-solve's right-hand side is a few dense products.
+  void gather_first_order_data() {
     const Derivatives& dX = *dx_;
     const auto& pr = *problem_;
+    has_dN_ = !dX.dC.empty() || !dX.dA.empty();
+    de_.setZero();
+    saturated_grad_.setZero();
     for (Eigen::Index i = 0; i < np_; ++i) {
-      // rhs of (1): -(K_i w + f_i).
-      r1_.setZero();
-      if (!dX.dH.empty()) r1_.noalias() += dX.dH[size_t(i)] * z_;
-      if (!dX.dg.empty()) r1_ += dX.dg[size_t(i)];
       for (Eigen::Index k = 0; k < q_; ++k) {
         const int idx = ws_index_(k);
-        Scalar r2k = 0;
+        auto dN_row = dN_.block(k, i * n_, 1, n_);
         if (idx < p_) {
-          if (!dX.dA.empty()) {
-            r1_.noalias() += lambda_(k) * detail::row(dX.dA[size_t(i)], idx).transpose();
-            r2k += detail::row(dX.dA[size_t(i)], idx).dot(z_);
-          }
-          if (!dX.db.empty()) r2k -= dX.db[size_t(i)](idx);
+          if (!dX.dA.empty()) dN_row = detail::row(dX.dA[size_t(i)], idx); else if (has_dN_) dN_row.setZero();
+          if (!dX.db.empty()) de_(k, i) = dX.db[size_t(i)](idx);
         } else {
           const Eigen::Index r = idx - p_;
-          if (!dX.dC.empty()) {
-            r1_.noalias() += lambda_(k) * dX.dC[size_t(i)].row(r).transpose();
-            r2k += dX.dC[size_t(i)].row(r).dot(z_);
-          }
-          if (!dX.dd.empty()) r2k -= dX.dd[size_t(i)](r);
+          if (!dX.dC.empty()) dN_row = dX.dC[size_t(i)].row(r); else if (has_dN_) dN_row.setZero();
+          if (!dX.dd.empty()) de_(k, i) = dX.dd[size_t(i)](r);
         }
-        r2_(k) = -r2k;
       }
       if (!dX.dC.empty())
         for (Eigen::Index r = 0; r < m_; ++r)
-          if (row_state_(r) == RowState::saturated) r1_.noalias() += pr.soft_weight(r) * dX.dC[size_t(i)].row(r).transpose();
-      r1_ = -r1_;
-      solve_kkt(r1_, r2_, x_, l_);
-      dz_.col(i) = x_;
-      dlambda_.col(i).head(q_) = l_.head(q_);
-      for (Eigen::Index k = 0; k < q_; ++k) {
-        const int idx = ws_index_(k);
-        if (idx < p_)
-          dy_eq_(idx, i) = l_(k);
-        else
-          dy_ineq_(idx - p_, i) = l_(k);
+          if (row_state_(r) == RowState::saturated) saturated_grad_.col(i).noalias() += pr.soft_weight(r) * dX.dC[size_t(i)].row(r).transpose();
+    }
+  }
+
+  void first_order() {
+    const Derivatives& dX = *dx_;
+    gather_first_order_data();
+    // Right-hand sides of (1), -(K_i w + f_i), as the columns of one block solve.
+    rhs1_.leftCols(np_) = saturated_grad_;
+    for (Eigen::Index i = 0; i < np_; ++i) {
+      if (!dX.dH.empty()) rhs1_.col(i).noalias() += dX.dH[size_t(i)] * z_;
+      if (!dX.dg.empty()) rhs1_.col(i) += dX.dg[size_t(i)];
+      rhs2_.col(i).head(q_) = de_.col(i).head(q_);
+      if (has_dN_ && q_ > 0) {
+        const auto dNi = dN_.block(0, i * n_, q_, n_);
+        rhs1_.col(i).noalias() += dNi.transpose() * lambda_.head(q_);
+        rhs2_.col(i).head(q_).noalias() -= dNi * z_;
       }
     }
+    rhs1_.leftCols(np_) = -rhs1_.leftCols(np_);
+    auto x = sol1_.leftCols(np_);
+    auto l = sol2_.leftCols(np_);
+    auto w = work_.leftCols(np_);
+    solve_block(rhs1_.leftCols(np_), rhs2_.leftCols(np_), x, l, w);
+    dz_ = x;
+    dlambda_.topRows(q_) = l.topRows(q_);
+    for (Eigen::Index k = 0; k < q_; ++k) {
+      const int idx = ws_index_(k);
+      if (idx < p_)
+        dy_eq_.row(idx) = l.row(k);
+      else
+        dy_ineq_.row(idx - p_) = l.row(k);
+    }
+  }
+
+  template <typename R1, typename R2, typename X, typename L, typename W>
+  void solve_block(const R1& r1, const R2& r2, X& x, L& lam, W& work) {
+    for (Eigen::Index k = 0; k < q_; ++k)
+      if (ws_sign_(k) < 0) signed_rhs2_.row(k).head(r2.cols()) = -r2.row(k);
+      else signed_rhs2_.row(k).head(r2.cols()) = r2.row(k);
+    factor_.solve_kkt_block(r1, signed_rhs2_.leftCols(r2.cols()), x, lam, work);
+    for (Eigen::Index k = 0; k < q_; ++k)
+      if (ws_sign_(k) < 0) lam.row(k) = -lam.row(k);
   }
 
   // [a; beta]' (K_ij w + f_ij): the second-order data terms of (2) contracted with a vector.
@@ -376,13 +404,28 @@ class Sensitivity {
     const Derivatives& dX = *dx_;
     const auto& pr = *problem_;
     has_second_ = true;
+    // Block a of kz_ / nz_: K_a applied to all first-order solutions, i.e. columns
+    // (dH_a dz_b + dN_a' dlambda_b) and dN_a dz_b for b = 0..np-1.
+    for (Eigen::Index a = 0; a < np_; ++a) {
+      auto kz = kz_.middleCols(a * np_, np_);
+      if (!dX.dH.empty())
+        kz.noalias() = dX.dH[size_t(a)] * dz_;
+      else
+        kz.setZero();
+      if (has_dN_ && q_ > 0) {
+        const auto dNa = dN_.block(0, a * n_, q_, n_);
+        kz.noalias() += dNa.transpose() * dlambda_.topRows(q_);
+        nz_.block(0, a * np_, q_, np_).noalias() = dNa * dz_;
+      } else {
+        nz_.block(0, a * np_, q_, np_).setZero();
+      }
+    }
+    Eigen::Index c = 0;
     for (Eigen::Index i = 0; i < np_; ++i)
-      for (Eigen::Index j = 0; j <= i; ++j) {
+      for (Eigen::Index j = 0; j <= i; ++j, ++c) {
         // rhs of (2): -(K_j w_i + K_i w_j + K_ij w + f_ij).
-        r1_.setZero();
-        r2_.head(q_).setZero();
-        add_k_times(j, i);
-        add_k_times(i, j);
+        r1_ = kz_.col(j * np_ + i) + kz_.col(i * np_ + j);
+        r2_.head(q_) = nz_.col(j * np_ + i).head(q_) + nz_.col(i * np_ + j).head(q_);
         const size_t ij = size_t(i * np_ + j);
         if (!dX.d2H.empty()) r1_.noalias() += dX.d2H[ij] * z_;
         if (!dX.d2g.empty()) r1_ += dX.d2g[ij];
@@ -406,35 +449,23 @@ class Sensitivity {
         if (!dX.d2C.empty())
           for (Eigen::Index r = 0; r < m_; ++r)
             if (row_state_(r) == RowState::saturated) r1_.noalias() += pr.soft_weight(r) * dX.d2C[ij].row(r).transpose();
-        r1_ = -r1_;
-        r2_.head(q_) = -r2_.head(q_);
-        solve_kkt(r1_, r2_, x_, l_);
-        d2z_.col(i * np_ + j) = x_;
-        d2z_.col(j * np_ + i) = x_;
+        rhs1_.col(c) = -r1_;
+        rhs2_.col(c).head(q_) = -r2_.head(q_);
+      }
+    auto x = sol1_.leftCols(c);
+    auto l = sol2_.leftCols(c);
+    auto w = work_.leftCols(c);
+    solve_block(rhs1_.leftCols(c), rhs2_.leftCols(c), x, l, w);
+    c = 0;
+    for (Eigen::Index i = 0; i < np_; ++i)
+      for (Eigen::Index j = 0; j <= i; ++j, ++c) {
+        d2z_.col(i * np_ + j) = x.col(c);
+        d2z_.col(j * np_ + i) = x.col(c);
         if (settings_.multiplier_second_order) {
-          d2lambda_.col(i * np_ + j).head(q_) = l_.head(q_);
-          d2lambda_.col(j * np_ + i).head(q_) = l_.head(q_);
+          d2lambda_.col(i * np_ + j).head(q_) = l.col(c).head(q_);
+          d2lambda_.col(j * np_ + i).head(q_) = l.col(c).head(q_);
         }
       }
-  }
-
-  // Adds K_a w_b (the a-th data derivative applied to the b-th first-order solution) to r1_, r2_.
-  void add_k_times(Eigen::Index a, Eigen::Index b) {
-    const Derivatives& dX = *dx_;
-    if (!dX.dH.empty()) r1_.noalias() += dX.dH[size_t(a)] * dz_.col(b);
-    for (Eigen::Index k = 0; k < q_; ++k) {
-      const int idx = ws_index_(k);
-      if (idx < p_) {
-        if (dX.dA.empty()) continue;
-        r1_.noalias() += dlambda_(k, b) * detail::row(dX.dA[size_t(a)], idx).transpose();
-        r2_(k) += detail::row(dX.dA[size_t(a)], idx).dot(dz_.col(b));
-      } else {
-        if (dX.dC.empty()) continue;
-        const Eigen::Index r = idx - p_;
-        r1_.noalias() += dlambda_(k, b) * dX.dC[size_t(a)].row(r).transpose();
-        r2_(k) += dX.dC[size_t(a)].row(r).dot(dz_.col(b));
-      }
-    }
   }
 
   SensitivitySettings<Scalar> settings_;
@@ -457,6 +488,15 @@ class Sensitivity {
   Eigen::Matrix<Scalar, P, NP> dy_eq_;
   Eigen::Matrix<Scalar, M, NP> dy_ineq_;
   MatrixNNP2 d2z_, d2lambda_;
+  static constexpr int NNP = (N == Eigen::Dynamic || NP == Eigen::Dynamic) ? Eigen::Dynamic : N * NP;
+  Eigen::Matrix<Scalar, N, NNP> dN_;  ///< Block i: d/dtheta_i of the working-set rows (q x n).
+  MatrixNNP de_;                      ///< Column i: d/dtheta_i of the working-set right-hand sides.
+  MatrixNNP saturated_grad_;          ///< Column i: sum over saturated rows of w_k dC_i,k'.
+  bool has_dN_ = false;
+  // Block solves: columns are parameters (first order) or pairs i >= j (second order).
+  static constexpr int NPAIRS = NP == Eigen::Dynamic ? Eigen::Dynamic : NP * (NP + 1) / 2;
+  Eigen::Matrix<Scalar, N, NPAIRS> rhs1_, rhs2_, sol1_, sol2_, work_, signed_rhs2_;
+  MatrixNNP2 kz_, nz_;
 };
 
 }  // namespace rmpc::qp

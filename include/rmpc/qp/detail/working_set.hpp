@@ -117,6 +117,20 @@ class WorkingSetFactor {
     R_.topLeftCorner(q_, q_).template triangularView<Eigen::Upper>().solveInPlace(lambda.head(q_));
   }
 
+  /// The same for k right-hand sides at once (columns of r1, r2): matrix products instead of
+  /// k matrix-vector products. `work` is n x k scratch.
+  template <typename R1, typename R2, typename X, typename Lambda, typename Work>
+  void solve_kkt_block(const R1& r1, const R2& r2, X& x, Lambda& lambda, Work& work) const {
+    const Eigen::Index n = dim();
+    work.noalias() = J_.transpose() * r1;
+    lambda.topRows(q_) = r2.topRows(q_);
+    R_.topLeftCorner(q_, q_).transpose().template triangularView<Eigen::Lower>().solveInPlace(lambda.topRows(q_));
+    x.noalias() = J_.leftCols(q_) * lambda.topRows(q_);
+    if (q_ < n) x.noalias() += J_.rightCols(n - q_) * work.bottomRows(n - q_);
+    lambda.topRows(q_) = work.topRows(q_) - lambda.topRows(q_);
+    R_.topLeftCorner(q_, q_).template triangularView<Eigen::Upper>().solveInPlace(lambda.topRows(q_));
+  }
+
   /// Smallest |R(j,j)| relative to the largest: near zero when the working-set normals are
   /// (nearly) linearly dependent, i.e. LICQ fails.
   Scalar conditioning() const {

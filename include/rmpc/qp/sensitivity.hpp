@@ -120,6 +120,7 @@ class Sensitivity {
     if (status_ == SensitivityStatus::singular_kkt) return *this;
 
     for (Eigen::Index k = 0; k < q_; ++k) lambda_(k) = multiplier_of(k);
+    build_row_weights();
     first_order();
     if (settings_.second_order && np_ > 0) second_order();
     return *this;
@@ -150,7 +151,6 @@ class Sensitivity {
     out.setZero();
     if (status_ == SensitivityStatus::not_solved || status_ == SensitivityStatus::singular_kkt || np_ == 0) return;
     const Derivatives& dX = *dx_;
-    const auto& pr = *problem_;
     zero_n_.head(q_).setZero();
     e_buf_ = e;
     solve_kkt(e_buf_, zero_n_, adj_a_, adj_beta_);
@@ -173,10 +173,10 @@ class Sensitivity {
       for (Eigen::Index j = 0; j <= i; ++j) {
         Scalar v = ha_.col(j).dot(dz_.col(i)) + ha_.col(i).dot(dz_.col(j)) + na_.col(j).head(q_).dot(dlambda_.col(i).head(q_)) +
                    na_.col(i).head(q_).dot(dlambda_.col(j).head(q_));
-        if (dX.has_second_order()) v += second_order_data_term(i, j, adj_a_, adj_beta_, pr);
         out(i, j) = -v;
         out(j, i) = -v;
       }
+    if (dX.has_second_order()) add_second_order_data_terms(adj_a_, adj_beta_, out);
   }
 
  private:
@@ -202,6 +202,9 @@ class Sensitivity {
     dy_ineq_.resize(m_, np_);
     ha_.resize(n_, np_);
     dN_.resize(n_, n_ * np_);
+    omega_ineq_.resize(m_), row_values_ineq_.resize(m_), beta_ineq_.resize(m_), weight_c_.resize(m_, n_);
+    omega_eq_.resize(p_), row_values_eq_.resize(p_), beta_eq_.resize(p_), weight_a_.resize(p_, n_);
+    weight_h_.resize(n_, n_);
     const Eigen::Index pairs = np_ * (np_ + 1) / 2;
     rhs1_.resize(n_, pairs), rhs2_.resize(n_, pairs), sol1_.resize(n_, pairs);
     sol2_.resize(n_, pairs), work_.resize(n_, pairs), signed_rhs2_.resize(n_, pairs);
@@ -375,34 +378,52 @@ class Sensitivity {
       if (ws_sign_(k) < 0) lam.row(k) = -lam.row(k);
   }
 
-  // [a; beta]' (K_ij w + f_ij): the second-order data terms of (2) contracted with a vector.
-  template <typename Pr>
-  Scalar second_order_data_term(Eigen::Index i, Eigen::Index j, const VectorN& a, const VectorN& beta, const Pr& pr) const {
-    const Derivatives& dX = *dx_;
-    const size_t ij = size_t(i * np_ + j);
-    Scalar v = 0;
-    if (!dX.d2H.empty()) v += a.dot(dX.d2H[ij] * z_);
-    if (!dX.d2g.empty()) v += a.dot(dX.d2g[ij]);
+  // Multipliers of the rows as they enter K_ij w + f_ij: omega_ineq(r) = mu_r for working-set
+  // rows, w_r for saturated rows (their term w_r C_r'), 0 otherwise; omega_eq likewise.
+  void build_row_weights() {
+    const auto& pr = *problem_;
+    omega_ineq_.setZero(m_);
+    omega_eq_.setZero(p_);
+    for (Eigen::Index r = 0; r < m_; ++r)
+      if (row_state_(r) == RowState::saturated) omega_ineq_(r) = pr.soft_weight(r);
     for (Eigen::Index k = 0; k < q_; ++k) {
       const int idx = ws_index_(k);
-      if (idx < p_) {
-        if (!dX.d2A.empty()) v += lambda_(k) * detail::row(dX.d2A[ij], idx).dot(a) + beta(k) * detail::row(dX.d2A[ij], idx).dot(z_);
-        if (!dX.d2b.empty()) v -= beta(k) * dX.d2b[ij](idx);
-      } else {
-        const Eigen::Index r = idx - p_;
-        if (!dX.d2C.empty()) v += lambda_(k) * dX.d2C[ij].row(r).dot(a) + beta(k) * dX.d2C[ij].row(r).dot(z_);
-        if (!dX.d2d.empty()) v -= beta(k) * dX.d2d[ij](r);
-      }
+      if (idx < p_) omega_eq_(idx) = lambda_(k); else omega_ineq_(idx - p_) = lambda_(k);
     }
-    if (!dX.d2C.empty())
-      for (Eigen::Index r = 0; r < m_; ++r)
-        if (row_state_(r) == RowState::saturated) v += pr.soft_weight(r) * dX.d2C[ij].row(r).dot(a);
-    return v;
+  }
+
+  // [a; beta]' (K_ij w + f_ij) for all pairs: each term is a Frobenius product of a second
+  // derivative with a rank-two weight built once, e.g. a'd2H z = <d2H, a z'> and
+  // sum_r (omega_r a + beta_r z)' d2C_r - beta_r d2d_r = <d2C, omega a' + beta z'> - <d2d, beta>.
+  template <typename Out>
+  void add_second_order_data_terms(const VectorN& a, const VectorN& beta, Out& out) const {
+    const Derivatives& dX = *dx_;
+    beta_ineq_.setZero(m_);
+    beta_eq_.setZero(p_);
+    for (Eigen::Index k = 0; k < q_; ++k) {
+      const int idx = ws_index_(k);
+      if (idx < p_) beta_eq_(idx) = beta(k); else beta_ineq_(idx - p_) = beta(k);
+    }
+    if (!dX.d2H.empty()) weight_h_.noalias() = a * z_.transpose();
+    if (!dX.d2C.empty()) weight_c_.noalias() = omega_ineq_ * a.transpose() + beta_ineq_ * z_.transpose();
+    if (!dX.d2A.empty()) weight_a_.noalias() = omega_eq_ * a.transpose() + beta_eq_ * z_.transpose();
+    for (Eigen::Index i = 0; i < np_; ++i)
+      for (Eigen::Index j = 0; j <= i; ++j) {
+        const size_t ij = size_t(i * np_ + j);
+        Scalar v = 0;
+        if (!dX.d2H.empty()) v += dX.d2H[ij].cwiseProduct(weight_h_).sum();
+        if (!dX.d2g.empty()) v += a.dot(dX.d2g[ij]);
+        if (!dX.d2C.empty()) v += dX.d2C[ij].cwiseProduct(weight_c_).sum();
+        if (!dX.d2d.empty()) v -= beta_ineq_.dot(dX.d2d[ij]);
+        if (!dX.d2A.empty()) v += dX.d2A[ij].cwiseProduct(weight_a_).sum();
+        if (!dX.d2b.empty()) v -= beta_eq_.dot(dX.d2b[ij]);
+        out(i, j) -= v;
+        if (i != j) out(j, i) -= v;
+      }
   }
 
   void second_order() {
     const Derivatives& dX = *dx_;
-    const auto& pr = *problem_;
     has_second_ = true;
     // Block a of kz_ / nz_: K_a applied to all first-order solutions, i.e. columns
     // (dH_a dz_b + dN_a' dlambda_b) and dN_a dz_b for b = 0..np-1.
@@ -429,26 +450,24 @@ class Sensitivity {
         const size_t ij = size_t(i * np_ + j);
         if (!dX.d2H.empty()) r1_.noalias() += dX.d2H[ij] * z_;
         if (!dX.d2g.empty()) r1_ += dX.d2g[ij];
+        if (!dX.d2C.empty()) {
+          r1_.noalias() += dX.d2C[ij].transpose() * omega_ineq_;
+          row_values_ineq_.noalias() = dX.d2C[ij] * z_;
+        } else {
+          row_values_ineq_.setZero(m_);
+        }
+        if (!dX.d2d.empty()) row_values_ineq_ -= dX.d2d[ij];
+        if (!dX.d2A.empty()) {
+          r1_.noalias() += dX.d2A[ij].transpose() * omega_eq_;
+          row_values_eq_.noalias() = dX.d2A[ij] * z_;
+        } else {
+          row_values_eq_.setZero(p_);
+        }
+        if (!dX.d2b.empty()) row_values_eq_ -= dX.d2b[ij];
         for (Eigen::Index k = 0; k < q_; ++k) {
           const int idx = ws_index_(k);
-          if (idx < p_) {
-            if (!dX.d2A.empty()) {
-              r1_.noalias() += lambda_(k) * detail::row(dX.d2A[ij], idx).transpose();
-              r2_(k) += detail::row(dX.d2A[ij], idx).dot(z_);
-            }
-            if (!dX.d2b.empty()) r2_(k) -= dX.d2b[ij](idx);
-          } else {
-            const Eigen::Index r = idx - p_;
-            if (!dX.d2C.empty()) {
-              r1_.noalias() += lambda_(k) * dX.d2C[ij].row(r).transpose();
-              r2_(k) += dX.d2C[ij].row(r).dot(z_);
-            }
-            if (!dX.d2d.empty()) r2_(k) -= dX.d2d[ij](r);
-          }
+          r2_(k) += idx < p_ ? row_values_eq_(idx) : row_values_ineq_(idx - p_);
         }
-        if (!dX.d2C.empty())
-          for (Eigen::Index r = 0; r < m_; ++r)
-            if (row_state_(r) == RowState::saturated) r1_.noalias() += pr.soft_weight(r) * dX.d2C[ij].row(r).transpose();
         rhs1_.col(c) = -r1_;
         rhs2_.col(c).head(q_) = -r2_.head(q_);
       }
@@ -493,6 +512,13 @@ class Sensitivity {
   MatrixNNP de_;                      ///< Column i: d/dtheta_i of the working-set right-hand sides.
   MatrixNNP saturated_grad_;          ///< Column i: sum over saturated rows of w_k dC_i,k'.
   bool has_dN_ = false;
+  Eigen::Matrix<Scalar, M, 1> omega_ineq_, row_values_ineq_;
+  Eigen::Matrix<Scalar, P, 1> omega_eq_, row_values_eq_;
+  mutable Eigen::Matrix<Scalar, M, 1> beta_ineq_;
+  mutable Eigen::Matrix<Scalar, P, 1> beta_eq_;
+  mutable Eigen::Matrix<Scalar, N, N> weight_h_;
+  mutable Eigen::Matrix<Scalar, M, N> weight_c_;
+  mutable Eigen::Matrix<Scalar, P, N> weight_a_;
   // Block solves: columns are parameters (first order) or pairs i >= j (second order).
   static constexpr int NPAIRS = NP == Eigen::Dynamic ? Eigen::Dynamic : NP * (NP + 1) / 2;
   Eigen::Matrix<Scalar, N, NPAIRS> rhs1_, rhs2_, sol1_, sol2_, work_, signed_rhs2_;

@@ -62,15 +62,18 @@ struct PaperModel {
 
 /// The paper's MPC policy: fixed sizes nx = 2, nu = 1, N = 10, np = 8.
 using PaperMpc = rmpc::mpc::LqMpc<double, nx, nu, horizon, np>;
-/// The benchmark MPC: true model (theta_true), N = 50, P_true, values only.
-using BenchmarkMpc = rmpc::mpc::LqMpc<double, nx, nu, benchmark_horizon, np>;
+/// The benchmark MPC: true model (theta_true), N = 50, P_true, values only. The horizon is
+/// a run-time size: a fixed 50-stage QP would put ~100 KB blocks on the stack.
+using BenchmarkMpc = rmpc::mpc::LqMpc<double, nx, nu, Eigen::Dynamic, np>;
 
 inline BenchmarkMpc make_benchmark_mpc() {
   PaperModel model;
   model.terminal_P = terminal_P_true();
   rmpc::mpc::LqMpcSettings<double> settings;
   settings.derivative_order = 0;
-  BenchmarkMpc mpc(model, BenchmarkMpc::default_sizes(), settings);
+  rmpc::mpc::LqSizes sizes = BenchmarkMpc::default_sizes();
+  sizes.horizon = benchmark_horizon;
+  BenchmarkMpc mpc(model, sizes, settings);
   mpc.set_parameters(theta_true());
   return mpc;
 }

@@ -7,6 +7,7 @@
 #include "../examples/linear_2d/paper_model.hpp"
 #include "rmpc_catch.hpp"
 
+#include <algorithm>
 #include <sstream>
 
 namespace {
@@ -88,7 +89,8 @@ TEST_CASE("Loop: every update rule runs and logs", "[loop]") {
     rmpc::rl::write_history_csv(csv, r);
     rmpc::rl::write_summary_json(json, r);
     CHECK(json.str().find("\"best_cost\"") != std::string::npos);
-    CHECK(std::count(csv.str().begin(), csv.str().end(), '\n') == 4);
+    const std::string text = csv.str();
+    CHECK(std::count(text.begin(), text.end(), '\n') == 4);
   }
 }
 

@@ -85,6 +85,7 @@ struct Options {
   int critic_epochs = 8;   // per-sweep epoch cap of warm-started fits
   int first_epochs = 60;   // epoch cap of the first fits (random init)
   bool restart = false;    // restart_on_stop (not in the paper)
+  double exploration_floor = -1, sigma = -1;  // <0: the paper's 0.01 and 0.1
   int seeds = 3;
   std::string json, csv, out = "linear_2d_results", methods_list;
   bool compare = false, test_set = false, policy = false, quiet = false, has_theta = false;
@@ -107,6 +108,8 @@ rmpc::rl::LoopSettings<double> loop_settings(const Options& o, rmpc::optim::Upda
   s.critic = rmpc::rl::paper_critic_settings<double>(o.critic_epochs);
   s.first_fit_max_epochs = o.first_epochs;
   s.restart_on_stop = o.restart;
+  if (o.exploration_floor >= 0) s.exploration.floor = o.exploration_floor;
+  if (o.sigma >= 0) s.exploration.sigma = o.sigma;
   return s;
 }
 
@@ -384,6 +387,7 @@ void usage() {
   std::fprintf(stderr,
                "usage: linear_2d [--method gd|tr-gd|qn|tr-qn|tr-bfgs|tr-gauss-newton|adam] [--iterations K] [--seed S]\n"
                "                 [--threads T] [--json FILE] [--csv FILE] [--episodes N] [--critic-epochs E] [--first-epochs E] [--restart] [--quiet]\n"
+               "                 [--exploration-floor F] [--sigma S]\n"
                "       linear_2d --compare [--seeds N] [--methods a,b,..] [--out DIR]\n"
                "       linear_2d --test-set [--theta T1..T8]\n"
                "       linear_2d --policy X1 X2 [--theta T1..T8]\n");
@@ -411,6 +415,8 @@ int main(int argc, char** argv) {
       else if (a == "--critic-epochs") o.critic_epochs = std::stoi(next());
       else if (a == "--first-epochs") o.first_epochs = std::stoi(next());
       else if (a == "--restart") o.restart = true;
+      else if (a == "--exploration-floor") o.exploration_floor = std::stod(next());
+      else if (a == "--sigma") o.sigma = std::stod(next());
       else if (a == "--seeds") o.seeds = std::stoi(next());
       else if (a == "--methods") o.methods_list = next();
       else if (a == "--out") o.out = next();

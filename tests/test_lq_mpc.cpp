@@ -206,3 +206,17 @@ TEST_CASE("A non-convex model is reported as a status, not thrown", "[lq_mpc]") 
   const auto& r = bad.evaluate(Eigen::Vector2d(0.1, 0.1));
   CHECK(r.status == rmpc::mpc::PolicyStatus::not_ready);
 }
+
+#include "../examples/linear_2d/policy_mode.hpp"
+
+#include <sstream>
+
+TEST_CASE("--policy JSON carries u0, derivatives and status", "[lq_mpc][example]") {
+  std::ostringstream out;
+  CHECK(linear_2d::print_policy_json(Eigen::Vector2d(0.30882, -0.13558), linear_2d::theta0(), out) == 0);
+  const std::string json = out.str();
+  CHECK(json.rfind("{\"u0\":-0.11991255", 0) == 0);
+  CHECK(json.find("\"du0_dtheta\":[-1.4833") != std::string::npos);
+  CHECK(json.find("\"d2u0_dtheta2\":[[-7.0709") != std::string::npos);
+  CHECK(json.find("\"status\":\"ok\"") != std::string::npos);
+}

@@ -1,0 +1,81 @@
+// One evaluation of the paper's MPC policy (nx = 2, nu = 1, N = 10, np = 8, fixed sizes):
+// the QP solve alone vs the solve with du0/dtheta, d2u0/dtheta2 and du0/ds, cold and
+// warm-started, plus the once-per-theta setup. The ratio "policy with derivatives / solve
+// alone" is read from one run (same machine state). States cycle along a closed loop so that
+// warm starts see the realistic "previous state" guess.
+#include "../examples/linear_2d/paper_model.hpp"
+
+#include <benchmark/benchmark.h>
+
+#include <vector>
+
+namespace {
+
+std::vector<Eigen::Vector2d> closed_loop_states() {
+  linear_2d::PaperMpc mpc(linear_2d::PaperModel{});
+  mpc.set_parameters(linear_2d::theta0());
+  rmpc::mpc::PolicyRequest values_only{false, false, false, false, true};
+  std::vector<Eigen::Vector2d> states;
+  for (const Eigen::Vector2d& s0 : {Eigen::Vector2d(0.5, 0.5), Eigen::Vector2d(0.1, -0.5), Eigen::Vector2d(0.9, -0.6)}) {
+    Eigen::Vector2d s = s0;
+    for (int k = 0; k < 20; ++k) {
+      states.push_back(s);
+      s = linear_2d::true_step(s, mpc.evaluate(s, values_only).u0(0));
+    }
+  }
+  return states;
+}
+
+void run(benchmark::State& state, bool derivatives, bool warm) {
+  const auto states = closed_loop_states();
+  linear_2d::PaperMpc mpc(linear_2d::PaperModel{});
+  mpc.set_parameters(linear_2d::theta0());
+  rmpc::mpc::PolicyRequest request;
+  request.du0_dtheta = request.d2u0_dtheta2 = request.du0_ds = derivatives;
+  request.warm_start = warm;
+  size_t i = 0;
+  for (auto _ : state) {
+    const auto& r = mpc.evaluate(states[i], request);
+    benchmark::DoNotOptimize(r.u0.data());
+    benchmark::DoNotOptimize(r.d2u0_dtheta2.data());
+    i = (i + 1) % states.size();
+  }
+}
+
+void BM_SolveOnlyCold(benchmark::State& state) { run(state, false, false); }
+void BM_SolveOnlyWarm(benchmark::State& state) { run(state, false, true); }
+void BM_PolicyWithDerivativesCold(benchmark::State& state) { run(state, true, false); }
+void BM_PolicyWithDerivativesWarm(benchmark::State& state) { run(state, true, true); }
+
+void BM_FirstOrderOnlyWarm(benchmark::State& state) {
+  const auto states = closed_loop_states();
+  linear_2d::PaperMpc mpc(linear_2d::PaperModel{});
+  mpc.set_parameters(linear_2d::theta0());
+  rmpc::mpc::PolicyRequest request;
+  request.d2u0_dtheta2 = false;
+  request.du0_ds = false;
+  size_t i = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(mpc.evaluate(states[i], request).du0_dtheta.data());
+    i = (i + 1) % states.size();
+  }
+}
+
+/// Once per theta: nested-AutoDiff condensing (first and second theta-derivatives) + factorization.
+void BM_SetParameters(benchmark::State& state) {
+  linear_2d::PaperMpc mpc(linear_2d::PaperModel{});
+  auto theta = linear_2d::theta0();
+  for (auto _ : state) {
+    theta(7) += 1e-9;
+    benchmark::DoNotOptimize(mpc.set_parameters(theta));
+  }
+}
+
+}  // namespace
+
+BENCHMARK(BM_SolveOnlyCold)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SolveOnlyWarm)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_FirstOrderOnlyWarm)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_PolicyWithDerivativesCold)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_PolicyWithDerivativesWarm)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SetParameters)->Unit(benchmark::kMicrosecond);

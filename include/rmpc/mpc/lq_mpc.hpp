@@ -400,6 +400,7 @@ class LqMpc {
     const auto k = size_t(np * np);
     dX_.d2H.resize(k); dX_.d2C.resize(k); d2G_.resize(k); d2g0_.resize(k); d2D_.resize(k); d2d0_.resize(k);
     bool any_H = false, any_C = false;
+    std::vector<std::uint8_t> pairs(k, 0);
     for (Eigen::Index i = 0; i < np; ++i) {
       for (Eigen::Index j = 0; j < np; ++j) {
         const auto ij = size_t(i * np + j);
@@ -409,15 +410,18 @@ class LqMpc {
           d2G_[ij] = d2G_[ji]; d2g0_[ij] = d2g0_[ji]; d2D_[ij] = d2D_[ji]; d2d0_[ij] = d2d0_[ji];
           continue;
         }
-        any_H |= detail::take_second(qp.H, i, j, dX_.d2H[ij]);
+        const bool pair_H = detail::take_second(qp.H, i, j, dX_.d2H[ij]);
         dX_.d2H[ij] = (Scalar(0.5) * (dX_.d2H[ij] + dX_.d2H[ij].transpose())).eval();
-        any_C |= detail::take_second(qp.C, i, j, dX_.d2C[ij]);
-        has_d2g_ |= detail::take_second(qp.G, i, j, d2G_[ij]);
-        has_d2g_ |= detail::take_second(qp.g0, i, j, d2g0_[ij]);
-        has_d2d_ |= detail::take_second(qp.D, i, j, d2D_[ij]);
-        has_d2d_ |= detail::take_second(qp.d0, i, j, d2d0_[ij]);
+        const bool pair_C = detail::take_second(qp.C, i, j, dX_.d2C[ij]);
+        const bool pair_g = detail::take_second(qp.G, i, j, d2G_[ij]) | detail::take_second(qp.g0, i, j, d2g0_[ij]);
+        const bool pair_d = detail::take_second(qp.D, i, j, d2D_[ij]) | detail::take_second(qp.d0, i, j, d2d0_[ij]);
+        any_H |= pair_H, any_C |= pair_C, has_d2g_ |= pair_g, has_d2d_ |= pair_d;
+        // Pairs with no second derivative at all (e.g. the paper's b_theta and back-off
+        // parameters) are skipped per state and in the sensitivities.
+        pairs[ij] = pairs[size_t(j * np + i)] = std::uint8_t(pair_H || pair_C || pair_g || pair_d);
       }
     }
+    dX_.second_order_pairs = pairs;
     if (!any_H) dX_.d2H.clear();
     if (!any_C) dX_.d2C.clear();
     dX_.d2g.assign(has_d2g_ ? k : 0, VectorZ::Zero(num_variables()));
@@ -474,6 +478,7 @@ class LqMpc {
         for (Eigen::Index i = 0; i < np; ++i) {
           for (Eigen::Index j = i; j < np; ++j) {
             const auto ij = size_t(i * np + j), ji = size_t(j * np + i);
+            if (!dX_.pair_present(i, j)) continue;
             if (has_d2g_) { dX_.d2g[ij].noalias() = d2G_[ij] * s; dX_.d2g[ij] += d2g0_[ij]; if (j > i) dX_.d2g[ji] = dX_.d2g[ij]; }
             if (has_d2d_) { dX_.d2d[ij].noalias() = d2D_[ij] * s; dX_.d2d[ij] += d2d0_[ij]; if (j > i) dX_.d2d[ji] = dX_.d2d[ij]; }
           }

@@ -4,6 +4,7 @@
 
 #include <Eigen/Core>
 
+#include <cstdint>
 #include <vector>
 
 namespace rmpc::qp {
@@ -37,6 +38,14 @@ struct ProblemDerivatives {
   std::vector<MatrixC> d2C;
   std::vector<VectorM> d2d;
 
+  /// Optional sparsity of the second order: entry i * np + j is 0 when every second
+  /// derivative of the pair (i, j) is zero, so the pair costs nothing. Empty: all pairs present.
+  std::vector<std::uint8_t> second_order_pairs;
+
+  bool pair_present(Eigen::Index i, Eigen::Index j) const {
+    return second_order_pairs.empty() || second_order_pairs[size_t(i * num_parameters + j)] != 0;
+  }
+
   /// Allocates every block, zeroed. Clear the vectors of data that do not depend on theta
   /// afterwards (or fill only the ones that do) so they cost nothing.
   void resize(Eigen::Index np, Eigen::Index n, Eigen::Index p, Eigen::Index m, bool second_order) {
@@ -54,6 +63,7 @@ struct ProblemDerivatives {
     d2b.assign(k2, VectorP::Zero(p));
     d2C.assign(k2, MatrixC::Zero(m, n));
     d2d.assign(k2, VectorM::Zero(m));
+    second_order_pairs.clear();
   }
 
   bool has_second_order() const {

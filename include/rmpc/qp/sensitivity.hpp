@@ -409,6 +409,7 @@ class Sensitivity {
     if (!dX.d2A.empty()) weight_a_.noalias() = omega_eq_ * a.transpose() + beta_eq_ * z_.transpose();
     for (Eigen::Index i = 0; i < np_; ++i)
       for (Eigen::Index j = 0; j <= i; ++j) {
+        if (!dX.pair_present(i, j)) continue;
         const size_t ij = size_t(i * np_ + j);
         Scalar v = 0;
         if (!dX.d2H.empty()) v += dX.d2H[ij].cwiseProduct(weight_h_).sum();
@@ -448,6 +449,11 @@ class Sensitivity {
         r1_ = kz_.col(j * np_ + i) + kz_.col(i * np_ + j);
         r2_.head(q_) = nz_.col(j * np_ + i).head(q_) + nz_.col(i * np_ + j).head(q_);
         const size_t ij = size_t(i * np_ + j);
+        if (!dX.pair_present(i, j)) {
+          rhs1_.col(c) = -r1_;
+          rhs2_.col(c).head(q_) = -r2_.head(q_);
+          continue;
+        }
         if (!dX.d2H.empty()) r1_.noalias() += dX.d2H[ij] * z_;
         if (!dX.d2g.empty()) r1_ += dX.d2g[ij];
         if (!dX.d2C.empty()) {

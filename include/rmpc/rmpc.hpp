@@ -1,4 +1,35 @@
-// Umbrella header: everything rmpc offers. One #include line per public header.
+// Umbrella header: everything rmpc offers. One #include line per public header, by part.
 #pragma once
 
+// optim first: it wraps Eigen's eigensolver include against a GCC 12 false warning, which
+// works only if it is the first to include <Eigen/Eigenvalues>.
+#include "rmpc/optim/status.hpp"
+#include "rmpc/optim/curvature.hpp"
+#include "rmpc/optim/subproblem.hpp"
+#include "rmpc/optim/trust_region.hpp"
+#include "rmpc/optim/first_order.hpp"
+#include "rmpc/optim/update_rule.hpp"
+
+// qp: the dense QP solver and its sensitivities.
 #include "rmpc/qp/problem.hpp"
+#include "rmpc/qp/derivatives.hpp"
+#include "rmpc/qp/dense_solver.hpp"
+#include "rmpc/qp/sensitivity.hpp"
+
+// mpc: the parameterized LQ-MPC policy.
+#include "rmpc/mpc/model.hpp"
+#include "rmpc/mpc/riccati.hpp"
+#include "rmpc/mpc/condensing.hpp"
+#include "rmpc/mpc/lq_mpc.hpp"
+#include "rmpc/mpc/closed_loop.hpp"
+
+// learn: critic, replay buffer, k-step targets.
+#include "rmpc/learn/learn.hpp"
+
+// rl: the policy-optimization loop.
+#include "rmpc/rl/environment.hpp"
+#include "rmpc/rl/exploration.hpp"
+#include "rmpc/rl/policy_gradient.hpp"
+#include "rmpc/rl/parallel.hpp"
+#include "rmpc/rl/log.hpp"
+#include "rmpc/rl/loop.hpp"

@@ -7,6 +7,7 @@
 //   linear_2d --test-set [--theta T1..T8 | training options]
 //   linear_2d --policy X1 X2 [--theta T1..T8]
 #include "paper_model.hpp"
+#include "policy_mode.hpp"
 
 #include <rmpc/rl/log.hpp>
 #include <rmpc/rl/loop.hpp>
@@ -86,12 +87,27 @@ struct Options {
   int first_epochs = 60;   // epoch cap of the first fits (random init)
   bool restart = false;    // restart_on_stop (not in the paper)
   double exploration_floor = -1, sigma = -1;  // <0: the paper's 0.01 and 0.1
+  int sweeps = 10;         // fitted-Q sweeps k (paper: 10)
   int seeds = 3;
   std::string json, csv, out = "linear_2d_results", methods_list;
   bool compare = false, test_set = false, policy = false, quiet = false, has_theta = false;
   Eigen::Vector2d policy_state = Eigen::Vector2d::Zero();
   Theta theta = linear_2d::theta0();
 };
+
+/// The benchmark MPC built in place: LqMpc must not be moved after set_parameters (its QP
+/// solver keeps a pointer to the MPC's problem data).
+std::unique_ptr<linear_2d::BenchmarkMpc> make_benchmark() {
+  linear_2d::PaperModel model;
+  model.terminal_P = linear_2d::terminal_P_true();
+  rmpc::mpc::LqMpcSettings<double> settings;
+  settings.derivative_order = 0;
+  rmpc::mpc::LqSizes sizes = linear_2d::BenchmarkMpc::default_sizes();
+  sizes.horizon = linear_2d::benchmark_horizon;
+  auto mpc = std::make_unique<linear_2d::BenchmarkMpc>(model, sizes, settings);
+  mpc->set_parameters(linear_2d::theta_true());
+  return mpc;
+}
 
 std::unique_ptr<PaperMpc> make_mpc() {
   auto mpc = std::make_unique<PaperMpc>(linear_2d::PaperModel{});
@@ -107,6 +123,7 @@ rmpc::rl::LoopSettings<double> loop_settings(const Options& o, rmpc::optim::Upda
   s.optimizer = rmpc::optim::paper_settings<double>(rule);
   s.critic = rmpc::rl::paper_critic_settings<double>(o.critic_epochs);
   s.first_fit_max_epochs = o.first_epochs;
+  s.critic.sweeps = o.sweeps;
   s.restart_on_stop = o.restart;
   if (o.exploration_floor >= 0) s.exploration.floor = o.exploration_floor;
   if (o.sigma >= 0) s.exploration.sigma = o.sigma;
@@ -139,7 +156,8 @@ void print_reference_costs(const States& states) {
   Loop untrained(TrueSystem{}, make_mpc, states, {});
   const double ju = untrained.evaluate(linear_2d::theta0(), states);
   // Benchmark: its own MPC, values only.
-  auto bench = linear_2d::make_benchmark_mpc();
+  auto bench_ptr = make_benchmark();
+  auto& bench = *bench_ptr;
   double jb = 0;
   for (Eigen::Index e = 0; e < states.cols(); ++e) {
     rmpc::rl::Episode<double, 2, 1> ep;
@@ -269,6 +287,7 @@ struct LoopStats {
   double cost = 0, max_violation = 0;
   int violations = 0;
   bool ok = true;
+  bool threw = false;  // the QP solver threw (reported separately)
 };
 template <class Mpc>
 LoopStats closed_loop_stats(Mpc& mpc, const Eigen::Vector2d& s0) {
@@ -314,17 +333,32 @@ int run_test_set(const Options& o) {
   std::vector<std::unique_ptr<linear_2d::BenchmarkMpc>> bm;
   std::vector<std::unique_ptr<PaperMpc>> um, lm;
   for (int w = 0; w < workers; ++w) {
-    bm.push_back(std::make_unique<linear_2d::BenchmarkMpc>(linear_2d::make_benchmark_mpc()));
+    bm.push_back(make_benchmark());
     um.push_back(make_mpc());
     lm.push_back(make_mpc());
     lm.back()->set_parameters(theta);
   }
   rmpc::rl::parallel_for(n, workers, [&](std::ptrdiff_t e, int w) {
     const Eigen::Vector2d s0 = test.col(e);
-    bench[std::size_t(e)] = closed_loop_stats(*bm[std::size_t(w)], s0);
-    untrained[std::size_t(e)] = closed_loop_stats(*um[std::size_t(w)], s0);
-    learned[std::size_t(e)] = closed_loop_stats(*lm[std::size_t(w)], s0);
+    // A solver exception (a QP bug, not a numerical status) marks that loop failed and is counted.
+    auto guarded = [&](auto& mpc, std::vector<LoopStats>& out) {
+      try {
+        out[std::size_t(e)] = closed_loop_stats(mpc, s0);
+      } catch (const std::exception&) {
+        out[std::size_t(e)].ok = false;
+        out[std::size_t(e)].threw = true;
+      }
+    };
+    guarded(*bm[std::size_t(w)], bench);
+    guarded(*um[std::size_t(w)], untrained);
+    guarded(*lm[std::size_t(w)], learned);
   });
+  for (const auto* v : {&bench, &untrained, &learned}) {
+    int threw = 0;
+    for (const auto& st : *v) threw += st.threw ? 1 : 0;
+    if (threw > 0) std::printf("warning: the QP solver threw on %d closed loops (%s)\n", threw,
+                               v == &bench ? "benchmark" : v == &untrained ? "untrained" : "learned");
+  }
   std::vector<std::size_t> kept;
   for (std::size_t e = 0; e < std::size_t(n); ++e)
     if (bench[e].ok && bench[e].max_violation <= 1e-9) kept.push_back(e);
@@ -355,24 +389,7 @@ int run_test_set(const Options& o) {
   return 0;
 }
 
-int run_policy(const Options& o) {
-  PaperMpc mpc(linear_2d::PaperModel{});
-  const auto setup = mpc.set_parameters(o.theta);
-  const auto& r = mpc.evaluate(o.policy_state);
-  std::printf("{\"s\": [%.17g, %.17g], \"theta\": [", o.policy_state(0), o.policy_state(1));
-  for (Eigen::Index j = 0; j < o.theta.size(); ++j) std::printf("%s%.17g", j ? ", " : "", o.theta(j));
-  std::printf("], \"setup_status\": \"%s\", \"status\": \"%s\", \"u0\": %.17g, \"du0_dtheta\": [",
-              rmpc::qp::to_string(setup), rmpc::mpc::to_string(r.status), r.u0(0));
-  for (Eigen::Index j = 0; j < o.theta.size(); ++j) std::printf("%s%.17g", j ? ", " : "", r.du0_dtheta(0, j));
-  std::printf("], \"du0_ds\": [%.17g, %.17g], \"d2u0_dtheta2\": [", r.du0_ds(0, 0), r.du0_ds(0, 1));
-  for (Eigen::Index i = 0; i < o.theta.size(); ++i) {
-    std::printf("%s[", i ? ", " : "");
-    for (Eigen::Index j = 0; j < o.theta.size(); ++j) std::printf("%s%.17g", j ? ", " : "", r.hessian(0)(i, j));
-    std::printf("]");
-  }
-  std::printf("]}\n");
-  return 0;
-}
+int run_policy(const Options& o) { return linear_2d::print_policy_json(o.policy_state, o.theta); }
 
 int run_demo(Options o) {
   const States states = training_states(o);
@@ -387,7 +404,7 @@ void usage() {
   std::fprintf(stderr,
                "usage: linear_2d [--method gd|tr-gd|qn|tr-qn|tr-bfgs|tr-gauss-newton|adam] [--iterations K] [--seed S]\n"
                "                 [--threads T] [--json FILE] [--csv FILE] [--episodes N] [--critic-epochs E] [--first-epochs E] [--restart] [--quiet]\n"
-               "                 [--exploration-floor F] [--sigma S]\n"
+               "                 [--exploration-floor F] [--sigma S] [--sweeps K]\n"
                "       linear_2d --compare [--seeds N] [--methods a,b,..] [--out DIR]\n"
                "       linear_2d --test-set [--theta T1..T8]\n"
                "       linear_2d --policy X1 X2 [--theta T1..T8]\n");
@@ -417,6 +434,7 @@ int main(int argc, char** argv) {
       else if (a == "--restart") o.restart = true;
       else if (a == "--exploration-floor") o.exploration_floor = std::stod(next());
       else if (a == "--sigma") o.sigma = std::stod(next());
+      else if (a == "--sweeps") o.sweeps = std::stoi(next());
       else if (a == "--seeds") o.seeds = std::stoi(next());
       else if (a == "--methods") o.methods_list = next();
       else if (a == "--out") o.out = next();

@@ -92,3 +92,18 @@ TEST_CASE("From s0 = (0.5, 0.5): benchmark 3.4395, untrained 8.306", "[lq_mpc][b
   CHECK(std::abs(closed_loop_cost(benchmark, Eigen::Vector2d(0.5, 0.5)) - 3.4395) < 5e-5);
   CHECK(std::abs(closed_loop_cost(untrained, Eigen::Vector2d(0.5, 0.5)) - 8.306383) < 1e-3);  // see above
 }
+
+TEST_CASE("Benchmark MPC stays optimal along a warm-started loop with a near-tie step", "[lq_mpc][benchmark][regression]") {
+  // Test state 1370: at step 8 a partial step met the entering row to within round-off, the
+  // next full step came out negative and the solver indexed working-set member -1.
+  auto mpc = linear_2d::make_benchmark_mpc();
+  rmpc::mpc::PolicyRequest req;
+  req.du0_dtheta = req.d2u0_dtheta2 = req.du0_ds = false;
+  Eigen::Vector2d s(0.84728897060565456, 0.60441389344998564);
+  for (int k = 0; k < 50; ++k) {
+    req.warm_start = k > 0;
+    const auto& r = mpc.evaluate(s, req);
+    REQUIRE(r.qp_status == rmpc::qp::Status::optimal);
+    s = linear_2d::true_step(s, r.u0(0));
+  }
+}

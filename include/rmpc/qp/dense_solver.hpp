@@ -403,8 +403,11 @@ class DenseSolver {
         const Scalar d2 = q < nn ? step_d_.tail(nn - q).squaredNorm() : Scalar(0);
         const bool primal_move = d2 > square(settings_.dependency_tolerance) * normal_.squaredNorm() * square(llt_scale());
 
+        // Step lengths, each clamped at 0 against round-off (a row met to within rounding
+        // by the previous partial step, a multiplier a hair outside its box), and compared
+        // by <= only: the branch taken never depends on floating-point equality.
         const Scalar inf = std::numeric_limits<Scalar>::infinity();
-        const Scalar t_full = primal_move ? (normal_.dot(z_) - rhs) / d2 : inf;
+        const Scalar t_full = primal_move ? std::max(Scalar(0), (normal_.dot(z_) - rhs) / d2) : inf;
         Scalar t_block = inf;
         Eigen::Index block = -1;
         bool block_upper = false;
@@ -412,29 +415,29 @@ class DenseSolver {
           if (is_equality(k)) continue;
           const Scalar r = dual_r_(k);
           if (r > 0) {
-            const Scalar t = lambda_(k) / r;
+            const Scalar t = std::max(Scalar(0), lambda_(k) / r);
             if (t < t_block) t_block = t, block = k, block_upper = false;
           } else if (r < 0) {
             const Eigen::Index i = ws_index_(k) - pp;
             if (!soft(i)) continue;
-            const Scalar t = (weight(i) - lambda_(k)) / (-r);
+            const Scalar t = std::max(Scalar(0), (weight(i) - lambda_(k)) / (-r));
             if (t < t_block) t_block = t, block = k, block_upper = true;
           }
         }
-        const Scalar t_cap = pick_soft ? weight(pick) - lambda_pick : inf;
-        const Scalar t = std::max(Scalar(0), std::min({t_full, t_block, t_cap}));
+        const Scalar t_cap = pick_soft ? std::max(Scalar(0), weight(pick) - lambda_pick) : inf;
+        const Scalar t = std::min({t_full, t_block, t_cap});
         if (!(t < inf)) return finish(Status::infeasible, "hard constraints are infeasible (row " + std::to_string(pick) + " cannot be satisfied)");
 
         if (primal_move) z_ += t * step_s_;
         lambda_.head(q) -= t * dual_r_.head(q);
         lambda_pick += t;
         ++iter;
-        if (t == t_full && t_full <= t_block && t_full <= t_cap) {
+        if (t_full <= t_block && t_full <= t_cap) {
           state_(pick) = RowState::active;
           push(int(pp + pick), sign, lambda_pick);
           break;
         }
-        if (t == t_cap && t_cap <= t_block) {
+        if (t_cap <= t_block) {
           // The entering soft row's multiplier reached its bound before the row was met:
           // it flips between inactive and saturated without entering.
           if (sign > 0) {

@@ -17,6 +17,13 @@
 // constant penalty (stage_penalty), never a QP row, so they cannot break the KKT system.
 // Infinite bounds become rows with d = free_bound (never active) so sizes stay fixed.
 //
+// Soft components with a quadratic weight (model.hpp) append slack variables after the
+// inputs, z = (u_0, ..., u_{N-1}, eps_1, ..., eps_ns), numbered in the row order above; the
+// component's rows get -eps (hard), and each slack adds the cost w eps + rho eps^2
+// (H_ee = 2 rho, g_e = w) and a last row -eps <= 0. The per-row soft weight vector w_row of
+// the QP (exact-L1 rows: w; others +inf) is condensed in T as well, so its theta-derivatives
+// are available.
+//
 // The functions are templated on the scalar so that the same code runs with double and with
 // (nested) AutoDiffScalar, whose derivative parts are the exact theta-derivatives of the data.
 #pragma once
@@ -26,7 +33,9 @@
 #include <Eigen/Core>
 #include <unsupported/Eigen/AutoDiff>
 
+#include <algorithm>
 #include <cmath>
+#include <initializer_list>
 #include <limits>
 #include <vector>
 
@@ -41,6 +50,12 @@ inline float value_of(float x) { return x; }
 template <typename Der>
 auto value_of(const Eigen::AutoDiffScalar<Der>& x) {
   return value_of(x.value());
+}
+
+/// A soft component (finite L1 weight w) with quadratic weight rho > 0 gets a slack variable.
+template <typename T>
+bool has_slack(const T& w, const T& rho) {
+  return std::isfinite(value_of(w)) && value_of(rho) > 0;
 }
 
 /// Finite bound, or +-free_bound (with zero derivatives) when infinite.
@@ -59,7 +74,36 @@ struct CondensedQp {
   using Vector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
   Matrix H, G, C, D;
   Vector g0, d0;
+  Vector soft_weight;  ///< Per row: L1 weight of exact-L1 soft rows, +inf for hard rows (and rows with a slack).
 };
+
+/// Number of slack variables of `data` over `horizon` stages (model.hpp, soft constraints).
+template <typename T, int NX, int NU, int NC>
+Eigen::Index count_slacks(const LqData<T, NX, NU, NC>& data, Eigen::Index horizon) {
+  Eigen::Index ns = 0;
+  for (Eigen::Index i = 0; i < data.nu(); ++i) ns += horizon * detail::has_slack(data.u_soft_weight(i), data.u_soft_quadratic(i));
+  for (Eigen::Index i = 0; i < data.nx(); ++i)
+    ns += (horizon - 1) * detail::has_slack(data.x_soft_weight(i), data.x_soft_quadratic(i));
+  for (Eigen::Index i = 0; i < data.nc(); ++i) ns += horizon * detail::has_slack(data.e_soft_weight(i), data.e_soft_quadratic(i));
+  return ns;
+}
+
+/// Why the soft weights cannot define a convex penalty, or nullptr: a soft weight must be
+/// >= 0 (+inf: hard) and a quadratic weight finite and >= 0.
+template <typename T, int NX, int NU, int NC>
+const char* invalid_soft_weights(const LqData<T, NX, NU, NC>& data) {
+  auto bad = [](const auto& w, const auto& rho) {
+    for (Eigen::Index i = 0; i < w.size(); ++i) {
+      const double wi = double(detail::value_of(w(i))), ri = double(detail::value_of(rho(i)));
+      if (std::isnan(wi) || wi < 0 || !std::isfinite(ri) || ri < 0) return true;
+    }
+    return false;
+  };
+  if (bad(data.u_soft_weight, data.u_soft_quadratic)) return "u_soft_weight / u_soft_quadratic";
+  if (bad(data.x_soft_weight, data.x_soft_quadratic)) return "x_soft_weight / x_soft_quadratic";
+  if (bad(data.e_soft_weight, data.e_soft_quadratic)) return "e_soft_weight / e_soft_quadratic";
+  return nullptr;
+}
 
 /// Condensed data of `data` over `horizon` stages into `out` (see the header comment).
 template <typename T, int NX, int NU, int NC>
@@ -68,11 +112,12 @@ void condense(const LqData<T, NX, NU, NC>& data, Eigen::Index horizon, Condensed
   using Vector = typename CondensedQp<T>::Vector;
   const Eigen::Index nx = data.nx(), nu = data.nu(), nc = data.nc(), N = horizon;
   if (N < 1) throw std::invalid_argument("condense: horizon must be >= 1");
-  const Eigen::Index n = N * nu, m = condensed_rows(nx, nu, N, nc);
+  const Eigen::Index ns = count_slacks(data, N);
+  const Eigen::Index n0 = N * nu, n = n0 + ns, m0 = condensed_rows(nx, nu, N, nc), m = m0 + ns;
 
   // Prediction matrices for k = 0..N, stacked.
   Matrix Phi = Matrix::Zero((N + 1) * nx, nx);
-  Matrix Gam = Matrix::Zero((N + 1) * nx, n);
+  Matrix Gam = Matrix::Zero((N + 1) * nx, n0);
   Vector c = Vector::Zero((N + 1) * nx);
   Phi.topRows(nx).setIdentity();
   for (Eigen::Index k = 0; k < N; ++k) {
@@ -109,13 +154,30 @@ void condense(const LqData<T, NX, NU, NC>& data, Eigen::Index horizon, Condensed
   out.C = Matrix::Zero(m, n);
   out.D = Matrix::Zero(m, nx);
   out.d0 = Vector::Zero(m);
-  Eigen::Index row = 0;
+  out.soft_weight = Vector::Constant(m, T(std::numeric_limits<double>::infinity()));
+  Eigen::Index row = 0, slack = 0;
+  // Rows [row, row + count) of one soft component: exact-L1 soft rows, or hard rows sharing a
+  // new slack variable (cost w eps + rho eps^2, row -eps <= 0).
+  auto soften = [&](const T& w, const T& rho, std::initializer_list<Eigen::Index> rows) {
+    if (!std::isfinite(detail::value_of(w))) return;
+    if (!detail::has_slack(w, rho)) {
+      for (Eigen::Index r : rows) out.soft_weight(r) = w;
+      return;
+    }
+    const Eigen::Index e = n0 + slack;
+    for (Eigen::Index r : rows) out.C(r, e) = T(-1);
+    out.H(e, e) = T(2) * rho;
+    out.g0(e) = w;
+    out.C(m0 + slack, e) = T(-1);
+    ++slack;
+  };
   for (Eigen::Index k = 0; k < N; ++k) {
     for (Eigen::Index i = 0; i < nu; ++i) {
       out.C(row + i, k * nu + i) = T(1);
       out.d0(row + i) = detail::finite_or_free(T(data.u_ub(i)));
       out.C(row + nu + i, k * nu + i) = T(-1);
       out.d0(row + nu + i) = detail::finite_or_free(T(-data.u_lb(i)));
+      soften(data.u_soft_weight(i), data.u_soft_quadratic(i), {row + i, row + nu + i});
     }
     row += 2 * nu;
   }
@@ -130,6 +192,7 @@ void condense(const LqData<T, NX, NU, NC>& data, Eigen::Index horizon, Condensed
     for (Eigen::Index i = 0; i < nx; ++i) {
       out.d0(row + i) = detail::finite_or_free(T(data.x_ub(i) - ck(i)));
       out.d0(row + nx + i) = detail::finite_or_free(T(ck(i) - data.x_lb(i)));
+      soften(data.x_soft_weight(i), data.x_soft_quadratic(i), {row + i, row + nx + i});
     }
     row += 2 * nx;
   }
@@ -139,49 +202,63 @@ void condense(const LqData<T, NX, NU, NC>& data, Eigen::Index horizon, Condensed
     out.C.block(row, k * nu, nc, nu) = data.E_u;
     out.D.middleRows(row, nc).noalias() = -data.E_x * Phi.middleRows(k * nx, nx);
     const Vector Ec = data.E_x * c.segment(k * nx, nx);
-    for (Eigen::Index i = 0; i < nc; ++i) out.d0(row + i) = detail::finite_or_free(T(data.e(i) - Ec(i)));
+    for (Eigen::Index i = 0; i < nc; ++i) {
+      out.d0(row + i) = detail::finite_or_free(T(data.e(i) - Ec(i)));
+      soften(data.e_soft_weight(i), data.e_soft_quadratic(i), {row + i});
+    }
     row += nc;
   }
   }
 }
 
-/// Soft weight of every condensed row, in the row order of condense(); +inf: hard.
+/// Soft weight of every condensed row, in the row order of condense(); +inf: hard (also the
+/// rows of components with a slack variable and the slack rows themselves).
 template <typename Scalar, int NX, int NU, int NC, typename Derived>
 void condensed_soft_weights(const LqData<Scalar, NX, NU, NC>& data, Eigen::Index horizon,
                             Eigen::MatrixBase<Derived>& w) {
   const Eigen::Index nx = data.nx(), nu = data.nu(), nc = data.nc(), N = horizon;
+  const Scalar inf = std::numeric_limits<Scalar>::infinity();
+  auto row_weight = [inf](Scalar wi, Scalar rho) { return detail::has_slack(wi, rho) ? inf : wi; };
+  w.setConstant(inf);
   Eigen::Index row = 0;
-  for (Eigen::Index k = 0; k < N; ++k, row += 2 * nu) {
-    w.segment(row, nu) = data.u_soft_weight;
-    w.segment(row + nu, nu) = data.u_soft_weight;
-  }
-  for (Eigen::Index k = 1; k < N; ++k, row += 2 * nx) {
-    w.segment(row, nx) = data.x_soft_weight;
-    w.segment(row + nx, nx) = data.x_soft_weight;
-  }
-  for (Eigen::Index k = 0; k < N; ++k, row += nc) w.segment(row, nc) = data.e_soft_weight;
+  for (Eigen::Index k = 0; k < N; ++k, row += 2 * nu)
+    for (Eigen::Index i = 0; i < nu; ++i)
+      w(row + i) = w(row + nu + i) = row_weight(data.u_soft_weight(i), data.u_soft_quadratic(i));
+  for (Eigen::Index k = 1; k < N; ++k, row += 2 * nx)
+    for (Eigen::Index i = 0; i < nx; ++i)
+      w(row + i) = w(row + nx + i) = row_weight(data.x_soft_weight(i), data.x_soft_quadratic(i));
+  for (Eigen::Index k = 0; k < N; ++k, row += nc)
+    for (Eigen::Index i = 0; i < nc; ++i) w(row + i) = row_weight(data.e_soft_weight(i), data.e_soft_quadratic(i));
 }
 
-/// L1 penalty of the soft rows of one stage at (x, u): sum_i w_i max(0, violation_i);
-/// hard rows contribute nothing here (they hold at a feasible solution).
+namespace detail {
+/// Penalty of one soft component with violations v_up, v_lo of its two sides (model.hpp):
+/// exact L1 rows are penalized separately; a slack covers the larger violation.
+template <typename Scalar>
+Scalar component_penalty(Scalar w, Scalar rho, Scalar v_up, Scalar v_lo) {
+  if (!std::isfinite(w)) return Scalar(0);
+  if (!has_slack(w, rho)) return w * (std::max(Scalar(0), v_up) + std::max(Scalar(0), v_lo));
+  const Scalar v = std::max({Scalar(0), v_up, v_lo});
+  return w * v + rho * v * v;
+}
+}  // namespace detail
+
+/// Penalty of the soft rows of one stage at (x, u): sum over soft components of
+/// w v + rho v^2; hard rows contribute nothing here (they hold at a feasible solution).
 template <typename Scalar, int NX, int NU, int NC, typename DerivedX, typename DerivedU>
 Scalar stage_penalty(const LqData<Scalar, NX, NU, NC>& data, const Eigen::MatrixBase<DerivedX>& x,
                      const Eigen::MatrixBase<DerivedU>& u) {
   Scalar pen(0);
-  auto add = [&pen](Scalar w, Scalar violation) {
-    if (std::isfinite(w) && violation > Scalar(0)) pen += w * violation;
-  };
-  for (Eigen::Index i = 0; i < data.nx(); ++i) {
-    add(data.x_soft_weight(i), x(i) - data.x_ub(i));
-    add(data.x_soft_weight(i), data.x_lb(i) - x(i));
-  }
-  for (Eigen::Index i = 0; i < data.nu(); ++i) {
-    add(data.u_soft_weight(i), u(i) - data.u_ub(i));
-    add(data.u_soft_weight(i), data.u_lb(i) - u(i));
-  }
+  for (Eigen::Index i = 0; i < data.nx(); ++i)
+    pen += detail::component_penalty(data.x_soft_weight(i), data.x_soft_quadratic(i), x(i) - data.x_ub(i),
+                                     data.x_lb(i) - x(i));
+  for (Eigen::Index i = 0; i < data.nu(); ++i)
+    pen += detail::component_penalty(data.u_soft_weight(i), data.u_soft_quadratic(i), u(i) - data.u_ub(i),
+                                     data.u_lb(i) - u(i));
   if (data.nc() > 0) {
     const Eigen::Matrix<Scalar, NC, 1> v = data.E_x * x + data.E_u * u - data.e;
-    for (Eigen::Index i = 0; i < data.nc(); ++i) add(data.e_soft_weight(i), v(i));
+    for (Eigen::Index i = 0; i < data.nc(); ++i)
+      pen += detail::component_penalty(data.e_soft_weight(i), data.e_soft_quadratic(i), v(i), Scalar(0));
   }
   return pen;
 }
@@ -191,11 +268,9 @@ Scalar stage_penalty(const LqData<Scalar, NX, NU, NC>& data, const Eigen::Matrix
 template <typename Scalar, int NX, int NU, int NC, typename DerivedX>
 Scalar state_bound_penalty(const LqData<Scalar, NX, NU, NC>& data, const Eigen::MatrixBase<DerivedX>& x) {
   Scalar pen(0);
-  for (Eigen::Index i = 0; i < data.nx(); ++i) {
-    const Scalar w = data.x_soft_weight(i);
-    if (!std::isfinite(w)) continue;
-    pen += w * (std::max(Scalar(0), x(i) - data.x_ub(i)) + std::max(Scalar(0), data.x_lb(i) - x(i)));
-  }
+  for (Eigen::Index i = 0; i < data.nx(); ++i)
+    pen += detail::component_penalty(data.x_soft_weight(i), data.x_soft_quadratic(i), x(i) - data.x_ub(i),
+                                     data.x_lb(i) - x(i));
   return pen;
 }
 

@@ -27,6 +27,8 @@
 
 #include <Eigen/Core>
 
+#include <cmath>
+#include <cstdint>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -74,21 +76,22 @@ struct PolicyRequest {
   bool warm_start = true;     ///< Start the QP from the last solution's row state.
 };
 
-template <typename Scalar, int NX, int NU, int N, int NP, int NZ, int M>
+template <typename Scalar, int NX, int NU, int N, int NP, int NZ, int M, int NS = 0>
 struct PolicyResult {
   PolicyStatus status = PolicyStatus::not_ready;
   qp::Status qp_status = qp::Status::invalid_input;
   qp::SensitivityStatus sensitivity_status = qp::SensitivityStatus::not_solved;        ///< theta-sensitivity
   qp::SensitivityStatus state_sensitivity_status = qp::SensitivityStatus::not_solved;  ///< s-sensitivity
   Eigen::Matrix<Scalar, NU, 1> u0;                                   ///< pi_theta(s)
-  Eigen::Matrix<Scalar, NZ, 1> u;                                    ///< u_0..u_{N-1} stacked
+  Eigen::Matrix<Scalar, detail::size_mul(N, NU), 1> u;               ///< u_0..u_{N-1} stacked
+  Eigen::Matrix<Scalar, NS, 1> slack;                                ///< slack variables (quadratic soft rows)
   Eigen::Matrix<Scalar, NX, detail::size_add(N, 1)> x;               ///< predicted x_0..x_N (columns)
   Scalar cost = Scalar(0);                                           ///< optimal MPC cost (with x_0 penalty)
   Eigen::Matrix<Scalar, NU, NP> du0_dtheta;
   /// Rows j*np .. j*np+np-1: the np x np Hessian of input j (hessian(j)).
   Eigen::Matrix<Scalar, detail::size_mul(NU, NP), NP> d2u0_dtheta2;
   Eigen::Matrix<Scalar, NU, NX> du0_ds;
-  Eigen::Matrix<Scalar, NZ, NP> dz_dtheta;                           ///< when requested
+  Eigen::Matrix<Scalar, NZ, NP> dz_dtheta;                           ///< when requested; z = (u, slack)
   Eigen::Matrix<std::int8_t, M, 1> row_state;                        ///< QP row states (warm start)
   int iterations = 0;                                                ///< QP active-set changes
 
@@ -98,20 +101,23 @@ struct PolicyResult {
 };
 
 /// Q_theta(s, a): the optimal MPC cost with u_0 = a fixed (method.md, MPC as Q-function).
-template <typename Scalar, int NX, int NU, int N, int NZ>
+template <typename Scalar, int NX, int NU, int N>
 struct QValueResult {
   qp::Status status = qp::Status::invalid_input;
   Scalar cost = Scalar(0);
-  Eigen::Matrix<Scalar, NZ, 1> u;
+  Eigen::Matrix<Scalar, detail::size_mul(N, NU), 1> u;
   Eigen::Matrix<Scalar, NX, detail::size_add(N, 1)> x;
   bool ok() const { return status == qp::Status::optimal; }
 };
 
-template <typename Scalar, int NX, int NU, int N, int NP, int NC = 0>
+/// NS: number of slack variables (soft components with a quadratic weight, model.hpp), e.g.
+/// soft_slack_count(N, 2) for two soft state components; Eigen::Dynamic: counted from the
+/// model at each set_parameters().
+template <typename Scalar, int NX, int NU, int N, int NP, int NC = 0, int NS = 0>
 class LqMpc {
  public:
-  static constexpr int NZ = CondensedSizes<NX, NU, N, NC>::n;
-  static constexpr int M = CondensedSizes<NX, NU, N, NC>::m;
+  static constexpr int NZ = CondensedSizes<NX, NU, N, NC, NS>::n;
+  static constexpr int M = CondensedSizes<NX, NU, N, NC, NS>::m;
   using Data = LqData<Scalar, NX, NU, NC>;
   using Ad1 = typename AutoDiffTypes<Scalar, NP>::Ad1;
   using Ad2 = typename AutoDiffTypes<Scalar, NP>::Ad2;
@@ -126,8 +132,8 @@ class LqMpc {
   using MatrixMZ = Eigen::Matrix<Scalar, M, NZ>;
   using Solver = qp::DenseSolver<Scalar, NZ, Eigen::Dynamic, M>;
   using FixedInputSolver = qp::DenseSolver<Scalar, NZ, NU, M>;
-  using Result = PolicyResult<Scalar, NX, NU, N, NP, NZ, M>;
-  using QResult = QValueResult<Scalar, NX, NU, N, NZ>;
+  using Result = PolicyResult<Scalar, NX, NU, N, NP, NZ, M, NS>;
+  using QResult = QValueResult<Scalar, NX, NU, N>;
   using Settings = LqMpcSettings<Scalar>;
   template <typename T>
   using ModelFunction = std::function<void(const Eigen::Matrix<T, NP, 1>&, LqData<T, NX, NU, NC>&)>;
@@ -155,23 +161,41 @@ class LqMpc {
     s.horizon = N == Eigen::Dynamic ? 0 : N;
     s.np = NP == Eigen::Dynamic ? 0 : NP;
     s.nc = NC == Eigen::Dynamic ? 0 : NC;
+    s.ns = NS == Eigen::Dynamic ? 0 : NS;
     return s;
   }
 
   const LqSizes& sizes() const { return sizes_; }
-  Eigen::Index num_variables() const { return sizes_.horizon * sizes_.nu; }
-  Eigen::Index num_rows() const { return condensed_rows(sizes_.nx, sizes_.nu, sizes_.horizon, sizes_.nc); }
+  /// QP variables: N nu inputs, then the slack variables.
+  Eigen::Index num_variables() const { return sizes_.horizon * sizes_.nu + sizes_.ns; }
+  Eigen::Index num_rows() const { return condensed_rows(sizes_.nx, sizes_.nu, sizes_.horizon, sizes_.nc, sizes_.ns); }
 
   /// Rebuilds the condensed QP and its theta-derivatives at theta (once per theta; allocates).
-  /// Returns the factorization status: optimal (ready), non_convex or invalid_input.
+  /// Returns the factorization status: optimal (ready), non_convex, or invalid_input (e.g. a
+  /// negative soft weight at this theta; never thrown, theta may come from a learning step).
   qp::Status set_parameters(const Eigen::Ref<const VectorTheta>& theta) {
     if (theta.size() != sizes_.np)
       throw std::invalid_argument("LqMpc::set_parameters: theta has " + std::to_string(theta.size()) +
                                   " entries, expected np = " + std::to_string(sizes_.np));
     if (!theta.allFinite()) throw std::invalid_argument("LqMpc::set_parameters: theta has NaN/Inf entries");
-    theta_ = theta;
+    const VectorTheta theta_in = theta;  // theta may alias theta_, which allocate() resets
     data_ = Data(sizes_.nx, sizes_.nu, sizes_.nc);
-    model_value_(theta_, data_);
+    model_value_(theta_in, data_);
+    fixed_ready_ = false;
+    have_warm_start_ = false;
+    setup_status_ = qp::Status::invalid_input;
+    if (invalid_soft_weights(data_) != nullptr) return setup_status_;
+    const Eigen::Index ns = count_slacks(data_, sizes_.horizon);
+    if (ns != sizes_.ns) {
+      if (NS != Eigen::Dynamic)
+        throw std::invalid_argument("LqMpc::set_parameters: the model has " + std::to_string(ns) +
+                                    " slack variables (soft components with a quadratic weight), template NS = " +
+                                    std::to_string(sizes_.ns) + "; use soft_slack_count()");
+      sizes_.ns = ns;
+      allocate();
+      model_value_(theta_in, data_);
+    }
+    theta_ = theta_in;
     switch (settings_.derivative_order) {
       case 0: {
         CondensedQp<Scalar> qp;
@@ -203,11 +227,8 @@ class LqMpc {
         break;
       }
     }
-    condensed_soft_weights(data_, sizes_.horizon, problem_.soft_weight);
     solver_.compute(problem_);
     setup_status_ = solver_.info();
-    fixed_ready_ = false;
-    have_warm_start_ = false;
     // du0/ds: "parameters" s enter only through g = G s + .. and d = D s + ..
     for (Eigen::Index i = 0; i < sizes_.nx; ++i) {
       dX_state_.dg[size_t(i)] = G_.col(i);
@@ -273,7 +294,7 @@ class LqMpc {
     const auto& res = fixed_solver_.solve();
     q_result_.status = res.status;
     if (res.status != qp::Status::optimal) return q_result_;
-    q_result_.u = res.z;
+    q_result_.u = res.z.head(sizes_.horizon * sizes_.nu);
     q_result_.cost = rollout(s, q_result_.u, q_result_.x);
     return q_result_;
   }
@@ -308,7 +329,7 @@ class LqMpc {
     auto check = [](int ct, Eigen::Index rt, const char* name) {
       if (ct != Eigen::Dynamic && ct != rt)
         throw std::invalid_argument(std::string("LqMpc: sizes.") + name + " differs from its compile-time size");
-      if (rt < 0 || (rt == 0 && std::string(name) != "nc" && std::string(name) != "np"))
+      if (rt < 0 || (rt == 0 && std::string(name) != "nc" && std::string(name) != "np" && std::string(name) != "ns"))
         throw std::invalid_argument(std::string("LqMpc: sizes.") + name + " must be positive");
     };
     check(NX, sizes_.nx, "nx");
@@ -316,6 +337,7 @@ class LqMpc {
     check(N, sizes_.horizon, "horizon");
     check(NP, sizes_.np, "np");
     check(NC, sizes_.nc, "nc");
+    check(NS, sizes_.ns, "ns");
   }
 
   void check_state(const Eigen::Ref<const VectorX>& s) const {
@@ -342,14 +364,15 @@ class LqMpc {
     dX_state_.dd.assign(size_t(nx), VectorM::Zero(m));
     dX_.num_parameters = np;
     result_.u0.setZero(nu);
-    result_.u.setZero(n);
+    result_.u.setZero(sizes_.horizon * nu);
+    result_.slack.setZero(sizes_.ns);
     result_.x.setZero(nx, sizes_.horizon + 1);
     result_.du0_dtheta.setZero(nu, np);
     result_.d2u0_dtheta2.setZero(nu * np, np);
     result_.du0_ds.setZero(nu, nx);
     result_.dz_dtheta.setZero(n, np);
     result_.row_state.setZero(m);
-    q_result_.u.setZero(n);
+    q_result_.u.setZero(sizes_.horizon * nu);
     q_result_.x.setZero(nx, sizes_.horizon + 1);
     warm_.setZero(m);
   }
@@ -363,11 +386,26 @@ class LqMpc {
     detail::take_value(qp.g0, g0_);
     detail::take_value(qp.D, D_);
     detail::take_value(qp.d0, d0_);
+    detail::take_value(qp.soft_weight, problem_.soft_weight);
     dX_.dH.clear(); dX_.dg.clear(); dX_.dC.clear(); dX_.dd.clear();
     dX_.d2H.clear(); dX_.d2g.clear(); dX_.d2C.clear(); dX_.d2d.clear();
     dG_.clear(); dg0_.clear(); dD_.clear(); dd0_.clear();
     d2G_.clear(); d2g0_.clear(); d2D_.clear(); d2d0_.clear();
-    has_dg_ = has_dd_ = has_d2g_ = has_d2d_ = false;
+    dw_.clear(); d2w_.clear();
+    has_dg_ = has_dd_ = has_d2g_ = has_d2d_ = has_dw_ = has_d2w_terms_ = false;
+  }
+
+  // d(w_row)/dtheta of the exact-L1 rows (via `part`); +inf rows (hard) have none.
+  template <typename T, typename Part>
+  bool take_weight_derivative(const Eigen::Matrix<T, Eigen::Dynamic, 1>& w, VectorM& out, Part part) const {
+    out.setZero(w.size());
+    bool any = false;
+    for (Eigen::Index r = 0; r < w.size(); ++r) {
+      if (!std::isfinite(detail::ad_value(w(r)))) continue;
+      out(r) = part(w(r));
+      any |= out(r) != Scalar(0);
+    }
+    return any;
   }
 
   // A family (all i) is kept only when some member is nonzero: empty = "does not depend on
@@ -377,9 +415,11 @@ class LqMpc {
     const Eigen::Index np = sizes_.np;
     const auto k = size_t(np);
     dX_.dH.resize(k); dX_.dC.resize(k); dG_.resize(k); dg0_.resize(k); dD_.resize(k); dd0_.resize(k);
+    dw_.resize(k);
     bool any_H = false, any_C = false;
     for (Eigen::Index i = 0; i < np; ++i) {
       const auto ii = size_t(i);
+      has_dw_ |= take_weight_derivative(qp.soft_weight, dw_[ii], [i](const auto& x) { return detail::ad_first(x, i); });
       any_H |= detail::take_first(qp.H, i, dX_.dH[ii]);
       dX_.dH[ii] = (Scalar(0.5) * (dX_.dH[ii] + dX_.dH[ii].transpose())).eval();
       any_C |= detail::take_first(qp.C, i, dX_.dC[ii]);
@@ -390,7 +430,7 @@ class LqMpc {
     }
     if (!any_H) dX_.dH.clear();
     if (!any_C) dX_.dC.clear();
-    dX_.dg.assign(has_dg_ ? k : 0, VectorZ::Zero(num_variables()));
+    dX_.dg.assign(has_dg_ || has_dw_ ? k : 0, VectorZ::Zero(num_variables()));
     dX_.dd.assign(has_dd_ ? k : 0, VectorM::Zero(num_rows()));
   }
 
@@ -399,7 +439,8 @@ class LqMpc {
     const Eigen::Index np = sizes_.np;
     const auto k = size_t(np * np);
     dX_.d2H.resize(k); dX_.d2C.resize(k); d2G_.resize(k); d2g0_.resize(k); d2D_.resize(k); d2d0_.resize(k);
-    bool any_H = false, any_C = false;
+    d2w_.resize(k);
+    bool any_H = false, any_C = false, any_d2w = false;
     std::vector<std::uint8_t> pairs(k, 0);
     for (Eigen::Index i = 0; i < np; ++i) {
       for (Eigen::Index j = 0; j < np; ++j) {
@@ -408,8 +449,16 @@ class LqMpc {
           const auto ji = size_t(j * np + i);
           dX_.d2H[ij] = dX_.d2H[ji]; dX_.d2C[ij] = dX_.d2C[ji];
           d2G_[ij] = d2G_[ji]; d2g0_[ij] = d2g0_[ji]; d2D_[ij] = d2D_[ji]; d2d0_[ij] = d2d0_[ji];
+          d2w_[ij] = d2w_[ji];
           continue;
         }
+        const bool pair_w = take_weight_derivative(qp.soft_weight, d2w_[ij],
+                                                   [i, j](const auto& x) { return detail::ad_second(x, i, j); });
+        any_d2w |= pair_w;
+        // Saturated exact-L1 rows add w C_r' to g (stationarity), so a theta-dependent weight
+        // couples with dC in the second derivative (evaluate_impl).
+        const bool pair_wC = has_dw_ && ((!dw_[size_t(i)].isZero(0) && !dX_.dC.empty() && !dX_.dC[size_t(j)].isZero(0)) ||
+                                         (!dw_[size_t(j)].isZero(0) && !dX_.dC.empty() && !dX_.dC[size_t(i)].isZero(0)));
         const bool pair_H = detail::take_second(qp.H, i, j, dX_.d2H[ij]);
         dX_.d2H[ij] = (Scalar(0.5) * (dX_.d2H[ij] + dX_.d2H[ij].transpose())).eval();
         const bool pair_C = detail::take_second(qp.C, i, j, dX_.d2C[ij]);
@@ -418,13 +467,15 @@ class LqMpc {
         any_H |= pair_H, any_C |= pair_C, has_d2g_ |= pair_g, has_d2d_ |= pair_d;
         // Pairs with no second derivative at all (e.g. the paper's b_theta and back-off
         // parameters) are skipped per state and in the sensitivities.
-        pairs[ij] = pairs[size_t(j * np + i)] = std::uint8_t(pair_H || pair_C || pair_g || pair_d);
+        pairs[ij] = pairs[size_t(j * np + i)] = std::uint8_t(pair_H || pair_C || pair_g || pair_d || pair_w || pair_wC);
+        has_d2w_terms_ |= pair_w || pair_wC;
       }
     }
     dX_.second_order_pairs = pairs;
     if (!any_H) dX_.d2H.clear();
     if (!any_C) dX_.d2C.clear();
-    dX_.d2g.assign(has_d2g_ ? k : 0, VectorZ::Zero(num_variables()));
+    if (!any_d2w) d2w_.assign(k, VectorM());  // empty: no second weight derivative
+    dX_.d2g.assign(has_d2g_ || has_d2w_terms_ ? k : 0, VectorZ::Zero(num_variables()));
     dX_.d2d.assign(has_d2d_ ? k : 0, VectorM::Zero(num_rows()));
   }
 
@@ -455,7 +506,8 @@ class LqMpc {
     warm_ = res.row_state;
     have_warm_start_ = true;
     result_.row_state = res.row_state;
-    result_.u = res.z;
+    result_.u = res.z.head(sizes_.horizon * sizes_.nu);
+    result_.slack = res.z.tail(sizes_.ns);
     result_.u0 = res.z.head(sizes_.nu);
     result_.cost = rollout(s, result_.u, result_.x);
     result_.status = PolicyStatus::ok;
@@ -471,15 +523,23 @@ class LqMpc {
       for (Eigen::Index i = 0; i < np; ++i) {
         const auto ii = size_t(i);
         if (has_dg_) { dX_.dg[ii].noalias() = dG_[ii] * s; dX_.dg[ii] += dg0_[ii]; }
+        else if (has_dw_) dX_.dg[ii].setZero();
         if (has_dd_) { dX_.dd[ii].noalias() = dD_[ii] * s; dX_.dd[ii] += dd0_[ii]; }
       }
+      if (has_dw_)  // saturated rows: d(w_r C_r') = dw_r C_r' + w_r dC_r' (the latter in Sensitivity)
+        for (Eigen::Index r = 0; r < num_rows(); ++r)
+          if (res.row_state(r) == std::int8_t(qp::RowState::saturated))
+            for (Eigen::Index i = 0; i < np; ++i) dX_.dg[size_t(i)] += dw_[size_t(i)](r) * problem_.C.row(r).transpose();
       const bool second = request.d2u0_dtheta2 && settings_.derivative_order >= 2;
       if (second) {
         for (Eigen::Index i = 0; i < np; ++i) {
           for (Eigen::Index j = i; j < np; ++j) {
             const auto ij = size_t(i * np + j), ji = size_t(j * np + i);
             if (!dX_.pair_present(i, j)) continue;
-            if (has_d2g_) { dX_.d2g[ij].noalias() = d2G_[ij] * s; dX_.d2g[ij] += d2g0_[ij]; if (j > i) dX_.d2g[ji] = dX_.d2g[ij]; }
+            if (has_d2g_) { dX_.d2g[ij].noalias() = d2G_[ij] * s; dX_.d2g[ij] += d2g0_[ij]; }
+            else if (has_d2w_terms_) dX_.d2g[ij].setZero();
+            if (has_d2w_terms_) add_weight_second_order(res.row_state, i, j, dX_.d2g[ij]);
+            if ((has_d2g_ || has_d2w_terms_) && j > i) dX_.d2g[ji] = dX_.d2g[ij];
             if (has_d2d_) { dX_.d2d[ij].noalias() = d2D_[ij] * s; dX_.d2d[ij] += d2d0_[ij]; if (j > i) dX_.d2d[ji] = dX_.d2d[ij]; }
           }
         }
@@ -512,6 +572,21 @@ class LqMpc {
     return result_;
   }
 
+  // Second derivative of the saturated rows' w_r C_r' beyond w_r d2C_r' (in Sensitivity):
+  // d2w_r,ij C_r' + dw_r,i dC_j,r' + dw_r,j dC_i,r'.
+  template <typename RowStates, typename Out>
+  void add_weight_second_order(const RowStates& row_state, Eigen::Index i, Eigen::Index j, Out& out) const {
+    const auto ij = size_t(i * sizes_.np + j);
+    for (Eigen::Index r = 0; r < num_rows(); ++r) {
+      if (row_state(r) != std::int8_t(qp::RowState::saturated)) continue;
+      if (d2w_[ij].size() > 0) out += d2w_[ij](r) * problem_.C.row(r).transpose();
+      if (!dX_.dC.empty()) {
+        out += dw_[size_t(i)](r) * dX_.dC[size_t(j)].row(r).transpose();
+        out += dw_[size_t(j)](r) * dX_.dC[size_t(i)].row(r).transpose();
+      }
+    }
+  }
+
   static bool sensitivity_usable(qp::SensitivityStatus st) {
     return st == qp::SensitivityStatus::ok || st == qp::SensitivityStatus::weakly_active;
   }
@@ -535,6 +610,10 @@ class LqMpc {
   std::vector<MatrixMX> dD_, d2D_;
   std::vector<VectorM> dd0_, d2d0_;
   bool has_dg_ = false, has_dd_ = false, has_d2g_ = false, has_d2d_ = false;
+  // Theta-derivatives of the exact-L1 row weights (empty when constant): a saturated row
+  // contributes w_r C_r' to the QP gradient, so dw_r C_r' enters dg (and d2g, with dC).
+  std::vector<VectorM> dw_, d2w_;
+  bool has_dw_ = false, has_d2w_terms_ = false;
   ThetaDerivatives dX_;
   qp::ProblemDerivatives<Scalar, NZ, Eigen::Dynamic, M> dX_state_;
 

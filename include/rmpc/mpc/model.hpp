@@ -7,9 +7,18 @@
 //          E_x x_k + E_u u_k <= e                       (k = 0..N-1),
 //
 // every entry a function of the parameters theta. Note the cost has no 1/2 factor (as in
-// method.md), so the condensed QP Hessian is 2 (...). A row with a finite soft weight w is an
-// exact L1 penalty w max(0, violation) instead of a hard constraint; a finite bound is a
-// constraint, an infinite one none. Back-offs are just theta-dependent bounds.
+// method.md), so the condensed QP Hessian is 2 (...). A finite bound is a constraint, an
+// infinite one none. Back-offs are just theta-dependent bounds.
+//
+// Soft constraints. A component with a finite soft weight w >= 0 is penalized instead of
+// enforced: w v + rho v^2 with v = max(0, violation) and rho >= 0 its quadratic weight.
+//  * rho = 0 (exact L1): no slack variable; the QP row is soft (its multiplier is boxed to
+//    [0, w], dense_solver.hpp), so the QP keeps its size. Exact for w above the largest
+//    multiplier of the hard problem (the soft solution then equals the hard one when feasible).
+//  * rho > 0 (quadratic, optionally plus L1): one slack eps >= 0 per component and stage,
+//    shared by its two sides (x_lb - eps <= x <= x_ub + eps), cost w eps + rho eps^2. The slack
+//    count is a size of the MPC (soft_slack_count(); template parameter NS of LqMpc).
+// Both weights may depend on theta; their derivatives enter the policy derivatives.
 //
 // How theta enters is the user's choice: a functor with a templated call operator
 //
@@ -49,13 +58,16 @@ struct LqData {
   MatrixXX P;  ///< Terminal cost x_N'P x_N + p'x_N.
   VectorX p;
   VectorU u_lb, u_ub;        ///< Input bounds on u_0..u_{N-1}; +-inf: no row.
-  VectorU u_soft_weight;     ///< +inf: hard; finite w > 0: L1 penalty w * violation.
+  VectorU u_soft_weight;     ///< +inf: hard; finite w >= 0: soft, L1 weight w (both sides).
+  VectorU u_soft_quadratic;  ///< rho >= 0 of soft components: + rho v^2 via a slack variable.
   VectorX x_lb, x_ub;        ///< State bounds on x_0..x_{N-1} (x_0 = s: constant penalty only).
   VectorX x_soft_weight;     ///< Per component, both sides; +inf: hard.
+  VectorX x_soft_quadratic;  ///< Quadratic weight of soft state components (0: exact L1 only).
   MatrixCX E_x;              ///< General rows E_x x_k + E_u u_k <= e on k = 0..N-1.
   MatrixCU E_u;
   VectorC e;
   VectorC e_soft_weight;
+  VectorC e_soft_quadratic;
 
   LqData() {
     if constexpr (NX != Eigen::Dynamic && NU != Eigen::Dynamic && NC != Eigen::Dynamic) resize(NX, NU, NC);
@@ -77,13 +89,16 @@ struct LqData {
     u_lb.setConstant(nu, -inf);
     u_ub.setConstant(nu, inf);
     u_soft_weight.setConstant(nu, inf);
+    u_soft_quadratic.setZero(nu);
     x_lb.setConstant(nx, -inf);
     x_ub.setConstant(nx, inf);
     x_soft_weight.setConstant(nx, inf);
+    x_soft_quadratic.setZero(nx);
     E_x.setZero(nc, nx);
     E_u.setZero(nc, nu);
     e.setConstant(nc, inf);
     e_soft_weight.setConstant(nc, inf);
+    e_soft_quadratic.setZero(nc);
   }
 
   Eigen::Index nx() const { return A.rows(); }
@@ -98,7 +113,15 @@ struct LqSizes {
   Eigen::Index horizon = 0;  ///< N: inputs u_0..u_{N-1}, states x_0..x_N.
   Eigen::Index np = 0;       ///< Number of parameters theta.
   Eigen::Index nc = 0;       ///< General constraint rows per stage.
+  Eigen::Index ns = 0;       ///< Slack variables in total (soft_slack_count()); set by LqMpc when NS is dynamic.
 };
+
+/// Slack variables of an MPC whose model has, per stage, nsx soft state components, nsu soft
+/// inputs and nse soft general rows with a quadratic weight rho > 0 (state bounds act on
+/// x_1..x_{N-1}; x_0 = s is a constant). Use it for LqMpc's NS.
+constexpr int soft_slack_count(int horizon, int nsx, int nsu = 0, int nse = 0) {
+  return nsx * (horizon - 1) + (nsu + nse) * horizon;
+}
 
 namespace detail {
 /// Compile-time product/sum that stays Dynamic when an operand is.
@@ -107,18 +130,21 @@ constexpr int size_add(int a, int b) { return (a == Eigen::Dynamic || b == Eigen
 constexpr int size_sub1(int a) { return a == Eigen::Dynamic ? Eigen::Dynamic : a - 1; }
 }  // namespace detail
 
-/// Condensed sizes: n = N nu inputs; rows = 2 nu N (input bounds) + 2 nx (N-1) (state
-/// bounds on x_1..x_{N-1}) + nc N (general rows).
-template <int NX, int NU, int N, int NC>
+/// Condensed sizes: n = N nu inputs + NS slacks; rows = 2 nu N (input bounds) + 2 nx (N-1)
+/// (state bounds on x_1..x_{N-1}) + nc N (general rows) + NS (eps >= 0).
+template <int NX, int NU, int N, int NC, int NS = 0>
 struct CondensedSizes {
-  static constexpr int n = detail::size_mul(N, NU);
-  static constexpr int m = detail::size_add(detail::size_add(detail::size_mul(2 * 1, detail::size_mul(NU, N)),
-                                                              detail::size_mul(2, detail::size_mul(NX, detail::size_sub1(N)))),
-                                            detail::size_mul(NC, N));
+  static constexpr int n = detail::size_add(detail::size_mul(N, NU), NS);
+  static constexpr int m = detail::size_add(
+      detail::size_add(detail::size_add(detail::size_mul(2 * 1, detail::size_mul(NU, N)),
+                                        detail::size_mul(2, detail::size_mul(NX, detail::size_sub1(N)))),
+                       detail::size_mul(NC, N)),
+      NS);
 };
 
-inline Eigen::Index condensed_rows(Eigen::Index nx, Eigen::Index nu, Eigen::Index horizon, Eigen::Index nc) {
-  return 2 * nu * horizon + 2 * nx * (horizon - 1) + nc * horizon;
+inline Eigen::Index condensed_rows(Eigen::Index nx, Eigen::Index nu, Eigen::Index horizon, Eigen::Index nc,
+                                   Eigen::Index ns = 0) {
+  return 2 * nu * horizon + 2 * nx * (horizon - 1) + nc * horizon + ns;
 }
 
 }  // namespace rmpc::mpc

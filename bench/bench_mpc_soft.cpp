@@ -1,0 +1,68 @@
+// Price of quadratic soft penalties: the paper's MPC (N = 10, np = 8) with its soft state
+// bounds as exact-L1 rows (10 variables, 56 rows) against the same bounds with an added
+// quadratic weight, i.e. 18 slack variables (28 variables, 74 rows). Warm-started solve alone
+// and policy with du0/dtheta, d2u0/dtheta2, du0/ds, on the same closed-loop states; read
+// the ratios from one run.
+#include "../examples/linear_2d/paper_model.hpp"
+
+#include <benchmark/benchmark.h>
+
+#include <vector>
+
+namespace {
+
+/// The paper's model with penalty w v + rho v^2 on the state bounds.
+struct QuadraticSoftModel {
+  linear_2d::PaperModel base;
+  template <class T>
+  void operator()(const Eigen::Matrix<T, linear_2d::np, 1>& t, rmpc::mpc::LqData<T, linear_2d::nx, linear_2d::nu>& out) const {
+    base(t, out);
+    out.x_soft_quadratic.setConstant(T(50.0));
+  }
+};
+
+constexpr int slacks = rmpc::mpc::soft_slack_count(linear_2d::horizon, linear_2d::nx);
+using SlackMpc = rmpc::mpc::LqMpc<double, linear_2d::nx, linear_2d::nu, linear_2d::horizon, linear_2d::np, 0, slacks>;
+
+std::vector<Eigen::Vector2d> closed_loop_states() {
+  linear_2d::PaperMpc mpc(linear_2d::PaperModel{});
+  mpc.set_parameters(linear_2d::theta0());
+  rmpc::mpc::PolicyRequest values_only{false, false, false, false, true};
+  std::vector<Eigen::Vector2d> states;
+  for (const Eigen::Vector2d& s0 : {Eigen::Vector2d(0.5, 0.5), Eigen::Vector2d(0.1, -0.5), Eigen::Vector2d(0.9, -0.6)}) {
+    Eigen::Vector2d s = s0;
+    for (int k = 0; k < 20; ++k) {
+      states.push_back(s);
+      s = linear_2d::true_step(s, mpc.evaluate(s, values_only).u0(0));
+    }
+  }
+  return states;
+}
+
+template <class Mpc, class Model>
+void run(benchmark::State& state, const Model& model, bool derivatives) {
+  const auto states = closed_loop_states();
+  Mpc mpc(model);
+  mpc.set_parameters(linear_2d::theta0());
+  rmpc::mpc::PolicyRequest request;
+  request.du0_dtheta = request.d2u0_dtheta2 = request.du0_ds = derivatives;
+  size_t i = 0;
+  for (auto _ : state) {
+    const auto& r = mpc.evaluate(states[i], request);
+    benchmark::DoNotOptimize(r.u0.data());
+    benchmark::DoNotOptimize(r.d2u0_dtheta2.data());
+    i = (i + 1) % states.size();
+  }
+}
+
+void BM_L1RowsSolveWarm(benchmark::State& s) { run<linear_2d::PaperMpc>(s, linear_2d::PaperModel{}, false); }
+void BM_L1RowsPolicyWarm(benchmark::State& s) { run<linear_2d::PaperMpc>(s, linear_2d::PaperModel{}, true); }
+void BM_SlackSolveWarm(benchmark::State& s) { run<SlackMpc>(s, QuadraticSoftModel{}, false); }
+void BM_SlackPolicyWarm(benchmark::State& s) { run<SlackMpc>(s, QuadraticSoftModel{}, true); }
+
+}  // namespace
+
+BENCHMARK(BM_L1RowsSolveWarm)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_L1RowsPolicyWarm)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SlackSolveWarm)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SlackPolicyWarm)->Unit(benchmark::kMicrosecond);

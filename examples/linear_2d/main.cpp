@@ -71,7 +71,8 @@ const std::vector<MethodName>& methods() {
                                             {"adam", R::adam}};
   return m;
 }
-rmpc::optim::UpdateRule parse_rule(const std::string& name) {
+rmpc::optim::UpdateRule parse_rule(std::string name) {
+  std::replace(name.begin(), name.end(), '_', '-');  // tr_qn and tr-qn both accepted
   for (const auto& m : methods())
     if (name == m.cli) return m.rule;
   throw std::invalid_argument("unknown --method " + name);
@@ -83,11 +84,17 @@ struct Options {
   std::uint64_t seed = 0;
   int threads = 1;
   int episodes = -1;       // first n training states only (smoke tests)
-  int critic_epochs = 8;   // per-sweep epoch cap of warm-started fits
+  int critic_epochs = 25;  // per-sweep epoch cap of warm-started fits
   int first_epochs = 60;   // epoch cap of the first fits (random init)
   bool restart = false;    // restart_on_stop (not in the paper)
   double exploration_floor = -1, sigma = -1;  // <0: the paper's 0.01 and 0.1
   int sweeps = 10;         // fitted-Q sweeps k (paper: 10)
+  int crn = -1, float_critic = -1;  // <0: the LoopSettings default
+  double critic_lr = -1;   // <0: the paper's Adam 1e-3
+  int batch_size = -1;     // <0: the paper's minibatch 256
+  int buffer_episodes = -1;  // <0: the paper's 250
+  int shrink_from_step = -1;  // <0: TrustRegionSettings default
+  int refit_on_reject = -1;   // <0: the LoopSettings default
   int seeds = 3;
   std::string json, csv, out = "linear_2d_results", methods_list;
   bool compare = false, test_set = false, policy = false, quiet = false, has_theta = false;
@@ -125,6 +132,13 @@ rmpc::rl::LoopSettings<double> loop_settings(const Options& o, rmpc::optim::Upda
   s.first_fit_max_epochs = o.first_epochs;
   s.critic.sweeps = o.sweeps;
   s.restart_on_stop = o.restart;
+  if (o.crn >= 0) s.common_random_numbers = o.crn != 0;
+  if (o.float_critic >= 0) s.float_critic = o.float_critic != 0;
+  if (o.critic_lr > 0) s.critic.train.adam.learning_rate = o.critic_lr;
+  if (o.batch_size > 0) s.critic.train.batch_size = o.batch_size;
+  if (o.buffer_episodes > 0) s.buffer_episodes = o.buffer_episodes;
+  if (o.refit_on_reject >= 0) s.refit_on_reject = o.refit_on_reject != 0;
+  if (o.shrink_from_step >= 0) s.optimizer.trust_region.shrink_from_step_length = o.shrink_from_step != 0;
   if (o.exploration_floor >= 0) s.exploration.floor = o.exploration_floor;
   if (o.sigma >= 0) s.exploration.sigma = o.sigma;
   return s;
@@ -404,7 +418,9 @@ void usage() {
   std::fprintf(stderr,
                "usage: linear_2d [--method gd|tr-gd|qn|tr-qn|tr-bfgs|tr-gauss-newton|adam] [--iterations K] [--seed S]\n"
                "                 [--threads T] [--json FILE] [--csv FILE] [--episodes N] [--critic-epochs E] [--first-epochs E] [--restart] [--quiet]\n"
-               "                 [--exploration-floor F] [--sigma S] [--sweeps K]\n"
+               "                 [--exploration-floor F] [--sigma S] [--sweeps K] [--crn 0|1] [--float-critic 0|1]\n"
+               "                 [--critic-lr LR] [--batch-size B] [--buffer-episodes E] [--shrink-from-step 0|1]\n"
+               "                 [--refit-on-reject 0|1]\n"
                "       linear_2d --compare [--seeds N] [--methods a,b,..] [--out DIR]\n"
                "       linear_2d --test-set [--theta T1..T8]\n"
                "       linear_2d --policy X1 X2 [--theta T1..T8]\n");
@@ -435,6 +451,13 @@ int main(int argc, char** argv) {
       else if (a == "--exploration-floor") o.exploration_floor = std::stod(next());
       else if (a == "--sigma") o.sigma = std::stod(next());
       else if (a == "--sweeps") o.sweeps = std::stoi(next());
+      else if (a == "--crn") o.crn = std::stoi(next());
+      else if (a == "--float-critic") o.float_critic = std::stoi(next());
+      else if (a == "--critic-lr") o.critic_lr = std::stod(next());
+      else if (a == "--batch-size") o.batch_size = std::stoi(next());
+      else if (a == "--buffer-episodes") o.buffer_episodes = std::stoi(next());
+      else if (a == "--shrink-from-step") o.shrink_from_step = std::stoi(next());
+      else if (a == "--refit-on-reject") o.refit_on_reject = std::stoi(next());
       else if (a == "--seeds") o.seeds = std::stoi(next());
       else if (a == "--methods") o.methods_list = next();
       else if (a == "--out") o.out = next();

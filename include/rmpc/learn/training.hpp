@@ -39,6 +39,27 @@ struct TrainSettings {
   std::uint64_t seed = 0;               ///< shuffling seed; same seed and data -> same weights.
 };
 
+/// The same settings in another scalar type (e.g. a float network trained under double
+/// loop settings).
+template <typename To, typename From>
+TrainSettings<To> cast_settings(const TrainSettings<From>& s) {
+  TrainSettings<To> t;
+  t.max_epochs = s.max_epochs;
+  t.batch_size = s.batch_size;
+  t.loss = s.loss;
+  t.huber_delta = To(s.huber_delta);
+  t.adam.learning_rate = To(s.adam.learning_rate);
+  t.adam.beta1 = To(s.adam.beta1);
+  t.adam.beta2 = To(s.adam.beta2);
+  t.adam.epsilon = To(s.adam.epsilon);
+  t.patience = s.patience;
+  t.min_delta = To(s.min_delta);
+  t.restore_best = s.restore_best;
+  t.reset_optimizer = s.reset_optimizer;
+  t.seed = s.seed;
+  return t;
+}
+
 enum class TrainStatus {
   early_stopped,  ///< the loss did not improve for `patience` epochs.
   max_epochs,     ///< ran all epochs.

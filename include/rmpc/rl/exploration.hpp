@@ -40,7 +40,8 @@ inline std::uint64_t splitmix64(std::uint64_t x) {
 }  // namespace detail
 
 /// Purpose tags of the random streams (the first word of stream_seed's tuple).
-enum class Stream : std::uint64_t { episode = 1, critic_init = 2, critic_fit = 3 };
+/// episode_common: the iteration-independent episode streams of common random numbers.
+enum class Stream : std::uint64_t { episode = 1, critic_init = 2, critic_fit = 3, episode_common = 4 };
 
 /// Seed of the stream (purpose, a, b) under the run seed: distinct tuples give unrelated
 /// streams; the same tuple gives the same stream on any thread.

@@ -5,15 +5,16 @@
 //
 //   it = 0:   batch at theta0 -> Jbar0; optimizer.reset(theta0, Jbar0); model at theta0
 //   it >= 1:  p = ask(); batch at theta + p -> Jbar; tell_value(Jbar)   (ratio test, TR rules)
-//             accepted: model at the new theta; rejected: theta reverted, same g and H,
-//             smaller radius (the batch still enters the replay memory)
+//             accepted: model at the new theta; rejected: theta reverted, smaller radius,
+//             the batch still enters the replay memory; the paper keeps g and H, the
+//             default (refit_on_reject) refits the model at theta with that batch
 //   model at theta: pi(s'_i) and pi(s_i), dpi/dtheta, d2pi/dtheta2 at all buffer samples
 //             (parallel, once per theta) -> k fitted-Q sweeps of the critic (pi(s') reused
 //             by all sweeps) -> batched dQ/da, d2Q/da2 -> DPG g and H (policy_gradient.hpp)
 //             -> tell_model(g, H)
 //
 // Determinism: every random stream is seeded from (seed, purpose, iteration, episode)
-// (exploration.hpp); each worker owns one MPC object; each work item (an episode, or one
+// (exploration.hpp; with common_random_numbers the episode streams drop the iteration); each worker owns one MPC object; each work item (an episode, or one
 // stored episode of the memory) starts its QP cold and warm-starts inside the item only;
 // reductions run in sample order. The same seed gives the same run for any `threads`.
 // Numerical failures (QP not solved, degenerate sensitivities) are counted per iteration;
@@ -58,9 +59,10 @@ inline HessianMode hessian_mode(optim::UpdateRule rule) {
 /// The paper's critic training (method.md section 4): k = 10 sweeps, gamma = 1, truncated
 /// episodes, Huber, Adam 1e-3, minibatch 256, patience 50, warm start. max_epochs caps
 /// each warm-started sweep (the one-minute budget: with patience 50 every fit would run
-/// >= 51 full epochs over 12 500 samples, ~10 s per iteration here).
+/// >= 51 full epochs over 12 500 samples, ~10 s per iteration here; 25 epochs with the
+/// float critic ~0.8 s).
 template <typename Scalar>
-learn::FittedQSettings<Scalar> paper_critic_settings(int max_epochs = 8) {
+learn::FittedQSettings<Scalar> paper_critic_settings(int max_epochs = 25) {
   learn::FittedQSettings<Scalar> s;
   s.sweeps = 10;
   s.gamma = Scalar(1);
@@ -97,6 +99,20 @@ struct LoopSettings {
   bool restart_on_stop = false;
   /// Samples with a weakly active constraint (one-sided derivatives) enter the DPG means.
   bool use_weakly_active = true;
+  /// Not in the paper: common random numbers. Episode e draws the same exploration stream in
+  /// every iteration (seeded by (seed, e), not by the iteration), so the ratio test's
+  /// Jbar(theta + p) - Jbar(theta) is not swamped by the batches' exploration noise (+-0.003
+  /// on the 2-D study, above the predicted decrease near the optimum). false = the paper.
+  bool common_random_numbers = true;
+  /// Not in the paper: the critic network trains and evaluates in float (~3x faster fits,
+  /// so 25 epochs per sweep fit the one-minute budget; the fit error dwarfs float round-off).
+  /// Inputs, targets and dQ/da are converted at the boundary.
+  bool float_critic = true;
+  /// Not in the paper (which keeps g and H after a rejection): refit the critic and g, H at
+  /// the accepted theta after a rejected trial, with the rejected batch now in the memory.
+  /// With common random numbers a wrong model direction is rejected deterministically, so
+  /// retrying it at a smaller radius would only repeat the rejection. false = the paper.
+  bool refit_on_reject = true;
 };
 
 /// Seconds spent per phase.
@@ -263,6 +279,7 @@ class PolicyOptimizer {
     }
     buffer_ = learn::ReplayBuffer<Scalar>(nx_, nu_, settings_.buffer_episodes);
     critics_.clear();
+    critics_float_.clear();
     optimizer_ = std::make_unique<optim::Optimizer<Scalar, NP>>(settings_.optimizer);
     estimator_ = DpgEstimator<Scalar, NP, NU>(np_, hessian_mode(settings_.optimizer.rule));
     if (!set_parameters(theta0)) {
@@ -326,8 +343,10 @@ class PolicyOptimizer {
         rec.eval_cost = result.history.back().eval_cost;  // the accepted point did not change
       }
 
-      // Model (critic, g, H) at a newly accepted point, when another step follows.
-      if (accepted && it + 1 < settings_.iterations && optimizer_->status() == optim::Status::running) {
+      // Model (critic, g, H) at a newly accepted point (or after a rejection, refit_on_reject),
+      // when another step follows.
+      if ((accepted || settings_.refit_on_reject) && it + 1 < settings_.iterations &&
+          optimizer_->status() == optim::Status::running) {
         update_model(theta, it, rec);
         last_gradient_norm = rec.gradient_norm;
       }
@@ -360,8 +379,16 @@ class PolicyOptimizer {
   }
 
   const learn::ReplayBuffer<Scalar>& buffer() const { return buffer_; }
-  /// Q^(k), the critic of the gradient (valid after a run).
-  learn::Critic<Scalar>& critic() { return critics_.back(); }
+  /// Q^(k), the critic of the gradient (valid after a run without float_critic).
+  learn::Critic<Scalar>& critic() {
+    if (critics_.empty()) throw std::logic_error("PolicyOptimizer::critic: no critic (not run, or float_critic)");
+    return critics_.back();
+  }
+  /// Q^(k) of a run with float_critic.
+  learn::Critic<float>& float_critic() {
+    if (critics_float_.empty()) throw std::logic_error("PolicyOptimizer::float_critic: no float critic");
+    return critics_float_.back();
+  }
 
  private:
   int threads() const { return static_cast<int>(mpcs_.size()); }
@@ -394,7 +421,9 @@ class PolicyOptimizer {
     const Scalar sigma = settings_.exploration.sigma;
     parallel_for(ne, threads(), [&](std::ptrdiff_t e, int w) {
       Mpc& mpc = *mpcs_[static_cast<std::size_t>(w)];
-      std::mt19937_64 rng(stream_seed(settings_.seed, Stream::episode, std::uint64_t(it), std::uint64_t(e)));
+      const bool crn = settings_.common_random_numbers;
+      std::mt19937_64 rng(crn ? stream_seed(settings_.seed, Stream::episode_common, std::uint64_t(e))
+                              : stream_seed(settings_.seed, Stream::episode, std::uint64_t(it), std::uint64_t(e)));
       std::uniform_real_distribution<Scalar> uniform(Scalar(0), Scalar(1));
       std::normal_distribution<Scalar> normal(Scalar(0), sigma);
       VectorU d(nu_);
@@ -404,10 +433,11 @@ class PolicyOptimizer {
                                   [&](const VectorX& s, const VectorU&, int k, VectorU& a) {
                                     const bool explore = uniform(rng) < eps;
                                     const auto req = values_request(k > 0);
-                                    if (explore) {
+                                    // CRN: d is drawn at every step, so step k of episode e sees the
+                                    // same (uniform, d) whatever eps and the earlier decisions were.
+                                    if (explore || crn)
                                       for (Eigen::Index j = 0; j < nu_; ++j) d(j) = normal(rng);
-                                      mpc.exploration_cost(d, extra);
-                                    }
+                                    if (explore) mpc.exploration_cost(d, extra);
                                     const auto& r = explore ? mpc.evaluate(s, req, extra) : mpc.evaluate(s, req);
                                     if (r.qp_status != qp::Status::optimal) return false;
                                     a = r.u0;
@@ -487,14 +517,11 @@ class PolicyOptimizer {
     // Q^(n) = critics_[n-1], warm-started from its own fit at the previous accepted theta
     // (Q^(n) moves little with theta); at the first fit from Q^(n-1) just fitted.
     t0 = clock::now();
-    fit_critics(pi_next_, it, rec);
-    learn::Critic<Scalar>& critic = critics_.back();
-    Matrix x;
-    learn::make_critic_inputs<Scalar>(states, buffer_.prev_actions(), pi_s_, x);
     q_.resize(m);
     dq_.resize(nu, m);
     d2q_.resize(nu * nu, m);
-    critic.value_gradient_hessian(x, learn::critic_action_indices(nx_, nu), q_, dq_, d2q_);
+    if (settings_.float_critic) fit_and_differentiate(critics_float_, it, rec);
+    else fit_and_differentiate(critics_, it, rec);
     rec.time.critic += std::chrono::duration<double>(clock::now() - t0).count();
 
     // DPG means in sample order, then the optimizer's model.
@@ -528,38 +555,56 @@ class PolicyOptimizer {
     rec.time.step += std::chrono::duration<double>(clock::now() - t0).count();
   }
 
-  /// The k fitted-Q sweeps of method.md section 4 over the whole memory.
-  void fit_critics(const Matrix& next_actions, int it, Record& rec) {
+  /// The k fitted-Q sweeps of method.md section 4 over the whole memory (next actions
+  /// pi_next_), then Q^(k)'s dQ/da and d2Q/da2 at (s_i, a_prev_i, pi(s_i)) into dq_, d2q_.
+  /// C is the critic network's scalar (Scalar, or float with float_critic).
+  template <typename C>
+  void fit_and_differentiate(std::vector<learn::Critic<C>>& critics, int it, Record& rec) {
+    using MatrixC = Eigen::Matrix<C, Eigen::Dynamic, Eigen::Dynamic>;
+    using VectorC = Eigen::Matrix<C, Eigen::Dynamic, 1>;
     const auto& fq = settings_.critic;
     const int k = std::max(fq.sweeps, 1);
-    const bool first = critics_.empty();
-    if (first) critics_.reserve(std::size_t(k));  // copies of back() below must not reallocate
+    const bool first = critics.empty();
+    if (first) critics.reserve(std::size_t(k));  // copies of back() below must not reallocate
     Matrix x, x_next;
     learn::make_critic_inputs<Scalar>(buffer_.states(), buffer_.prev_actions(), buffer_.actions(), x);
-    learn::make_critic_inputs<Scalar>(buffer_.next_states(), buffer_.actions(), next_actions, x_next);
-    Vector y, next_q(buffer_.size());
+    learn::make_critic_inputs<Scalar>(buffer_.next_states(), buffer_.actions(), pi_next_, x_next);
+    const MatrixC xc = x.template cast<C>(), xc_next = x_next.template cast<C>();
+    Vector y;
+    VectorC next_qc(buffer_.size());
+    const learn::TrainSettings<C> train_c = learn::cast_settings<C>(fq.train);
     for (int n = 1; n <= k; ++n) {
       if (first) {
         if (n == 1)
-          critics_.push_back(learn::make_paper_critic<Scalar>(nx_, nu_, stream_seed(settings_.seed, Stream::critic_init, 0),
-                                                              settings_.critic_hidden));
+          critics.push_back(learn::make_paper_critic<C>(nx_, nu_, stream_seed(settings_.seed, Stream::critic_init, 0),
+                                                        settings_.critic_hidden));
         else
-          critics_.push_back(critics_.back());
+          critics.push_back(critics.back());
       }
       if (n == 1) {
         y = buffer_.costs();
       } else {
-        critics_[std::size_t(n - 2)].value(x_next, next_q);  // Q^(n-1)(s', a, pi(s'))
+        critics[std::size_t(n - 2)].value(xc_next, next_qc);  // Q^(n-1)(s', a, pi(s'))
+        const Vector next_q = next_qc.template cast<Scalar>();
         y = learn::fitted_q_targets(buffer_, next_q, fq.gamma, fq.done_is_truncation);
       }
-      auto train = fq.train;
+      auto train = train_c;
       train.seed = stream_seed(settings_.seed, Stream::critic_fit, std::uint64_t(it), std::uint64_t(n));
       if (first) train.max_epochs = std::max(train.max_epochs, settings_.first_fit_max_epochs);
-      const auto fit = critics_[std::size_t(n - 1)].fit(x, y, train, fq.refit_scalers);
+      const VectorC yc = y.template cast<C>();
+      const auto fit = critics[std::size_t(n - 1)].fit(xc, yc, train, fq.refit_scalers);
       rec.critic_epochs += fit.epochs;
-      rec.critic_loss = fit.best_loss;
+      rec.critic_loss = Scalar(fit.best_loss);
       if (fit.status == learn::TrainStatus::non_finite) rec.critic_status = learn::FittedQStatus::non_finite;
     }
+    const Eigen::Index m = buffer_.size(), nu = nu_;
+    learn::make_critic_inputs<Scalar>(buffer_.states(), buffer_.prev_actions(), pi_s_, x);
+    VectorC qc(m);
+    MatrixC dqc(nu, m), d2qc(nu * nu, m);
+    critics.back().value_gradient_hessian(x.template cast<C>(), learn::critic_action_indices(nx_, nu), qc, dqc, d2qc);
+    q_ = qc.template cast<Scalar>();
+    dq_ = dqc.template cast<Scalar>();
+    d2q_ = d2qc.template cast<Scalar>();
   }
 
   Env env_;
@@ -568,7 +613,8 @@ class PolicyOptimizer {
   std::vector<std::unique_ptr<Mpc>> mpcs_;
   Eigen::Index nx_ = 0, nu_ = 0, np_ = 0;
   learn::ReplayBuffer<Scalar> buffer_;
-  std::vector<learn::Critic<Scalar>> critics_;  ///< Q^(1)..Q^(k)
+  std::vector<learn::Critic<Scalar>> critics_;       ///< Q^(1)..Q^(k)
+  std::vector<learn::Critic<float>> critics_float_;  ///< Q^(1)..Q^(k) with float_critic
   std::unique_ptr<optim::Optimizer<Scalar, NP>> optimizer_;
   DpgEstimator<Scalar, NP, NU> estimator_;
   std::vector<mpc::PolicyStatus> status_;

@@ -358,6 +358,7 @@ class LqMpc {
     d_.setZero(m);
     b_.resize(0);
     e_.setZero(n);
+    rows_needed_.setZero(m);
     hess_.setZero(np, np);
     dX_state_.num_parameters = nx;
     dX_state_.dg.assign(size_t(nx), VectorZ::Zero(n));
@@ -519,12 +520,18 @@ class LqMpc {
     };
     const bool first = request.du0_dtheta && settings_.derivative_order >= 1 && sizes_.np > 0;
     if (first) {
+      // The sensitivities read dd, d2d only at working-set rows, a subset of the rows the solver
+      // left active or saturated unless weakly active inactive rows may join (keep_active).
+      num_rows_needed_ = 0;
+      const bool all_rows = settings_.sensitivity.weak_rows == qp::WeakRowChoice::keep_active;
+      for (Eigen::Index r = 0; r < num_rows(); ++r)
+        if (all_rows || res.row_state(r) != std::int8_t(qp::RowState::inactive)) rows_needed_(num_rows_needed_++) = int(r);
       const Eigen::Index np = sizes_.np;
       for (Eigen::Index i = 0; i < np; ++i) {
         const auto ii = size_t(i);
         if (has_dg_) { dX_.dg[ii].noalias() = dG_[ii] * s; dX_.dg[ii] += dg0_[ii]; }
         else if (has_dw_) dX_.dg[ii].setZero();
-        if (has_dd_) { dX_.dd[ii].noalias() = dD_[ii] * s; dX_.dd[ii] += dd0_[ii]; }
+        if (has_dd_) affine_rows(dD_[ii], dd0_[ii], s, dX_.dd[ii]);
       }
       if (has_dw_)  // saturated rows: d(w_r C_r') = dw_r C_r' + w_r dC_r' (the latter in Sensitivity)
         for (Eigen::Index r = 0; r < num_rows(); ++r)
@@ -534,13 +541,13 @@ class LqMpc {
       if (second) {
         for (Eigen::Index i = 0; i < np; ++i) {
           for (Eigen::Index j = i; j < np; ++j) {
-            const auto ij = size_t(i * np + j), ji = size_t(j * np + i);
+            // Sensitivity reads only the entry (first index >= second) of each pair: fill that one.
+            const auto lo = size_t(j * np + i);
             if (!dX_.pair_present(i, j)) continue;
-            if (has_d2g_) { dX_.d2g[ij].noalias() = d2G_[ij] * s; dX_.d2g[ij] += d2g0_[ij]; }
-            else if (has_d2w_terms_) dX_.d2g[ij].setZero();
-            if (has_d2w_terms_) add_weight_second_order(res.row_state, i, j, dX_.d2g[ij]);
-            if ((has_d2g_ || has_d2w_terms_) && j > i) dX_.d2g[ji] = dX_.d2g[ij];
-            if (has_d2d_) { dX_.d2d[ij].noalias() = d2D_[ij] * s; dX_.d2d[ij] += d2d0_[ij]; if (j > i) dX_.d2d[ji] = dX_.d2d[ij]; }
+            if (has_d2g_) { dX_.d2g[lo].noalias() = d2G_[lo] * s; dX_.d2g[lo] += d2g0_[lo]; }
+            else if (has_d2w_terms_) dX_.d2g[lo].setZero();
+            if (has_d2w_terms_) add_weight_second_order(res.row_state, i, j, dX_.d2g[lo]);
+            if (has_d2d_) affine_rows(d2D_[lo], d2d0_[lo], s, dX_.d2d[lo]);
           }
         }
       }
@@ -584,6 +591,14 @@ class LqMpc {
         out += dw_[size_t(i)](r) * dX_.dC[size_t(j)].row(r).transpose();
         out += dw_[size_t(j)](r) * dX_.dC[size_t(i)].row(r).transpose();
       }
+    }
+  }
+
+  // out(r) = D.row(r) s + d0(r) for the rows in rows_needed_ (others stay stale, unread).
+  void affine_rows(const MatrixMX& D, const VectorM& d0, const Eigen::Ref<const VectorX>& s, VectorM& out) const {
+    for (Eigen::Index t = 0; t < num_rows_needed_; ++t) {
+      const Eigen::Index r = rows_needed_(t);
+      out(r) = D.row(r).dot(s) + d0(r);
     }
   }
 
@@ -631,6 +646,8 @@ class LqMpc {
   // Equality rows: none (dynamic size 0, no storage; a compile-time 0 is not supported by qp).
   Eigen::Matrix<Scalar, Eigen::Dynamic, 1> b_;
   VectorZ e_;
+  Eigen::Matrix<int, M, 1> rows_needed_;  ///< rows whose dd, d2d are refreshed per state
+  Eigen::Index num_rows_needed_ = 0;
   Eigen::Matrix<Scalar, NP, NP> hess_;
   Result result_;
   QResult q_result_;

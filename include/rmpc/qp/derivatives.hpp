@@ -30,7 +30,8 @@ struct ProblemDerivatives {
   std::vector<VectorM> dd;
 
   // Second order: element i * np + j is d2/(dtheta_i dtheta_j) (symmetric in i, j). An
-  // EMPTY vector means the datum is affine in theta.
+  // EMPTY vector means the datum is affine in theta. Sensitivity reads only the elements with
+  // i >= j, so a caller refreshing them per problem may skip the mirrored ones.
   std::vector<MatrixH> d2H;
   std::vector<VectorN> d2g;
   std::vector<MatrixA> d2A;

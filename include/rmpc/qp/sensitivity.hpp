@@ -202,7 +202,7 @@ class Sensitivity {
     dy_ineq_.resize(m_, np_);
     ha_.resize(n_, np_);
     dN_.resize(n_, n_ * np_);
-    omega_ineq_.resize(m_), row_values_ineq_.resize(m_), beta_ineq_.resize(m_), weight_c_.resize(m_, n_);
+    omega_ineq_.resize(m_), beta_ineq_.resize(m_), weight_c_.resize(m_, n_), weighted_rows_.resize(m_);
     omega_eq_.resize(p_), row_values_eq_.resize(p_), beta_eq_.resize(p_), weight_a_.resize(p_, n_);
     weight_h_.resize(n_, n_);
     const Eigen::Index pairs = np_ * (np_ + 1) / 2;
@@ -380,21 +380,34 @@ class Sensitivity {
 
   // Multipliers of the rows as they enter K_ij w + f_ij: omega_ineq(r) = mu_r for working-set
   // rows, w_r for saturated rows (their term w_r C_r'), 0 otherwise; omega_eq likewise.
+  // Only these rows (working set and saturated, usually a handful of the m) enter the
+  // second-order data terms: they are listed in weighted_rows_ so that the per-pair work is
+  // O(rows in the list * n) instead of O(m n).
   void build_row_weights() {
     const auto& pr = *problem_;
     omega_ineq_.setZero(m_);
     omega_eq_.setZero(p_);
+    num_weighted_ = 0;
     for (Eigen::Index r = 0; r < m_; ++r)
-      if (row_state_(r) == RowState::saturated) omega_ineq_(r) = pr.soft_weight(r);
+      if (row_state_(r) == RowState::saturated) {
+        omega_ineq_(r) = pr.soft_weight(r);
+        weighted_rows_(num_weighted_++) = int(r);
+      }
     for (Eigen::Index k = 0; k < q_; ++k) {
       const int idx = ws_index_(k);
-      if (idx < p_) omega_eq_(idx) = lambda_(k); else omega_ineq_(idx - p_) = lambda_(k);
+      if (idx < p_) {
+        omega_eq_(idx) = lambda_(k);
+      } else {
+        omega_ineq_(idx - p_) = lambda_(k);
+        weighted_rows_(num_weighted_++) = idx - int(p_);
+      }
     }
   }
 
   // [a; beta]' (K_ij w + f_ij) for all pairs: each term is a Frobenius product of a second
   // derivative with a rank-two weight built once, e.g. a'd2H z = <d2H, a z'> and
-  // sum_r (omega_r a + beta_r z)' d2C_r - beta_r d2d_r = <d2C, omega a' + beta z'> - <d2d, beta>.
+  // sum_r (omega_r a + beta_r z)' d2C_r - beta_r d2d_r, over the weighted rows only (omega_r
+  // and beta_r vanish elsewhere); weight_c_ row t holds omega_r a' + beta_r z' of row t's r.
   template <typename Out>
   void add_second_order_data_terms(const VectorN& a, const VectorN& beta, Out& out) const {
     const Derivatives& dX = *dx_;
@@ -405,7 +418,11 @@ class Sensitivity {
       if (idx < p_) beta_eq_(idx) = beta(k); else beta_ineq_(idx - p_) = beta(k);
     }
     if (!dX.d2H.empty()) weight_h_.noalias() = a * z_.transpose();
-    if (!dX.d2C.empty()) weight_c_.noalias() = omega_ineq_ * a.transpose() + beta_ineq_ * z_.transpose();
+    if (!dX.d2C.empty())
+      for (Eigen::Index t = 0; t < num_weighted_; ++t) {
+        const Eigen::Index r = weighted_rows_(t);
+        weight_c_.row(t) = omega_ineq_(r) * a.transpose() + beta_ineq_(r) * z_.transpose();
+      }
     if (!dX.d2A.empty()) weight_a_.noalias() = omega_eq_ * a.transpose() + beta_eq_ * z_.transpose();
     for (Eigen::Index i = 0; i < np_; ++i)
       for (Eigen::Index j = 0; j <= i; ++j) {
@@ -414,8 +431,11 @@ class Sensitivity {
         Scalar v = 0;
         if (!dX.d2H.empty()) v += dX.d2H[ij].cwiseProduct(weight_h_).sum();
         if (!dX.d2g.empty()) v += a.dot(dX.d2g[ij]);
-        if (!dX.d2C.empty()) v += dX.d2C[ij].cwiseProduct(weight_c_).sum();
-        if (!dX.d2d.empty()) v -= beta_ineq_.dot(dX.d2d[ij]);
+        for (Eigen::Index t = 0; t < num_weighted_; ++t) {
+          const Eigen::Index r = weighted_rows_(t);
+          if (!dX.d2C.empty()) v += dX.d2C[ij].row(r).dot(weight_c_.row(t));
+          if (!dX.d2d.empty()) v -= beta_ineq_(r) * dX.d2d[ij](r);
+        }
         if (!dX.d2A.empty()) v += dX.d2A[ij].cwiseProduct(weight_a_).sum();
         if (!dX.d2b.empty()) v -= beta_eq_.dot(dX.d2b[ij]);
         out(i, j) -= v;
@@ -456,13 +476,11 @@ class Sensitivity {
         }
         if (!dX.d2H.empty()) r1_.noalias() += dX.d2H[ij] * z_;
         if (!dX.d2g.empty()) r1_ += dX.d2g[ij];
-        if (!dX.d2C.empty()) {
-          r1_.noalias() += dX.d2C[ij].transpose() * omega_ineq_;
-          row_values_ineq_.noalias() = dX.d2C[ij] * z_;
-        } else {
-          row_values_ineq_.setZero(m_);
-        }
-        if (!dX.d2d.empty()) row_values_ineq_ -= dX.d2d[ij];
+        if (!dX.d2C.empty())
+          for (Eigen::Index t = 0; t < num_weighted_; ++t) {
+            const Eigen::Index r = weighted_rows_(t);
+            r1_.noalias() += omega_ineq_(r) * dX.d2C[ij].row(r).transpose();
+          }
         if (!dX.d2A.empty()) {
           r1_.noalias() += dX.d2A[ij].transpose() * omega_eq_;
           row_values_eq_.noalias() = dX.d2A[ij] * z_;
@@ -470,9 +488,15 @@ class Sensitivity {
           row_values_eq_.setZero(p_);
         }
         if (!dX.d2b.empty()) row_values_eq_ -= dX.d2b[ij];
-        for (Eigen::Index k = 0; k < q_; ++k) {
+        for (Eigen::Index k = 0; k < q_; ++k) {  // d2/dtheta2 of the working-set rows' residuals at z
           const int idx = ws_index_(k);
-          r2_(k) += idx < p_ ? row_values_eq_(idx) : row_values_ineq_(idx - p_);
+          if (idx < p_) {
+            r2_(k) += row_values_eq_(idx);
+          } else {
+            const Eigen::Index r = idx - p_;
+            if (!dX.d2C.empty()) r2_(k) += dX.d2C[ij].row(r).dot(z_);
+            if (!dX.d2d.empty()) r2_(k) -= dX.d2d[ij](r);
+          }
         }
         rhs1_.col(c) = -r1_;
         rhs2_.col(c).head(q_) = -r2_.head(q_);
@@ -518,7 +542,9 @@ class Sensitivity {
   MatrixNNP de_;                      ///< Column i: d/dtheta_i of the working-set right-hand sides.
   MatrixNNP saturated_grad_;          ///< Column i: sum over saturated rows of w_k dC_i,k'.
   bool has_dN_ = false;
-  Eigen::Matrix<Scalar, M, 1> omega_ineq_, row_values_ineq_;
+  Eigen::Matrix<Scalar, M, 1> omega_ineq_;
+  Eigen::Matrix<int, M, 1> weighted_rows_;  ///< working-set and saturated inequality rows
+  Eigen::Index num_weighted_ = 0;
   Eigen::Matrix<Scalar, P, 1> omega_eq_, row_values_eq_;
   mutable Eigen::Matrix<Scalar, M, 1> beta_ineq_;
   mutable Eigen::Matrix<Scalar, P, 1> beta_eq_;

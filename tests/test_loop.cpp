@@ -104,3 +104,32 @@ TEST_CASE("Loop evaluation reproduces the untrained cost from (0.5, 0.5)", "[loo
   CHECK(j == Approx(8.306).margin(2e-3));  // method.md section 1
   REQUIRE(per_state.size() == 1);
 }
+
+TEST_CASE("Loop: common random numbers give every batch the same exploration", "[loop]") {
+  // theta never moves (GD with rate 0) and eps is constant: with common random numbers every
+  // batch repeats the first exactly; with per-iteration streams (the paper) they differ.
+  auto settings = tiny(rmpc::optim::UpdateRule::gd, 5, 1);
+  settings.optimizer.first_order.gd_learning_rate = 0.0;
+  settings.exploration.initial_probability = 0.5;
+  settings.exploration.decay = 1.0;
+  settings.common_random_numbers = true;
+  const auto crn = Loop(TrueSystem{}, make_mpc, states(), settings).run(linear_2d::theta0());
+  REQUIRE(crn.history.size() == 3);
+  CHECK(crn.history[1].batch_cost == crn.history[0].batch_cost);
+  CHECK(crn.history[2].batch_cost == crn.history[0].batch_cost);
+  settings.common_random_numbers = false;
+  const auto paper = Loop(TrueSystem{}, make_mpc, states(), settings).run(linear_2d::theta0());
+  CHECK(paper.history[1].batch_cost != paper.history[0].batch_cost);
+}
+
+TEST_CASE("Loop: double critic and the paper's model reuse after a rejection still run", "[loop]") {
+  auto settings = tiny(rmpc::optim::UpdateRule::tr_qn, 7, 1);
+  settings.float_critic = false;
+  settings.refit_on_reject = false;
+  Loop loop(TrueSystem{}, make_mpc, states(), settings);
+  const auto r = loop.run(linear_2d::theta0());
+  CHECK(r.history.size() == 3);
+  CHECK(std::isfinite(r.best_cost));
+  for (const auto& h : r.history) CHECK((h.accepted || !h.model_updated));  // paper: no refit after a rejection
+  CHECK(loop.critic().input_dim() == 4);
+}

@@ -199,3 +199,21 @@ TEST_CASE("float critic trains too", "[training][critic]") {
   const Eigen::VectorXf q = critic.value(x);
   CHECK(((q - y).array().abs() / y.array()).mean() < 0.03f);
 }
+
+TEST_CASE("Train settings convert between scalar types", "[training]") {
+  rmpc::learn::TrainSettings<double> d;
+  d.max_epochs = 7;
+  d.batch_size = 64;
+  d.adam.learning_rate = 2e-3;
+  d.huber_delta = 0.5;
+  d.patience = 3;
+  d.seed = 99;
+  const auto f = rmpc::learn::cast_settings<float>(d);
+  CHECK(f.max_epochs == 7);
+  CHECK(f.batch_size == 64);
+  CHECK(f.adam.learning_rate == Approx(2e-3f));
+  CHECK(f.huber_delta == 0.5f);
+  CHECK(f.patience == 3);
+  CHECK(f.seed == 99u);
+  CHECK(f.loss == d.loss);
+}

@@ -4,6 +4,7 @@
 // alone" is read from one run (same machine state). States cycle along a closed loop so that
 // warm starts see the realistic "previous state" guess.
 #include "../examples/linear_2d/paper_model.hpp"
+#include "paper_states.hpp"
 
 #include <benchmark/benchmark.h>
 
@@ -11,20 +12,7 @@
 
 namespace {
 
-std::vector<Eigen::Vector2d> closed_loop_states() {
-  linear_2d::PaperMpc mpc(linear_2d::PaperModel{});
-  mpc.set_parameters(linear_2d::theta0());
-  rmpc::mpc::PolicyRequest values_only{false, false, false, false, true};
-  std::vector<Eigen::Vector2d> states;
-  for (const Eigen::Vector2d& s0 : {Eigen::Vector2d(0.5, 0.5), Eigen::Vector2d(0.1, -0.5), Eigen::Vector2d(0.9, -0.6)}) {
-    Eigen::Vector2d s = s0;
-    for (int k = 0; k < 20; ++k) {
-      states.push_back(s);
-      s = linear_2d::true_step(s, mpc.evaluate(s, values_only).u0(0));
-    }
-  }
-  return states;
-}
+using rmpc_bench::closed_loop_states;
 
 void run(benchmark::State& state, bool derivatives, bool warm) {
   const auto states = closed_loop_states();

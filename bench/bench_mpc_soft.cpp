@@ -4,6 +4,7 @@
 // and policy with du0/dtheta, d2u0/dtheta2, du0/ds, on the same closed-loop states; read
 // the ratios from one run.
 #include "../examples/linear_2d/paper_model.hpp"
+#include "paper_states.hpp"
 
 #include <benchmark/benchmark.h>
 
@@ -24,20 +25,7 @@ struct QuadraticSoftModel {
 constexpr int slacks = rmpc::mpc::soft_slack_count(linear_2d::horizon, linear_2d::nx);
 using SlackMpc = rmpc::mpc::LqMpc<double, linear_2d::nx, linear_2d::nu, linear_2d::horizon, linear_2d::np, 0, slacks>;
 
-std::vector<Eigen::Vector2d> closed_loop_states() {
-  linear_2d::PaperMpc mpc(linear_2d::PaperModel{});
-  mpc.set_parameters(linear_2d::theta0());
-  rmpc::mpc::PolicyRequest values_only{false, false, false, false, true};
-  std::vector<Eigen::Vector2d> states;
-  for (const Eigen::Vector2d& s0 : {Eigen::Vector2d(0.5, 0.5), Eigen::Vector2d(0.1, -0.5), Eigen::Vector2d(0.9, -0.6)}) {
-    Eigen::Vector2d s = s0;
-    for (int k = 0; k < 20; ++k) {
-      states.push_back(s);
-      s = linear_2d::true_step(s, mpc.evaluate(s, values_only).u0(0));
-    }
-  }
-  return states;
-}
+using rmpc_bench::closed_loop_states;
 
 template <class Mpc, class Model>
 void run(benchmark::State& state, const Model& model, bool derivatives) {

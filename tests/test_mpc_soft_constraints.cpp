@@ -26,9 +26,10 @@ using Vec4 = Eigen::Matrix<double, 4, 1>;
 constexpr int horizon = 6;
 
 /// A double integrator with theta in the model (t0, t1), the lower bound (t2) and both soft
-/// weights (t3): w_1 = 1 + 0.5 t3, rho = rho_scale (1 + 0.2 t2 t3).
+/// weights (t3): w_1 = 1 + 0.5 t3 + c t3^2, rho = rho_scale (1 + 0.2 t2 t3).
 struct SoftModel {
-  double rho_scale = 20.0;  // 0: exact-L1 rows only
+  double rho_scale = 20.0;       // 0: exact-L1 rows only
+  double weight_curvature = 0.3;  // c; 0: w_1 affine in theta (no second weight derivative)
   template <class T>
   void operator()(const Eigen::Matrix<T, 4, 1>& t, rmpc::mpc::LqData<T, 2, 1, 0>& out) const {
     out.A << T(1.0) + T(0.05) * t(0), T(0.25), T(0.0), T(1.0);
@@ -40,7 +41,7 @@ struct SoftModel {
     out.u_ub(0) = T(1.0);
     out.x_lb << T(-0.1) * t(2), T(-0.5);
     out.x_ub << T(1.0), T(0.5);
-    out.x_soft_weight << T(1.0) + T(0.5) * t(3), T(2.0);
+    out.x_soft_weight << T(1.0) + T(0.5) * t(3) + T(weight_curvature) * t(3) * t(3), T(2.0);
     out.x_soft_quadratic << T(rho_scale) * (T(1.0) + T(0.2) * t(2) * t(3)), T(rho_scale);
   }
 };
@@ -203,6 +204,8 @@ TEST_CASE("Policy derivatives with slack variables match finite differences", "[
 TEST_CASE("Policy derivatives at saturated exact-L1 rows with a theta-dependent weight", "[lq_mpc][soft][derivatives]") {
   SoftModel l1;
   l1.rho_scale = 0.0;
+  SECTION("weight quadratic in t3") { l1.weight_curvature = 0.3; }
+  SECTION("weight affine in t3") { l1.weight_curvature = 0.0; }
   L1Mpc mpc(l1);
   REQUIRE(mpc.set_parameters(theta_ref()) == rmpc::qp::Status::optimal);
   // Saturated rows of component x1 (the lower bound -0.1 t2, weight 1 + 0.5 t3): state rows

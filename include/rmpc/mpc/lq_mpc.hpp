@@ -393,7 +393,7 @@ class LqMpc {
     dG_.clear(); dg0_.clear(); dD_.clear(); dd0_.clear();
     d2G_.clear(); d2g0_.clear(); d2D_.clear(); d2d0_.clear();
     dw_.clear(); d2w_.clear();
-    has_dg_ = has_dd_ = has_d2g_ = has_d2d_ = has_dw_ = has_d2w_terms_ = false;
+    has_dg_ = has_dd_ = has_d2g_ = has_d2d_ = has_dw_ = has_d2w_ = has_d2w_terms_ = false;
   }
 
   // d(w_row)/dtheta of the exact-L1 rows (via `part`); +inf rows (hard) have none.
@@ -475,7 +475,7 @@ class LqMpc {
     dX_.second_order_pairs = pairs;
     if (!any_H) dX_.d2H.clear();
     if (!any_C) dX_.d2C.clear();
-    if (!any_d2w) d2w_.assign(k, VectorM());  // empty: no second weight derivative
+    has_d2w_ = any_d2w;
     dX_.d2g.assign(has_d2g_ || has_d2w_terms_ ? k : 0, VectorZ::Zero(num_variables()));
     dX_.d2d.assign(has_d2d_ ? k : 0, VectorM::Zero(num_rows()));
   }
@@ -586,7 +586,7 @@ class LqMpc {
     const auto ij = size_t(i * sizes_.np + j);
     for (Eigen::Index r = 0; r < num_rows(); ++r) {
       if (row_state(r) != std::int8_t(qp::RowState::saturated)) continue;
-      if (d2w_[ij].size() > 0) out += d2w_[ij](r) * problem_.C.row(r).transpose();
+      if (has_d2w_) out += d2w_[ij](r) * problem_.C.row(r).transpose();
       if (!dX_.dC.empty()) {
         out += dw_[size_t(i)](r) * dX_.dC[size_t(j)].row(r).transpose();
         out += dw_[size_t(j)](r) * dX_.dC[size_t(i)].row(r).transpose();
@@ -628,7 +628,7 @@ class LqMpc {
   // Theta-derivatives of the exact-L1 row weights (empty when constant): a saturated row
   // contributes w_r C_r' to the QP gradient, so dw_r C_r' enters dg (and d2g, with dC).
   std::vector<VectorM> dw_, d2w_;
-  bool has_dw_ = false, has_d2w_terms_ = false;
+  bool has_dw_ = false, has_d2w_ = false, has_d2w_terms_ = false;
   ThetaDerivatives dX_;
   qp::ProblemDerivatives<Scalar, NZ, Eigen::Dynamic, M> dX_state_;
 

@@ -112,12 +112,12 @@ TEST_CASE("Loop: common random numbers give every batch the same exploration", "
   settings.optimizer.first_order.gd_learning_rate = 0.0;
   settings.exploration.initial_probability = 0.5;
   settings.exploration.decay = 1.0;
-  settings.common_random_numbers = true;
+  settings.common_random_numbers = rmpc::rl::CommonRandomNumbers::always;
   const auto crn = Loop(TrueSystem{}, make_mpc, states(), settings).run(linear_2d::theta0());
   REQUIRE(crn.history.size() == 3);
   CHECK(crn.history[1].batch_cost == crn.history[0].batch_cost);
   CHECK(crn.history[2].batch_cost == crn.history[0].batch_cost);
-  settings.common_random_numbers = false;
+  settings.common_random_numbers = rmpc::rl::CommonRandomNumbers::trust_region;  // GD: off
   const auto paper = Loop(TrueSystem{}, make_mpc, states(), settings).run(linear_2d::theta0());
   CHECK(paper.history[1].batch_cost != paper.history[0].batch_cost);
 }

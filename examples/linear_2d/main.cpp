@@ -89,7 +89,7 @@ struct Options {
   bool restart = false;    // restart_on_stop (not in the paper)
   double exploration_floor = -1, sigma = -1;  // <0: the paper's 0.01 and 0.1
   int sweeps = 10;         // fitted-Q sweeps k (paper: 10)
-  int crn = -1, float_critic = -1;  // <0: the LoopSettings default
+  int crn = -1, float_critic = -1;  // <0: the LoopSettings default; crn: 0 off, 1 always, 2 trust-region rules
   double critic_lr = -1;   // <0: the paper's Adam 1e-3
   int batch_size = -1;     // <0: the paper's minibatch 256
   int buffer_episodes = -1;  // <0: the paper's 250
@@ -132,7 +132,10 @@ rmpc::rl::LoopSettings<double> loop_settings(const Options& o, rmpc::optim::Upda
   s.first_fit_max_epochs = o.first_epochs;
   s.critic.sweeps = o.sweeps;
   s.restart_on_stop = o.restart;
-  if (o.crn >= 0) s.common_random_numbers = o.crn != 0;
+  if (o.crn >= 0)
+    s.common_random_numbers = o.crn == 0   ? rmpc::rl::CommonRandomNumbers::off
+                              : o.crn == 1 ? rmpc::rl::CommonRandomNumbers::always
+                                           : rmpc::rl::CommonRandomNumbers::trust_region;
   if (o.float_critic >= 0) s.float_critic = o.float_critic != 0;
   if (o.critic_lr > 0) s.critic.train.adam.learning_rate = o.critic_lr;
   if (o.batch_size > 0) s.critic.train.batch_size = o.batch_size;
@@ -418,7 +421,7 @@ void usage() {
   std::fprintf(stderr,
                "usage: linear_2d [--method gd|tr-gd|qn|tr-qn|tr-bfgs|tr-gauss-newton|adam] [--iterations K] [--seed S]\n"
                "                 [--threads T] [--json FILE] [--csv FILE] [--episodes N] [--critic-epochs E] [--first-epochs E] [--restart] [--quiet]\n"
-               "                 [--exploration-floor F] [--sigma S] [--sweeps K] [--crn 0|1] [--float-critic 0|1]\n"
+               "                 [--exploration-floor F] [--sigma S] [--sweeps K] [--crn off|on|tr] [--float-critic 0|1]\n"
                "                 [--critic-lr LR] [--batch-size B] [--buffer-episodes E] [--shrink-from-step 0|1]\n"
                "                 [--refit-on-reject 0|1]\n"
                "       linear_2d --compare [--seeds N] [--methods a,b,..] [--out DIR]\n"
@@ -451,7 +454,11 @@ int main(int argc, char** argv) {
       else if (a == "--exploration-floor") o.exploration_floor = std::stod(next());
       else if (a == "--sigma") o.sigma = std::stod(next());
       else if (a == "--sweeps") o.sweeps = std::stoi(next());
-      else if (a == "--crn") o.crn = std::stoi(next());
+      else if (a == "--crn") {
+        const std::string v = next();
+        o.crn = v == "off" || v == "0" ? 0 : v == "on" || v == "1" ? 1 : v == "tr" || v == "2" ? 2 : -2;
+        if (o.crn == -2) throw std::invalid_argument("--crn: expected off, on or tr, got '" + v + "'");
+      }
       else if (a == "--float-critic") o.float_critic = std::stoi(next());
       else if (a == "--critic-lr") o.critic_lr = std::stod(next());
       else if (a == "--batch-size") o.batch_size = std::stoi(next());

@@ -15,19 +15,7 @@ namespace {
 using rmpc_bench::closed_loop_states;
 
 void run(benchmark::State& state, bool derivatives, bool warm) {
-  const auto states = closed_loop_states();
-  linear_2d::PaperMpc mpc(linear_2d::PaperModel{});
-  mpc.set_parameters(linear_2d::theta0());
-  rmpc::mpc::PolicyRequest request;
-  request.du0_dtheta = request.d2u0_dtheta2 = request.du0_ds = derivatives;
-  request.warm_start = warm;
-  size_t i = 0;
-  for (auto _ : state) {
-    const auto& r = mpc.evaluate(states[i], request);
-    benchmark::DoNotOptimize(r.u0.data());
-    benchmark::DoNotOptimize(r.d2u0_dtheta2.data());
-    i = (i + 1) % states.size();
-  }
+  rmpc_bench::run_policy<linear_2d::PaperMpc>(state, linear_2d::PaperModel{}, derivatives, warm);
 }
 
 void BM_SolveOnlyCold(benchmark::State& state) { run(state, false, false); }

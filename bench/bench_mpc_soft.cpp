@@ -25,22 +25,10 @@ struct QuadraticSoftModel {
 constexpr int slacks = rmpc::mpc::soft_slack_count(linear_2d::horizon, linear_2d::nx);
 using SlackMpc = rmpc::mpc::LqMpc<double, linear_2d::nx, linear_2d::nu, linear_2d::horizon, linear_2d::np, 0, slacks>;
 
-using rmpc_bench::closed_loop_states;
 
 template <class Mpc, class Model>
 void run(benchmark::State& state, const Model& model, bool derivatives) {
-  const auto states = closed_loop_states();
-  Mpc mpc(model);
-  mpc.set_parameters(linear_2d::theta0());
-  rmpc::mpc::PolicyRequest request;
-  request.du0_dtheta = request.d2u0_dtheta2 = request.du0_ds = derivatives;
-  size_t i = 0;
-  for (auto _ : state) {
-    const auto& r = mpc.evaluate(states[i], request);
-    benchmark::DoNotOptimize(r.u0.data());
-    benchmark::DoNotOptimize(r.d2u0_dtheta2.data());
-    i = (i + 1) % states.size();
-  }
+  rmpc_bench::run_policy<Mpc>(state, model, derivatives, /*warm=*/true);
 }
 
 void BM_L1RowsSolveWarm(benchmark::State& s) { run<linear_2d::PaperMpc>(s, linear_2d::PaperModel{}, false); }

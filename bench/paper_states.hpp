@@ -1,8 +1,11 @@
-// States along three closed loops of the paper's untrained MPC on the true system: the
-// realistic sequence a warm start sees (each state's guess is the previous state's solution).
+// Shared by the MPC benchmarks: states along three closed loops of the paper's untrained MPC
+// on the true system (the realistic sequence a warm start sees: each state's guess is the
+// previous state's solution) and the timed policy-evaluation loop over them.
 #pragma once
 
 #include "../examples/linear_2d/paper_model.hpp"
+
+#include <benchmark/benchmark.h>
 
 #include <vector>
 
@@ -21,6 +24,25 @@ inline std::vector<Eigen::Vector2d> closed_loop_states() {
     }
   }
   return states;
+}
+
+/// Times one policy evaluation per iteration along closed_loop_states(), with or without the
+/// derivatives (du0/dtheta, d2u0/dtheta2, du0/ds), warm-started or cold, at theta0.
+template <class Mpc, class Model>
+void run_policy(benchmark::State& state, const Model& model, bool derivatives, bool warm) {
+  const auto states = closed_loop_states();
+  Mpc mpc(model);
+  mpc.set_parameters(linear_2d::theta0());
+  rmpc::mpc::PolicyRequest request;
+  request.du0_dtheta = request.d2u0_dtheta2 = request.du0_ds = derivatives;
+  request.warm_start = warm;
+  size_t i = 0;
+  for (auto _ : state) {
+    const auto& r = mpc.evaluate(states[i], request);
+    benchmark::DoNotOptimize(r.u0.data());
+    benchmark::DoNotOptimize(r.d2u0_dtheta2.data());
+    i = (i + 1) % states.size();
+  }
 }
 
 }  // namespace rmpc_bench

@@ -45,7 +45,7 @@ enum class BfgsUpdate {
   updated,     ///< Plain BFGS update with y (s'y >= damping_threshold s'Bs).
   damped,      ///< Powell-damped update with r = t y + (1 - t) B s (N&W eq. 18.14-18.15).
   skipped,     ///< s'y (or s'r) not positive enough: B kept (N&W section 6.1, "skip").
-  non_finite,  ///< s or y not finite: B kept.
+  non_finite,  ///< s or y not finite, or s'y / the update overflows the range: B kept.
 };
 
 template <typename Scalar = double>
@@ -56,7 +56,7 @@ struct BfgsSettings {
   /// N&W Procedure 18.2 uses 0.2: the damped r satisfies s'r = 0.2 s'Bs > 0.
   Scalar damping_threshold = Scalar(0.2);
   /// Skip the update when s'y <= skip_tolerance ||s|| ||y|| (undamped mode, or degenerate s).
-  Scalar skip_tolerance = Scalar(1e-10);
+  Scalar skip_tolerance = detail::default_tolerance<Scalar>(1e-10, 64);
   /// Rescale B0 = (y'y / s'y) I before the first update (N&W eq. 6.20, inverted), so the
   /// initial radius-limited steps are not dominated by an arbitrary identity scale.
   bool scale_initial = true;
@@ -90,16 +90,23 @@ class BfgsModel {
     if (s.size() != B_.rows()) throw std::invalid_argument("BfgsModel::update: s has the wrong size");
     if (y.size() != B_.rows()) throw std::invalid_argument("BfgsModel::update: y has the wrong size");
     if (!s.allFinite() || !y.allFinite()) return BfgsUpdate::non_finite;
+    // Norms, s'y and the rank-one terms are range-safe: gradients of 1e300 give y'y and
+    // (Bs)(Bs)' beyond the range, the update itself does not.
     const Scalar sy = s.dot(y);
-    const Scalar s_norm = s.norm();
-    const Scalar y_norm = y.norm();
+    const Scalar s_norm = detail::safe_norm(s);
+    const Scalar y_norm = detail::safe_norm(y);
     if (s_norm == Scalar(0)) return BfgsUpdate::skipped;
-    if (updates_ == 0 && settings_.scale_initial && sy > settings_.skip_tolerance * s_norm * y_norm) {
+    if (!std::isfinite(sy) || !std::isfinite(s_norm) || !std::isfinite(y_norm)) return BfgsUpdate::non_finite;
+    if (updates_ == 0 && settings_.scale_initial && cosine_above(sy, s_norm, y_norm)) {
+      Scalar b0 = y.squaredNorm() / sy;  // N&W eq. (6.20) for B0 = H0^-1.
+      if (!std::isfinite(b0) || !(b0 > Scalar(0))) b0 = y_norm * (y_norm / sy);
+      if (!std::isfinite(b0) || !(b0 > Scalar(0))) return BfgsUpdate::non_finite;
       B_.setIdentity();
-      B_ *= y.squaredNorm() / sy;  // N&W eq. (6.20) for B0 = H0^-1.
+      B_ *= b0;
     }
     Bs_.noalias() = B_ * s;
     const Scalar sBs = s.dot(Bs_);
+    if (!Bs_.allFinite() || !std::isfinite(sBs)) return BfgsUpdate::non_finite;
     BfgsUpdate kind = BfgsUpdate::updated;
     r_ = y;
     Scalar sr = sy;
@@ -110,10 +117,22 @@ class BfgsModel {
       sr = s.dot(r_);
       kind = BfgsUpdate::damped;
     }
-    if (!(sr > settings_.skip_tolerance * s_norm * r_.norm()) || !(sBs > Scalar(0))) return BfgsUpdate::skipped;
-    B_.noalias() -= (Bs_ * Bs_.transpose()) / sBs;
-    B_.noalias() += (r_ * r_.transpose()) / sr;
-    B_ = (B_ + B_.transpose()).eval() * Scalar(0.5);  // keep exact symmetry against round-off drift
+    if (!std::isfinite(sr) || !r_.allFinite()) return BfgsUpdate::non_finite;
+    if (!cosine_above(sr, s_norm, detail::safe_norm(r_)) || !(sBs > Scalar(0))) return BfgsUpdate::skipped;
+    B_next_ = B_;
+    B_next_.noalias() -= (Bs_ * Bs_.transpose()) / sBs;
+    B_next_.noalias() += (r_ * r_.transpose()) / sr;
+    if (!B_next_.allFinite()) {
+      // Outer products beyond the range: the same update as u u' - v v' with u = Bs / sqrt(s'Bs),
+      // v = r / sqrt(s'r), whose entries are bounded by |B| and |r|^2 / s'r.
+      B_next_ = B_;
+      Bs_ /= std::sqrt(sBs);
+      r_ /= std::sqrt(sr);
+      B_next_.noalias() -= Bs_ * Bs_.transpose();
+      B_next_.noalias() += r_ * r_.transpose();
+      if (!B_next_.allFinite()) return BfgsUpdate::non_finite;
+    }
+    B_ = (B_next_ + B_next_.transpose()) * Scalar(0.5);  // keep exact symmetry against round-off drift
     ++updates_;
     return kind;
   }
@@ -124,8 +143,15 @@ class BfgsModel {
   const BfgsSettings<Scalar>& settings() const { return settings_; }
 
  private:
+  // a / (|s| |v|) > skip_tolerance without forming the (possibly overflowing) product.
+  bool cosine_above(Scalar a, Scalar s_norm, Scalar v_norm) const {
+    const Scalar bound = settings_.skip_tolerance * s_norm * v_norm;
+    if (std::isfinite(bound)) return a > bound;
+    return a / s_norm / v_norm > settings_.skip_tolerance;
+  }
+
   BfgsSettings<Scalar> settings_;
-  Matrix B_;
+  Matrix B_, B_next_;
   Vector Bs_;
   Vector r_;
   int updates_ = 0;

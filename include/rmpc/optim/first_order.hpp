@@ -3,7 +3,10 @@
 //   GD:   p = -lr g                                     (paper: lr = 1e-4)
 //   QN:   p = -lr |H|^-1 g, |H| = V max(|Lambda|, floor) V'   (paper: lr = 1e-2, P1's H)
 //   Adam: p = -lr m_hat / (sqrt(v_hat) + eps)           (Kingma & Ba 2015, Algorithm 1)
-// Every step is accepted; tell_value only records J and the (informative) ratio. TR-GD, the
+// Every finite step is accepted; tell_value only records J and the (informative) ratio. A
+// NaN/Inf J(x + p) is the exception: the step is rejected (x keeps its finite value) and the
+// rule stops with Status::non_finite_objective, as there is no radius to shrink. A step or
+// predicted decrease that overflows stops with Status::numerical_overflow. TR-GD, the
 // radius-clipped gradient step with the ratio test, is TrustRegionModel::clipped_gradient.
 #pragma once
 
@@ -31,13 +34,13 @@ struct FirstOrderSettings {
   Scalar qn_learning_rate = Scalar(1e-2);    ///< QN of method.md section 4.
   /// |lambda| floored at qn_relative_floor * max|lambda|: keeps |H|^-1 bounded (a singular
   /// H would otherwise give an unbounded step without a trust region).
-  Scalar qn_relative_floor = Scalar(1e-8);
+  Scalar qn_relative_floor = detail::default_tolerance<Scalar>(1e-8, 64);
   Scalar adam_learning_rate = Scalar(1e-3);  ///< Kingma & Ba default.
   Scalar adam_beta1 = Scalar(0.9);           ///< Kingma & Ba default.
   Scalar adam_beta2 = Scalar(0.999);         ///< Kingma & Ba default.
   Scalar adam_epsilon = Scalar(1e-8);        ///< Kingma & Ba default.
   /// Stop when ||g|| <= this at the current point (same meaning as in TrustRegionSettings).
-  Scalar gradient_tolerance = Scalar(1e-8);
+  Scalar gradient_tolerance = detail::default_tolerance<Scalar>(1e-8, 64);
   /// Step budget (tell_value calls).
   int max_iterations = 1000;
 };
@@ -62,6 +65,8 @@ class FirstOrder {
     g_.setZero(n);
     m_.setZero(n);
     v_.setZero(n);
+    v_exponent_ = 0;
+    non_finite_trials_ = 0;
     Hreg_.setZero(n, n);
     trial_.step.setZero(n);
     trial_.radius = std::numeric_limits<Scalar>::infinity();
@@ -121,22 +126,27 @@ class FirstOrder {
         const Scalar t = Scalar(iterations_ + 1);
         const Scalar c1 = Scalar(1) - std::pow(settings_.adam_beta1, t);
         const Scalar c2 = Scalar(1) - std::pow(settings_.adam_beta2, t);
+        // v is stored as v / 4^v_exponent_ (range-safe second moment); 2^0 = 1 is exact.
+        const Scalar root_scale = std::ldexp(Scalar(1), v_exponent_);
         trial_.step = -settings_.adam_learning_rate *
-                      ((m_ / c1).array() / ((v_ / c2).array().sqrt() + settings_.adam_epsilon)).matrix();
+                      ((m_ / c1).array() / ((v_ / c2).array().sqrt() * root_scale + settings_.adam_epsilon)).matrix();
         trial_.predicted_decrease = -g_.dot(trial_.step);
         break;
       }
     }
-    if (!trial_.step.allFinite()) {
-      stop(Status::subproblem_failed);
+    if (!trial_.step.allFinite() || !std::isfinite(trial_.predicted_decrease)) {
+      // g and H are finite (checked in tell_*): the step or m(0) - m(p) left the range.
+      stop(Status::numerical_overflow);
       trial_.step.setZero();
+      trial_.predicted_decrease = 0;
       return trial_;
     }
     phase_ = Phase::need_value;
     return trial_;
   }
 
-  /// Records J(x + p); the step is always taken (no ratio test).
+  /// Records J(x + p); a finite J is always taken (no ratio test). A NaN/Inf J is a
+  /// rejected trial (x unchanged) and a stop: Status::non_finite_objective.
   Outcome tell_value(Scalar J_trial) {
     Outcome out;
     out.radius = trial_.radius;
@@ -144,15 +154,24 @@ class FirstOrder {
     if (status_ != Status::running) return out;
     if (phase_ != Phase::need_value) throw std::logic_error("FirstOrder::tell_value: ask() first");
     ++iterations_;
-    out.accepted = true;
     out.actual_decrease = value_ - J_trial;
     out.predicted_decrease = trial_.predicted_decrease;
+    if (!std::isfinite(J_trial)) {
+      ++non_finite_trials_;
+      out.accepted = false;
+      out.non_finite_value = true;
+      out.ratio = -std::numeric_limits<Scalar>::infinity();
+      phase_ = Phase::need_ask;  // same g; nothing to retry without a radius
+      stop(Status::non_finite_objective);
+      out.status = status_;
+      return out;
+    }
+    out.accepted = true;
     out.ratio = out.actual_decrease / trial_.predicted_decrease;
     x_ += trial_.step;
     value_ = J_trial;
     phase_ = Phase::need_model;
-    if (!std::isfinite(J_trial)) stop(Status::non_finite_input);
-    else if (iterations_ >= settings_.max_iterations) stop(Status::max_iterations);
+    if (iterations_ >= settings_.max_iterations) stop(Status::max_iterations);
     out.status = status_;
     return out;
   }
@@ -162,6 +181,8 @@ class FirstOrder {
   const Vector& gradient() const { return g_; }
   Status status() const { return status_; }
   int iterations() const { return iterations_; }
+  /// tell_value calls with a NaN/Inf value (each one rejected).
+  int non_finite_trials() const { return non_finite_trials_; }
   bool needs_model() const { return status_ == Status::running && phase_ == Phase::need_model; }
   FirstOrderRule rule() const { return rule_; }
   const FirstOrderSettings<Scalar>& settings() const { return settings_; }
@@ -188,10 +209,26 @@ class FirstOrder {
     // Adam: one moment update per point; re-telling at the same point only replaces g.
     if (rule_ == FirstOrderRule::adam && phase_ == Phase::need_model) {
       m_ = settings_.adam_beta1 * m_ + (Scalar(1) - settings_.adam_beta1) * g_;
-      v_ = settings_.adam_beta2 * v_ + (Scalar(1) - settings_.adam_beta2) * g_.cwiseAbs2();
+      // g^2 overflows for |g| > 1e154 (double): v is kept as v / 4^e, e raised (exactly, by
+      // powers of two) when |g| / 2^e leaves the safe range; e = 0 in the normal range.
+      static const Scalar high = std::sqrt(std::sqrt((std::numeric_limits<Scalar>::max)()));
+      const Scalar g_max = g_.cwiseAbs().maxCoeff();
+      const Scalar g_scaled_max = std::ldexp(g_max, -v_exponent_);
+      if (g_scaled_max > high) {
+        const int raise = std::ilogb(g_scaled_max);
+        v_ *= std::ldexp(Scalar(1), -raise);  // twice: 2^-2raise alone may underflow
+        v_ *= std::ldexp(Scalar(1), -raise);
+        v_exponent_ += raise;
+      }
+      if (v_exponent_ == 0) {
+        v_ = settings_.adam_beta2 * v_ + (Scalar(1) - settings_.adam_beta2) * g_.cwiseAbs2();
+      } else {
+        v_ = settings_.adam_beta2 * v_ +
+             (Scalar(1) - settings_.adam_beta2) * (g_ * std::ldexp(Scalar(1), -v_exponent_)).cwiseAbs2();
+      }
     }
     phase_ = Phase::need_ask;
-    if (g_.norm() <= settings_.gradient_tolerance) return stop(Status::converged_gradient);
+    if (detail::safe_norm(g_) <= settings_.gradient_tolerance) return stop(Status::converged_gradient);
     return status_;
   }
 
@@ -203,6 +240,8 @@ class FirstOrder {
   Step trial_;
   Scalar value_ = 0;
   int iterations_ = 0;
+  int non_finite_trials_ = 0;
+  int v_exponent_ = 0;  ///< Adam: stored v_ = v / 4^v_exponent_.
   Phase phase_ = Phase::need_model;
   Status status_ = Status::non_finite_input;
 };

@@ -18,6 +18,10 @@
 #pragma GCC diagnostic pop
 #endif
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
 namespace rmpc::optim {
 
 /// Why an optimizer stopped (or that it has not). Never an exception in the loop.
@@ -28,7 +32,14 @@ enum class Status {
   converged_radius,    ///< A step of length <= min_radius was rejected: no progress possible.
   max_iterations,      ///< Trial budget (tell_value calls) exhausted.
   non_finite_input,    ///< g, H or the value at an accepted point is NaN/Inf.
-  subproblem_failed,   ///< The step computation produced a non-finite step.
+  subproblem_failed,   ///< The step computation failed (eigensolver; QN with H = 0).
+  /// Trial values J(x + p) were NaN/Inf: the trust region shrank to min_radius on a
+  /// non-finite trial (the measurement, not the model, stopped progress), or a rule
+  /// without a ratio test met one. The non-finite trial is never accepted.
+  non_finite_objective,
+  /// Finite g, H and x, but a derived quantity (norm, step, predicted decrease) overflows
+  /// the floating-point range even with scaled arithmetic.
+  numerical_overflow,
 };
 
 inline const char* to_string(Status s) {
@@ -40,9 +51,64 @@ inline const char* to_string(Status s) {
     case Status::max_iterations: return "max_iterations";
     case Status::non_finite_input: return "non_finite_input";
     case Status::subproblem_failed: return "subproblem_failed";
+    case Status::non_finite_objective: return "non_finite_objective";
+    case Status::numerical_overflow: return "numerical_overflow";
   }
   return "unknown";
 }
+
+/// One sentence on why the optimizer stopped (for logs and error messages).
+inline const char* describe(Status s) {
+  switch (s) {
+    case Status::running: return "running: the next ask/tell call is expected";
+    case Status::converged_gradient: return "converged: gradient norm at or below gradient_tolerance";
+    case Status::converged_step: return "converged: accepted step below step_tolerance or no model decrease left";
+    case Status::converged_radius: return "converged: a finite trial was rejected at min_radius";
+    case Status::max_iterations: return "stopped: trial budget exhausted";
+    case Status::non_finite_input: return "failed: NaN/Inf in the gradient, Hessian, start point or start value";
+    case Status::subproblem_failed: return "failed: the step computation failed (eigensolver or singular Hessian)";
+    case Status::non_finite_objective: return "failed: trial objective values were NaN/Inf (rejected, radius collapsed)";
+    case Status::numerical_overflow: return "failed: a norm, step or predicted decrease overflows the floating-point range";
+  }
+  return "unknown";
+}
+
+/// True for the statuses that mean a numerical failure (never convergence).
+inline bool is_failure(Status s) {
+  return s == Status::non_finite_input || s == Status::subproblem_failed || s == Status::non_finite_objective ||
+         s == Status::numerical_overflow;
+}
+
+namespace detail {
+
+/// Euclidean norm without spurious overflow/underflow: the plain norm in the normal range
+/// (bit-identical to v.norm()), Eigen's scaled stableNorm when the sum of squares would
+/// overflow or lose digits to underflow. +Inf only when the norm itself exceeds the range.
+template <typename Derived>
+typename Derived::RealScalar safe_norm(const Eigen::MatrixBase<Derived>& v) {
+  using Real = typename Derived::RealScalar;
+  const Real n = v.norm();
+  // n^2 >= min / eps: underflowed squares change the sum by less than one ulp.
+  static const Real small = std::sqrt((std::numeric_limits<Real>::min)() / Eigen::NumTraits<Real>::epsilon());
+  if (std::isfinite(n) && n >= small) return n;
+  if (!v.allFinite()) return std::numeric_limits<Real>::quiet_NaN();
+  return v.stableNorm();
+}
+
+/// The nearest power of two to |x| (x finite, > 0): scaling by it is exact.
+template <typename Real>
+Real power_of_two(Real x) {
+  return std::ldexp(Real(1), std::ilogb(x));
+}
+
+/// max(v, k eps): a default tolerance that keeps the double value v and never sits below
+/// k machine epsilons of Scalar (float instantiations).
+template <typename Scalar>
+Scalar default_tolerance(double v, double k) {
+  return (std::max)(Scalar(v), Scalar(k) * Eigen::NumTraits<Scalar>::epsilon());
+}
+
+}  // namespace detail
 
 /// The trial step returned by ask(): theta_trial = x + step.
 template <typename Scalar, int N = Eigen::Dynamic>
@@ -62,6 +128,7 @@ struct StepOutcome {
   Scalar predicted_decrease = 0;
   Scalar radius = 0;            ///< Trust radius for the next step (after the update rule).
   Status status = Status::running;
+  bool non_finite_value = false;  ///< J(x + p) was NaN/Inf: rejected, ratio = -Inf.
 };
 
 }  // namespace rmpc::optim

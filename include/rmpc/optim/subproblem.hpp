@@ -14,6 +14,13 @@
 //
 // SteihaugCg: truncated conjugate gradients (N&W Algorithm 7.2) for larger n: stops at the
 // boundary, on negative curvature, or when the residual is small; needs only products B v.
+//
+// Range safety: the minimiser p is unchanged when g and B are divided by the same sigma > 0.
+// Both solvers divide by a power of two sigma (exact arithmetic, so results in the normal
+// range are bit-identical to sigma = 1) when the entries of g or B are far from 1, and step
+// norms fall back to scaled sums when a sum of squares would overflow or underflow: a finite
+// g with entries of 1e300 gives a boundary step, not a zero step. Only a predicted decrease
+// that truly exceeds the range is reported, as SubproblemStatus::non_finite.
 #pragma once
 
 #include <rmpc/optim/status.hpp>  // first: wraps Eigen includes (GCC 12 false warning)
@@ -34,7 +41,7 @@ enum class SubproblemStatus {
   hard_case,          ///< ||p|| = Delta, lambda = -lambda_1, p has a component along z (N&W 4.3).
   negative_curvature, ///< Steihaug-CG met d'Bd <= 0 and stopped at the boundary.
   max_iterations,     ///< Iteration limit; the step is feasible but not optimal to tolerance.
-  non_finite,         ///< NaN/Inf in B, g or Delta, or the eigensolver failed.
+  non_finite,         ///< NaN/Inf in B, g or Delta, the eigensolver failed, or p / m(0) - m(p) overflow.
 };
 
 inline const char* to_string(SubproblemStatus s) {
@@ -53,15 +60,16 @@ template <typename Scalar = double>
 struct ExactSubproblemSettings {
   /// Accept lambda when | ||p|| - Delta | <= radius_tolerance * Delta (N&W suggest loose
   /// values for speed; 1e-12 keeps the optimality conditions checkable in tests and is cheap
-  /// with the eigen-decomposition, O(n) per Newton step).
-  Scalar radius_tolerance = Scalar(1e-12);
+  /// with the eigen-decomposition, O(n) per Newton step). Tolerances here are at least a
+  /// small multiple of the epsilon of Scalar (float instantiations).
+  Scalar radius_tolerance = detail::default_tolerance<Scalar>(1e-12, 64);
   /// Newton/bisection limit; Newton converges in a handful of steps, bisection needs ~60.
   int max_iterations = 200;
   /// Eigenvalues within this (relative to max |lambda_i|, at least the absolute floor below)
   /// of lambda_1 belong to its eigenspace for the hard-case test.
-  Scalar eigenvalue_tolerance = Scalar(1e-10);
+  Scalar eigenvalue_tolerance = detail::default_tolerance<Scalar>(1e-10, 1024);
   /// |gt_i| <= hard_case_tolerance * ||g|| counts as zero (N&W eq. 4.45 "q_j'g = 0").
-  Scalar hard_case_tolerance = Scalar(1e-10);
+  Scalar hard_case_tolerance = detail::default_tolerance<Scalar>(1e-10, 1024);
 };
 
 template <typename Scalar, int N = Eigen::Dynamic>
@@ -113,17 +121,28 @@ class ExactSubproblem {
       res.step.setZero(g.size());
       return res;
     }
-    const Vector& lam = eig_.eigenvalues();
+    const Vector& lam_raw = eig_.eigenvalues();
     const Matrix& Q = eig_.eigenvectors();
-    gt_.noalias() = Q.transpose() * g;
+    // (g, B) / sigma: same minimiser; sigma a power of two, 1 in the normal range.
+    const Scalar lam_max = lam_raw.cwiseAbs().maxCoeff();
+    sigma_ = scale_for(std::max(g.cwiseAbs().maxCoeff(), lam_max));
+    if (sigma_ == Scalar(1)) {
+      lam_ = lam_raw;
+      gt_.noalias() = Q.transpose() * g;
+    } else {
+      lam_ = lam_raw * (Scalar(1) / sigma_);
+      gs_ = g * (Scalar(1) / sigma_);
+      gt_.noalias() = Q.transpose() * gs_;
+    }
+    const Vector& lam = lam_;
     c_.resize(n);
     // Work in the shifted multiplier t = lambda + lambda_1, with lambda_i + lambda =
     // (lambda_i - lambda_1) + t: exact near the pole t = 0 where lambda itself loses digits.
     const Scalar lambda1 = lam(0);
     delta_ = lam.array() - lambda1;
-    const Scalar scale = std::max(lam.cwiseAbs().maxCoeff(), Scalar(1));
-    const Scalar eig_tol = settings_.eigenvalue_tolerance * scale;
-    const Scalar g_norm = gt_.norm();
+    const Scalar scale = std::max(lam_max, Scalar(1));
+    const Scalar eig_tol = settings_.eigenvalue_tolerance * scale / sigma_;
+    const Scalar g_norm = detail::safe_norm(gt_);
 
     // Interior: B positive definite and the Newton step fits (N&W Theorem 4.1, lambda = 0).
     if (lambda1 > Scalar(0)) {
@@ -147,7 +166,9 @@ class ExactSubproblem {
           c_(i) = delta_(i) <= eig_tol ? Scalar(0) : -gt_(i) / (delta_(i) + (psd ? std::max(lambda1, Scalar(0)) : Scalar(0)));
           norm2 += c_(i) * c_(i);
         }
-        if (std::sqrt(norm2) <= Delta) {
+        Scalar c_norm = std::sqrt(norm2);
+        if (!(c_norm >= tiny_norm()) || !std::isfinite(c_norm)) c_norm = detail::safe_norm(c_);
+        if (c_norm <= Delta) {
           if (psd) {
             // B PSD and singular with g in its range: the minimum-norm minimiser, lambda = 0.
             res.lambda = 0;
@@ -155,8 +176,10 @@ class ExactSubproblem {
           } else {
             // tau solves ||p + tau z|| = Delta along the first eigenvector z (either sign is
             // optimal; + keeps runs deterministic).
-            c_(0) = std::sqrt(std::max(Delta * Delta - norm2, Scalar(0)));
-            res.lambda = -lambda1;
+            c_(0) = Delta >= tiny_norm() && std::isfinite(Delta * Delta) && std::isfinite(norm2)
+                        ? std::sqrt(std::max(Delta * Delta - norm2, Scalar(0)))
+                        : std::sqrt(std::max((Delta - c_norm) * (Delta + c_norm), Scalar(0)));
+            res.lambda = -lambda1 * sigma_;
             res.status = SubproblemStatus::hard_case;
           }
           res.step.noalias() = Q * c_;
@@ -174,15 +197,15 @@ class ExactSubproblem {
     res.status = SubproblemStatus::max_iterations;
     for (int it = 0; it < settings_.max_iterations; ++it) {
       res.iterations = it + 1;
-      Scalar q2 = 0;
-      const Scalar pn = step_norm(t, &q2);
+      Scalar newton = 0;
+      const Scalar pn = step_norm(t, &newton);
       if (std::abs(pn - Delta) <= settings_.radius_tolerance * Delta) {
         res.status = SubproblemStatus::boundary;
         break;
       }
       if (pn > Delta) lo = t; else hi = t;
       // N&W Algorithm 4.3: lambda += (||p|| / ||q||)^2 (||p|| - Delta) / Delta, ||q||^2 = p'(B+lambda I)^-1 p.
-      Scalar next = t + (pn * pn / q2) * (pn - Delta) / Delta;
+      Scalar next = t + newton * (pn - Delta) / Delta;
       if (!(next > lo && next < hi) || !std::isfinite(next)) next = Scalar(0.5) * (lo + hi);
       if (next == t) {
         res.status = SubproblemStatus::boundary;  // bracket collapsed to round-off
@@ -191,24 +214,58 @@ class ExactSubproblem {
       t = next;
     }
     fill_step(t, res);
-    res.lambda = std::max(t - lambda1, Scalar(0));
+    res.lambda = std::max(t - lambda1, Scalar(0)) * sigma_;
     return finish(res);
   }
 
   const ExactSubproblemSettings<Scalar>& settings() const { return settings_; }
 
  private:
-  // ||p(t)|| and, optionally, ||q||^2 = sum gt_i^2 / d_i^3, d_i = lambda_i - lambda_1 + t.
-  Scalar step_norm(Scalar t, Scalar* q2 = nullptr) const {
+  // Power of two to divide g and B by when their magnitude `big` is far from 1 (else 1).
+  static Scalar scale_for(Scalar big) {
+    static const Scalar high = std::sqrt(std::sqrt((std::numeric_limits<Scalar>::max)()));
+    if (!(big > Scalar(0)) || !std::isfinite(big) || (big <= high && big >= Scalar(1) / high)) return Scalar(1);
+    return detail::power_of_two(big);
+  }
+  // Below this a sum of squares may have lost digits to underflow.
+  static Scalar tiny_norm() {
+    static const Scalar v = std::sqrt((std::numeric_limits<Scalar>::min)() / Eigen::NumTraits<Scalar>::epsilon());
+    return v;
+  }
+
+  // ||p(t)|| and, optionally, the Newton factor ||p||^2 / ||q||^2 of N&W Algorithm 4.3, with
+  // ||q||^2 = sum gt_i^2 / d_i^3, d_i = lambda_i - lambda_1 + t. Sums of squares that
+  // overflow or underflow are redone scaled by max |c_i| (||p|| = +Inf only beyond the range).
+  Scalar step_norm(Scalar t, Scalar* newton = nullptr) const {
     Scalar p2 = 0, s3 = 0;
+    bool all_zero = true;
     for (Eigen::Index i = 0; i < delta_.size(); ++i) {
       const Scalar d = delta_(i) + t;
       const Scalar ci = gt_(i) / d;
       p2 += ci * ci;
       s3 += ci * ci / d;
+      all_zero = all_zero && ci == Scalar(0);
     }
-    if (q2) *q2 = s3;
-    return std::sqrt(p2);
+    const Scalar pn = std::sqrt(p2);
+    if (std::isfinite(pn) && std::isfinite(s3) && (pn >= tiny_norm() || all_zero)) {
+      if (newton) *newton = pn * pn / s3;
+      return pn;
+    }
+    Scalar m = 0;
+    for (Eigen::Index i = 0; i < delta_.size(); ++i) m = std::max(m, std::abs(gt_(i) / (delta_(i) + t)));
+    if (!std::isfinite(m) || m == Scalar(0)) {
+      if (newton) *newton = std::numeric_limits<Scalar>::quiet_NaN();  // bisection takes over
+      return m;
+    }
+    Scalar p2s = 0, s3s = 0;
+    for (Eigen::Index i = 0; i < delta_.size(); ++i) {
+      const Scalar d = delta_(i) + t;
+      const Scalar ci = gt_(i) / d / m;
+      p2s += ci * ci;
+      s3s += ci * ci / d;
+    }
+    if (newton) *newton = p2s / s3s;
+    return m * std::sqrt(p2s);
   }
 
   void fill_step(Scalar t, Result& res) {
@@ -216,12 +273,12 @@ class ExactSubproblem {
     res.step.noalias() = eig_.eigenvectors() * c_;
   }
 
-  // Predicted decrease in eigen-coordinates: -(gt'c + c'Lambda c/2).
+  // Predicted decrease in eigen-coordinates: -(gt'c + c'Lambda c/2), times sigma.
   Result& finish(Result& res) {
-    const Vector& lam = eig_.eigenvalues();
+    const Vector& lam = lam_;
     Scalar m = 0;
     for (Eigen::Index i = 0; i < lam.size(); ++i) m += gt_(i) * c_(i) + Scalar(0.5) * lam(i) * c_(i) * c_(i);
-    res.predicted_decrease = -m;
+    res.predicted_decrease = sigma_ == Scalar(1) ? -m : -m * sigma_;
     if (!res.step.allFinite() || !std::isfinite(res.predicted_decrease)) res.status = SubproblemStatus::non_finite;
     return res;
   }
@@ -230,8 +287,11 @@ class ExactSubproblem {
   Eigen::SelfAdjointEigenSolver<Matrix> eig_;
   Eigen::ComputationInfo info_ = Eigen::InvalidInput;
   Vector gt_;
+  Vector gs_;
+  Vector lam_;
   Vector c_;
   Vector delta_;
+  Scalar sigma_ = 1;
 };
 
 template <typename Scalar = double>
@@ -256,6 +316,7 @@ class SteihaugCg {
     if (B.rows() != B.cols()) throw std::invalid_argument("SteihaugCg::compute: B must be square");
     B_ = B;
     info_ = B_.allFinite() ? Eigen::Success : Eigen::NumericalIssue;
+    b_max_ = info_ == Eigen::Success && B_.size() > 0 ? B_.cwiseAbs().maxCoeff() : Scalar(0);
     return *this;
   }
   Eigen::ComputationInfo info() const { return info_; }
@@ -266,58 +327,83 @@ class SteihaugCg {
     if (g.size() != n) throw std::invalid_argument("SteihaugCg::solve: g has the wrong size");
     res.step.setZero(n);
     if (info_ != Eigen::Success || !g.allFinite() || !(Delta > Scalar(0)) || !std::isfinite(Delta)) return res;
-    const Scalar g_norm = g.norm();
-    const Scalar tol = std::min(settings_.forcing_cap, std::sqrt(g_norm)) * g_norm;
+    // (g, B) / sigma: same minimiser and CG iterates; sigma = 1 in the normal range.
+    sigma_ = 1;
+    const Scalar big = std::max(n > 0 ? g.cwiseAbs().maxCoeff() : Scalar(0), b_max_);
+    static const Scalar high = std::sqrt(std::sqrt((std::numeric_limits<Scalar>::max)()));
+    if (big > high || (big > Scalar(0) && big < Scalar(1) / high)) sigma_ = detail::power_of_two(big);
+    if (sigma_ == Scalar(1)) {
+      gs_ = g;
+    } else {
+      gs_ = g * (Scalar(1) / sigma_);
+      Bs_ = B_ * (Scalar(1) / sigma_);
+    }
+    const Matrix& B = sigma_ == Scalar(1) ? B_ : Bs_;
+    const Scalar g_norm = detail::safe_norm(gs_);
+    // Forcing term of the unscaled ||g|| (N&W eq. 7.10), applied to the scaled residual.
+    const Scalar eta = std::min(settings_.forcing_cap, std::sqrt(g_norm * sigma_));
+    const Scalar tol = eta * g_norm;
     Vector& z = res.step;
-    r_ = g;
-    d_ = -g;
+    r_ = gs_;
+    d_ = -gs_;
     res.status = SubproblemStatus::interior;
-    if (g_norm <= tol || g_norm == Scalar(0)) return finish(g, res);
+    if (g_norm <= tol || g_norm == Scalar(0)) return finish(gs_, B, res);
     const int max_it = std::max(1, settings_.max_iterations_per_dimension * static_cast<int>(n));
     res.status = SubproblemStatus::max_iterations;
     for (int j = 0; j < max_it; ++j) {
       res.iterations = j + 1;
-      Bd_.noalias() = B_ * d_;
+      Bd_.noalias() = B * d_;
       const Scalar dBd = d_.dot(Bd_);
       if (dBd <= Scalar(0)) {
         z += boundary_tau(z, d_, Delta) * d_;
         res.status = SubproblemStatus::negative_curvature;
-        return finish(g, res);
+        return finish(gs_, B, res);
       }
       const Scalar rr = r_.squaredNorm();
       const Scalar alpha = rr / dBd;
-      if ((z + alpha * d_).norm() >= Delta) {
+      if (detail::safe_norm(z + alpha * d_) >= Delta) {
         z += boundary_tau(z, d_, Delta) * d_;
         res.status = SubproblemStatus::boundary;
-        return finish(g, res);
+        return finish(gs_, B, res);
       }
       z += alpha * d_;
       r_ += alpha * Bd_;
-      if (r_.norm() < tol) {
+      if (detail::safe_norm(r_) < tol) {
         res.status = SubproblemStatus::interior;
-        return finish(g, res);
+        return finish(gs_, B, res);
       }
       d_ = -r_ + (r_.squaredNorm() / rr) * d_;
     }
-    return finish(g, res);
+    return finish(gs_, B, res);
   }
 
  private:
-  // tau >= 0 with ||z + tau d|| = Delta.
+  // tau >= 0 with ||z + tau d|| = Delta; in units of Delta and ||d|| when the plain
+  // quadratic would overflow or underflow (tiny radii, huge directions).
   static Scalar boundary_tau(const Vector& z, const Vector& d, Scalar Delta) {
     const Scalar a = d.squaredNorm(), b = 2 * z.dot(d), c = z.squaredNorm() - Delta * Delta;
-    return (-b + std::sqrt(std::max(b * b - 4 * a * c, Scalar(0)))) / (2 * a);
+    const Scalar tau = (-b + std::sqrt(std::max(b * b - 4 * a * c, Scalar(0)))) / (2 * a);
+    static const Scalar small = std::sqrt((std::numeric_limits<Scalar>::min)() / Eigen::NumTraits<Scalar>::epsilon());
+    if (std::isfinite(tau) && std::isfinite(b * b - 4 * a * c) && Delta >= small && a >= small * small) return tau;
+    const Scalar dn = detail::safe_norm(d);
+    const Vector zh = z / Delta, dh = d / dn;  // ||zh + th dh|| = 1, tau = th Delta / ||d||
+    const Scalar bh = zh.dot(dh), ch = zh.squaredNorm() - Scalar(1);
+    const Scalar th = -bh + std::sqrt(std::max(bh * bh - ch, Scalar(0)));
+    return th * (Delta / dn);
   }
-  Result& finish(const Eigen::Ref<const Vector>& g, Result& res) {
-    Bd_.noalias() = B_ * res.step;
+  Result& finish(const Eigen::Ref<const Vector>& g, const Matrix& B, Result& res) {
+    Bd_.noalias() = B * res.step;
     res.predicted_decrease = -(g.dot(res.step) + Scalar(0.5) * res.step.dot(Bd_));
+    if (sigma_ != Scalar(1)) res.predicted_decrease *= sigma_;
     if (!res.step.allFinite() || !std::isfinite(res.predicted_decrease)) res.status = SubproblemStatus::non_finite;
     return res;
   }
 
   SteihaugCgSettings<Scalar> settings_;
-  Matrix B_;
-  Vector r_, d_, Bd_;
+  Matrix B_, Bs_;
+  Vector r_, d_, Bd_, gs_;
+  Scalar b_max_ = 0;
+  Scalar sigma_ = 1;
   Eigen::ComputationInfo info_ = Eigen::InvalidInput;
 };
 

@@ -17,6 +17,11 @@
 //           if (out.accepted) tell_model(g(theta), H(theta));   // else ask() again
 //
 // and minimize(f, x0) runs exactly this loop on a deterministic function.
+//
+// Non-finite and out-of-range numbers are statuses, never convergence: norms are range-safe
+// (detail::safe_norm, scaled subproblems), a finite g whose step or predicted decrease still
+// overflows stops with numerical_overflow, and a NaN/Inf trial value is a rejected trial
+// (StepOutcome::non_finite_value) whose radius collapse ends as non_finite_objective.
 #pragma once
 
 #include <rmpc/optim/curvature.hpp>
@@ -51,7 +56,9 @@ template <typename Scalar = double>
 struct TrustRegionSettings {
   Scalar initial_radius = Scalar(1e-2);  ///< Delta0 of TR-QN (method.md section 4).
   Scalar max_radius = Scalar(1e-1);      ///< Cap of TR-QN (method.md section 4).
-  Scalar min_radius = Scalar(1e-6);      ///< Floor of TR-QN; a rejection at it stops (converged_radius).
+  /// Floor of TR-QN; a rejection at it stops (converged_radius, or non_finite_objective when
+  /// the rejected trial value was NaN/Inf). Must be a normal number (not 0 or denormal).
+  Scalar min_radius = Scalar(1e-6);
   Scalar reject_ratio = Scalar(0);       ///< Reject when rho <= this (paper: rho <= 0; N&W eta in [0, 1/4)).
   Scalar shrink_ratio = Scalar(0.25);    ///< rho below: shrink (paper and N&W Algorithm 4.1).
   Scalar shrink_factor = Scalar(0.25);   ///< Delta /= 4 (paper and N&W Algorithm 4.1).
@@ -63,13 +70,15 @@ struct TrustRegionSettings {
   /// retried unchanged (a deterministic waste); off = the paper's Delta /= 4.
   bool shrink_from_step_length = false;
   /// Stop when ||g|| at an accepted point is <= this (sampled gradients never reach 0 exactly).
-  Scalar gradient_tolerance = Scalar(1e-8);
+  /// 1e-8 for double; never below 64 epsilons of Scalar (float).
+  Scalar gradient_tolerance = detail::default_tolerance<Scalar>(1e-8, 64);
   /// Stop when an accepted ||p|| <= step_tolerance (1 + ||x||): no measurable progress left.
-  Scalar step_tolerance = Scalar(1e-14);
+  /// 1e-14 for double; never below 4 epsilons of Scalar (float).
+  Scalar step_tolerance = detail::default_tolerance<Scalar>(1e-14, 4);
   /// When |actual| and predicted decrease are both <= roundoff_tolerance (1 + |J|), rho is
   /// round-off noise: take rho = 1 (Conn, Gould & Toint, Trust-Region Methods, section 17.4.2).
   /// Sampled J (RL) has noise far above this, so the guard only acts on smooth f near x*.
-  Scalar roundoff_tolerance = Scalar(10) * std::numeric_limits<Scalar>::epsilon();
+  Scalar roundoff_tolerance = Scalar(10) * Eigen::NumTraits<Scalar>::epsilon();
   /// Trial budget (tell_value calls); each trial costs one batch of episodes in the RL loop.
   int max_iterations = 1000;
   /// P1 replaces eigenvalues of an indefinite B by their absolute values; none keeps B and
@@ -100,6 +109,9 @@ class TrustRegion {
     if (!(settings_.min_radius > Scalar(0)) || !(settings_.max_radius >= settings_.min_radius) ||
         !(settings_.initial_radius > Scalar(0)))
       throw std::invalid_argument("TrustRegionSettings: need 0 < min_radius <= max_radius, initial_radius > 0");
+    if (!(settings_.min_radius >= (std::numeric_limits<Scalar>::min)()) || !std::isfinite(settings_.max_radius) ||
+        !std::isfinite(settings_.initial_radius))
+      throw std::invalid_argument("TrustRegionSettings: radii must be finite and min_radius a normal number (not denormal)");
     if (!(settings_.shrink_factor > Scalar(0) && settings_.shrink_factor < Scalar(1)) || !(settings_.expand_factor >= Scalar(1)))
       throw std::invalid_argument("TrustRegionSettings: need 0 < shrink_factor < 1 <= expand_factor");
   }
@@ -119,6 +131,7 @@ class TrustRegion {
     radius_ = std::clamp(settings_.initial_radius, settings_.min_radius, settings_.max_radius);
     iterations_ = 0;
     accepted_ = 0;
+    non_finite_trials_ = 0;
     moved_since_model_ = false;
     has_model_ = false;
     phase_ = Phase::need_model;
@@ -168,23 +181,32 @@ class TrustRegion {
     if (phase_ == Phase::need_model) throw std::logic_error("TrustRegion::ask: tell_model/tell_gradient first");
     trial_.radius = radius_;
     if (model_ == TrustRegionModel::clipped_gradient) {
-      const Scalar gn = g_.norm();
-      trial_.step = -std::min(Scalar(1), radius_ / gn) * g_;  // method.md section 4, TR-GD
-      trial_.predicted_decrease = -g_.dot(trial_.step);         // linear model, B = 0
-      trial_.on_boundary = gn >= radius_;
+      const Scalar gn = detail::safe_norm(g_);
+      const Scalar alpha = radius_ / gn;
+      if (std::isfinite(gn) && (alpha >= Scalar(1) || alpha >= (std::numeric_limits<Scalar>::min)())) {
+        trial_.step = -std::min(Scalar(1), alpha) * g_;  // method.md section 4, TR-GD
+      } else if (std::isfinite(gn)) {
+        trial_.step = -radius_ * (g_ / gn);  // radius / ||g|| would underflow
+      } else {
+        // ||g|| beyond the range (entries finite): direction of g / max |g|, length radius.
+        const Vector u = g_ / g_.cwiseAbs().maxCoeff();
+        trial_.step = -(radius_ / detail::safe_norm(u)) * u;
+      }
+      trial_.predicted_decrease = -g_.dot(trial_.step);  // linear model, B = 0
+      trial_.on_boundary = !(gn < radius_);
     } else {
       const SubproblemResult<Scalar, N> sub = use_exact_ ? exact_.solve(g_, radius_) : cg_.solve(g_, radius_);
       last_subproblem_ = sub.status;
       if (sub.status == SubproblemStatus::non_finite) {
-        stop(Status::subproblem_failed);
-        trial_.step.setZero();
-        trial_.predicted_decrease = 0;
-        return trial_;
+        // g, B and the radius are finite here: the step or m(0) - m(p) left the range.
+        return stop_with_zero_step(Status::numerical_overflow);
       }
       trial_.step = sub.step;
       trial_.predicted_decrease = sub.predicted_decrease;
       trial_.on_boundary = sub.on_boundary();
     }
+    if (!trial_.step.allFinite() || !std::isfinite(trial_.predicted_decrease) || !(x_ + trial_.step).allFinite())
+      return stop_with_zero_step(Status::numerical_overflow);
     if (!(trial_.predicted_decrease > Scalar(0))) {
       // g = 0 with B PSD (to round-off): the model offers nothing; x is stationary for it.
       stop(Status::converged_step);
@@ -196,7 +218,9 @@ class TrustRegion {
   }
 
   /// Measured value J(x + p) of the last ask(): ratio test, radius update, accept/reject.
-  /// A non-finite J_trial is a rejection (the trial point blew up), not a stop.
+  /// A non-finite J_trial is a rejection (the trial point blew up; out.non_finite_value,
+  /// ratio -Inf), not a stop; when it happens at min_radius the status is
+  /// non_finite_objective, not converged_radius.
   Outcome tell_value(Scalar J_trial) {
     Outcome out;
     out.radius = radius_;
@@ -207,13 +231,18 @@ class TrustRegion {
     const Scalar pred = trial_.predicted_decrease;
     const Scalar actual = value_ - J_trial;
     const Scalar noise = settings_.roundoff_tolerance * (Scalar(1) + std::abs(value_));
-    Scalar rho = std::isfinite(J_trial) ? actual / pred : -std::numeric_limits<Scalar>::infinity();
-    if (std::isfinite(J_trial) && std::abs(actual) <= noise && pred <= noise) rho = Scalar(1);
+    const bool finite_trial = std::isfinite(J_trial);
+    Scalar rho = finite_trial ? actual / pred : -std::numeric_limits<Scalar>::infinity();
+    if (finite_trial && std::abs(actual) <= noise && pred <= noise) rho = Scalar(1);
+    if (!finite_trial) {
+      ++non_finite_trials_;
+      out.non_finite_value = true;
+    }
     out.actual_decrease = actual;
     out.predicted_decrease = pred;
     out.ratio = rho;
-    out.accepted = rho > settings_.reject_ratio;
-    const Scalar step_norm = trial_.step.norm();
+    out.accepted = finite_trial && rho > settings_.reject_ratio;
+    const Scalar step_norm = detail::safe_norm(trial_.step);
     const Scalar trial_radius = radius_;
     if (!(rho >= settings_.shrink_ratio)) {
       const Scalar base = settings_.shrink_from_step_length ? std::min(radius_, step_norm) : radius_;
@@ -229,12 +258,14 @@ class TrustRegion {
       moved_since_model_ = true;
       ++accepted_;
       phase_ = Phase::need_model;
-      if (step_norm <= settings_.step_tolerance * (Scalar(1) + x_.norm())) stop(Status::converged_step);
+      if (step_norm <= settings_.step_tolerance * (Scalar(1) + detail::safe_norm(x_))) stop(Status::converged_step);
     } else {
       phase_ = Phase::need_ask;  // same g and B, smaller radius (method.md section 4)
-      if (trial_radius <= settings_.min_radius) stop(Status::converged_radius);
+      // A rejection at the floor is convergence only when the trial was measured (finite).
+      if (trial_radius <= settings_.min_radius) stop(finite_trial ? Status::converged_radius : Status::non_finite_objective);
       // A rejected step far inside the smallest radius: round-off of J dominates (near x*).
-      else if (step_norm <= settings_.step_tolerance * (Scalar(1) + x_.norm())) stop(Status::converged_step);
+      else if (step_norm <= settings_.step_tolerance * (Scalar(1) + detail::safe_norm(x_)))
+        stop(finite_trial ? Status::converged_step : Status::non_finite_objective);
     }
     if (status_ == Status::running && iterations_ >= settings_.max_iterations) stop(Status::max_iterations);
     out.status = status_;
@@ -249,6 +280,8 @@ class TrustRegion {
   Status status() const { return status_; }
   int iterations() const { return iterations_; }        ///< tell_value calls so far.
   int accepted_steps() const { return accepted_; }
+  /// tell_value calls with a NaN/Inf value (each one a rejection).
+  int non_finite_trials() const { return non_finite_trials_; }
   /// True when the next call must be tell_model/tell_gradient (after reset or an acceptance).
   bool needs_model() const { return status_ == Status::running && phase_ == Phase::need_model; }
   SubproblemStatus last_subproblem_status() const { return last_subproblem_; }
@@ -262,6 +295,13 @@ class TrustRegion {
   Status stop(Status s) {
     status_ = s;
     return s;
+  }
+
+  const Step& stop_with_zero_step(Status s) {
+    stop(s);
+    trial_.step.setZero();
+    trial_.predicted_decrease = 0;
+    return trial_;
   }
 
   bool begin_model(const Eigen::Ref<const Vector>& g) {
@@ -280,7 +320,7 @@ class TrustRegion {
     has_model_ = true;
     moved_since_model_ = false;
     phase_ = Phase::need_ask;
-    if (g_.norm() <= settings_.gradient_tolerance) return stop(Status::converged_gradient);
+    if (detail::safe_norm(g_) <= settings_.gradient_tolerance) return stop(Status::converged_gradient);
     if (model_ == TrustRegionModel::clipped_gradient) return status_;
     use_exact_ = settings_.subproblem == SubproblemMethod::exact ||
                  (settings_.subproblem == SubproblemMethod::automatic && x_.size() <= settings_.exact_max_dimension);
@@ -304,6 +344,7 @@ class TrustRegion {
   Scalar radius_ = 0;
   int iterations_ = 0;
   int accepted_ = 0;
+  int non_finite_trials_ = 0;
   bool moved_since_model_ = false;
   bool has_model_ = false;
   bool use_exact_ = true;

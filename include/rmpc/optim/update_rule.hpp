@@ -87,6 +87,8 @@ class Optimizer {
   Scalar value() const { return tr() ? tr_.value() : fo_.value(); }
   Status status() const { return tr() ? tr_.status() : fo_.status(); }
   int iterations() const { return tr() ? tr_.iterations() : fo_.iterations(); }
+  /// Trials with a NaN/Inf value (rejected; see Status::non_finite_objective).
+  int non_finite_trials() const { return tr() ? tr_.non_finite_trials() : fo_.non_finite_trials(); }
   bool needs_model() const { return tr() ? tr_.needs_model() : fo_.needs_model(); }
   /// Trust radius of the next step (+inf for rules without one).
   Scalar radius() const { return tr() ? tr_.radius() : std::numeric_limits<Scalar>::infinity(); }

@@ -225,8 +225,8 @@ TEST_CASE("invalid input and non-convexity are statuses naming the argument", "[
   pr.d.setZero(2);
   pr.H(0, 0) = -1;
   CHECK(solver.compute(pr).info() == Status::non_convex);
-  pr.H(0, 0) = 0;
-  CHECK(solver.compute(pr).info() == Status::non_convex);
+  pr.H(0, 0) = 0;  // positive semidefinite: convex, but not solvable by this method
+  CHECK(solver.compute(pr).info() == Status::singular_hessian);
   pr.H(0, 0) = 1;
   pr.H(0, 1) = 0.5;
   CHECK(solver.compute(pr).info() == Status::invalid_input);

@@ -18,11 +18,14 @@
 namespace rmpc::qp {
 
 enum class Status {
-  optimal,         ///< KKT conditions hold to round-off.
-  infeasible,      ///< The (hard) constraints admit no point.
-  max_iterations,  ///< Active-set iteration limit hit; the iterate is dual feasible only.
-  non_convex,      ///< H is not symmetric positive definite.
-  invalid_input,   ///< NaN/Inf or inconsistent sizes; `message` names the argument.
+  optimal,           ///< KKT conditions certified to round-off, relative to the data's scale.
+  infeasible,        ///< The (hard) constraints admit no point (a checked Farkas certificate).
+  max_iterations,    ///< Active-set iteration limit hit; the iterate is dual feasible only.
+  non_convex,        ///< H has a (clearly) negative eigenvalue: the QP is not convex.
+  invalid_input,     ///< NaN/Inf, inconsistent sizes or an unusable H; `message` says which.
+  singular_hessian,  ///< H is positive semidefinite but (numerically) singular: the QP is
+                     ///< convex, but this solver needs a positive definite H.
+  inaccurate,        ///< The solver stopped, but its answer failed the final KKT certificate.
 };
 
 inline const char* to_string(Status s) {
@@ -32,6 +35,8 @@ inline const char* to_string(Status s) {
     case Status::max_iterations: return "max_iterations";
     case Status::non_convex: return "non_convex";
     case Status::invalid_input: return "invalid_input";
+    case Status::singular_hessian: return "singular_hessian";
+    case Status::inaccurate: return "inaccurate";
   }
   return "unknown";
 }
@@ -89,13 +94,20 @@ struct Settings {
   /// Active-set changes allowed before giving up; 0 picks 5 (n + m + p) + 20, far above
   /// what a non-degenerate dual active-set run needs (each row enters about once).
   int max_iterations = 0;
-  /// A row counts as violated when C_i z - d_i > feasibility_tolerance * (1 + |d_i|);
+  /// A row counts as violated when C_i z - d_i > feasibility_tolerance * (|C_i| |z| + |d_i|):
+  /// relative to the row's own scale, so a positive row scaling never changes the answer;
   /// near round-off so the active set is the exact one.
   Scalar feasibility_tolerance = Scalar(64) * std::numeric_limits<Scalar>::epsilon();
+  /// Final certificate before `optimal` (and the test that a linearly dependent row is
+  /// really violated before it may change the working set or prove infeasibility): primal
+  /// feasibility of every row, multiplier boxes, complementarity and stationarity, each
+  /// relative to the scale of the terms it sums (|C_i||z| + |d_i|, |H||z| + |g| + |N'||y|).
+  Scalar certificate_tolerance = Scalar(1e4) * std::numeric_limits<Scalar>::epsilon();
   /// Smallest |pivot| accepted when a constraint enters, relative to its normal: below it the
   /// normal is taken as linearly dependent on the working set.
   Scalar dependency_tolerance = Scalar(1e3) * std::numeric_limits<Scalar>::epsilon();
-  /// One step of iterative refinement on the final KKT system: residuals at round-off level.
+  /// Iterative refinement of the final KKT system, used only when the certificate's residual
+  /// test fails (at most two steps). Off: such an answer is reported `inaccurate`.
   bool refine = true;
   /// Scan the data for NaN/Inf and size mismatches (cheap; turn off only in trusted hot loops).
   bool check_input = true;

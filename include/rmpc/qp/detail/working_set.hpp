@@ -27,11 +27,13 @@ class WorkingSetFactor {
     q_ = 0;
   }
 
-  /// Start from the empty working set: J = L^{-T}; `L` holds the Cholesky factor in its lower triangle.
+  /// Start from the empty working set: J = L^{-T}; `L` holds the Cholesky factor in its lower
+  /// triangle, of H scaled by 1/scale^2 (scale a power of two, so J = L^{-T}/scale is exact).
   template <typename LowerFactor>
-  void reset(const LowerFactor& L) {
+  void reset(const LowerFactor& L, Scalar scale = Scalar(1)) {
     J_.setIdentity();
     L.transpose().template triangularView<Eigen::Upper>().solveInPlace(J_);
+    if (scale != Scalar(1)) J_ /= scale;
     q_ = 0;
   }
 
@@ -81,6 +83,9 @@ class WorkingSetFactor {
     ++q_;
     return std::abs(d(q_ - 1));
   }
+
+  /// Negates the k-th normal (J'N = [R; 0] keeps holding: column k of R changes sign).
+  void flip(Eigen::Index k) { R_.col(k).head(k + 1) *= Scalar(-1); }
 
   /// Removes the k-th normal, restoring R's triangular form with Givens rotations.
   void remove(Eigen::Index k) {

@@ -15,7 +15,9 @@ rmpc_configure "$build_dir" Release \
   -DRMPC_BUILD_TESTS=ON -DRMPC_BUILD_EXAMPLES=ON -DRMPC_BUILD_BENCHMARKS=ON
 
 rmpc_section "Build (-j$RMPC_JOBS)"
+build_start=$SECONDS
 cmake --build "$build_dir" -j "$RMPC_JOBS"
+echo "build took $(( (SECONDS - build_start) / 60 )) min $(( (SECONDS - build_start) % 60 )) s"
 
 rmpc_section "Test"
 cd "$build_dir"

@@ -66,14 +66,17 @@ using PaperMpc = rmpc::mpc::LqMpc<double, nx, nu, horizon, np>;
 /// a run-time size: a fixed 50-stage QP would put ~100 KB blocks on the stack.
 using BenchmarkMpc = rmpc::mpc::LqMpc<double, nx, nu, Eigen::Dynamic, np>;
 
-inline BenchmarkMpc make_benchmark_mpc() {
+/// A template only so that translation units that include this header without calling it do
+/// not compile a second MPC type (about 25 s of compiler time each).
+template <typename Mpc = BenchmarkMpc>
+Mpc make_benchmark_mpc() {
   PaperModel model;
   model.terminal_P = terminal_P_true();
   rmpc::mpc::LqMpcSettings<double> settings;
   settings.derivative_order = 0;
-  rmpc::mpc::LqSizes sizes = BenchmarkMpc::default_sizes();
+  rmpc::mpc::LqSizes sizes = Mpc::default_sizes();
   sizes.horizon = benchmark_horizon;
-  BenchmarkMpc mpc(model, sizes, settings);
+  Mpc mpc(model, sizes, settings);
   mpc.set_parameters(theta_true());
   return mpc;
 }

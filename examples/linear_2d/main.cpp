@@ -6,8 +6,16 @@
 //   linear_2d --compare [--seeds 3] [--methods gd,tr-gd,...] [--out DIR]
 //   linear_2d --test-set [--theta T1..T8 | training options]
 //   linear_2d --policy X1 X2 [--theta T1..T8]
+//   linear_2d --help | --version
+// The whole command line is validated before anything runs (cli.hpp; exit status 2 and the
+// flag named on error), output paths are checked writable before any training and a failed
+// write is an error (results_io.hpp; exit status 1). CSVs start with "# key: value" lines
+// (settings, rule, seed, rmpc version) and spell missing values nan; the JSON has the same
+// record under "settings".
+#include "cli.hpp"
 #include "paper_model.hpp"
 #include "policy_mode.hpp"
+#include "results_io.hpp"
 
 #include <rmpc/rl/log.hpp>
 #include <rmpc/rl/loop.hpp>
@@ -15,6 +23,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -60,47 +69,11 @@ States read_states(const std::string& path) {
   return s;
 }
 
-struct MethodName {
-  const char* cli;
-  rmpc::optim::UpdateRule rule;
-};
-const std::vector<MethodName>& methods() {
-  using R = rmpc::optim::UpdateRule;
-  static const std::vector<MethodName> m = {{"gd", R::gd},       {"tr-gd", R::tr_gd},     {"qn", R::qn},
-                                            {"tr-qn", R::tr_qn}, {"tr-bfgs", R::tr_bfgs}, {"tr-gauss-newton", R::tr_gauss_newton},
-                                            {"adam", R::adam}};
-  return m;
-}
-rmpc::optim::UpdateRule parse_rule(std::string name) {
-  std::replace(name.begin(), name.end(), '_', '-');  // tr_qn and tr-qn both accepted
-  for (const auto& m : methods())
-    if (name == m.cli) return m.rule;
-  throw std::invalid_argument("unknown --method " + name);
-}
-
-struct Options {
-  std::string method = "tr-qn";
-  int iterations = 40;
-  std::uint64_t seed = 0;
-  int threads = 1;
-  int episodes = -1;       // first n training states only (smoke tests)
-  int critic_epochs = 25;  // per-sweep epoch cap of warm-started fits
-  int first_epochs = 60;   // epoch cap of the first fits (random init)
-  bool restart = false;    // restart_on_stop (not in the paper)
-  double exploration_floor = -1, sigma = -1;  // <0: the paper's 0.01 and 0.1
-  int sweeps = 10;         // fitted-Q sweeps k (paper: 10)
-  int crn = -1, float_critic = -1;  // <0: the LoopSettings default; crn: 0 off, 1 always, 2 trust-region rules
-  double critic_lr = -1;   // <0: the paper's Adam 1e-3
-  int batch_size = -1;     // <0: the paper's minibatch 256
-  int buffer_episodes = -1;  // <0: the paper's 250
-  int shrink_from_step = -1;  // <0: TrustRegionSettings default
-  int refit_on_reject = -1;   // <0: the LoopSettings default
-  int seeds = 3;
-  std::string json, csv, out = "linear_2d_results", methods_list;
-  bool compare = false, test_set = false, policy = false, quiet = false, has_theta = false;
-  Eigen::Vector2d policy_state = Eigen::Vector2d::Zero();
-  Theta theta = linear_2d::theta0();
-};
+// Command line (cli.hpp) and results files (results_io.hpp).
+using linear_2d::cli::Options;
+using linear_2d::cli::parse_rule;
+namespace io = linear_2d::io;
+constexpr const char* training_states_file = LINEAR_2D_DATA_DIR "/ecc24_train_initial_states.csv";
 
 /// The benchmark MPC built in place: LqMpc must not be moved after set_parameters (its QP
 /// solver keeps a pointer to the MPC's problem data).
@@ -148,7 +121,7 @@ rmpc::rl::LoopSettings<double> loop_settings(const Options& o, rmpc::optim::Upda
 }
 
 States training_states(const Options& o) {
-  States s = read_states(LINEAR_2D_DATA_DIR "/ecc24_train_initial_states.csv");
+  States s = read_states(training_states_file);
   if (o.episodes > 0 && o.episodes < s.cols()) s.conservativeResize(Eigen::NoChange, o.episodes);
   return s;
 }
@@ -207,16 +180,29 @@ int run_single(const Options& o) {
   std::printf("best theta:");
   for (Eigen::Index j = 0; j < r.best_theta.size(); ++j) std::printf(" %.6f", r.best_theta(j));
   std::printf("\n");
+  // Settings record: full loop settings, rule, seed, rmpc version, command line.
+  const io::Settings record = io::settings_record(o, loop_settings(o, rule, o.seed), true, o.seed, states.cols());
   if (!o.json.empty()) {
-    std::ofstream f(o.json);
-    rmpc::rl::write_summary_json(f, r, "\"method\": \"" + o.method + "\", \"seed\": " + std::to_string(o.seed) +
-                                           ", \"threads\": " + std::to_string(o.threads) +
-                                           ", \"benchmark_cost\": 11.901");
+    io::write_file(o.json, [&](std::ostream& f) {
+      rmpc::rl::write_summary_json(f, r, "\"program\": \"linear_2d\", \"rmpc_version\": " + io::json_string(rmpc::version_string) +
+                                             ", \"method\": " + io::json_string(o.method) + ", \"rule\": " +
+                                             io::json_string(rmpc::optim::to_string(rule)) + ", \"seed\": " +
+                                             std::to_string(o.seed) + ", \"threads\": " + std::to_string(o.threads) +
+                                             ", \"benchmark_cost\": 11.901, \"settings\": " + io::json_object(record));
+    });
     std::printf("wrote %s\n", o.json.c_str());
   }
   if (!o.csv.empty()) {
-    std::ofstream f(o.csv);
-    rmpc::rl::write_history_csv(f, r);
+    io::Settings header = record;
+    header.push_back({"status", rmpc::rl::to_string(r.status), true});
+    header.push_back({"best_cost", io::number(r.best_cost), false});
+    header.push_back({"best_iteration", std::to_string(r.best_iteration), false});
+    header.push_back({"benchmark_cost", io::number(benchmark_cost), false});
+    io::write_file(o.csv, [&](std::ostream& f) {
+      io::write_comment_header(f, header);
+      io::write_history_csv(f, r);
+    });
+    std::printf("wrote %s\n", o.csv.c_str());
   }
   std::printf("{\"best_cost\": %.6f}\n", r.best_cost);
   return 0;
@@ -224,18 +210,15 @@ int run_single(const Options& o) {
 
 bool have_gnuplot() { return std::system("command -v gnuplot > /dev/null 2>&1") == 0; }
 
+/// --compare: o.methods (validated, canonical) x seeds; o.out was created and probed by main.
 int run_compare(const Options& o) {
   const States states = training_states(o);
-  std::vector<std::string> names;
-  if (o.methods_list.empty()) {
-    for (const auto& m : methods()) names.push_back(m.cli);
-  } else {
-    std::stringstream ss(o.methods_list);
-    std::string n;
-    while (std::getline(ss, n, ',')) names.push_back(n);
-  }
-  std::system(("mkdir -p '" + o.out + "'").c_str());
-  std::ofstream summary(o.out + "/summary.csv");
+  const std::vector<std::string>& names = o.methods;
+  const std::string summary_path = o.out + "/summary.csv";
+  std::ofstream summary(summary_path);
+  if (!summary) throw std::runtime_error("cannot open '" + summary_path + "' for writing");
+  io::write_comment_header(summary, io::settings_record(o, loop_settings(o, parse_rule(names.front()), o.seed), false,
+                                                        o.seed, states.cols()));
   summary << "method,seed,best_cost,best_iteration,it_5pct,it_1pct,rejected,wall_s,t_rollouts,t_sensitivities,t_critic,t_step,t_evaluation\n";
   // Mean learning curve per method: best accepted deterministic cost so far, per iteration.
   std::map<std::string, std::vector<double>> curve;
@@ -246,8 +229,14 @@ int run_compare(const Options& o) {
     for (int k = 0; k < o.seeds; ++k) {
       const std::uint64_t seed = o.seed + std::uint64_t(k);
       const auto r = train(o, rule, seed, states);
-      std::ofstream f(o.out + "/" + name + "_seed" + std::to_string(seed) + ".csv");
-      rmpc::rl::write_history_csv(f, r);
+      io::Settings header = io::settings_record(o, loop_settings(o, rule, seed), true, seed, states.cols());
+      header.push_back({"status", rmpc::rl::to_string(r.status), true});
+      header.push_back({"best_cost", io::number(r.best_cost), false});
+      header.push_back({"best_iteration", std::to_string(r.best_iteration), false});
+      io::write_file(o.out + "/" + name + "_seed" + std::to_string(seed) + ".csv", [&](std::ostream& f) {
+        io::write_comment_header(f, header);
+        io::write_history_csv(f, r);
+      });
       int rejected = 0;
       for (const auto& h : r.history) rejected += h.accepted ? 0 : 1;
       double best = std::numeric_limits<double>::infinity();
@@ -260,42 +249,58 @@ int run_compare(const Options& o) {
               << iterations_to(r, 0.01) << ',' << rejected << ',' << r.wall_seconds << ',' << r.time.rollouts << ','
               << r.time.sensitivities << ',' << r.time.critic << ',' << r.time.step << ',' << r.time.evaluation << "\n";
       summary.flush();
+      if (!summary) throw std::runtime_error("writing '" + summary_path + "' failed");
       std::printf("%-16s seed %llu  best %.5f (it %d)  5%%: it %d  1%%: it %d  rejected %d  %.1f s\n", name.c_str(),
                   static_cast<unsigned long long>(seed), r.best_cost, r.best_iteration, iterations_to(r, 0.05),
                   iterations_to(r, 0.01), rejected, r.wall_seconds);
       std::fflush(stdout);
     }
   }
-  {
-    std::ofstream f(o.out + "/curves.dat");
+  summary.close();
+  if (summary.fail()) throw std::runtime_error("writing '" + summary_path + "' failed");
+  io::write_file(o.out + "/curves.dat", [&](std::ostream& f) {
     f << "# iteration";
     for (const auto& n : names) f << ' ' << n;
     f << "\n";
     for (int i = 0; i < o.iterations; ++i) {
       f << i;
-      for (const auto& n : names) f << ' ' << curve[n][std::size_t(i)];
+      for (const auto& n : names) f << ' ' << io::number(curve[n][std::size_t(i)]);
       f << "\n";
     }
+  });
+  std::printf("wrote %s, %s/curves.dat and one CSV per run in %s\n", summary_path.c_str(), o.out.c_str(), o.out.c_str());
+  const std::string gp_path = o.out + "/curves.gp", png = o.out + "/learning_curves.png";
+  auto write_gp = [&](const char* terminal) {
+    io::write_file(gp_path, [&](std::ostream& gp) {
+      gp << "set terminal " << terminal << "\nset output '" << png << "'\n"
+         << "set xlabel 'RL iteration (batch of 50 episodes)'\nset ylabel 'best closed-loop cost so far (50 training states)'\n"
+         << "set logscale y\nset key top right\nset grid\nset title 'linear\\_2d: mean over " << o.seeds << " seeds'\n"
+         << "plot ";
+      for (std::size_t k = 0; k < names.size(); ++k)
+        gp << "'" << o.out << "/curves.dat' using 1:" << (k + 2) << " with linespoints pt 7 ps 0.5 title '" << names[k] << "', ";
+      gp << benchmark_cost << " with lines dt 2 lw 2 lc rgb 'black' title 'benchmark 11.901'\n";
+    });
+  };
+  write_gp("pngcairo size 800,500 font ',10'");
+  if (!have_gnuplot()) {
+    std::printf("gnuplot not found: skipped the plot (data in %s/curves.dat, script %s)\n", o.out.c_str(), gp_path.c_str());
+    return 0;
   }
-  std::ofstream gp(o.out + "/curves.gp");
-  gp << "set terminal pngcairo size 800,500 font ',10'\nset output '" << o.out << "/learning_curves.png'\n"
-     << "set xlabel 'RL iteration (batch of 50 episodes)'\nset ylabel 'best closed-loop cost so far (50 training states)'\n"
-     << "set logscale y\nset key top right\nset grid\nset title 'linear\\_2d: mean over " << o.seeds << " seeds'\n"
-     << "plot ";
-  for (std::size_t k = 0; k < names.size(); ++k)
-    gp << "'" << o.out << "/curves.dat' using 1:" << (k + 2) << " with linespoints pt 7 ps 0.5 title '" << names[k] << "', ";
-  gp << benchmark_cost << " with lines dt 2 lw 2 lc rgb 'black' title 'benchmark 11.901'\n";
-  gp.close();
-  if (have_gnuplot()) {
-    if (std::system(("gnuplot '" + o.out + "/curves.gp'").c_str()) != 0) {
-      // pngcairo missing in some builds: fall back to the plain png terminal.
-      std::system(("sed -i \"s/pngcairo size 800,500 font ',10'/png size 800,500/\" '" + o.out + "/curves.gp' && gnuplot '" +
-                   o.out + "/curves.gp'").c_str());
-    }
-    std::printf("wrote %s/learning_curves.png\n", o.out.c_str());
-  } else {
-    std::printf("gnuplot not found: skipped the plot (data in %s/curves.dat)\n", o.out.c_str());
+  // A stale plot must not pass for a new one: the plot counts as written only if gnuplot
+  // succeeds and the file exists afterwards.
+  std::error_code ec;
+  std::filesystem::remove(png, ec);
+  auto plotted = [&](const char* redirect) {
+    return std::system(("gnuplot '" + gp_path + "'" + redirect).c_str()) == 0 && std::filesystem::exists(png, ec);
+  };
+  bool ok = plotted(" 2>/dev/null");
+  if (!ok) {
+    // pngcairo missing in some builds: fall back to the plain png terminal.
+    write_gp("png size 800,500");
+    ok = plotted("");
   }
+  if (!ok) throw std::runtime_error("gnuplot did not write " + png + " (data in " + o.out + "/curves.dat, script " + gp_path + ")");
+  std::printf("wrote %s\n", png.c_str());
   return 0;
 }
 
@@ -417,83 +422,74 @@ int run_demo(Options o) {
   return run_single(o);
 }
 
-void usage() {
-  std::fprintf(stderr,
-               "usage: linear_2d [--method gd|tr-gd|qn|tr-qn|tr-bfgs|tr-gauss-newton|adam] [--iterations K] [--seed S]\n"
-               "                 [--threads T] [--json FILE] [--csv FILE] [--episodes N] [--critic-epochs E] [--first-epochs E] [--restart] [--quiet]\n"
-               "                 [--exploration-floor F] [--sigma S] [--sweeps K] [--crn off|on|tr] [--float-critic 0|1]\n"
-               "                 [--critic-lr LR] [--batch-size B] [--buffer-episodes E] [--shrink-from-step 0|1]\n"
-               "                 [--refit-on-reject 0|1]\n"
-               "       linear_2d --compare [--seeds N] [--methods a,b,..] [--out DIR]\n"
-               "       linear_2d --test-set [--theta T1..T8]\n"
-               "       linear_2d --policy X1 X2 [--theta T1..T8]\n");
+void usage(std::FILE* to) {
+  std::fprintf(to,
+               "usage: linear_2d                      short TR-QN demo (8 iterations) with progress\n"
+               "       linear_2d --method M [--iterations K] [training options] [--json FILE] [--csv FILE]\n"
+               "       linear_2d --compare [--seeds N] [--methods M1,M2,..] [--out DIR] [training options]\n"
+               "       linear_2d --test-set [--method M] [training options]\n"
+               "       linear_2d --test-set --theta T1 .. T8 [--threads T]\n"
+               "       linear_2d --policy X1 X2 [--theta T1 .. T8]\n"
+               "       linear_2d --help | --version\n"
+               "methods (case-insensitive, '-' or '_'): %s (default tr-qn)\n"
+               "training options:\n"
+               "  --iterations K          RL iterations, 1..100000 (default 40, demo 8)\n"
+               "  --seed S                0..2^64-1 (default 0; --compare runs seeds S..S+N-1)\n"
+               "  --threads T             1..1024 (default 1; results do not depend on it)\n"
+               "  --episodes N            the first N training states, 1..number of states (default all 50)\n"
+               "  --critic-epochs E       >= 1 (default 25)      --first-epochs E     >= 1 (default 60)\n"
+               "  --sweeps K              1..10000 (default 10)  --critic-lr LR       > 0 (default 1e-3)\n"
+               "  --batch-size B          >= 1 (default 256)     --buffer-episodes E  1..1000000 (default 250)\n"
+               "  --exploration-floor F   in [0, 1] (default 0.01)\n"
+               "  --sigma S               > 0 (default 0.1)\n"
+               "  --crn off|on|tr         common random numbers (default tr: trust-region rules only)\n"
+               "  --float-critic 0|1      (default 1)            --shrink-from-step 0|1 (default 0)\n"
+               "  --refit-on-reject 0|1   (default 1)            --restart   --quiet\n"
+               "outputs (checked writable before any training; a failed write exits with status 1):\n"
+               "  --json FILE             summary, history and the settings record (single run)\n"
+               "  --csv FILE              history; '# key: value' settings lines first; nan for missing values\n"
+               "  --out DIR               --compare: one CSV per run, summary.csv, curves.dat, curves.gp,\n"
+               "                          learning_curves.png (default linear_2d_results)\n"
+               "--theta takes exactly 8 finite numbers, --policy 2. Exit status: 0 ok, 1 failure, 2 bad command line.\n",
+               linear_2d::cli::method_names().c_str());
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  // 1. The whole command line, before anything runs (exit status 2 on a bad one).
+  Options o;
   try {
-    Options o;
-    bool any_mode = false;
-    for (int i = 1; i < argc; ++i) {
-      const std::string a = argv[i];
-      auto next = [&]() -> std::string {
-        if (i + 1 >= argc) throw std::invalid_argument("missing value after " + a);
-        return argv[++i];
-      };
-      if (a == "--method") { o.method = next(); any_mode = true; }
-      else if (a == "--iterations") { o.iterations = std::stoi(next()); any_mode = true; }
-      else if (a == "--seed") o.seed = std::stoull(next());
-      else if (a == "--threads") o.threads = std::stoi(next());
-      else if (a == "--json") o.json = next();
-      else if (a == "--csv") o.csv = next();
-      else if (a == "--episodes") o.episodes = std::stoi(next());
-      else if (a == "--critic-epochs") o.critic_epochs = std::stoi(next());
-      else if (a == "--first-epochs") o.first_epochs = std::stoi(next());
-      else if (a == "--restart") o.restart = true;
-      else if (a == "--exploration-floor") o.exploration_floor = std::stod(next());
-      else if (a == "--sigma") o.sigma = std::stod(next());
-      else if (a == "--sweeps") o.sweeps = std::stoi(next());
-      else if (a == "--crn") {
-        const std::string v = next();
-        o.crn = v == "off" || v == "0" ? 0 : v == "on" || v == "1" ? 1 : v == "tr" || v == "2" ? 2 : -2;
-        if (o.crn == -2) throw std::invalid_argument("--crn: expected off, on or tr, got '" + v + "'");
-      }
-      else if (a == "--float-critic") o.float_critic = std::stoi(next());
-      else if (a == "--critic-lr") o.critic_lr = std::stod(next());
-      else if (a == "--batch-size") o.batch_size = std::stoi(next());
-      else if (a == "--buffer-episodes") o.buffer_episodes = std::stoi(next());
-      else if (a == "--shrink-from-step") o.shrink_from_step = std::stoi(next());
-      else if (a == "--refit-on-reject") o.refit_on_reject = std::stoi(next());
-      else if (a == "--seeds") o.seeds = std::stoi(next());
-      else if (a == "--methods") o.methods_list = next();
-      else if (a == "--out") o.out = next();
-      else if (a == "--quiet") o.quiet = true;
-      else if (a == "--compare") o.compare = true;
-      else if (a == "--test-set") o.test_set = true;
-      else if (a == "--policy") {
-        o.policy = true;
-        o.policy_state(0) = std::stod(next());
-        o.policy_state(1) = std::stod(next());
-      } else if (a == "--theta") {
-        o.has_theta = true;
-        for (Eigen::Index j = 0; j < o.theta.size(); ++j) o.theta(j) = std::stod(next());
-      } else if (a == "--help" || a == "-h") {
-        usage();
-        return 0;
-      } else {
-        usage();
-        return 2;
-      }
+    o = linear_2d::cli::parse(argc, argv, [] { return static_cast<long long>(read_states(training_states_file).cols()); });
+  } catch (const linear_2d::cli::UsageError& e) {
+    std::fprintf(stderr, "linear_2d: %s\nrun 'linear_2d --help' for the usage\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "linear_2d: %s\n", e.what());
+    return 1;
+  }
+  if (o.help) {
+    usage(stdout);
+    return 0;
+  }
+  if (o.version) {
+    std::printf("linear_2d (rmpc %s)\n", rmpc::version_string);
+    return 0;
+  }
+  try {
+    // 2. Output paths, before any training.
+    if (!o.json.empty()) io::check_writable_file("--json", o.json);
+    if (!o.csv.empty()) io::check_writable_file("--csv", o.csv);
+    if (o.mode == linear_2d::cli::Mode::compare) io::prepare_output_dir("--out", o.out);
+    // 3. The run.
+    switch (o.mode) {
+      case linear_2d::cli::Mode::policy: return run_policy(o);
+      case linear_2d::cli::Mode::compare: return run_compare(o);
+      case linear_2d::cli::Mode::test_set: return run_test_set(o);
+      case linear_2d::cli::Mode::demo: o.iterations = 8; return run_demo(o);
+      case linear_2d::cli::Mode::single: return run_single(o);
     }
-    if (o.policy) return run_policy(o);
-    if (o.compare) return run_compare(o);
-    if (o.test_set) return run_test_set(o);
-    if (!any_mode && o.json.empty()) {
-      o.iterations = 8;
-      return run_demo(o);
-    }
-    return run_single(o);
+    return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "linear_2d: %s\n", e.what());
     return 1;

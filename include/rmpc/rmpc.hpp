@@ -33,3 +33,6 @@
 #include "rmpc/rl/parallel.hpp"
 #include "rmpc/rl/log.hpp"
 #include "rmpc/rl/loop.hpp"
+
+// version: RMPC_VERSION_STRING, rmpc::version_string.
+#include "rmpc/version.hpp"

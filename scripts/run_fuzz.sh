@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer target tests/fuzz/fuzz_qp.cpp (qp::DenseSolver + qp::Sensitivity
+# against an independent KKT oracle) with ASan/UBSan and fuzzes it for [seconds] (default 60)
+# on one core, starting from a COPY of tests/fuzz/corpus (new inputs never dirty the repo).
+# Exit status: non-zero on a crash / oracle violation (the reproducer is saved under
+# build/fuzz/artifacts/), 0 otherwise, and 0 with a note when clang/libFuzzer are absent.
+# Environment: RMPC_FUZZ_CXX (default clang++-14, else clang++), RMPC_FUZZ_DIR (default build/fuzz).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+seconds="${1:-60}"
+fuzz_dir="${RMPC_FUZZ_DIR:-$RMPC_ROOT/build/fuzz}"
+
+cxx="${RMPC_FUZZ_CXX:-}"
+if [[ -z "$cxx" ]]; then
+  if command -v clang++-14 >/dev/null 2>&1; then cxx=clang++-14
+  elif command -v clang++ >/dev/null 2>&1; then cxx=clang++
+  fi
+fi
+
+rmpc_section "Fuzz qp::DenseSolver / qp::Sensitivity for ${seconds} s"
+if [[ -z "$cxx" ]]; then
+  echo "note: no clang++-14 / clang++ found: fuzzing skipped (Debian: apt-get install clang-14 libclang-rt-14-dev)."
+  exit 0
+fi
+mkdir -p "$fuzz_dir"
+probe_src='extern "C" int LLVMFuzzerTestOneInput(const char*, unsigned long) { return 0; }'
+if ! echo "$probe_src" | "$cxx" -fsanitize=fuzzer -x c++ - -o "$fuzz_dir/.probe" >/dev/null 2>&1; then
+  echo "note: $cxx cannot link -fsanitize=fuzzer (libFuzzer runtime missing; Debian: libclang-rt-14-dev): fuzzing skipped."
+  exit 0
+fi
+rm -f "$fuzz_dir/.probe"
+
+rmpc_section "Build fuzz_qp with $cxx (ASan + UBSan + libFuzzer)"
+build_start=$SECONDS
+eigen_include="/usr/include/eigen3"
+"$cxx" -std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+  -I "$RMPC_ROOT/include" -I "$eigen_include" "$RMPC_ROOT/tests/fuzz/fuzz_qp.cpp" -o "$fuzz_dir/fuzz_qp"
+echo "build took $(( SECONDS - build_start )) s"
+
+rmpc_section "Replay the regression inputs"
+if compgen -G "$RMPC_ROOT/tests/fuzz/regressions/*" >/dev/null; then
+  "$fuzz_dir/fuzz_qp" "$RMPC_ROOT"/tests/fuzz/regressions/* 2>&1 | tail -n 12
+else
+  echo "(none)"
+fi
+
+rmpc_section "Fuzz (${seconds} s, one core)"
+work_corpus="$fuzz_dir/corpus"
+rm -rf "$work_corpus"
+mkdir -p "$work_corpus" "$fuzz_dir/artifacts"
+cp "$RMPC_ROOT"/tests/fuzz/corpus/* "$work_corpus"/
+log="$fuzz_dir/fuzz.log"
+set +e
+"$fuzz_dir/fuzz_qp" "$work_corpus" -max_total_time="$seconds" -rss_limit_mb=2048 \
+  -print_final_stats=1 -artifact_prefix="$fuzz_dir/artifacts/" >"$log" 2>&1
+rc=$?
+set -e
+# The last progress lines, libFuzzer's final stats and the harness's counters.
+grep -E '^#[0-9]+' "$log" | tail -n 3 || true
+grep -E '^(stat::|\[fuzz_qp\]|Done )' "$log" || true
+if (( rc != 0 )); then
+  echo "FUZZ FAILURE (exit $rc); the diagnosis:"
+  grep -n -A 40 -E 'ORACLE VIOLATION|ERROR: (AddressSanitizer|libFuzzer|UndefinedBehaviorSanitizer)|runtime error' "$log" | head -n 80 || tail -n 60 "$log"
+  ls -l "$fuzz_dir/artifacts/" || true
+  echo "Reproduce: $fuzz_dir/fuzz_qp <artifact>   (full log: $log)"
+  exit "$rc"
+fi
+echo "fuzz_qp: no failure in ${seconds} s (log: $log)"

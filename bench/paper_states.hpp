@@ -36,9 +36,10 @@ void run_policy(benchmark::State& state, const Model& model, bool derivatives, b
   rmpc::mpc::PolicyRequest request;
   request.du0_dtheta = request.d2u0_dtheta2 = request.du0_ds = derivatives;
   request.warm_start = warm;
+  typename Mpc::Result r;  // caller-owned result: the allocation-free overload
   size_t i = 0;
   for (auto _ : state) {
-    const auto& r = mpc.evaluate(states[i], request);
+    mpc.evaluate(states[i], request, r);
     benchmark::DoNotOptimize(r.u0.data());
     benchmark::DoNotOptimize(r.d2u0_dtheta2.data());
     i = (i + 1) % states.size();

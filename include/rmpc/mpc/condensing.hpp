@@ -15,7 +15,12 @@
 // k = 0..N-1; state bounds x_k <= x_ub, -x_k <= -x_lb for k = 1..N-1; general rows
 // E_x x_k + E_u u_k <= e for k = 0..N-1. State bounds on x_0 = s do not involve z: they are a
 // constant penalty (stage_penalty), never a QP row, so they cannot break the KKT system.
-// Infinite bounds become rows with d = free_bound (never active) so sizes stay fixed.
+// Rows that constrain nothing are INERT so that sizes stay fixed: an infinite bound, and an
+// exact-L1 soft component of weight 0 ("no penalty": the QP itself accepts only w > 0 or
+// +inf, problem.hpp, so the MPC never hands it a zero weight) get C_r = 0, D_r = 0, d0_r = 1
+// and a hard weight: 0 <= 1 holds for every z and s, the row is never active, never
+// infeasible, and has zero derivatives. (Before, infinite bounds became rows at +-1e20 that
+// still moved with the state and turned infeasible once a predicted state passed 1e20.)
 //
 // Soft components with a quadratic weight (model.hpp) append slack variables after the
 // inputs, z = (u_0, ..., u_{N-1}, eps_1, ..., eps_ns), numbered in the row order above; the
@@ -41,8 +46,8 @@
 
 namespace rmpc::mpc {
 
-/// The d of a row whose bound is infinite: far beyond any reachable C z, so never active.
-inline constexpr double free_bound = 1e20;
+/// The d0 of an inert row (C_r = 0, D_r = 0): 0 <= inert_bound holds for every z and s.
+inline constexpr double inert_bound = 1.0;
 
 namespace detail {
 inline double value_of(double x) { return x; }
@@ -58,12 +63,11 @@ bool has_slack(const T& w, const T& rho) {
   return std::isfinite(value_of(w)) && value_of(rho) > 0;
 }
 
-/// Finite bound, or +-free_bound (with zero derivatives) when infinite.
+/// A soft component with an exact-L1 weight of 0 (and no slack) penalizes nothing: its rows
+/// are inert. (+inf: hard; w > 0: a soft row of the QP.)
 template <typename T>
-T finite_or_free(const T& v) {
-  const auto x = value_of(v);
-  if (std::isfinite(x)) return v;
-  return T(x > 0 ? free_bound : -free_bound);
+bool zero_l1_weight(const T& w, const T& rho) {
+  return !has_slack(w, rho) && value_of(w) == 0;
 }
 }  // namespace detail
 
@@ -156,10 +160,15 @@ void condense(const LqData<T, NX, NU, NC>& data, Eigen::Index horizon, Condensed
   out.d0 = Vector::Zero(m);
   out.soft_weight = Vector::Constant(m, T(std::numeric_limits<double>::infinity()));
   Eigen::Index row = 0, slack = 0;
+  std::vector<Eigen::Index> inert;  // rows that constrain nothing (made inert at the end)
   // Rows [row, row + count) of one soft component: exact-L1 soft rows, or hard rows sharing a
-  // new slack variable (cost w eps + rho eps^2, row -eps <= 0).
+  // new slack variable (cost w eps + rho eps^2, row -eps <= 0). Weight 0 without a slack: inert.
   auto soften = [&](const T& w, const T& rho, std::initializer_list<Eigen::Index> rows) {
     if (!std::isfinite(detail::value_of(w))) return;
+    if (detail::zero_l1_weight(w, rho)) {
+      for (Eigen::Index r : rows) inert.push_back(r);
+      return;
+    }
     if (!detail::has_slack(w, rho)) {
       for (Eigen::Index r : rows) out.soft_weight(r) = w;
       return;
@@ -171,12 +180,20 @@ void condense(const LqData<T, NX, NU, NC>& data, Eigen::Index horizon, Condensed
     out.C(m0 + slack, e) = T(-1);
     ++slack;
   };
+  // d0 of a bound row; an infinite bound marks the row inert.
+  auto bound = [&](Eigen::Index r, const T& value) {
+    if (!std::isfinite(detail::value_of(value))) {
+      inert.push_back(r);
+      return T(inert_bound);
+    }
+    return value;
+  };
   for (Eigen::Index k = 0; k < N; ++k) {
     for (Eigen::Index i = 0; i < nu; ++i) {
       out.C(row + i, k * nu + i) = T(1);
-      out.d0(row + i) = detail::finite_or_free(T(data.u_ub(i)));
+      out.d0(row + i) = bound(row + i, T(data.u_ub(i)));
       out.C(row + nu + i, k * nu + i) = T(-1);
-      out.d0(row + nu + i) = detail::finite_or_free(T(-data.u_lb(i)));
+      out.d0(row + nu + i) = bound(row + nu + i, T(-data.u_lb(i)));
       soften(data.u_soft_weight(i), data.u_soft_quadratic(i), {row + i, row + nu + i});
     }
     row += 2 * nu;
@@ -190,8 +207,8 @@ void condense(const LqData<T, NX, NU, NC>& data, Eigen::Index horizon, Condensed
     out.C.block(row + nx, 0, nx, k * nu) = -Gk;
     out.D.middleRows(row + nx, nx) = Pk;
     for (Eigen::Index i = 0; i < nx; ++i) {
-      out.d0(row + i) = detail::finite_or_free(T(data.x_ub(i) - ck(i)));
-      out.d0(row + nx + i) = detail::finite_or_free(T(ck(i) - data.x_lb(i)));
+      out.d0(row + i) = bound(row + i, T(data.x_ub(i) - ck(i)));
+      out.d0(row + nx + i) = bound(row + nx + i, T(ck(i) - data.x_lb(i)));
       soften(data.x_soft_weight(i), data.x_soft_quadratic(i), {row + i, row + nx + i});
     }
     row += 2 * nx;
@@ -203,32 +220,46 @@ void condense(const LqData<T, NX, NU, NC>& data, Eigen::Index horizon, Condensed
     out.D.middleRows(row, nc).noalias() = -data.E_x * Phi.middleRows(k * nx, nx);
     const Vector Ec = data.E_x * c.segment(k * nx, nx);
     for (Eigen::Index i = 0; i < nc; ++i) {
-      out.d0(row + i) = detail::finite_or_free(T(data.e(i) - Ec(i)));
+      out.d0(row + i) = bound(row + i, T(data.e(i) - Ec(i)));
       soften(data.e_soft_weight(i), data.e_soft_quadratic(i), {row + i});
     }
     row += nc;
   }
   }
+  for (Eigen::Index r : inert) {
+    out.C.row(r).setZero();
+    out.D.row(r).setZero();
+    out.d0(r) = T(inert_bound);
+    out.soft_weight(r) = T(std::numeric_limits<double>::infinity());
+  }
 }
 
 /// Soft weight of every condensed row, in the row order of condense(); +inf: hard (also the
-/// rows of components with a slack variable and the slack rows themselves).
+/// rows of components with a slack variable, the slack rows themselves and the inert rows of
+/// infinite bounds and zero-weight components).
 template <typename Scalar, int NX, int NU, int NC, typename Derived>
 void condensed_soft_weights(const LqData<Scalar, NX, NU, NC>& data, Eigen::Index horizon,
                             Eigen::MatrixBase<Derived>& w) {
   const Eigen::Index nx = data.nx(), nu = data.nu(), nc = data.nc(), N = horizon;
   const Scalar inf = std::numeric_limits<Scalar>::infinity();
-  auto row_weight = [inf](Scalar wi, Scalar rho) { return detail::has_slack(wi, rho) ? inf : wi; };
+  // Slack components, zero-weight exact-L1 components and infinite bounds (inert rows) have no soft row.
+  auto row_weight = [inf](Scalar wi, Scalar rho, Scalar bound) {
+    return detail::has_slack(wi, rho) || wi == 0 || !std::isfinite(bound) ? inf : wi;
+  };
   w.setConstant(inf);
   Eigen::Index row = 0;
   for (Eigen::Index k = 0; k < N; ++k, row += 2 * nu)
-    for (Eigen::Index i = 0; i < nu; ++i)
-      w(row + i) = w(row + nu + i) = row_weight(data.u_soft_weight(i), data.u_soft_quadratic(i));
+    for (Eigen::Index i = 0; i < nu; ++i) {
+      w(row + i) = row_weight(data.u_soft_weight(i), data.u_soft_quadratic(i), data.u_ub(i));
+      w(row + nu + i) = row_weight(data.u_soft_weight(i), data.u_soft_quadratic(i), data.u_lb(i));
+    }
   for (Eigen::Index k = 1; k < N; ++k, row += 2 * nx)
-    for (Eigen::Index i = 0; i < nx; ++i)
-      w(row + i) = w(row + nx + i) = row_weight(data.x_soft_weight(i), data.x_soft_quadratic(i));
+    for (Eigen::Index i = 0; i < nx; ++i) {
+      w(row + i) = row_weight(data.x_soft_weight(i), data.x_soft_quadratic(i), data.x_ub(i));
+      w(row + nx + i) = row_weight(data.x_soft_weight(i), data.x_soft_quadratic(i), data.x_lb(i));
+    }
   for (Eigen::Index k = 0; k < N; ++k, row += nc)
-    for (Eigen::Index i = 0; i < nc; ++i) w(row + i) = row_weight(data.e_soft_weight(i), data.e_soft_quadratic(i));
+    for (Eigen::Index i = 0; i < nc; ++i) w(row + i) = row_weight(data.e_soft_weight(i), data.e_soft_quadratic(i), data.e(i));
 }
 
 namespace detail {

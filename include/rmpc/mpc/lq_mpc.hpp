@@ -15,6 +15,12 @@
 // The exploration cost d (u_0 - u_1) of method.md §4 is an extra linear term on z
 // (exploration_cost()), and Q_theta(s, a) (the MPC as a Q-function) is the optimal cost with
 // u_0 = a imposed as an equality row (q_value()).
+//
+// Argument checks. Every public entry checks the sizes of its arguments BEFORE converting
+// them to the (possibly fixed-size) internal types, and throws std::invalid_argument naming
+// the argument on a mismatch (a programmer error). Data that a learning step can produce
+// (a NaN theta, a model that is not convex at theta, u_lb > u_ub at theta) is a status
+// (set_parameters() returns invalid_input / non_convex, setup_message() says why), never a throw.
 #pragma once
 
 #include "rmpc/mpc/autodiff.hpp"
@@ -27,11 +33,14 @@
 
 #include <Eigen/Core>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace rmpc::mpc {
@@ -113,6 +122,20 @@ struct QValueResult {
 /// NS: number of slack variables (soft components with a quadratic weight, model.hpp), e.g.
 /// soft_slack_count(N, 2) for two soft state components; Eigen::Dynamic: counted from the
 /// model at each set_parameters().
+///
+/// Results. evaluate() and q_value() return their results BY VALUE: a result stays valid
+/// whatever the MPC does afterwards (`mpc.evaluate(a).u0 - mpc.evaluate(b).u0` is what it
+/// says). For fixed sizes the copy involves no heap allocation. The allocation-free hot path
+/// for dynamic sizes is evaluate(s, request, out) / evaluate(s, request, extra_g, out), which
+/// fills a caller-owned Result (storage reused once it has the right sizes).
+///
+/// Copy / move contract. LqMpc is copyable and movable (it owns all of its data: the model
+/// functor is copied into std::function members, the condensed QP, its derivatives, the
+/// factorization and the warm start are values; the sensitivity objects re-bind to the
+/// owning instance at each evaluate()). A copy made after set_parameters() is an independent
+/// policy at the same theta with the same warm start: evaluating the copy and the original at
+/// the same states gives identical results, and neither call affects the other. A moved-from
+/// LqMpc may only be destroyed or assigned to.
 template <typename Scalar, int NX, int NU, int N, int NP, int NC = 0, int NS = 0>
 class LqMpc {
  public:
@@ -171,20 +194,36 @@ class LqMpc {
   Eigen::Index num_rows() const { return condensed_rows(sizes_.nx, sizes_.nu, sizes_.horizon, sizes_.nc, sizes_.ns); }
 
   /// Rebuilds the condensed QP and its theta-derivatives at theta (once per theta; allocates).
-  /// Returns the factorization status: optimal (ready), non_convex, or invalid_input (e.g. a
-  /// negative soft weight at this theta; never thrown, theta may come from a learning step).
-  qp::Status set_parameters(const Eigen::Ref<const VectorTheta>& theta) {
-    if (theta.size() != sizes_.np)
-      throw std::invalid_argument("LqMpc::set_parameters: theta has " + std::to_string(theta.size()) +
-                                  " entries, expected np = " + std::to_string(sizes_.np));
-    if (!theta.allFinite()) throw std::invalid_argument("LqMpc::set_parameters: theta has NaN/Inf entries");
-    const VectorTheta theta_in = theta;  // theta may alias theta_, which allocate() resets
-    data_ = Data(sizes_.nx, sizes_.nu, sizes_.nc);
-    model_value_(theta_in, data_);
+  /// Returns the factorization status: optimal (ready), non_convex, or invalid_input (a NaN/Inf
+  /// theta, a negative soft weight or a hard u_lb > u_ub at this theta, ...; setup_message()
+  /// names the cause). These are statuses, never thrown: theta may come from a learning step.
+  /// A theta of the wrong size, or a model that writes data of the wrong sizes, is a
+  /// programmer error: std::invalid_argument naming the argument / field.
+  template <typename DerivedTheta>
+  qp::Status set_parameters(const Eigen::MatrixBase<DerivedTheta>& theta) {
+    if (theta.cols() != 1 || theta.rows() != sizes_.np)
+      throw std::invalid_argument("LqMpc::set_parameters: theta is " + std::to_string(theta.rows()) + "x" +
+                                  std::to_string(theta.cols()) + ", expected a vector of np = " +
+                                  std::to_string(sizes_.np) + " entries");
     fixed_ready_ = false;
     have_warm_start_ = false;
     setup_status_ = qp::Status::invalid_input;
-    if (invalid_soft_weights(data_) != nullptr) return setup_status_;
+    setup_message_.clear();
+    for (Eigen::Index i = 0; i < theta.rows(); ++i)
+      if (!std::isfinite(theta(i, 0))) {
+        setup_message_ = "theta(" + std::to_string(i) + ") is NaN/Inf";
+        return setup_status_;
+      }
+    VectorTheta theta_in(sizes_.np);  // sizes checked above; theta may alias theta_, which allocate() resets
+    detail::assign_checked(theta_in, theta);
+    data_ = Data(sizes_.nx, sizes_.nu, sizes_.nc);
+    model_value_(theta_in, data_);
+    check_model_sizes(data_);
+    if (const char* bad = invalid_soft_weights(data_)) {
+      setup_message_ = std::string("invalid soft weights: ") + bad + " (soft weight must be >= 0 or +inf, quadratic weight finite and >= 0)";
+      return setup_status_;
+    }
+    if (!check_model_values(data_)) return setup_status_;
     const Eigen::Index ns = count_slacks(data_, sizes_.horizon);
     if (ns != sizes_.ns) {
       if (NS != Eigen::Dynamic)
@@ -229,6 +268,7 @@ class LqMpc {
     }
     solver_.compute(problem_);
     setup_status_ = solver_.info();
+    if (setup_status_ != qp::Status::optimal) setup_message_ = "condensed QP: " + solver_.result().message;
     // du0/ds: "parameters" s enter only through g = G s + .. and d = D s + ..
     for (Eigen::Index i = 0; i < sizes_.nx; ++i) {
       dX_state_.dg[size_t(i)] = G_.col(i);
@@ -238,6 +278,8 @@ class LqMpc {
   }
 
   qp::Status setup_status() const { return setup_status_; }
+  /// Why the last set_parameters() did not return optimal (empty when it did).
+  const std::string& setup_message() const { return setup_message_; }
   const VectorTheta& parameters() const { return theta_; }
   /// The model data at the current theta.
   const Data& data() const { return data_; }
@@ -248,34 +290,65 @@ class LqMpc {
   const MatrixMX& D() const { return D_; }
   const VectorM& d0() const { return d0_; }
 
-  /// The extra linear cost d (u_0 - u_1) of method.md §4 (exploration), as a term on z.
-  void exploration_cost(const Eigen::Ref<const VectorU>& d, Eigen::Ref<VectorZ> out) const {
+  /// The extra linear cost d (u_0 - u_1) of method.md §4 (exploration), as a term on z:
+  /// `out` (num_variables() entries; a resizable vector is resized) receives it.
+  template <typename DerivedD, typename DerivedOut>
+  void exploration_cost(const Eigen::MatrixBase<DerivedD>& d, const Eigen::MatrixBase<DerivedOut>& out_) const {
+    check_vector(d, sizes_.nu, "LqMpc::exploration_cost", "d", "nu");
+    auto& out = const_cast<Eigen::MatrixBase<DerivedOut>&>(out_);  // Eigen's idiom for writable temporaries
+    resize_if_possible(out, num_variables(), 1);
+    check_vector(out, num_variables(), "LqMpc::exploration_cost", "out", "num_variables()");
     out.setZero();
     out.head(sizes_.nu) = d;
     if (sizes_.horizon > 1) out.segment(sizes_.nu, sizes_.nu) = -d;
   }
 
-  /// pi_theta(s) and the requested derivatives. No heap allocation for fixed sizes.
-  const Result& evaluate(const Eigen::Ref<const VectorX>& s, const PolicyRequest& request = {}) {
-    return evaluate_impl(s, request, nullptr);
+  /// pi_theta(s) and the requested derivatives, returned by value (see the class comment).
+  /// No heap allocation for fixed sizes.
+  template <typename DerivedS>
+  Result evaluate(const Eigen::MatrixBase<DerivedS>& s, const PolicyRequest& request = {}) {
+    Result out;
+    evaluate(s, request, out);
+    return out;
   }
   /// Same with an extra linear cost extra_g'z (e.g. exploration_cost()); the derivatives are
   /// those of the perturbed MPC.
-  const Result& evaluate(const Eigen::Ref<const VectorX>& s, const PolicyRequest& request,
-                         const Eigen::Ref<const VectorZ>& extra_g) {
-    if (extra_g.size() != num_variables())
-      throw std::invalid_argument("LqMpc::evaluate: extra_g must have N*nu entries");
-    return evaluate_impl(s, request, &extra_g);
+  template <typename DerivedS, typename DerivedG>
+  Result evaluate(const Eigen::MatrixBase<DerivedS>& s, const PolicyRequest& request,
+                  const Eigen::MatrixBase<DerivedG>& extra_g) {
+    Result out;
+    evaluate(s, request, extra_g, out);
+    return out;
   }
-  const Result& result() const { return result_; }
+  /// Allocation-free variant: fills `out` (sized on first use; no allocation once sized).
+  template <typename DerivedS>
+  void evaluate(const Eigen::MatrixBase<DerivedS>& s, const PolicyRequest& request, Result& out) {
+    take_state(s, "LqMpc::evaluate");
+    evaluate_impl(s_, request, false, out);
+  }
+  template <typename DerivedS, typename DerivedG>
+  void evaluate(const Eigen::MatrixBase<DerivedS>& s, const PolicyRequest& request,
+                const Eigen::MatrixBase<DerivedG>& extra_g, Result& out) {
+    take_state(s, "LqMpc::evaluate");
+    check_vector(extra_g, num_variables(), "LqMpc::evaluate", "extra_g", "num_variables()");
+    if (!extra_g.allFinite()) throw std::invalid_argument("LqMpc::evaluate: extra_g has NaN/Inf entries");
+    detail::assign_checked(extra_, extra_g);
+    evaluate_impl(s_, request, true, out);
+  }
 
   /// Q_theta(s, a): optimal MPC cost with u_0 = a (equality row; separate solver so that the
-  /// policy's warm start is untouched).
-  const QResult& q_value(const Eigen::Ref<const VectorX>& s, const Eigen::Ref<const VectorU>& a) {
-    check_state(s);
-    if (a.size() != sizes_.nu) throw std::invalid_argument("LqMpc::q_value: a must have nu entries");
-    q_result_.status = qp::Status::invalid_input;
-    if (setup_status_ != qp::Status::optimal) return q_result_;
+  /// policy's warm start is untouched). Returned by value.
+  template <typename DerivedS, typename DerivedA>
+  QResult q_value(const Eigen::MatrixBase<DerivedS>& s, const Eigen::MatrixBase<DerivedA>& a) {
+    take_state(s, "LqMpc::q_value");
+    check_vector(a, sizes_.nu, "LqMpc::q_value", "a", "nu");
+    if (!a.allFinite()) throw std::invalid_argument("LqMpc::q_value: a has NaN/Inf entries");
+    detail::assign_checked(a_, a);
+    QResult q;
+    q.u.setZero(sizes_.horizon * sizes_.nu);
+    q.x.setZero(sizes_.nx, sizes_.horizon + 1);
+    q.status = qp::Status::invalid_input;
+    if (setup_status_ != qp::Status::optimal) return q;
     if (!fixed_ready_) {
       qp::Problem<Scalar, NZ, NU, M> fixed(num_variables(), sizes_.nu, num_rows());
       fixed.H = problem_.H;
@@ -286,40 +359,33 @@ class LqMpc {
       fixed_solver_.compute(fixed);
       fixed_ready_ = true;
     }
-    g_.noalias() = G_ * s;
+    g_.noalias() = G_ * s_;
     g_ += g0_;
-    d_.noalias() = D_ * s;
+    d_.noalias() = D_ * s_;
     d_ += d0_;
-    fixed_solver_.update_linear_terms(g_, a, d_);
+    fixed_solver_.update_linear_terms(g_, a_, d_);
     const auto& res = fixed_solver_.solve();
-    q_result_.status = res.status;
-    if (res.status != qp::Status::optimal) return q_result_;
-    q_result_.u = res.z.head(sizes_.horizon * sizes_.nu);
-    q_result_.cost = rollout(s, q_result_.u, q_result_.x);
-    return q_result_;
+    q.status = res.status;
+    if (res.status != qp::Status::optimal) return q;
+    q.u = res.z.head(sizes_.horizon * sizes_.nu);
+    q.cost = rollout_impl(s_, q.u, q.x);
+    return q;
   }
 
-  /// Cost of the input sequence u from s under the model at the current theta (x is filled
-  /// with the predicted states): sum_k x'Qx + q'x + u'Ru + r'u + penalties + x_N'P x_N + p'x_N.
-  template <typename DerivedU, typename DerivedX>
-  Scalar rollout(const Eigen::Ref<const VectorX>& s, const Eigen::MatrixBase<DerivedU>& u,
+  /// Cost of the input sequence u (N nu entries) from s under the model at the current theta
+  /// (x, nx x (N+1), is filled with the predicted states; a resizable x is resized):
+  /// sum_k x'Qx + q'x + u'Ru + r'u + penalties + x_N'P x_N + p'x_N.
+  template <typename DerivedS, typename DerivedU, typename DerivedX>
+  Scalar rollout(const Eigen::MatrixBase<DerivedS>& s, const Eigen::MatrixBase<DerivedU>& u,
                  Eigen::MatrixBase<DerivedX>& x) const {
-    const Eigen::Index nx = sizes_.nx, nu = sizes_.nu, Nh = sizes_.horizon;
-    Scalar cost(0);
-    x.col(0) = s;
-    for (Eigen::Index k = 0; k < Nh; ++k) {
-      const auto xk = x.col(k);
-      const auto uk = u.segment(k * nu, nu);
-      cost += xk.dot(data_.Q * xk) + data_.q.dot(xk) + uk.dot(data_.R * uk) + data_.r.dot(uk);
-      cost += stage_penalty(data_, xk, uk);
-      x.col(k + 1).noalias() = data_.A * xk;
-      x.col(k + 1).noalias() += data_.B * uk;
-      x.col(k + 1) += data_.b;
-    }
-    const auto xN = x.col(Nh);
-    cost += xN.dot(data_.P * xN) + data_.p.dot(xN);
-    (void)nx;
-    return cost;
+    check_vector(s, sizes_.nx, "LqMpc::rollout", "s", "nx");
+    check_vector(u, sizes_.horizon * sizes_.nu, "LqMpc::rollout", "u", "horizon * nu");
+    resize_if_possible(x, sizes_.nx, sizes_.horizon + 1);
+    if (x.rows() != sizes_.nx || x.cols() != sizes_.horizon + 1)
+      throw std::invalid_argument("LqMpc::rollout: x is " + std::to_string(x.rows()) + "x" + std::to_string(x.cols()) +
+                                  ", expected nx x (horizon + 1) = " + std::to_string(sizes_.nx) + "x" +
+                                  std::to_string(sizes_.horizon + 1));
+    return rollout_impl(s, u, x);
   }
 
  private:
@@ -340,9 +406,104 @@ class LqMpc {
     check(NS, sizes_.ns, "ns");
   }
 
-  void check_state(const Eigen::Ref<const VectorX>& s) const {
-    if (s.size() != sizes_.nx) throw std::invalid_argument("LqMpc: state s must have nx entries");
-    if (!s.allFinite()) throw std::invalid_argument("LqMpc: state s has NaN/Inf entries");
+  template <typename Derived>
+  static void check_vector(const Eigen::MatrixBase<Derived>& v, Eigen::Index n, const char* where, const char* name,
+                           const char* what) {
+    if (v.cols() != 1 || v.rows() != n)
+      throw std::invalid_argument(std::string(where) + ": " + name + " is " + std::to_string(v.rows()) + "x" +
+                                  std::to_string(v.cols()) + ", expected a vector of " + what + " = " +
+                                  std::to_string(n) + " entries");
+  }
+
+  template <typename Derived>
+  static void resize_if_possible(Eigen::MatrixBase<Derived>& x, Eigen::Index rows, Eigen::Index cols) {
+    if constexpr (std::is_base_of_v<Eigen::PlainObjectBase<Derived>, Derived>) {
+      constexpr int R = Derived::RowsAtCompileTime, C = Derived::ColsAtCompileTime;
+      if ((R == Eigen::Dynamic || R == rows) && (C == Eigen::Dynamic || C == cols) && (x.rows() != rows || x.cols() != cols))
+        x.derived().resize(rows, cols);
+    } else {
+      (void)x, (void)rows, (void)cols;
+    }
+  }
+
+  // Checks the size of s (before any conversion to VectorX) and copies it into s_.
+  template <typename Derived>
+  void take_state(const Eigen::MatrixBase<Derived>& s, const char* where) {
+    check_vector(s, sizes_.nx, where, "s", "nx");
+    if (!s.allFinite()) throw std::invalid_argument(std::string(where) + ": state s has NaN/Inf entries");
+    detail::assign_checked(s_, s);
+  }
+
+  // Every field the model writes must keep its size (dynamic sizes: a model may resize).
+  template <typename D>
+  void check_model_sizes(const D& data) const {
+    const Eigen::Index nx = sizes_.nx, nu = sizes_.nu, nc = sizes_.nc;
+    auto check = [](const auto& mat, Eigen::Index r, Eigen::Index c, const char* name, const char* expected) {
+      if (mat.rows() != r || mat.cols() != c)
+        throw std::invalid_argument(std::string("LqMpc::set_parameters: the model set ") + name + " to " +
+                                    std::to_string(mat.rows()) + "x" + std::to_string(mat.cols()) + ", expected " +
+                                    expected + " = " + std::to_string(r) + "x" + std::to_string(c));
+    };
+    check(data.A, nx, nx, "A", "nx x nx");
+    check(data.B, nx, nu, "B", "nx x nu");
+    check(data.b, nx, 1, "b", "nx x 1");
+    check(data.Q, nx, nx, "Q", "nx x nx");
+    check(data.q, nx, 1, "q", "nx x 1");
+    check(data.R, nu, nu, "R", "nu x nu");
+    check(data.r, nu, 1, "r", "nu x 1");
+    check(data.P, nx, nx, "P", "nx x nx");
+    check(data.p, nx, 1, "p", "nx x 1");
+    check(data.u_lb, nu, 1, "u_lb", "nu x 1");
+    check(data.u_ub, nu, 1, "u_ub", "nu x 1");
+    check(data.u_soft_weight, nu, 1, "u_soft_weight", "nu x 1");
+    check(data.u_soft_quadratic, nu, 1, "u_soft_quadratic", "nu x 1");
+    check(data.x_lb, nx, 1, "x_lb", "nx x 1");
+    check(data.x_ub, nx, 1, "x_ub", "nx x 1");
+    check(data.x_soft_weight, nx, 1, "x_soft_weight", "nx x 1");
+    check(data.x_soft_quadratic, nx, 1, "x_soft_quadratic", "nx x 1");
+    check(data.E_x, nc, nx, "E_x", "nc x nx");
+    check(data.E_u, nc, nu, "E_u", "nc x nu");
+    check(data.e, nc, 1, "e", "nc x 1");
+    check(data.e_soft_weight, nc, 1, "e_soft_weight", "nc x 1");
+    check(data.e_soft_quadratic, nc, 1, "e_soft_quadratic", "nc x 1");
+  }
+
+  // Values the QP cannot take, as a status with the field named in setup_message_.
+  bool check_model_values(const Data& data) {
+    auto finite = [this](const auto& mat, const char* name) {
+      if (mat.allFinite()) return true;
+      setup_message_ = std::string("the model set NaN/Inf entries in ") + name;
+      return false;
+    };
+    if (!(finite(data.A, "A") && finite(data.B, "B") && finite(data.b, "b") && finite(data.Q, "Q") &&
+          finite(data.q, "q") && finite(data.R, "R") && finite(data.r, "r") && finite(data.P, "P") &&
+          finite(data.p, "p") && finite(data.E_x, "E_x") && finite(data.E_u, "E_u")))
+      return false;
+    auto bounds = [this](const auto& lb, const auto& ub, const auto& w, const char* lb_name, const char* ub_name) {
+      for (Eigen::Index i = 0; i < lb.size(); ++i) {
+        const std::string idx = "(" + std::to_string(i) + ")";
+        if (std::isnan(lb(i)) || std::isnan(ub(i)) || lb(i) == std::numeric_limits<Scalar>::infinity() ||
+            ub(i) == -std::numeric_limits<Scalar>::infinity()) {
+          setup_message_ = std::string(lb_name) + idx + " / " + ub_name + idx + " is NaN or an empty infinite bound";
+          return false;
+        }
+        // A hard component with lb > ub makes every QP infeasible; a soft one is a valid penalty.
+        if (lb(i) > ub(i) && !(w(i) < std::numeric_limits<Scalar>::infinity())) {
+          setup_message_ = std::string(lb_name) + idx + " = " + std::to_string(double(lb(i))) + " > " + ub_name + idx +
+                           " = " + std::to_string(double(ub(i))) + " (hard bound: every QP would be infeasible)";
+          return false;
+        }
+      }
+      return true;
+    };
+    if (!bounds(data.u_lb, data.u_ub, data.u_soft_weight, "u_lb", "u_ub")) return false;
+    if (!bounds(data.x_lb, data.x_ub, data.x_soft_weight, "x_lb", "x_ub")) return false;
+    for (Eigen::Index i = 0; i < data.e.size(); ++i)
+      if (std::isnan(data.e(i)) || data.e(i) == -std::numeric_limits<Scalar>::infinity()) {
+        setup_message_ = "e(" + std::to_string(i) + ") is NaN or -inf";
+        return false;
+      }
+    return true;
   }
 
   void allocate() {
@@ -364,17 +525,10 @@ class LqMpc {
     dX_state_.dg.assign(size_t(nx), VectorZ::Zero(n));
     dX_state_.dd.assign(size_t(nx), VectorM::Zero(m));
     dX_.num_parameters = np;
-    result_.u0.setZero(nu);
-    result_.u.setZero(sizes_.horizon * nu);
-    result_.slack.setZero(sizes_.ns);
-    result_.x.setZero(nx, sizes_.horizon + 1);
-    result_.du0_dtheta.setZero(nu, np);
-    result_.d2u0_dtheta2.setZero(nu * np, np);
-    result_.du0_ds.setZero(nu, nx);
-    result_.dz_dtheta.setZero(n, np);
-    result_.row_state.setZero(m);
-    q_result_.u.setZero(sizes_.horizon * nu);
-    q_result_.x.setZero(nx, sizes_.horizon + 1);
+    s_.setZero(nx);
+    extra_.setZero(n);
+    a_.setZero(nu);
+    cz_.setZero(m);
     warm_.setZero(m);
   }
 
@@ -480,38 +634,74 @@ class LqMpc {
     dX_.d2d.assign(has_d2d_ ? k : 0, VectorM::Zero(num_rows()));
   }
 
-  const Result& evaluate_impl(const Eigen::Ref<const VectorX>& s, const PolicyRequest& request,
-                              const Eigen::Ref<const VectorZ>* extra_g) {
-    check_state(s);
-    result_.status = PolicyStatus::not_ready;
-    result_.qp_status = setup_status_;
-    result_.sensitivity_status = qp::SensitivityStatus::not_solved;
-    result_.state_sensitivity_status = qp::SensitivityStatus::not_solved;
-    if (setup_status_ != qp::Status::optimal) return result_;
+  // Sizes `out` (no allocation once it has them) and zeroes what this call may not fill.
+  void prepare_result(Result& out) const {
+    const Eigen::Index n = num_variables(), m = num_rows(), nx = sizes_.nx, nu = sizes_.nu, np = sizes_.np;
+    out.status = PolicyStatus::not_ready;
+    out.qp_status = setup_status_;
+    out.sensitivity_status = qp::SensitivityStatus::not_solved;
+    out.state_sensitivity_status = qp::SensitivityStatus::not_solved;
+    out.cost = Scalar(0);
+    out.iterations = 0;
+    out.u0.setZero(nu);
+    out.u.setZero(sizes_.horizon * nu);
+    out.slack.setZero(sizes_.ns);
+    out.x.setZero(nx, sizes_.horizon + 1);
+    out.du0_dtheta.setZero(nu, np);
+    out.d2u0_dtheta2.setZero(nu * np, np);
+    out.du0_ds.setZero(nu, nx);
+    out.dz_dtheta.setZero(n, np);
+    out.row_state.setZero(m);
+  }
+
+  template <typename DerivedS, typename DerivedU, typename DerivedX>
+  Scalar rollout_impl(const Eigen::MatrixBase<DerivedS>& s, const Eigen::MatrixBase<DerivedU>& u,
+                      Eigen::MatrixBase<DerivedX>& x) const {
+    const Eigen::Index nu = sizes_.nu, Nh = sizes_.horizon;
+    Scalar cost(0);
+    detail::assign_checked(x.col(0), s);
+    for (Eigen::Index k = 0; k < Nh; ++k) {
+      const auto xk = x.col(k);
+      const auto uk = u.segment(k * nu, nu);
+      cost += xk.dot(data_.Q * xk) + data_.q.dot(xk) + uk.dot(data_.R * uk) + data_.r.dot(uk);
+      cost += stage_penalty(data_, xk, uk);
+      x.col(k + 1).noalias() = data_.A * xk;
+      x.col(k + 1).noalias() += data_.B * uk;
+      x.col(k + 1) += data_.b;
+    }
+    const auto xN = x.col(Nh);
+    cost += xN.dot(data_.P * xN) + data_.p.dot(xN);
+    return cost;
+  }
+
+  // s (= s_, checked) and extra_ (when with_extra) are members: no conversion here.
+  void evaluate_impl(const VectorX& s, const PolicyRequest& request, bool with_extra, Result& out) {
+    prepare_result(out);
+    if (setup_status_ != qp::Status::optimal) return;
 
     g_.noalias() = G_ * s;
     g_ += g0_;
-    if (extra_g != nullptr) g_ += *extra_g;
+    if (with_extra) g_ += extra_;
     d_.noalias() = D_ * s;
     d_ += d0_;
     solver_.update_linear_terms(g_, b_, d_);
     const bool warm = request.warm_start && have_warm_start_;
     const auto& res = warm ? solver_.solve(warm_) : solver_.solve();
-    result_.qp_status = res.status;
-    result_.iterations = res.iterations;
+    out.qp_status = res.status;
+    out.iterations = res.iterations;
     if (res.status != qp::Status::optimal) {
-      result_.status = PolicyStatus::solver_failed;
+      out.status = PolicyStatus::solver_failed;
       have_warm_start_ = false;
-      return result_;
+      return;
     }
     warm_ = res.row_state;
     have_warm_start_ = true;
-    result_.row_state = res.row_state;
-    result_.u = res.z.head(sizes_.horizon * sizes_.nu);
-    result_.slack = res.z.tail(sizes_.ns);
-    result_.u0 = res.z.head(sizes_.nu);
-    result_.cost = rollout(s, result_.u, result_.x);
-    result_.status = PolicyStatus::ok;
+    out.row_state = res.row_state;
+    out.u = res.z.head(sizes_.horizon * sizes_.nu);
+    out.slack = res.z.tail(sizes_.ns);
+    out.u0 = res.z.head(sizes_.nu);
+    out.cost = rollout_impl(s, out.u, out.x);
+    out.status = PolicyStatus::ok;
 
     bool weak = false, failed = false;
     auto account = [&weak, &failed](qp::SensitivityStatus st) {
@@ -522,10 +712,16 @@ class LqMpc {
     if (first) {
       // The sensitivities read dd, d2d only at working-set rows, a subset of the rows the solver
       // left active or saturated unless weakly active inactive rows may join (keep_active).
+      // Inactive rows at zero slack are read too: Sensitivity checks them (dependent and
+      // weakly active rows), so they are refreshed with a tolerance looser than its own.
       num_rows_needed_ = 0;
       const bool all_rows = settings_.sensitivity.weak_rows == qp::WeakRowChoice::keep_active;
+      cz_.noalias() = problem_.C * res.z;
+      const Scalar zero_slack = std::max(Scalar(1e-6), Scalar(1e3) * settings_.sensitivity.weak_tolerance);
       for (Eigen::Index r = 0; r < num_rows(); ++r)
-        if (all_rows || res.row_state(r) != std::int8_t(qp::RowState::inactive)) rows_needed_(num_rows_needed_++) = int(r);
+        if (all_rows || res.row_state(r) != std::int8_t(qp::RowState::inactive) ||
+            std::abs(cz_(r) - d_(r)) <= zero_slack * (Scalar(1) + std::abs(d_(r)) + std::abs(cz_(r))))
+          rows_needed_(num_rows_needed_++) = int(r);
       const Eigen::Index np = sizes_.np;
       for (Eigen::Index i = 0; i < np; ++i) {
         const auto ii = size_t(i);
@@ -552,31 +748,30 @@ class LqMpc {
         }
       }
       sensitivity_.compute(solver_, dX_, settings_.sensitivity);
-      result_.sensitivity_status = sensitivity_.info();
-      account(result_.sensitivity_status);
-      if (sensitivity_usable(result_.sensitivity_status)) {
-        result_.du0_dtheta = sensitivity_.dz_dtheta().topRows(sizes_.nu);
-        if (request.dz_dtheta) result_.dz_dtheta = sensitivity_.dz_dtheta();
+      out.sensitivity_status = sensitivity_.info();
+      account(out.sensitivity_status);
+      if (sensitivity_usable(out.sensitivity_status)) {
+        out.du0_dtheta = sensitivity_.dz_dtheta().topRows(sizes_.nu);
+        if (request.dz_dtheta) out.dz_dtheta = sensitivity_.dz_dtheta();
         if (second) {
           for (Eigen::Index j = 0; j < sizes_.nu; ++j) {
             e_.setZero();
             e_(j) = Scalar(1);
             sensitivity_.functional_hessian(e_, hess_);
-            result_.d2u0_dtheta2.middleRows(j * np, np) = hess_;
+            out.d2u0_dtheta2.middleRows(j * np, np) = hess_;
           }
         }
       }
     }
     if (request.du0_ds) {
       state_sensitivity_.compute(solver_, dX_state_, settings_.sensitivity);
-      result_.state_sensitivity_status = state_sensitivity_.info();
-      account(result_.state_sensitivity_status);
-      if (sensitivity_usable(result_.state_sensitivity_status))
-        result_.du0_ds = state_sensitivity_.dz_dtheta().topRows(sizes_.nu);
+      out.state_sensitivity_status = state_sensitivity_.info();
+      account(out.state_sensitivity_status);
+      if (sensitivity_usable(out.state_sensitivity_status))
+        out.du0_ds = state_sensitivity_.dz_dtheta().topRows(sizes_.nu);
     }
-    if (failed) result_.status = PolicyStatus::sensitivity_failed;
-    else if (weak) result_.status = PolicyStatus::weakly_active;
-    return result_;
+    if (failed) out.status = PolicyStatus::sensitivity_failed;
+    else if (weak) out.status = PolicyStatus::weakly_active;
   }
 
   // Second derivative of the saturated rows' w_r C_r' beyond w_r d2C_r' (in Sensitivity):
@@ -595,7 +790,7 @@ class LqMpc {
   }
 
   // out(r) = D.row(r) s + d0(r) for the rows in rows_needed_ (others stay stale, unread).
-  void affine_rows(const MatrixMX& D, const VectorM& d0, const Eigen::Ref<const VectorX>& s, VectorM& out) const {
+  void affine_rows(const MatrixMX& D, const VectorM& d0, const VectorX& s, VectorM& out) const {
     for (Eigen::Index t = 0; t < num_rows_needed_; ++t) {
       const Eigen::Index r = rows_needed_(t);
       out(r) = D.row(r).dot(s) + d0(r);
@@ -615,6 +810,7 @@ class LqMpc {
   VectorTheta theta_;
   Data data_;
   qp::Status setup_status_ = qp::Status::invalid_input;
+  std::string setup_message_ = "set_parameters() was not called";
   qp::Problem<Scalar, NZ, Eigen::Dynamic, M> problem_;
   MatrixZX G_;
   VectorZ g0_;
@@ -649,8 +845,10 @@ class LqMpc {
   Eigen::Matrix<int, M, 1> rows_needed_;  ///< rows whose dd, d2d are refreshed per state
   Eigen::Index num_rows_needed_ = 0;
   Eigen::Matrix<Scalar, NP, NP> hess_;
-  Result result_;
-  QResult q_result_;
+  VectorX s_;       ///< the state of the current call (checked, converted once)
+  VectorZ extra_;   ///< extra linear cost of the current call
+  VectorU a_;       ///< q_value's u_0
+  VectorM cz_;      ///< C z of the current solution (zero-slack rows)
 };
 
 }  // namespace rmpc::mpc

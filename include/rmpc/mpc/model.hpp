@@ -34,6 +34,7 @@
 
 #include <limits>
 #include <stdexcept>
+#include <type_traits>
 
 namespace rmpc::mpc {
 
@@ -128,6 +129,24 @@ namespace detail {
 constexpr int size_mul(int a, int b) { return (a == Eigen::Dynamic || b == Eigen::Dynamic) ? Eigen::Dynamic : a * b; }
 constexpr int size_add(int a, int b) { return (a == Eigen::Dynamic || b == Eigen::Dynamic) ? Eigen::Dynamic : a + b; }
 constexpr int size_sub1(int a) { return a == Eigen::Dynamic ? Eigen::Dynamic : a - 1; }
+
+/// dst = src for operands whose sizes the caller has ALREADY checked at run time. When the
+/// compile-time sizes contradict each other the assignment is not instantiated (Eigen would
+/// reject it with a static assertion): the run-time check has thrown before reaching it, so
+/// generic callers get the same std::invalid_argument for fixed and dynamic arguments.
+template <typename Dst, typename Src>
+void assign_checked(Dst&& dst, const Src& src) {
+  using D = std::decay_t<Dst>;
+  constexpr int dr = D::RowsAtCompileTime, dc = D::ColsAtCompileTime;
+  constexpr int sr = Src::RowsAtCompileTime, sc = Src::ColsAtCompileTime;
+  constexpr bool rows_ok = dr == Eigen::Dynamic || sr == Eigen::Dynamic || dr == sr;
+  constexpr bool cols_ok = dc == Eigen::Dynamic || sc == Eigen::Dynamic || dc == sc;
+  if constexpr (rows_ok && cols_ok) {
+    dst = src;
+  } else {
+    throw std::invalid_argument("assign_checked: compile-time sizes differ");  // unreachable after the caller's check
+  }
+}
 }  // namespace detail
 
 /// Condensed sizes: n = N nu inputs + NS slacks; rows = 2 nu N (input bounds) + 2 nx (N-1)

@@ -11,6 +11,28 @@
 // linear functional e'z, (2) collapses by one adjoint solve K [a; beta] = [e; 0]:
 //     e'z_ij = [a; beta]' rhs_ij,  which needs only matrix-vector products per parameter.
 // Inactive and saturated multipliers have zero derivatives.
+//
+// Degenerate active sets with dependent rows (method.md section 3 assumes LICQ). Hard rows at
+// zero slack whose normals are dependent are resolved before the solve, so that a value is
+// either the derivative of the right reduced system or not reported at all:
+//  * an opposite-parallel pair C_j = -c C_i (c > 0) with both rows at zero slack (lb = ub,
+//    an input pinned by equal bounds) is ONE equality row: one of the two is kept in (or
+//    added to) the working set, its multiplier sign is free (not weakly active), the other is
+//    flagged row_dependent. If the pair does not stay an equality to first order (its rhs
+//    derivatives disagree), the status is licq_violated.
+//  * a zero-slack row outside the working set whose normal lies in the span of the working
+//    set (a duplicated row, an equality pinning a bound) is flagged row_dependent; it must keep
+//    zero slack along every parameter (checked after the solve), else licq_violated.
+//  * after the solve, the reported derivative must be a one-sided derivative in the + or -
+//    direction of each parameter (weakly active rows stay feasible and their multipliers in
+//    their box); if neither holds, licq_violated instead of a wrong value.
+//
+// Ownership. compute() reads `solved` and `dX` and keeps a pointer to `dX` that
+// functional_hessian() reads later: dX must stay alive and unchanged until then. Binding a
+// temporary ProblemDerivatives is a compile error (deleted rvalue overload). All sizes of dX
+// are checked against the solved problem before anything is read (when the solve was not
+// optimal nothing is read and only num_parameters is checked); a mismatch throws
+// std::invalid_argument naming the argument (a programmer error, never a status).
 #pragma once
 
 #include "rmpc/qp/dense_solver.hpp"
@@ -22,6 +44,8 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <stdexcept>
+#include <string>
 
 namespace rmpc::qp {
 
@@ -79,8 +103,10 @@ class Sensitivity {
   using MatrixNNP = Eigen::Matrix<Scalar, N, NP>;
   using MatrixNNP2 = Eigen::Matrix<Scalar, N, NP2>;
 
-  /// Differentiates the solution held by `solved` along the data derivatives `dX`.
+  /// Differentiates the solution held by `solved` along the data derivatives `dX`. `dX` must
+  /// outlive every later functional_hessian() call (see the header comment).
   Sensitivity& compute(const Solver& solved, const Derivatives& dX, const SensitivitySettings<Scalar>& settings = {}) {
+    validate(solved, dX);
     settings_ = settings;
     dx_ = &dX;
     const auto& pr = solved.problem();
@@ -95,6 +121,7 @@ class Sensitivity {
     dy_eq_.setZero();
     dy_ineq_.setZero();
     row_flags_.setZero();
+    zero_slack_.setZero();
     has_second_ = false;
     if (res.status != Status::optimal) {
       status_ = SensitivityStatus::not_solved;
@@ -115,16 +142,27 @@ class Sensitivity {
     status_ = SensitivityStatus::ok;
     if (solved.has_redundant_equalities()) status_ = SensitivityStatus::licq_violated;
     classify_rows();
+    resolve_dependent_rows();
+    if (status_ == SensitivityStatus::ok)
+      for (Eigen::Index i = 0; i < m_; ++i)
+        if (row_flags_(i) == RowFlag::row_weakly_active) status_ = SensitivityStatus::weakly_active;
     apply_weak_choice();
     if (factor_.conditioning() < settings_.singular_tolerance) status_ = SensitivityStatus::singular_kkt;
-    if (status_ == SensitivityStatus::singular_kkt) return *this;
+    if (status_ == SensitivityStatus::singular_kkt) {
+      problem_ = nullptr;
+      return *this;
+    }
 
     for (Eigen::Index k = 0; k < q_; ++k) lambda_(k) = multiplier_of(k);
     build_row_weights();
     first_order();
+    check_one_sided();
     if (settings_.second_order && np_ > 0) second_order();
+    problem_ = nullptr;  // not read after compute()
     return *this;
   }
+  /// A temporary dX would dangle in functional_hessian(): not allowed.
+  Sensitivity& compute(const Solver& solved, const Derivatives&& dX, const SensitivitySettings<Scalar>& settings = {}) = delete;
 
   SensitivityStatus info() const { return status_; }
   /// RowFlag per inequality row (weakly active, or dependent on the working set).
@@ -148,6 +186,13 @@ class Sensitivity {
   /// Valid after compute() whether or not settings.second_order was set.
   template <typename E, typename Out>
   void functional_hessian(const E& e, Out& out) const {
+    if (e.rows() != n_ || e.cols() != 1)
+      throw std::invalid_argument("Sensitivity::functional_hessian: e is " + std::to_string(e.rows()) + "x" +
+                                  std::to_string(e.cols()) + ", expected a vector of n = " + std::to_string(n_) + " entries");
+    if (out.rows() != np_ || out.cols() != np_)
+      throw std::invalid_argument("Sensitivity::functional_hessian: out is " + std::to_string(out.rows()) + "x" +
+                                  std::to_string(out.cols()) + ", expected np x np = " + std::to_string(np_) + "x" +
+                                  std::to_string(np_));
     out.setZero();
     if (status_ == SensitivityStatus::not_solved || status_ == SensitivityStatus::singular_kkt || np_ == 0) return;
     const Derivatives& dX = *dx_;
@@ -180,6 +225,194 @@ class Sensitivity {
   }
 
  private:
+  // Sizes of everything compute() and functional_hessian() read, before anything is read.
+  void validate(const Solver& solved, const Derivatives& dX) const {
+    const auto& pr = solved.problem();
+    const Eigen::Index n = pr.H.rows(), p = pr.A.rows(), m = pr.C.rows(), np = dX.num_parameters;
+    auto fail = [](const std::string& msg) { throw std::invalid_argument("Sensitivity::compute: " + msg); };
+    auto str = [](Eigen::Index v) { return std::to_string(v); };
+    if (np < 0) fail("dX.num_parameters = " + str(np) + " is negative");
+    if (NP != Eigen::Dynamic && np != NP)
+      fail("dX.num_parameters = " + str(np) + ", expected the compile-time NP = " + str(NP));
+    // An unsolved problem is not read (status not_solved): only num_parameters matters then.
+    if (solved.result().status != Status::optimal) return;
+    if (solved.result().z.size() != n || pr.g.size() != n || pr.d.size() != m || pr.soft_weight.size() != m)
+      fail("solved holds a problem of inconsistent sizes");
+    auto check = [&](const auto& vec, size_t count, Eigen::Index rows, Eigen::Index cols, const char* name,
+                     const char* expected) {
+      if (vec.empty()) return;
+      if (vec.size() != count)
+        fail(std::string("dX.") + name + " has " + std::to_string(vec.size()) + " elements, expected " +
+             (count == size_t(np) ? "num_parameters = " : "num_parameters^2 = ") + std::to_string(count) +
+             " (or none)");
+      for (size_t i = 0; i < vec.size(); ++i)
+        if (vec[i].rows() != rows || vec[i].cols() != cols)
+          fail(std::string("dX.") + name + "[" + std::to_string(i) + "] is " + str(vec[i].rows()) + "x" +
+               str(vec[i].cols()) + ", expected " + expected + " = " + str(rows) + "x" + str(cols));
+    };
+    const auto k1 = size_t(np), k2 = size_t(np * np);
+    check(dX.dH, k1, n, n, "dH", "n x n");
+    check(dX.dg, k1, n, 1, "dg", "n x 1");
+    check(dX.dA, k1, p, n, "dA", "p x n");
+    check(dX.db, k1, p, 1, "db", "p x 1");
+    check(dX.dC, k1, m, n, "dC", "m x n");
+    check(dX.dd, k1, m, 1, "dd", "m x 1");
+    check(dX.d2H, k2, n, n, "d2H", "n x n");
+    check(dX.d2g, k2, n, 1, "d2g", "n x 1");
+    check(dX.d2A, k2, p, n, "d2A", "p x n");
+    check(dX.d2b, k2, p, 1, "d2b", "p x 1");
+    check(dX.d2C, k2, m, n, "d2C", "m x n");
+    check(dX.d2d, k2, m, 1, "d2d", "m x 1");
+    if (!dX.second_order_pairs.empty() && dX.second_order_pairs.size() != k2)
+      fail("dX.second_order_pairs has " + std::to_string(dX.second_order_pairs.size()) +
+           " entries, expected num_parameters^2 = " + std::to_string(k2) + " (or none)");
+  }
+
+  bool in_working_set(Eigen::Index i) const {
+    for (Eigen::Index k = 0; k < q_; ++k)
+      if (ws_index_(k) == int(p_ + i)) return true;
+    return false;
+  }
+
+  // Adds inequality row i to the working set (multiplier 0) when its normal is independent of
+  // it; false when dependent (or the working set is full).
+  bool join_working_set(Eigen::Index i) {
+    if (q_ == n_) return false;
+    r1_ = problem_->C.row(i).transpose();
+    factor_.rotate_normal(r1_, d_);
+    if (!(d_.tail(n_ - q_).norm() > std::sqrt(settings_.singular_tolerance) * d_.norm())) return false;
+    ws_index_(q_) = int(p_ + i);
+    ws_sign_(q_) = 1;
+    factor_.add(d_);
+    ++q_;
+    row_state_(i) = RowState::active;
+    y_ineq_(i) = Scalar(0);
+    return true;
+  }
+
+  // d/dtheta_k of (C_j + c C_i) z - (d_j + c d_i) at fixed z: zero when the pair i, j stays an
+  // equality (c > 0: opposite-parallel) to first order along theta_k.
+  bool pair_consistent(Eigen::Index i, Eigen::Index j, Scalar c) const {
+    const Derivatives& dX = *dx_;
+    for (Eigen::Index k = 0; k < np_; ++k) {
+      Scalar r = 0, scale = 1;
+      if (!dX.dC.empty()) {
+        const Scalar ci = dX.dC[size_t(k)].row(i).dot(z_), cj = dX.dC[size_t(k)].row(j).dot(z_);
+        r += cj + c * ci;
+        scale += std::abs(cj) + c * std::abs(ci);
+      }
+      if (!dX.dd.empty()) {
+        const Scalar di = dX.dd[size_t(k)](i), dj = dX.dd[size_t(k)](j);
+        r -= dj + c * di;
+        scale += std::abs(dj) + c * std::abs(di);
+      }
+      if (std::abs(r) > Scalar(1e-8) * scale) return false;
+    }
+    return true;
+  }
+
+  // Dependent hard rows at zero slack (see the header comment): opposite-parallel pairs become
+  // one equality; rows in the span of the working set are flagged row_dependent.
+  void resolve_dependent_rows() {
+    const auto& pr = *problem_;
+    const Scalar dep_tol = std::sqrt(settings_.singular_tolerance);
+    auto candidate = [&](Eigen::Index i) {
+      return zero_slack_(i) != 0 && !pr.is_soft(i) && row_state_(i) != RowState::saturated;
+    };
+    // Pairs C_j = -c C_i, c > 0.
+    for (Eigen::Index i = 0; i < m_; ++i) {
+      if (!candidate(i) || row_flags_(i) == RowFlag::row_dependent) continue;
+      const Scalar nii = pr.C.row(i).squaredNorm();
+      if (!(nii > 0)) continue;
+      for (Eigen::Index j = i + 1; j < m_; ++j) {
+        if (!candidate(j) || row_flags_(j) == RowFlag::row_dependent) continue;
+        const Scalar dot = pr.C.row(i).dot(pr.C.row(j));
+        if (!(dot < 0)) continue;
+        const Scalar c = -dot / nii;
+        if ((pr.C.row(j) + c * pr.C.row(i)).norm() > dep_tol * pr.C.row(j).norm()) continue;
+        if (!pair_consistent(i, j, c)) {
+          row_flags_(i) = row_flags_(j) = RowFlag::row_dependent;
+          status_ = SensitivityStatus::licq_violated;
+          break;
+        }
+        const bool in_i = in_working_set(i), in_j = in_working_set(j);
+        if (in_i && in_j) {
+          row_flags_(i) = row_flags_(j) = RowFlag::row_dependent;
+          status_ = SensitivityStatus::licq_violated;
+        } else if (in_i || in_j) {
+          row_flags_(in_i ? i : j) = RowFlag::row_regular;  // an equality: its multiplier sign is free
+          row_flags_(in_i ? j : i) = RowFlag::row_dependent;
+        } else if (join_working_set(i)) {
+          row_flags_(i) = RowFlag::row_regular;
+          row_flags_(j) = RowFlag::row_dependent;
+        }
+        // else: both dependent on the working set, handled below.
+        break;
+      }
+    }
+    // Zero-slack rows outside the working set in its span (duplicates, equalities pinning a
+    // bound): dependent; check_one_sided() requires them to keep zero slack.
+    for (Eigen::Index i = 0; i < m_; ++i) {
+      if (!candidate(i) || row_flags_(i) == RowFlag::row_dependent || row_state_(i) == RowState::active) continue;
+      bool dependent = q_ == n_;
+      if (!dependent) {
+        r1_ = pr.C.row(i).transpose();
+        factor_.rotate_normal(r1_, d_);
+        dependent = !(d_.tail(n_ - q_).norm() > dep_tol * d_.norm());
+      }
+      if (dependent) row_flags_(i) = RowFlag::row_dependent;
+    }
+  }
+
+  // The derivative must be one-sided in the + or - direction of each parameter: rows outside
+  // the working set at zero slack stay feasible (dependent rows: stay at zero slack), weakly
+  // active working-set multipliers stay in their box. Otherwise it is no derivative at all.
+  void check_one_sided() {
+    if (status_ != SensitivityStatus::ok && status_ != SensitivityStatus::weakly_active) return;
+    const Derivatives& dX = *dx_;
+    const auto& pr = *problem_;
+    const Scalar tol = Scalar(1e-7);
+    for (Eigen::Index k = 0; k < np_; ++k) {
+      Scalar scale = Scalar(1) + dz_.col(k).cwiseAbs().maxCoeff();
+      if (q_ > 0) scale += dlambda_.col(k).head(q_).cwiseAbs().maxCoeff();
+      bool plus = true, minus = true;
+      for (Eigen::Index r = 0; r < m_; ++r) {
+        const int flag = row_flags_(r);
+        if (flag == RowFlag::row_regular) continue;
+        if (row_state_(r) == RowState::active) {
+          if (flag != RowFlag::row_weakly_active) continue;
+          const Scalar dl = dy_ineq_(r, k);
+          const bool at_upper = pr.is_soft(r) && y_ineq_(r) > Scalar(0.5) * pr.soft_weight(r);
+          const Scalar t = tol * scale;
+          if (at_upper ? dl > t : dl < -t) plus = false;
+          if (at_upper ? dl < -t : dl > t) minus = false;
+          continue;
+        }
+        Scalar sd = pr.C.row(r).dot(dz_.col(k)), t = scale + std::abs(sd);
+        if (!dX.dC.empty()) sd += dX.dC[size_t(k)].row(r).dot(z_);
+        if (!dX.dd.empty()) {
+          sd -= dX.dd[size_t(k)](r);
+          t += std::abs(dX.dd[size_t(k)](r));
+        }
+        t *= tol;
+        if (flag == RowFlag::row_dependent) {
+          if (std::abs(sd) > t) {
+            status_ = SensitivityStatus::licq_violated;
+            return;
+          }
+          continue;
+        }
+        const bool saturated = row_state_(r) == RowState::saturated;  // slack must stay >= 0
+        if (saturated ? sd < -t : sd > t) plus = false;
+        if (saturated ? sd > t : sd < -t) minus = false;
+      }
+      if (!plus && !minus) {
+        status_ = SensitivityStatus::licq_violated;
+        return;
+      }
+    }
+  }
+
   void allocate() {
     factor_.resize(n_);
     ws_index_.resize(n_);
@@ -213,6 +446,7 @@ class Sensitivity {
     saturated_grad_.resize(n_, np_);
     na_.resize(n_, np_);
     row_flags_.resize(m_);
+    zero_slack_.resize(m_);
     if (settings_.second_order) {
       d2z_.resize(n_, np_ * np_);
       if (settings_.multiplier_second_order) d2lambda_.resize(n_, np_ * np_);
@@ -245,10 +479,8 @@ class Sensitivity {
           break;
         default: break;
       }
-      if (weak) {
-        row_flags_(i) = RowFlag::row_weakly_active;
-        if (status_ == SensitivityStatus::ok) status_ = SensitivityStatus::weakly_active;
-      }
+      zero_slack_(i) = std::int8_t(zero_slack || row_state_(i) == RowState::active);
+      if (weak) row_flags_(i) = RowFlag::row_weakly_active;
     }
   }
 
@@ -531,7 +763,7 @@ class Sensitivity {
   mutable VectorN adj_a_, adj_beta_, zero_n_, signed_r2_, e_buf_;
   Eigen::Matrix<Scalar, M, 1> y_ineq_;
   Eigen::Matrix<Scalar, P, 1> y_eq_;
-  Eigen::Matrix<std::int8_t, M, 1> row_state_, row_flags_;
+  Eigen::Matrix<std::int8_t, M, 1> row_state_, row_flags_, zero_slack_;
   MatrixNNP dz_, dlambda_;
   mutable MatrixNNP ha_, na_;
   Eigen::Matrix<Scalar, P, NP> dy_eq_;

@@ -193,6 +193,7 @@ class DenseSolver {
     correction_l_.resize(nn);
     row_norm_.resize(mm);
     skip_scale_.resize(mm);
+    skip_scale_per_z_.resize(mm);
     eq_norm_.resize(pp);
     cz_.resize(mm);
     state_.resize(mm);
@@ -364,17 +365,29 @@ class DenseSolver {
   // meets the working set is the data gap sum_k r_k rhs_k - rhs. Returns it and, in `scale`,
   // the size of the terms it sums, so that round-off is told from a real violation
   // (a linearly dependent row) or a real Farkas certificate (infeasibility).
+  // The round-off scale is c0 + cz |z|: the |z| part is kept apart (scale_per_z) so that a
+  // row skipped while the iterate was far away (tiny H, huge g: |z| ~ 1e20 before the
+  // working set pins it) is judged at the FINAL z, not with a stale scale that would
+  // excuse any violation there (a fuzz input: a hard row violated by 1e-5 relative).
   Scalar dependent_gap(Scalar rhs, Scalar& scale) {
+    Scalar scale_per_z;
+    return dependent_gap(rhs, scale, scale_per_z);
+  }
+  Scalar dependent_gap(Scalar rhs, Scalar& scale, Scalar& scale_per_z) {
     const Eigen::Index q = factor_.size();
     const Scalar z_norm = z_.norm();
     Scalar gap = -rhs;
-    scale = std::abs(rhs) + normal_.norm() * z_norm;
+    Scalar c0 = std::abs(rhs);
+    scale_per_z = normal_.norm();
     for (Eigen::Index k = 0; k < q; ++k) {
       const Scalar rk = rhs_of(k);
       normal_of(k, residual_l_);
       gap += dual_r_(k) * rk;
-      scale += std::abs(dual_r_(k)) * (std::abs(rk) + residual_l_.norm() * z_norm);
+      c0 += std::abs(dual_r_(k)) * std::abs(rk);
+      scale_per_z += std::abs(dual_r_(k)) * residual_l_.norm();
     }
+    scale = c0 + scale_per_z * z_norm;
+    skip_scale_const_ = c0;
     return gap;
   }
 
@@ -462,7 +475,7 @@ class DenseSolver {
     for (Eigen::Index i = 0; i < m(); ++i) {
       if (state_(i) == RowState::active) continue;
       Scalar scale = row_scale(i, zn);
-      if (skip_(i)) scale = std::max(scale, skip_scale_(i));
+      if (skip_(i)) scale = std::max(scale, skip_scale_(i) + skip_scale_per_z_(i) * zn);
       const Scalar r = relative(std::max(Scalar(0), violation(i, cz_(i))), scale);
       if (!(r <= settings_.certificate_tolerance) && !(r <= worst_score)) worst = i, worst_score = r;
     }
@@ -607,8 +620,8 @@ class DenseSolver {
             // at round-off level (parallel copies of a row, a vertex where more rows meet
             // than there are variables) leaves it out, so no cycling and no Farkas
             // certificate built from round-off.
-            Scalar scale;
-            const Scalar gap = dependent_gap(rhs, scale);
+            Scalar scale, scale_per_z;
+            const Scalar gap = dependent_gap(rhs, scale, scale_per_z);
             if (!(gap > cert_tol * scale)) {
               if (lambda_pick > Scalar(0)) {
                 // Partial dual steps were taken: n = sum r_k n_k carries lambda_pick over.
@@ -616,7 +629,8 @@ class DenseSolver {
                 repair_dual();
               } else {
                 skip_(pick) = 1;
-                skip_scale_(pick) = scale;
+                skip_scale_(pick) = skip_scale_const_;
+                skip_scale_per_z_(pick) = scale_per_z;
                 any_skip_ = true;
               }
               break;
@@ -781,7 +795,8 @@ class DenseSolver {
   SignN ws_sign_;
   VectorN lambda_, dual_r_, correction_l_, residual_l_;
   mutable VectorN kkt_rhs_;
-  VectorM row_norm_, cz_, skip_scale_;
+  VectorM row_norm_, cz_, skip_scale_, skip_scale_per_z_;  ///< skipped row i: round-off scale c0 + cz |z|
+  Scalar skip_scale_const_ = 0;
   VectorP eq_norm_;
   RowStates state_, guess_, skip_;
 };

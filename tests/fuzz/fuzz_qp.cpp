@@ -380,10 +380,29 @@ void check_kkt(const char* stage, const Problem& qp, const Case& c, const Result
 
 // The optimum is no worse than a point zc that is feasible up to round-off. By convexity and
 // the KKT conditions, f(zc) >= f(z*) - y_eq'(A zc - b) - sum_hard y_i max(0, C_i zc - d_i),
-// so the small violations of zc are paid for with the solution's own multipliers.
+// so the small violations of zc are paid for with the solution's own multipliers. z* is a
+// KKT point only up to round-off: its own row residuals r* (times y) and its stationarity
+// residual s* (times |zc - z*|) enter the bound as well, since f(zc) - f(z*) >=
+// grad f(z*)'(zc - z*) = -y'(K zc - k) + y'(K z* - k) + s*'(zc - z*). (A fuzz input: huge g,
+// z2* = -3.5e-18 instead of 0, f(z*) - f(z0) = 4.3e-11 with |y| ~ 1e7.)
 void check_not_worse_than(const char* stage, const char* which, const Problem& qp, const Case& c, const Result& r, const Vec& zc) {
   const Eigen::Index p = qp.b.size(), m = qp.d.size();
   double allowance = 0;
+  for (Eigen::Index k = 0; k < p; ++k) allowance += std::abs(r.y_eq(k) * (qp.A.row(k).dot(r.z) - qp.b(k)));
+  for (Eigen::Index i = 0; i < m; ++i)  // active rows only: a saturated soft row's slack is no residual
+    if (r.row_state(i) == rmpc::qp::active) allowance += std::abs(r.y_ineq(i) * (qp.C.row(i).dot(r.z) - qp.d(i)));
+  {
+    Vec stat = qp.H * r.z + qp.g;
+    if (p > 0) stat += qp.A.transpose() * r.y_eq;
+    if (m > 0) stat += qp.C.transpose() * r.y_ineq;
+    allowance += stat.cwiseAbs().dot((zc - r.z).cwiseAbs());
+    // Neither point is known better than to round-off of its size (eps max|z| in EVERY
+    // component: z2* = -3.5e-18 next to z1* = 0.094), and f moves by |grad f| times that:
+    // with a huge g this dominates.
+    const double grad_l1 = (qp.H * r.z + qp.g).cwiseAbs().sum();
+    allowance += 8 * std::numeric_limits<double>::epsilon() * grad_l1 *
+                 (r.z.cwiseAbs().maxCoeff() + zc.cwiseAbs().maxCoeff());
+  }
   for (Eigen::Index k = 0; k < p; ++k) {
     const double res = qp.A.row(k).dot(zc) - qp.b(k);
     if (std::abs(res) > kTol * row_scale(qp.A.row(k), zc, qp.b(k))) return;  // not feasible

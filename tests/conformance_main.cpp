@@ -73,7 +73,9 @@ int main(int argc, char** argv) {
         rmpc::qp::Sensitivity<double> sens;
         rmpc::qp::SensitivitySettings<double> ss;
         ss.second_order = want_second;
-        sens.compute(solver, c.derivatives_at(c.theta, want_second), ss);
+        // A named object: Sensitivity reads the derivatives after compute() (no temporaries).
+        const auto derivatives = c.derivatives_at(c.theta, want_second);
+        sens.compute(solver, derivatives, ss);
         if (sens.info() != rmpc::qp::SensitivityStatus::ok)
           why += std::string(" sensitivity status=") + rmpc::qp::to_string(sens.info());
         ed1 = scaled_error(sens.dz_dtheta(), c.dz_dtheta);

@@ -67,7 +67,7 @@ using PaperMpc = rmpc::mpc::LqMpc<double, nx, nu, horizon, np>;
 using BenchmarkMpc = rmpc::mpc::LqMpc<double, nx, nu, Eigen::Dynamic, np>;
 
 /// A template only so that translation units that include this header without calling it do
-/// not compile a second MPC type (about 25 s of compiler time each).
+/// not compile a second MPC type (when it is not the extern one above).
 template <typename Mpc = BenchmarkMpc>
 Mpc make_benchmark_mpc() {
   PaperModel model;
@@ -92,3 +92,17 @@ inline double stage_cost(const Eigen::Vector2d& s, double u) {
 inline Eigen::Vector2d true_step(const Eigen::Vector2d& s, double u) { return true_A() * s + true_B() * u; }
 
 }  // namespace linear_2d
+
+// Both MPC types are compiled once per program, in paper_mpc.cpp (target linear_2d_paper_mpc,
+// which every user of this header links): one LqMpc costs a translation unit minutes of
+// compiler time. A translation unit that needs its own copy, because it compiles Eigen with
+// EIGEN_RUNTIME_NO_MALLOC (the allocation checks must be inside the code under test), gets one
+// automatically.
+#ifndef EIGEN_RUNTIME_NO_MALLOC
+extern template class rmpc::mpc::LqMpc<double, linear_2d::nx, linear_2d::nu, linear_2d::horizon, linear_2d::np>;
+extern template rmpc::mpc::LqMpc<double, linear_2d::nx, linear_2d::nu, linear_2d::horizon, linear_2d::np>::LqMpc(const linear_2d::PaperModel&, const rmpc::mpc::LqSizes&,
+                                                                      const rmpc::mpc::LqMpcSettings<double>&);
+extern template class rmpc::mpc::LqMpc<double, linear_2d::nx, linear_2d::nu, Eigen::Dynamic, linear_2d::np>;
+extern template rmpc::mpc::LqMpc<double, linear_2d::nx, linear_2d::nu, Eigen::Dynamic, linear_2d::np>::LqMpc(const linear_2d::PaperModel&, const rmpc::mpc::LqSizes&,
+                                                                             const rmpc::mpc::LqMpcSettings<double>&);
+#endif

@@ -26,6 +26,7 @@
 #include "rmpc/mpc/autodiff.hpp"
 #include "rmpc/mpc/condensing.hpp"
 #include "rmpc/mpc/model.hpp"
+#include "rmpc/mpc/policy_result.hpp"
 #include "rmpc/qp/dense_solver.hpp"
 #include "rmpc/qp/derivatives.hpp"
 #include "rmpc/qp/problem.hpp"
@@ -44,80 +45,6 @@
 #include <vector>
 
 namespace rmpc::mpc {
-
-enum class PolicyStatus {
-  ok,                   ///< QP solved, requested derivatives valid.
-  weakly_active,        ///< Solved; a row is weakly active, derivatives are one-sided (see qp::WeakRowChoice).
-  sensitivity_failed,   ///< Solved; LICQ fails or the KKT matrix is singular: derivatives not defined.
-  solver_failed,        ///< The QP was not solved to optimality (see qp_status).
-  not_ready,            ///< set_parameters() failed or was not called (see setup_status()).
-};
-
-inline const char* to_string(PolicyStatus s) {
-  switch (s) {
-    case PolicyStatus::ok: return "ok";
-    case PolicyStatus::weakly_active: return "weakly_active";
-    case PolicyStatus::sensitivity_failed: return "sensitivity_failed";
-    case PolicyStatus::solver_failed: return "solver_failed";
-    case PolicyStatus::not_ready: return "not_ready";
-  }
-  return "unknown";
-}
-
-template <typename Scalar>
-struct LqMpcSettings {
-  /// QP solver settings (tolerances, iteration limit).
-  qp::Settings<Scalar> qp = {};
-  /// Degeneracy handling of the sensitivities; second_order is forced off (the policy Hessian
-  /// comes from one adjoint solve per input instead of np(np+1)/2 solves).
-  qp::SensitivitySettings<Scalar> sensitivity = {};
-  /// Theta-derivative order prepared by set_parameters(): 0 (values only, e.g. a fixed
-  /// benchmark MPC), 1 (du0/dtheta) or 2 (also d2u0/dtheta2). Higher costs more per theta only.
-  int derivative_order = 2;
-};
-
-/// What evaluate() computes beyond u_0*.
-struct PolicyRequest {
-  bool du0_dtheta = true;     ///< First-order policy derivative (needs derivative_order >= 1).
-  bool d2u0_dtheta2 = true;   ///< Second order (needs derivative_order == 2 and du0_dtheta).
-  bool du0_ds = true;         ///< State derivative.
-  bool dz_dtheta = false;     ///< Full dz/dtheta of all inputs (with du0_dtheta).
-  bool warm_start = true;     ///< Start the QP from the last solution's row state.
-};
-
-template <typename Scalar, int NX, int NU, int N, int NP, int NZ, int M, int NS = 0>
-struct PolicyResult {
-  PolicyStatus status = PolicyStatus::not_ready;
-  qp::Status qp_status = qp::Status::invalid_input;
-  qp::SensitivityStatus sensitivity_status = qp::SensitivityStatus::not_solved;        ///< theta-sensitivity
-  qp::SensitivityStatus state_sensitivity_status = qp::SensitivityStatus::not_solved;  ///< s-sensitivity
-  Eigen::Matrix<Scalar, NU, 1> u0;                                   ///< pi_theta(s)
-  Eigen::Matrix<Scalar, detail::size_mul(N, NU), 1> u;               ///< u_0..u_{N-1} stacked
-  Eigen::Matrix<Scalar, NS, 1> slack;                                ///< slack variables (quadratic soft rows)
-  Eigen::Matrix<Scalar, NX, detail::size_add(N, 1)> x;               ///< predicted x_0..x_N (columns)
-  Scalar cost = Scalar(0);                                           ///< optimal MPC cost (with x_0 penalty)
-  Eigen::Matrix<Scalar, NU, NP> du0_dtheta;
-  /// Rows j*np .. j*np+np-1: the np x np Hessian of input j (hessian(j)).
-  Eigen::Matrix<Scalar, detail::size_mul(NU, NP), NP> d2u0_dtheta2;
-  Eigen::Matrix<Scalar, NU, NX> du0_ds;
-  Eigen::Matrix<Scalar, NZ, NP> dz_dtheta;                           ///< when requested; z = (u, slack)
-  Eigen::Matrix<std::int8_t, M, 1> row_state;                        ///< QP row states (warm start)
-  int iterations = 0;                                                ///< QP active-set changes
-
-  bool ok() const { return status == PolicyStatus::ok; }
-  /// d2 u0_j / dtheta2 (np x np).
-  auto hessian(Eigen::Index j) const { return d2u0_dtheta2.middleRows(j * du0_dtheta.cols(), du0_dtheta.cols()); }
-};
-
-/// Q_theta(s, a): the optimal MPC cost with u_0 = a fixed (method.md, MPC as Q-function).
-template <typename Scalar, int NX, int NU, int N>
-struct QValueResult {
-  qp::Status status = qp::Status::invalid_input;
-  Scalar cost = Scalar(0);
-  Eigen::Matrix<Scalar, detail::size_mul(N, NU), 1> u;
-  Eigen::Matrix<Scalar, NX, detail::size_add(N, 1)> x;
-  bool ok() const { return status == qp::Status::optimal; }
-};
 
 /// NS: number of slack variables (soft components with a quadratic weight, model.hpp), e.g.
 /// soft_slack_count(N, 2) for two soft state components; Eigen::Dynamic: counted from the
@@ -164,18 +91,7 @@ class LqMpc {
   /// `model` is the user's functor (model.hpp); `sizes` are needed only for dynamic sizes and
   /// must agree with the compile-time ones.
   template <typename Model>
-  explicit LqMpc(const Model& model, const LqSizes& sizes = default_sizes(), const Settings& settings = {})
-      : settings_(settings),
-        sizes_(sizes),
-        model_value_(model),
-        model_ad1_(model),
-        model_ad2_(model),
-        solver_(settings.qp),
-        fixed_solver_(settings.qp) {
-    check_sizes();
-    settings_.sensitivity.second_order = false;
-    allocate();
-  }
+  explicit LqMpc(const Model& model, const LqSizes& sizes = default_sizes(), const Settings& settings = {});
 
   static LqSizes default_sizes() {
     LqSizes s;
@@ -205,76 +121,10 @@ class LqMpc {
       throw std::invalid_argument("LqMpc::set_parameters: theta is " + std::to_string(theta.rows()) + "x" +
                                   std::to_string(theta.cols()) + ", expected a vector of np = " +
                                   std::to_string(sizes_.np) + " entries");
-    fixed_ready_ = false;
-    have_warm_start_ = false;
-    setup_status_ = qp::Status::invalid_input;
-    setup_message_.clear();
-    for (Eigen::Index i = 0; i < theta.rows(); ++i)
-      if (!std::isfinite(theta(i, 0))) {
-        setup_message_ = "theta(" + std::to_string(i) + ") is NaN/Inf";
-        return setup_status_;
-      }
-    VectorTheta theta_in(sizes_.np);  // sizes checked above; theta may alias theta_, which allocate() resets
+    // A copy: theta may alias theta_, which allocate() resets.
+    VectorTheta theta_in(sizes_.np);
     detail::assign_checked(theta_in, theta);
-    data_ = Data(sizes_.nx, sizes_.nu, sizes_.nc);
-    model_value_(theta_in, data_);
-    check_model_sizes(data_);
-    if (const char* bad = invalid_soft_weights(data_)) {
-      setup_message_ = std::string("invalid soft weights: ") + bad + " (soft weight must be >= 0 or +inf, quadratic weight finite and >= 0)";
-      return setup_status_;
-    }
-    if (!check_model_values(data_)) return setup_status_;
-    const Eigen::Index ns = count_slacks(data_, sizes_.horizon);
-    if (ns != sizes_.ns) {
-      if (NS != Eigen::Dynamic)
-        throw std::invalid_argument("LqMpc::set_parameters: the model has " + std::to_string(ns) +
-                                    " slack variables (soft components with a quadratic weight), template NS = " +
-                                    std::to_string(sizes_.ns) + "; use soft_slack_count()");
-      sizes_.ns = ns;
-      allocate();
-      model_value_(theta_in, data_);
-    }
-    theta_ = theta_in;
-    switch (settings_.derivative_order) {
-      case 0: {
-        CondensedQp<Scalar> qp;
-        condense(data_, sizes_.horizon, qp);
-        extract_values(qp);
-        break;
-      }
-      case 1: {
-        Eigen::Matrix<Ad1, NP, 1> th;
-        detail::seed_first<Scalar, NP>(theta_, th);
-        LqData<Ad1, NX, NU, NC> data(sizes_.nx, sizes_.nu, sizes_.nc);
-        model_ad1_(th, data);
-        CondensedQp<Ad1> qp;
-        condense(data, sizes_.horizon, qp);
-        extract_values(qp);
-        extract_first(qp);
-        break;
-      }
-      default: {
-        Eigen::Matrix<Ad2, NP, 1> th;
-        detail::seed_second<Scalar, NP>(theta_, th);
-        LqData<Ad2, NX, NU, NC> data(sizes_.nx, sizes_.nu, sizes_.nc);
-        model_ad2_(th, data);
-        CondensedQp<Ad2> qp;
-        condense(data, sizes_.horizon, qp);
-        extract_values(qp);
-        extract_first(qp);
-        extract_second(qp);
-        break;
-      }
-    }
-    solver_.compute(problem_);
-    setup_status_ = solver_.info();
-    if (setup_status_ != qp::Status::optimal) setup_message_ = "condensed QP: " + solver_.result().message;
-    // du0/ds: "parameters" s enter only through g = G s + .. and d = D s + ..
-    for (Eigen::Index i = 0; i < sizes_.nx; ++i) {
-      dX_state_.dg[size_t(i)] = G_.col(i);
-      dX_state_.dd[size_t(i)] = D_.col(i);
-    }
-    return setup_status_;
+    return set_parameters_checked(theta_in);
   }
 
   qp::Status setup_status() const { return setup_status_; }
@@ -344,32 +194,7 @@ class LqMpc {
     check_vector(a, sizes_.nu, "LqMpc::q_value", "a", "nu");
     if (!a.allFinite()) throw std::invalid_argument("LqMpc::q_value: a has NaN/Inf entries");
     detail::assign_checked(a_, a);
-    QResult q;
-    q.u.setZero(sizes_.horizon * sizes_.nu);
-    q.x.setZero(sizes_.nx, sizes_.horizon + 1);
-    q.status = qp::Status::invalid_input;
-    if (setup_status_ != qp::Status::optimal) return q;
-    if (!fixed_ready_) {
-      qp::Problem<Scalar, NZ, NU, M> fixed(num_variables(), sizes_.nu, num_rows());
-      fixed.H = problem_.H;
-      fixed.C = problem_.C;
-      fixed.soft_weight = problem_.soft_weight;
-      fixed.A.setZero();
-      fixed.A.leftCols(sizes_.nu).setIdentity();
-      fixed_solver_.compute(fixed);
-      fixed_ready_ = true;
-    }
-    g_.noalias() = G_ * s_;
-    g_ += g0_;
-    d_.noalias() = D_ * s_;
-    d_ += d0_;
-    fixed_solver_.update_linear_terms(g_, a_, d_);
-    const auto& res = fixed_solver_.solve();
-    q.status = res.status;
-    if (res.status != qp::Status::optimal) return q;
-    q.u = res.z.head(sizes_.horizon * sizes_.nu);
-    q.cost = rollout_impl(s_, q.u, q.x);
-    return q;
+    return q_value_impl();
   }
 
   /// Cost of the input sequence u (N nu entries) from s under the model at the current theta
@@ -389,22 +214,11 @@ class LqMpc {
   }
 
  private:
+  qp::Status set_parameters_checked(const VectorTheta& theta_in);
+  QResult q_value_impl();
   using ThetaDerivatives = qp::ProblemDerivatives<Scalar, NZ, Eigen::Dynamic, M>;
 
-  void check_sizes() const {
-    auto check = [](int ct, Eigen::Index rt, const char* name) {
-      if (ct != Eigen::Dynamic && ct != rt)
-        throw std::invalid_argument(std::string("LqMpc: sizes.") + name + " differs from its compile-time size");
-      if (rt < 0 || (rt == 0 && std::string(name) != "nc" && std::string(name) != "np" && std::string(name) != "ns"))
-        throw std::invalid_argument(std::string("LqMpc: sizes.") + name + " must be positive");
-    };
-    check(NX, sizes_.nx, "nx");
-    check(NU, sizes_.nu, "nu");
-    check(N, sizes_.horizon, "horizon");
-    check(NP, sizes_.np, "np");
-    check(NC, sizes_.nc, "nc");
-    check(NS, sizes_.ns, "ns");
-  }
+  void check_sizes() const;
 
   template <typename Derived>
   static void check_vector(const Eigen::MatrixBase<Derived>& v, Eigen::Index n, const char* where, const char* name,
@@ -435,367 +249,46 @@ class LqMpc {
   }
 
   // Every field the model writes must keep its size (dynamic sizes: a model may resize).
-  template <typename D>
-  void check_model_sizes(const D& data) const {
-    const Eigen::Index nx = sizes_.nx, nu = sizes_.nu, nc = sizes_.nc;
-    auto check = [](const auto& mat, Eigen::Index r, Eigen::Index c, const char* name, const char* expected) {
-      if (mat.rows() != r || mat.cols() != c)
-        throw std::invalid_argument(std::string("LqMpc::set_parameters: the model set ") + name + " to " +
-                                    std::to_string(mat.rows()) + "x" + std::to_string(mat.cols()) + ", expected " +
-                                    expected + " = " + std::to_string(r) + "x" + std::to_string(c));
-    };
-    check(data.A, nx, nx, "A", "nx x nx");
-    check(data.B, nx, nu, "B", "nx x nu");
-    check(data.b, nx, 1, "b", "nx x 1");
-    check(data.Q, nx, nx, "Q", "nx x nx");
-    check(data.q, nx, 1, "q", "nx x 1");
-    check(data.R, nu, nu, "R", "nu x nu");
-    check(data.r, nu, 1, "r", "nu x 1");
-    check(data.P, nx, nx, "P", "nx x nx");
-    check(data.p, nx, 1, "p", "nx x 1");
-    check(data.u_lb, nu, 1, "u_lb", "nu x 1");
-    check(data.u_ub, nu, 1, "u_ub", "nu x 1");
-    check(data.u_soft_weight, nu, 1, "u_soft_weight", "nu x 1");
-    check(data.u_soft_quadratic, nu, 1, "u_soft_quadratic", "nu x 1");
-    check(data.x_lb, nx, 1, "x_lb", "nx x 1");
-    check(data.x_ub, nx, 1, "x_ub", "nx x 1");
-    check(data.x_soft_weight, nx, 1, "x_soft_weight", "nx x 1");
-    check(data.x_soft_quadratic, nx, 1, "x_soft_quadratic", "nx x 1");
-    check(data.E_x, nc, nx, "E_x", "nc x nx");
-    check(data.E_u, nc, nu, "E_u", "nc x nu");
-    check(data.e, nc, 1, "e", "nc x 1");
-    check(data.e_soft_weight, nc, 1, "e_soft_weight", "nc x 1");
-    check(data.e_soft_quadratic, nc, 1, "e_soft_quadratic", "nc x 1");
-  }
+  template <typename ModelData>
+  void check_model_sizes(const ModelData& data) const;
 
   // Values the QP cannot take, as a status with the field named in setup_message_.
-  bool check_model_values(const Data& data) {
-    auto finite = [this](const auto& mat, const char* name) {
-      if (mat.allFinite()) return true;
-      setup_message_ = std::string("the model set NaN/Inf entries in ") + name;
-      return false;
-    };
-    if (!(finite(data.A, "A") && finite(data.B, "B") && finite(data.b, "b") && finite(data.Q, "Q") &&
-          finite(data.q, "q") && finite(data.R, "R") && finite(data.r, "r") && finite(data.P, "P") &&
-          finite(data.p, "p") && finite(data.E_x, "E_x") && finite(data.E_u, "E_u")))
-      return false;
-    auto bounds = [this](const auto& lb, const auto& ub, const auto& w, const char* lb_name, const char* ub_name) {
-      for (Eigen::Index i = 0; i < lb.size(); ++i) {
-        const std::string idx = "(" + std::to_string(i) + ")";
-        if (std::isnan(lb(i)) || std::isnan(ub(i)) || lb(i) == std::numeric_limits<Scalar>::infinity() ||
-            ub(i) == -std::numeric_limits<Scalar>::infinity()) {
-          setup_message_ = std::string(lb_name) + idx + " / " + ub_name + idx + " is NaN or an empty infinite bound";
-          return false;
-        }
-        // A hard component with lb > ub makes every QP infeasible; a soft one is a valid penalty.
-        if (lb(i) > ub(i) && !(w(i) < std::numeric_limits<Scalar>::infinity())) {
-          setup_message_ = std::string(lb_name) + idx + " = " + std::to_string(double(lb(i))) + " > " + ub_name + idx +
-                           " = " + std::to_string(double(ub(i))) + " (hard bound: every QP would be infeasible)";
-          return false;
-        }
-      }
-      return true;
-    };
-    if (!bounds(data.u_lb, data.u_ub, data.u_soft_weight, "u_lb", "u_ub")) return false;
-    if (!bounds(data.x_lb, data.x_ub, data.x_soft_weight, "x_lb", "x_ub")) return false;
-    for (Eigen::Index i = 0; i < data.e.size(); ++i)
-      if (std::isnan(data.e(i)) || data.e(i) == -std::numeric_limits<Scalar>::infinity()) {
-        setup_message_ = "e(" + std::to_string(i) + ") is NaN or -inf";
-        return false;
-      }
-    return true;
-  }
+  bool check_model_values(const Data& data);
 
-  void allocate() {
-    const Eigen::Index n = num_variables(), m = num_rows(), nx = sizes_.nx, nu = sizes_.nu, np = sizes_.np;
-    theta_.setZero(np);
-    data_ = Data(nx, nu, sizes_.nc);
-    problem_.resize(n, 0, m);
-    G_.setZero(n, nx);
-    g0_.setZero(n);
-    D_.setZero(m, nx);
-    d0_.setZero(m);
-    g_.setZero(n);
-    d_.setZero(m);
-    b_.resize(0);
-    e_.setZero(n);
-    rows_needed_.setZero(m);
-    hess_.setZero(np, np);
-    dX_state_.num_parameters = nx;
-    dX_state_.dg.assign(size_t(nx), VectorZ::Zero(n));
-    dX_state_.dd.assign(size_t(nx), VectorM::Zero(m));
-    dX_.num_parameters = np;
-    s_.setZero(nx);
-    extra_.setZero(n);
-    a_.setZero(nu);
-    cz_.setZero(m);
-    warm_.setZero(m);
-  }
+  void allocate();
 
   template <typename T>
-  void extract_values(const CondensedQp<T>& qp) {
-    detail::take_value(qp.H, problem_.H);
-    problem_.H = (Scalar(0.5) * (problem_.H + problem_.H.transpose())).eval();
-    detail::take_value(qp.C, problem_.C);
-    detail::take_value(qp.G, G_);
-    detail::take_value(qp.g0, g0_);
-    detail::take_value(qp.D, D_);
-    detail::take_value(qp.d0, d0_);
-    detail::take_value(qp.soft_weight, problem_.soft_weight);
-    dX_.dH.clear(); dX_.dg.clear(); dX_.dC.clear(); dX_.dd.clear();
-    dX_.d2H.clear(); dX_.d2g.clear(); dX_.d2C.clear(); dX_.d2d.clear();
-    dG_.clear(); dg0_.clear(); dD_.clear(); dd0_.clear();
-    d2G_.clear(); d2g0_.clear(); d2D_.clear(); d2d0_.clear();
-    dw_.clear(); d2w_.clear();
-    has_dg_ = has_dd_ = has_d2g_ = has_d2d_ = has_dw_ = has_d2w_ = has_d2w_terms_ = false;
-  }
+  void extract_values(const CondensedQp<T>& qp);
 
   // d(w_row)/dtheta of the exact-L1 rows (via `part`); +inf rows (hard) have none.
   template <typename T, typename Part>
-  bool take_weight_derivative(const Eigen::Matrix<T, Eigen::Dynamic, 1>& w, VectorM& out, Part part) const {
-    out.setZero(w.size());
-    bool any = false;
-    for (Eigen::Index r = 0; r < w.size(); ++r) {
-      if (!std::isfinite(detail::ad_value(w(r)))) continue;
-      out(r) = part(w(r));
-      any |= out(r) != Scalar(0);
-    }
-    return any;
-  }
+  bool take_weight_derivative(const Eigen::Matrix<T, Eigen::Dynamic, 1>& w, VectorM& out, Part part) const;
 
   // A family (all i) is kept only when some member is nonzero: empty = "does not depend on
   // theta" costs nothing in the sensitivities.
   template <typename T>
-  void extract_first(const CondensedQp<T>& qp) {
-    const Eigen::Index np = sizes_.np;
-    const auto k = size_t(np);
-    dX_.dH.resize(k); dX_.dC.resize(k); dG_.resize(k); dg0_.resize(k); dD_.resize(k); dd0_.resize(k);
-    dw_.resize(k);
-    bool any_H = false, any_C = false;
-    for (Eigen::Index i = 0; i < np; ++i) {
-      const auto ii = size_t(i);
-      has_dw_ |= take_weight_derivative(qp.soft_weight, dw_[ii], [i](const auto& x) { return detail::ad_first(x, i); });
-      any_H |= detail::take_first(qp.H, i, dX_.dH[ii]);
-      dX_.dH[ii] = (Scalar(0.5) * (dX_.dH[ii] + dX_.dH[ii].transpose())).eval();
-      any_C |= detail::take_first(qp.C, i, dX_.dC[ii]);
-      has_dg_ |= detail::take_first(qp.G, i, dG_[ii]);
-      has_dg_ |= detail::take_first(qp.g0, i, dg0_[ii]);
-      has_dd_ |= detail::take_first(qp.D, i, dD_[ii]);
-      has_dd_ |= detail::take_first(qp.d0, i, dd0_[ii]);
-    }
-    if (!any_H) dX_.dH.clear();
-    if (!any_C) dX_.dC.clear();
-    dX_.dg.assign(has_dg_ || has_dw_ ? k : 0, VectorZ::Zero(num_variables()));
-    dX_.dd.assign(has_dd_ ? k : 0, VectorM::Zero(num_rows()));
-  }
+  void extract_first(const CondensedQp<T>& qp);
 
   template <typename T>
-  void extract_second(const CondensedQp<T>& qp) {
-    const Eigen::Index np = sizes_.np;
-    const auto k = size_t(np * np);
-    dX_.d2H.resize(k); dX_.d2C.resize(k); d2G_.resize(k); d2g0_.resize(k); d2D_.resize(k); d2d0_.resize(k);
-    d2w_.resize(k);
-    bool any_H = false, any_C = false, any_d2w = false;
-    std::vector<std::uint8_t> pairs(k, 0);
-    for (Eigen::Index i = 0; i < np; ++i) {
-      for (Eigen::Index j = 0; j < np; ++j) {
-        const auto ij = size_t(i * np + j);
-        if (j < i) {  // symmetric: copy the (j, i) entry
-          const auto ji = size_t(j * np + i);
-          dX_.d2H[ij] = dX_.d2H[ji]; dX_.d2C[ij] = dX_.d2C[ji];
-          d2G_[ij] = d2G_[ji]; d2g0_[ij] = d2g0_[ji]; d2D_[ij] = d2D_[ji]; d2d0_[ij] = d2d0_[ji];
-          d2w_[ij] = d2w_[ji];
-          continue;
-        }
-        const bool pair_w = take_weight_derivative(qp.soft_weight, d2w_[ij],
-                                                   [i, j](const auto& x) { return detail::ad_second(x, i, j); });
-        any_d2w |= pair_w;
-        // Saturated exact-L1 rows add w C_r' to g (stationarity), so a theta-dependent weight
-        // couples with dC in the second derivative (evaluate_impl).
-        const bool pair_wC = has_dw_ && ((!dw_[size_t(i)].isZero(0) && !dX_.dC.empty() && !dX_.dC[size_t(j)].isZero(0)) ||
-                                         (!dw_[size_t(j)].isZero(0) && !dX_.dC.empty() && !dX_.dC[size_t(i)].isZero(0)));
-        const bool pair_H = detail::take_second(qp.H, i, j, dX_.d2H[ij]);
-        dX_.d2H[ij] = (Scalar(0.5) * (dX_.d2H[ij] + dX_.d2H[ij].transpose())).eval();
-        const bool pair_C = detail::take_second(qp.C, i, j, dX_.d2C[ij]);
-        const bool pair_g = detail::take_second(qp.G, i, j, d2G_[ij]) | detail::take_second(qp.g0, i, j, d2g0_[ij]);
-        const bool pair_d = detail::take_second(qp.D, i, j, d2D_[ij]) | detail::take_second(qp.d0, i, j, d2d0_[ij]);
-        any_H |= pair_H, any_C |= pair_C, has_d2g_ |= pair_g, has_d2d_ |= pair_d;
-        // Pairs with no second derivative at all (e.g. the paper's b_theta and back-off
-        // parameters) are skipped per state and in the sensitivities.
-        pairs[ij] = pairs[size_t(j * np + i)] = std::uint8_t(pair_H || pair_C || pair_g || pair_d || pair_w || pair_wC);
-        has_d2w_terms_ |= pair_w || pair_wC;
-      }
-    }
-    dX_.second_order_pairs = pairs;
-    if (!any_H) dX_.d2H.clear();
-    if (!any_C) dX_.d2C.clear();
-    has_d2w_ = any_d2w;
-    dX_.d2g.assign(has_d2g_ || has_d2w_terms_ ? k : 0, VectorZ::Zero(num_variables()));
-    dX_.d2d.assign(has_d2d_ ? k : 0, VectorM::Zero(num_rows()));
-  }
+  void extract_second(const CondensedQp<T>& qp);
 
   // Sizes `out` (no allocation once it has them) and zeroes what this call may not fill.
-  void prepare_result(Result& out) const {
-    const Eigen::Index n = num_variables(), m = num_rows(), nx = sizes_.nx, nu = sizes_.nu, np = sizes_.np;
-    out.status = PolicyStatus::not_ready;
-    out.qp_status = setup_status_;
-    out.sensitivity_status = qp::SensitivityStatus::not_solved;
-    out.state_sensitivity_status = qp::SensitivityStatus::not_solved;
-    out.cost = Scalar(0);
-    out.iterations = 0;
-    out.u0.setZero(nu);
-    out.u.setZero(sizes_.horizon * nu);
-    out.slack.setZero(sizes_.ns);
-    out.x.setZero(nx, sizes_.horizon + 1);
-    out.du0_dtheta.setZero(nu, np);
-    out.d2u0_dtheta2.setZero(nu * np, np);
-    out.du0_ds.setZero(nu, nx);
-    out.dz_dtheta.setZero(n, np);
-    out.row_state.setZero(m);
-  }
+  void prepare_result(Result& out) const;
 
   template <typename DerivedS, typename DerivedU, typename DerivedX>
   Scalar rollout_impl(const Eigen::MatrixBase<DerivedS>& s, const Eigen::MatrixBase<DerivedU>& u,
-                      Eigen::MatrixBase<DerivedX>& x) const {
-    const Eigen::Index nu = sizes_.nu, Nh = sizes_.horizon;
-    Scalar cost(0);
-    detail::assign_checked(x.col(0), s);
-    for (Eigen::Index k = 0; k < Nh; ++k) {
-      const auto xk = x.col(k);
-      const auto uk = u.segment(k * nu, nu);
-      cost += xk.dot(data_.Q * xk) + data_.q.dot(xk) + uk.dot(data_.R * uk) + data_.r.dot(uk);
-      cost += stage_penalty(data_, xk, uk);
-      x.col(k + 1).noalias() = data_.A * xk;
-      x.col(k + 1).noalias() += data_.B * uk;
-      x.col(k + 1) += data_.b;
-    }
-    const auto xN = x.col(Nh);
-    cost += xN.dot(data_.P * xN) + data_.p.dot(xN);
-    return cost;
-  }
+                      Eigen::MatrixBase<DerivedX>& x) const;
 
   // s (= s_, checked) and extra_ (when with_extra) are members: no conversion here.
-  void evaluate_impl(const VectorX& s, const PolicyRequest& request, bool with_extra, Result& out) {
-    prepare_result(out);
-    if (setup_status_ != qp::Status::optimal) return;
-
-    g_.noalias() = G_ * s;
-    g_ += g0_;
-    if (with_extra) g_ += extra_;
-    d_.noalias() = D_ * s;
-    d_ += d0_;
-    solver_.update_linear_terms(g_, b_, d_);
-    const bool warm = request.warm_start && have_warm_start_;
-    const auto& res = warm ? solver_.solve(warm_) : solver_.solve();
-    out.qp_status = res.status;
-    out.iterations = res.iterations;
-    if (res.status != qp::Status::optimal) {
-      out.status = PolicyStatus::solver_failed;
-      have_warm_start_ = false;
-      return;
-    }
-    warm_ = res.row_state;
-    have_warm_start_ = true;
-    out.row_state = res.row_state;
-    out.u = res.z.head(sizes_.horizon * sizes_.nu);
-    out.slack = res.z.tail(sizes_.ns);
-    out.u0 = res.z.head(sizes_.nu);
-    out.cost = rollout_impl(s, out.u, out.x);
-    out.status = PolicyStatus::ok;
-
-    bool weak = false, failed = false;
-    auto account = [&weak, &failed](qp::SensitivityStatus st) {
-      if (st == qp::SensitivityStatus::weakly_active) weak = true;
-      else if (st != qp::SensitivityStatus::ok) failed = true;
-    };
-    const bool first = request.du0_dtheta && settings_.derivative_order >= 1 && sizes_.np > 0;
-    if (first) {
-      // The sensitivities read dd, d2d only at working-set rows, a subset of the rows the solver
-      // left active or saturated unless weakly active inactive rows may join (keep_active).
-      // Inactive rows at zero slack are read too: Sensitivity checks them (dependent and
-      // weakly active rows), so they are refreshed with a tolerance looser than its own.
-      num_rows_needed_ = 0;
-      const bool all_rows = settings_.sensitivity.weak_rows == qp::WeakRowChoice::keep_active;
-      cz_.noalias() = problem_.C * res.z;
-      const Scalar zero_slack = std::max(Scalar(1e-6), Scalar(1e3) * settings_.sensitivity.weak_tolerance);
-      for (Eigen::Index r = 0; r < num_rows(); ++r)
-        if (all_rows || res.row_state(r) != std::int8_t(qp::RowState::inactive) ||
-            std::abs(cz_(r) - d_(r)) <= zero_slack * (Scalar(1) + std::abs(d_(r)) + std::abs(cz_(r))))
-          rows_needed_(num_rows_needed_++) = int(r);
-      const Eigen::Index np = sizes_.np;
-      for (Eigen::Index i = 0; i < np; ++i) {
-        const auto ii = size_t(i);
-        if (has_dg_) { dX_.dg[ii].noalias() = dG_[ii] * s; dX_.dg[ii] += dg0_[ii]; }
-        else if (has_dw_) dX_.dg[ii].setZero();
-        if (has_dd_) affine_rows(dD_[ii], dd0_[ii], s, dX_.dd[ii]);
-      }
-      if (has_dw_)  // saturated rows: d(w_r C_r') = dw_r C_r' + w_r dC_r' (the latter in Sensitivity)
-        for (Eigen::Index r = 0; r < num_rows(); ++r)
-          if (res.row_state(r) == std::int8_t(qp::RowState::saturated))
-            for (Eigen::Index i = 0; i < np; ++i) dX_.dg[size_t(i)] += dw_[size_t(i)](r) * problem_.C.row(r).transpose();
-      const bool second = request.d2u0_dtheta2 && settings_.derivative_order >= 2;
-      if (second) {
-        for (Eigen::Index i = 0; i < np; ++i) {
-          for (Eigen::Index j = i; j < np; ++j) {
-            // Sensitivity reads only the entry (first index >= second) of each pair: fill that one.
-            const auto lo = size_t(j * np + i);
-            if (!dX_.pair_present(i, j)) continue;
-            if (has_d2g_) { dX_.d2g[lo].noalias() = d2G_[lo] * s; dX_.d2g[lo] += d2g0_[lo]; }
-            else if (has_d2w_terms_) dX_.d2g[lo].setZero();
-            if (has_d2w_terms_) add_weight_second_order(res.row_state, i, j, dX_.d2g[lo]);
-            if (has_d2d_) affine_rows(d2D_[lo], d2d0_[lo], s, dX_.d2d[lo]);
-          }
-        }
-      }
-      sensitivity_.compute(solver_, dX_, settings_.sensitivity);
-      out.sensitivity_status = sensitivity_.info();
-      account(out.sensitivity_status);
-      if (sensitivity_usable(out.sensitivity_status)) {
-        out.du0_dtheta = sensitivity_.dz_dtheta().topRows(sizes_.nu);
-        if (request.dz_dtheta) out.dz_dtheta = sensitivity_.dz_dtheta();
-        if (second) {
-          for (Eigen::Index j = 0; j < sizes_.nu; ++j) {
-            e_.setZero();
-            e_(j) = Scalar(1);
-            sensitivity_.functional_hessian(e_, hess_);
-            out.d2u0_dtheta2.middleRows(j * np, np) = hess_;
-          }
-        }
-      }
-    }
-    if (request.du0_ds) {
-      state_sensitivity_.compute(solver_, dX_state_, settings_.sensitivity);
-      out.state_sensitivity_status = state_sensitivity_.info();
-      account(out.state_sensitivity_status);
-      if (sensitivity_usable(out.state_sensitivity_status))
-        out.du0_ds = state_sensitivity_.dz_dtheta().topRows(sizes_.nu);
-    }
-    if (failed) out.status = PolicyStatus::sensitivity_failed;
-    else if (weak) out.status = PolicyStatus::weakly_active;
-  }
+  void evaluate_impl(const VectorX& s, const PolicyRequest& request, bool with_extra, Result& out);
 
   // Second derivative of the saturated rows' w_r C_r' beyond w_r d2C_r' (in Sensitivity):
   // d2w_r,ij C_r' + dw_r,i dC_j,r' + dw_r,j dC_i,r'.
   template <typename RowStates, typename Out>
-  void add_weight_second_order(const RowStates& row_state, Eigen::Index i, Eigen::Index j, Out& out) const {
-    const auto ij = size_t(i * sizes_.np + j);
-    for (Eigen::Index r = 0; r < num_rows(); ++r) {
-      if (row_state(r) != std::int8_t(qp::RowState::saturated)) continue;
-      if (has_d2w_) out += d2w_[ij](r) * problem_.C.row(r).transpose();
-      if (!dX_.dC.empty()) {
-        out += dw_[size_t(i)](r) * dX_.dC[size_t(j)].row(r).transpose();
-        out += dw_[size_t(j)](r) * dX_.dC[size_t(i)].row(r).transpose();
-      }
-    }
-  }
+  void add_weight_second_order(const RowStates& row_state, Eigen::Index i, Eigen::Index j, Out& out) const;
 
   // out(r) = D.row(r) s + d0(r) for the rows in rows_needed_ (others stay stale, unread).
-  void affine_rows(const MatrixMX& D, const VectorM& d0, const VectorX& s, VectorM& out) const {
-    for (Eigen::Index t = 0; t < num_rows_needed_; ++t) {
-      const Eigen::Index r = rows_needed_(t);
-      out(r) = D.row(r).dot(s) + d0(r);
-    }
-  }
+  void affine_rows(const MatrixMX& D, const VectorM& d0, const VectorX& s, VectorM& out) const;
 
   static bool sensitivity_usable(qp::SensitivityStatus st) {
     return st == qp::SensitivityStatus::ok || st == qp::SensitivityStatus::weakly_active;
@@ -852,3 +345,7 @@ class LqMpc {
 };
 
 }  // namespace rmpc::mpc
+
+// The member definitions (out of the class body: see detail/lq_mpc_setup.hpp).
+#include "rmpc/mpc/detail/lq_mpc_setup.hpp"
+#include "rmpc/mpc/detail/lq_mpc_evaluate.hpp"

@@ -3,6 +3,7 @@
 // infinite objective at the start, denormal radii, float instantiations. Each must end with
 // the status that says what happened, never with a convergence status at the start point,
 // and no NaN/Inf trial value or non-finite step may ever be accepted.
+#include <rmpc/optim/minimize.hpp>
 #include <rmpc/optim/update_rule.hpp>
 
 #include "rmpc_catch.hpp"

@@ -1,5 +1,6 @@
 // Trust-region subproblem: More-Sorensen optimality conditions (N&W Theorem 4.1) for the
 // exact solver in the easy, interior, indefinite and hard cases; Steihaug-CG checks.
+#include <rmpc/optim/steihaug_cg.hpp>
 #include <rmpc/optim/subproblem.hpp>
 
 #include "rmpc_catch.hpp"

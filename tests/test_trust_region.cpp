@@ -1,6 +1,7 @@
 // Trust-region driver: standard test functions from standard starts, convergence order,
 // ratio test and radius rule, ask/tell == minimize, statuses, noisy objectives.
 #include <rmpc/optim/trust_region.hpp>
+#include <rmpc/optim/minimize.hpp>
 
 #include "rmpc_catch.hpp"
 

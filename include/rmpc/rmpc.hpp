@@ -6,7 +6,9 @@
 #include "rmpc/optim/status.hpp"
 #include "rmpc/optim/curvature.hpp"
 #include "rmpc/optim/subproblem.hpp"
+#include "rmpc/optim/steihaug_cg.hpp"
 #include "rmpc/optim/trust_region.hpp"
+#include "rmpc/optim/minimize.hpp"
 #include "rmpc/optim/first_order.hpp"
 #include "rmpc/optim/update_rule.hpp"
 
@@ -20,6 +22,7 @@
 #include "rmpc/mpc/model.hpp"
 #include "rmpc/mpc/riccati.hpp"
 #include "rmpc/mpc/condensing.hpp"
+#include "rmpc/mpc/policy_result.hpp"
 #include "rmpc/mpc/lq_mpc.hpp"
 #include "rmpc/mpc/closed_loop.hpp"
 

@@ -290,9 +290,7 @@ class LqMpc {
   // out(r) = D.row(r) s + d0(r) for the rows in rows_needed_ (others stay stale, unread).
   void affine_rows(const MatrixMX& D, const VectorM& d0, const VectorX& s, VectorM& out) const;
 
-  static bool sensitivity_usable(qp::SensitivityStatus st) {
-    return st == qp::SensitivityStatus::ok || st == qp::SensitivityStatus::weakly_active;
-  }
+  static bool sensitivity_usable(qp::SensitivityStatus st);
 
   Settings settings_;
   LqSizes sizes_;

@@ -16,7 +16,7 @@
 //     loop: p = ask().step; J = measure(theta + p); out = tell_value(J);
 //           if (out.accepted) tell_model(g(theta), H(theta));   // else ask() again
 //
-// and minimize(f, x0) runs exactly this loop on a deterministic function.
+// and minimize(f, x0) (minimize.hpp) runs exactly this loop on a deterministic function.
 //
 // Non-finite and out-of-range numbers are statuses, never convergence: norms are range-safe
 // (detail::safe_norm, scaled subproblems), a finite g whose step or predicted decrease still
@@ -26,6 +26,7 @@
 
 #include <rmpc/optim/curvature.hpp>
 #include <rmpc/optim/status.hpp>
+#include <rmpc/optim/steihaug_cg.hpp>
 #include <rmpc/optim/subproblem.hpp>
 
 #include <Eigen/Core>
@@ -172,105 +173,13 @@ class TrustRegion {
   }
 
   /// Trial step for the current model and radius. After a stop: a zero step.
-  const Step& ask() {
-    if (status_ != Status::running) {
-      trial_.step.setZero();
-      trial_.predicted_decrease = 0;
-      return trial_;
-    }
-    if (phase_ == Phase::need_model) throw std::logic_error("TrustRegion::ask: tell_model/tell_gradient first");
-    trial_.radius = radius_;
-    if (model_ == TrustRegionModel::clipped_gradient) {
-      const Scalar gn = detail::safe_norm(g_);
-      const Scalar alpha = radius_ / gn;
-      if (std::isfinite(gn) && (alpha >= Scalar(1) || alpha >= (std::numeric_limits<Scalar>::min)())) {
-        trial_.step = -std::min(Scalar(1), alpha) * g_;  // method.md section 4, TR-GD
-      } else if (std::isfinite(gn)) {
-        trial_.step = -radius_ * (g_ / gn);  // radius / ||g|| would underflow
-      } else {
-        // ||g|| beyond the range (entries finite): direction of g / max |g|, length radius.
-        const Vector u = g_ / g_.cwiseAbs().maxCoeff();
-        trial_.step = -(radius_ / detail::safe_norm(u)) * u;
-      }
-      trial_.predicted_decrease = -g_.dot(trial_.step);  // linear model, B = 0
-      trial_.on_boundary = !(gn < radius_);
-    } else {
-      const SubproblemResult<Scalar, N> sub = use_exact_ ? exact_.solve(g_, radius_) : cg_.solve(g_, radius_);
-      last_subproblem_ = sub.status;
-      if (sub.status == SubproblemStatus::non_finite) {
-        // g, B and the radius are finite here: the step or m(0) - m(p) left the range.
-        return stop_with_zero_step(Status::numerical_overflow);
-      }
-      trial_.step = sub.step;
-      trial_.predicted_decrease = sub.predicted_decrease;
-      trial_.on_boundary = sub.on_boundary();
-    }
-    if (!trial_.step.allFinite() || !std::isfinite(trial_.predicted_decrease) || !(x_ + trial_.step).allFinite())
-      return stop_with_zero_step(Status::numerical_overflow);
-    if (!(trial_.predicted_decrease > Scalar(0))) {
-      // g = 0 with B PSD (to round-off): the model offers nothing; x is stationary for it.
-      stop(Status::converged_step);
-      trial_.step.setZero();
-      return trial_;
-    }
-    phase_ = Phase::need_value;
-    return trial_;
-  }
+  const Step& ask();
 
   /// Measured value J(x + p) of the last ask(): ratio test, radius update, accept/reject.
   /// A non-finite J_trial is a rejection (the trial point blew up; out.non_finite_value,
   /// ratio -Inf), not a stop; when it happens at min_radius the status is
   /// non_finite_objective, not converged_radius.
-  Outcome tell_value(Scalar J_trial) {
-    Outcome out;
-    out.radius = radius_;
-    out.status = status_;
-    if (status_ != Status::running) return out;
-    if (phase_ != Phase::need_value) throw std::logic_error("TrustRegion::tell_value: ask() first");
-    ++iterations_;
-    const Scalar pred = trial_.predicted_decrease;
-    const Scalar actual = value_ - J_trial;
-    const Scalar noise = settings_.roundoff_tolerance * (Scalar(1) + std::abs(value_));
-    const bool finite_trial = std::isfinite(J_trial);
-    Scalar rho = finite_trial ? actual / pred : -std::numeric_limits<Scalar>::infinity();
-    if (finite_trial && std::abs(actual) <= noise && pred <= noise) rho = Scalar(1);
-    if (!finite_trial) {
-      ++non_finite_trials_;
-      out.non_finite_value = true;
-    }
-    out.actual_decrease = actual;
-    out.predicted_decrease = pred;
-    out.ratio = rho;
-    out.accepted = finite_trial && rho > settings_.reject_ratio;
-    const Scalar step_norm = detail::safe_norm(trial_.step);
-    const Scalar trial_radius = radius_;
-    if (!(rho >= settings_.shrink_ratio)) {
-      const Scalar base = settings_.shrink_from_step_length ? std::min(radius_, step_norm) : radius_;
-      radius_ = std::max(settings_.shrink_factor * base, settings_.min_radius);
-    } else if (rho > settings_.expand_ratio && (!settings_.expand_only_on_boundary || trial_.on_boundary)) {
-      radius_ = std::min(settings_.expand_factor * radius_, settings_.max_radius);
-    }
-    out.radius = radius_;
-    if (out.accepted) {
-      x_ += trial_.step;
-      value_ = J_trial;
-      s_prev_ = trial_.step;
-      moved_since_model_ = true;
-      ++accepted_;
-      phase_ = Phase::need_model;
-      if (step_norm <= settings_.step_tolerance * (Scalar(1) + detail::safe_norm(x_))) stop(Status::converged_step);
-    } else {
-      phase_ = Phase::need_ask;  // same g and B, smaller radius (method.md section 4)
-      // A rejection at the floor is convergence only when the trial was measured (finite).
-      if (trial_radius <= settings_.min_radius) stop(finite_trial ? Status::converged_radius : Status::non_finite_objective);
-      // A rejected step far inside the smallest radius: round-off of J dominates (near x*).
-      else if (step_norm <= settings_.step_tolerance * (Scalar(1) + detail::safe_norm(x_)))
-        stop(finite_trial ? Status::converged_step : Status::non_finite_objective);
-    }
-    if (status_ == Status::running && iterations_ >= settings_.max_iterations) stop(Status::max_iterations);
-    out.status = status_;
-    return out;
-  }
+  Outcome tell_value(Scalar J_trial);
 
   const Vector& x() const { return x_; }                ///< Accepted point.
   Scalar value() const { return value_; }               ///< Measured J at the accepted point.
@@ -354,63 +263,7 @@ class TrustRegion {
   BfgsUpdate last_bfgs_update_ = BfgsUpdate::skipped;
 };
 
-template <typename Scalar, int N = Eigen::Dynamic>
-struct MinimizeResult {
-  Eigen::Matrix<Scalar, N, 1> x;         ///< Last accepted point.
-  Scalar value = 0;                      ///< f(x).
-  Eigen::Matrix<Scalar, N, 1> gradient;  ///< grad f(x).
-  Status status = Status::running;
-  int iterations = 0;   ///< Trials (function evaluations after the first).
-  int accepted = 0;     ///< Accepted steps.
-  int evaluations = 0;  ///< Calls of f.
-};
-
-/// Deterministic driver for smooth f: Scalar f(const Vector& x, Vector* grad, Matrix* hess),
-/// grad always requested, hess only for exact_hessian / gauss_newton (nullptr otherwise).
-/// It runs the ask/tell loop of TrustRegion verbatim; `iterates`, if given, receives x0 and
-/// every accepted point.
-template <typename Scalar, int N, typename Function>
-MinimizeResult<Scalar, N> minimize(Function&& f, const Eigen::Matrix<Scalar, N, 1>& x0,
-                                   TrustRegionModel model = TrustRegionModel::exact_hessian,
-                                   const TrustRegionSettings<Scalar>& settings = {},
-                                   std::vector<Eigen::Matrix<Scalar, N, 1>>* iterates = nullptr) {
-  using Vector = Eigen::Matrix<Scalar, N, 1>;
-  using Matrix = Eigen::Matrix<Scalar, N, N>;
-  const bool needs_hessian = model == TrustRegionModel::exact_hessian || model == TrustRegionModel::gauss_newton;
-  const Eigen::Index n = x0.size();
-  TrustRegion<Scalar, N> tr(model, settings);
-  MinimizeResult<Scalar, N> res;
-  Vector g(n), g_trial(n), x_trial(n);
-  Matrix H = Matrix::Zero(n, n), H_trial = Matrix::Zero(n, n);
-  const Scalar f0 = f(x0, &g, needs_hessian ? &H : nullptr);
-  res.evaluations = 1;
-  tr.reset(x0, f0);
-  if (iterates) iterates->assign(1, x0);
-  auto tell = [&](const Vector& gg, const Matrix& HH) {
-    if (needs_hessian) tr.tell_model(gg, HH); else tr.tell_gradient(gg);
-  };
-  if (tr.status() == Status::running) tell(g, H);
-  while (tr.status() == Status::running) {
-    const TrialStep<Scalar, N>& step = tr.ask();
-    if (tr.status() != Status::running) break;
-    x_trial = tr.x() + step.step;
-    const Scalar f_trial = f(x_trial, &g_trial, needs_hessian ? &H_trial : nullptr);
-    ++res.evaluations;
-    const StepOutcome<Scalar> out = tr.tell_value(f_trial);
-    if (out.accepted) {
-      g = g_trial;
-      if (needs_hessian) H = H_trial;
-      if (iterates) iterates->push_back(tr.x());
-      if (tr.status() == Status::running) tell(g, H);
-    }
-  }
-  res.x = tr.x();
-  res.value = tr.value();
-  res.gradient = g;
-  res.status = tr.status();
-  res.iterations = tr.iterations();
-  res.accepted = tr.accepted_steps();
-  return res;
-}
-
 }  // namespace rmpc::optim
+
+// Member definitions, out of the class body (not implicitly inline).
+#include "rmpc/optim/detail/trust_region_step.hpp"

@@ -11,7 +11,6 @@
 
 namespace rmpc::mpc {
 
-// Sizes `out` (no allocation once it has them) and zeroes what this call may not fill.
 template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS>
 void LqMpc<Scalar, NX, NU, N, NP, NC, NS>::prepare_result(Result& out) const {
   const Eigen::Index n = num_variables(), m = num_rows(), nx = sizes_.nx, nu = sizes_.nu, np = sizes_.np;
@@ -32,7 +31,6 @@ void LqMpc<Scalar, NX, NU, N, NP, NC, NS>::prepare_result(Result& out) const {
   out.row_state.setZero(m);
 }
 
-// s (= s_, checked) and extra_ (when with_extra) are members: no conversion here.
 template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS>
 void LqMpc<Scalar, NX, NU, N, NP, NC, NS>::evaluate_impl(const VectorX& s, const PolicyRequest& request, bool with_extra, Result& out) {
   prepare_result(out);
@@ -133,8 +131,6 @@ void LqMpc<Scalar, NX, NU, N, NP, NC, NS>::evaluate_impl(const VectorX& s, const
   else if (weak) out.status = PolicyStatus::weakly_active;
 }
 
-// Second derivative of the saturated rows' w_r C_r' beyond w_r d2C_r' (in Sensitivity):
-// d2w_r,ij C_r' + dw_r,i dC_j,r' + dw_r,j dC_i,r'.
 template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS>
 template <typename RowStates, typename Out>
 void LqMpc<Scalar, NX, NU, N, NP, NC, NS>::add_weight_second_order(const RowStates& row_state, Eigen::Index i, Eigen::Index j, Out& out) const {
@@ -149,7 +145,6 @@ void LqMpc<Scalar, NX, NU, N, NP, NC, NS>::add_weight_second_order(const RowStat
   }
 }
 
-// out(r) = D.row(r) s + d0(r) for the rows in rows_needed_ (others stay stale, unread).
 template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS>
 void LqMpc<Scalar, NX, NU, N, NP, NC, NS>::affine_rows(const MatrixMX& D, const VectorM& d0, const VectorX& s, VectorM& out) const {
   for (Eigen::Index t = 0; t < num_rows_needed_; ++t) {
@@ -208,6 +203,11 @@ typename LqMpc<Scalar, NX, NU, N, NP, NC, NS>::QResult LqMpc<Scalar, NX, NU, N, 
   q.u = res.z.head(sizes_.horizon * sizes_.nu);
   q.cost = rollout_impl(s_, q.u, q.x);
   return q;
+}
+
+template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS>
+bool LqMpc<Scalar, NX, NU, N, NP, NC, NS>::sensitivity_usable(qp::SensitivityStatus st) {
+  return st == qp::SensitivityStatus::ok || st == qp::SensitivityStatus::weakly_active;
 }
 
 }  // namespace rmpc::mpc

@@ -121,7 +121,6 @@ void LqMpc<Scalar, NX, NU, N, NP, NC, NS>::check_sizes() const {
   check(NS, sizes_.ns, "ns");
 }
 
-// Values the QP cannot take, as a status with the field named in setup_message_.
 template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS>
 bool LqMpc<Scalar, NX, NU, N, NP, NC, NS>::check_model_values(const Data& data) {
   auto finite = [this](const auto& mat, const char* name) {
@@ -187,7 +186,6 @@ void LqMpc<Scalar, NX, NU, N, NP, NC, NS>::allocate() {
   warm_.setZero(m);
 }
 
-// Every field the model writes must keep its size (dynamic sizes: a model may resize).
 template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS>
 template <typename ModelData>
 void LqMpc<Scalar, NX, NU, N, NP, NC, NS>::check_model_sizes(const ModelData& data) const {
@@ -241,7 +239,6 @@ void LqMpc<Scalar, NX, NU, N, NP, NC, NS>::extract_values(const CondensedQp<T>& 
   has_dg_ = has_dd_ = has_d2g_ = has_d2d_ = has_dw_ = has_d2w_ = has_d2w_terms_ = false;
 }
 
-// d(w_row)/dtheta of the exact-L1 rows (via `part`); +inf rows (hard) have none.
 template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS>
 template <typename T, typename Part>
 bool LqMpc<Scalar, NX, NU, N, NP, NC, NS>::take_weight_derivative(const Eigen::Matrix<T, Eigen::Dynamic, 1>& w, VectorM& out, Part part) const {
@@ -255,8 +252,6 @@ bool LqMpc<Scalar, NX, NU, N, NP, NC, NS>::take_weight_derivative(const Eigen::M
   return any;
 }
 
-// A family (all i) is kept only when some member is nonzero: empty = "does not depend on
-// theta" costs nothing in the sensitivities.
 template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS>
 template <typename T>
 void LqMpc<Scalar, NX, NU, N, NP, NC, NS>::extract_first(const CondensedQp<T>& qp) {

@@ -1,0 +1,309 @@
+// Sensitivity: the first-order solve (dz/dtheta), the adjoint functional Hessian
+// e'd2z/dtheta2 and the full second-order solve. Out-of-class definitions of
+// rmpc/qp/sensitivity.hpp, included only from there.
+#pragma once
+
+namespace rmpc::qp {
+
+template <typename Scalar, int N, int P, int M, int NP>
+auto Sensitivity<Scalar, N, P, M, NP>::compute(const Solver& solved, const Derivatives& dX, const SensitivitySettings<Scalar>& settings) -> Sensitivity& {
+  validate(solved, dX);
+  settings_ = settings;
+  dx_ = &dX;
+  const auto& pr = solved.problem();
+  const auto& res = solved.result();
+  n_ = pr.H.rows();
+  p_ = pr.A.rows();
+  m_ = pr.C.rows();
+  np_ = dX.num_parameters;
+  allocate();
+  dz_.setZero();
+  dlambda_.setZero();
+  dy_eq_.setZero();
+  dy_ineq_.setZero();
+  row_flags_.setZero();
+  zero_slack_.setZero();
+  has_second_ = false;
+  if (res.status != Status::optimal) {
+    status_ = SensitivityStatus::not_solved;
+    return *this;
+  }
+  problem_ = &pr;
+  z_ = res.z;
+  y_eq_ = res.y_eq;
+  y_ineq_ = res.y_ineq;
+  row_state_ = res.row_state;
+  factor_ = solved.factor();
+  q_ = solved.working_set_size();
+  for (Eigen::Index k = 0; k < q_; ++k) {
+    const int idx = solved.working_set_member(k);
+    ws_index_(k) = idx;
+    ws_sign_(k) = solved.working_set_sign(k);
+  }
+  status_ = SensitivityStatus::ok;
+  if (solved.has_redundant_equalities()) status_ = SensitivityStatus::licq_violated;
+  classify_rows();
+  resolve_dependent_rows();
+  if (status_ == SensitivityStatus::ok)
+    for (Eigen::Index i = 0; i < m_; ++i)
+      if (row_flags_(i) == RowFlag::row_weakly_active) status_ = SensitivityStatus::weakly_active;
+  apply_weak_choice();
+  if (factor_.conditioning() < settings_.singular_tolerance) status_ = SensitivityStatus::singular_kkt;
+  if (status_ == SensitivityStatus::singular_kkt) {
+    problem_ = nullptr;
+    return *this;
+  }
+
+  for (Eigen::Index k = 0; k < q_; ++k) lambda_(k) = multiplier_of(k);
+  build_row_weights();
+  first_order();
+  check_one_sided();
+  if (settings_.second_order && np_ > 0) second_order();
+  problem_ = nullptr;  // not read after compute()
+  return *this;
+}
+
+template <typename Scalar, int N, int P, int M, int NP>
+template <typename E, typename Out>
+void Sensitivity<Scalar, N, P, M, NP>::functional_hessian(const E& e, Out& out) const {
+  if (e.rows() != n_ || e.cols() != 1)
+    throw std::invalid_argument("Sensitivity::functional_hessian: e is " + std::to_string(e.rows()) + "x" +
+                                std::to_string(e.cols()) + ", expected a vector of n = " + std::to_string(n_) + " entries");
+  if (out.rows() != np_ || out.cols() != np_)
+    throw std::invalid_argument("Sensitivity::functional_hessian: out is " + std::to_string(out.rows()) + "x" +
+                                std::to_string(out.cols()) + ", expected np x np = " + std::to_string(np_) + "x" +
+                                std::to_string(np_));
+  out.setZero();
+  if (status_ == SensitivityStatus::not_solved || status_ == SensitivityStatus::singular_kkt || np_ == 0) return;
+  const Derivatives& dX = *dx_;
+  zero_n_.head(q_).setZero();
+  e_buf_ = e;
+  solve_kkt(e_buf_, zero_n_, adj_a_, adj_beta_);
+  // Per parameter j: (dH_j a + dN_j' beta) and dN_j a.
+  for (Eigen::Index j = 0; j < np_; ++j) {
+    auto ha = ha_.col(j);
+    if (!dX.dH.empty())
+      ha.noalias() = dX.dH[size_t(j)] * adj_a_;
+    else
+      ha.setZero();
+    if (has_dN_ && q_ > 0) {
+      const auto dNj = dN_.block(0, j * n_, q_, n_);
+      ha.noalias() += dNj.transpose() * adj_beta_.head(q_);
+      na_.col(j).head(q_).noalias() = dNj * adj_a_;
+    } else {
+      na_.col(j).head(q_).setZero();
+    }
+  }
+  for (Eigen::Index i = 0; i < np_; ++i)
+    for (Eigen::Index j = 0; j <= i; ++j) {
+      Scalar v = ha_.col(j).dot(dz_.col(i)) + ha_.col(i).dot(dz_.col(j)) + na_.col(j).head(q_).dot(dlambda_.col(i).head(q_)) +
+                 na_.col(i).head(q_).dot(dlambda_.col(j).head(q_));
+      out(i, j) = -v;
+      out(j, i) = -v;
+    }
+  if (dX.has_second_order()) add_second_order_data_terms(adj_a_, adj_beta_, out);
+}
+
+template <typename Scalar, int N, int P, int M, int NP>
+void Sensitivity<Scalar, N, P, M, NP>::gather_first_order_data() {
+  const Derivatives& dX = *dx_;
+  const auto& pr = *problem_;
+  has_dN_ = !dX.dC.empty() || !dX.dA.empty();
+  de_.setZero();
+  saturated_grad_.setZero();
+  for (Eigen::Index i = 0; i < np_; ++i) {
+    for (Eigen::Index k = 0; k < q_; ++k) {
+      const int idx = ws_index_(k);
+      auto dN_row = dN_.block(k, i * n_, 1, n_);
+      if (idx < p_) {
+        if (!dX.dA.empty()) dN_row = detail::row(dX.dA[size_t(i)], idx); else if (has_dN_) dN_row.setZero();
+        if (!dX.db.empty()) de_(k, i) = dX.db[size_t(i)](idx);
+      } else {
+        const Eigen::Index r = idx - p_;
+        if (!dX.dC.empty()) dN_row = dX.dC[size_t(i)].row(r); else if (has_dN_) dN_row.setZero();
+        if (!dX.dd.empty()) de_(k, i) = dX.dd[size_t(i)](r);
+      }
+    }
+    if (!dX.dC.empty())
+      for (Eigen::Index r = 0; r < m_; ++r)
+        if (row_state_(r) == RowState::saturated) saturated_grad_.col(i).noalias() += pr.soft_weight(r) * dX.dC[size_t(i)].row(r).transpose();
+  }
+}
+
+template <typename Scalar, int N, int P, int M, int NP>
+void Sensitivity<Scalar, N, P, M, NP>::first_order() {
+  const Derivatives& dX = *dx_;
+  gather_first_order_data();
+  // Right-hand sides of (1), -(K_i w + f_i), as the columns of one block solve.
+  rhs1_.leftCols(np_) = saturated_grad_;
+  for (Eigen::Index i = 0; i < np_; ++i) {
+    if (!dX.dH.empty()) rhs1_.col(i).noalias() += dX.dH[size_t(i)] * z_;
+    if (!dX.dg.empty()) rhs1_.col(i) += dX.dg[size_t(i)];
+    rhs2_.col(i).head(q_) = de_.col(i).head(q_);
+    if (has_dN_ && q_ > 0) {
+      const auto dNi = dN_.block(0, i * n_, q_, n_);
+      rhs1_.col(i).noalias() += dNi.transpose() * lambda_.head(q_);
+      rhs2_.col(i).head(q_).noalias() -= dNi * z_;
+    }
+  }
+  rhs1_.leftCols(np_) = -rhs1_.leftCols(np_);
+  auto x = sol1_.leftCols(np_);
+  auto l = sol2_.leftCols(np_);
+  auto w = work_.leftCols(np_);
+  solve_block(rhs1_.leftCols(np_), rhs2_.leftCols(np_), x, l, w);
+  dz_ = x;
+  dlambda_.topRows(q_) = l.topRows(q_);
+  for (Eigen::Index k = 0; k < q_; ++k) {
+    const int idx = ws_index_(k);
+    if (idx < p_)
+      dy_eq_.row(idx) = l.row(k);
+    else
+      dy_ineq_.row(idx - p_) = l.row(k);
+  }
+}
+
+template <typename Scalar, int N, int P, int M, int NP>
+template <typename R1, typename R2, typename X, typename L, typename W>
+void Sensitivity<Scalar, N, P, M, NP>::solve_block(const R1& r1, const R2& r2, X& x, L& lam, W& work) {
+  for (Eigen::Index k = 0; k < q_; ++k)
+    if (ws_sign_(k) < 0) signed_rhs2_.row(k).head(r2.cols()) = -r2.row(k);
+    else signed_rhs2_.row(k).head(r2.cols()) = r2.row(k);
+  factor_.solve_kkt_block(r1, signed_rhs2_.leftCols(r2.cols()), x, lam, work);
+  for (Eigen::Index k = 0; k < q_; ++k)
+    if (ws_sign_(k) < 0) lam.row(k) = -lam.row(k);
+}
+
+template <typename Scalar, int N, int P, int M, int NP>
+void Sensitivity<Scalar, N, P, M, NP>::build_row_weights() {
+  const auto& pr = *problem_;
+  omega_ineq_.setZero(m_);
+  omega_eq_.setZero(p_);
+  num_weighted_ = 0;
+  for (Eigen::Index r = 0; r < m_; ++r)
+    if (row_state_(r) == RowState::saturated) {
+      omega_ineq_(r) = pr.soft_weight(r);
+      weighted_rows_(num_weighted_++) = int(r);
+    }
+  for (Eigen::Index k = 0; k < q_; ++k) {
+    const int idx = ws_index_(k);
+    if (idx < p_) {
+      omega_eq_(idx) = lambda_(k);
+    } else {
+      omega_ineq_(idx - p_) = lambda_(k);
+      weighted_rows_(num_weighted_++) = idx - int(p_);
+    }
+  }
+}
+
+template <typename Scalar, int N, int P, int M, int NP>
+template <typename Out>
+void Sensitivity<Scalar, N, P, M, NP>::add_second_order_data_terms(const VectorN& a, const VectorN& beta, Out& out) const {
+  const Derivatives& dX = *dx_;
+  beta_ineq_.setZero(m_);
+  beta_eq_.setZero(p_);
+  for (Eigen::Index k = 0; k < q_; ++k) {
+    const int idx = ws_index_(k);
+    if (idx < p_) beta_eq_(idx) = beta(k); else beta_ineq_(idx - p_) = beta(k);
+  }
+  if (!dX.d2H.empty()) weight_h_.noalias() = a * z_.transpose();
+  if (!dX.d2C.empty())
+    for (Eigen::Index t = 0; t < num_weighted_; ++t) {
+      const Eigen::Index r = weighted_rows_(t);
+      weight_c_.row(t) = omega_ineq_(r) * a.transpose() + beta_ineq_(r) * z_.transpose();
+    }
+  if (!dX.d2A.empty()) weight_a_.noalias() = omega_eq_ * a.transpose() + beta_eq_ * z_.transpose();
+  for (Eigen::Index i = 0; i < np_; ++i)
+    for (Eigen::Index j = 0; j <= i; ++j) {
+      if (!dX.pair_present(i, j)) continue;
+      const size_t ij = size_t(i * np_ + j);
+      Scalar v = 0;
+      if (!dX.d2H.empty()) v += dX.d2H[ij].cwiseProduct(weight_h_).sum();
+      if (!dX.d2g.empty()) v += a.dot(dX.d2g[ij]);
+      for (Eigen::Index t = 0; t < num_weighted_; ++t) {
+        const Eigen::Index r = weighted_rows_(t);
+        if (!dX.d2C.empty()) v += dX.d2C[ij].row(r).dot(weight_c_.row(t));
+        if (!dX.d2d.empty()) v -= beta_ineq_(r) * dX.d2d[ij](r);
+      }
+      if (!dX.d2A.empty()) v += dX.d2A[ij].cwiseProduct(weight_a_).sum();
+      if (!dX.d2b.empty()) v -= beta_eq_.dot(dX.d2b[ij]);
+      out(i, j) -= v;
+      if (i != j) out(j, i) -= v;
+    }
+}
+
+template <typename Scalar, int N, int P, int M, int NP>
+void Sensitivity<Scalar, N, P, M, NP>::second_order() {
+  const Derivatives& dX = *dx_;
+  has_second_ = true;
+  // Block a of kz_ / nz_: K_a applied to all first-order solutions, i.e. columns
+  // (dH_a dz_b + dN_a' dlambda_b) and dN_a dz_b for b = 0..np-1.
+  for (Eigen::Index a = 0; a < np_; ++a) {
+    auto kz = kz_.middleCols(a * np_, np_);
+    if (!dX.dH.empty())
+      kz.noalias() = dX.dH[size_t(a)] * dz_;
+    else
+      kz.setZero();
+    if (has_dN_ && q_ > 0) {
+      const auto dNa = dN_.block(0, a * n_, q_, n_);
+      kz.noalias() += dNa.transpose() * dlambda_.topRows(q_);
+      nz_.block(0, a * np_, q_, np_).noalias() = dNa * dz_;
+    } else {
+      nz_.block(0, a * np_, q_, np_).setZero();
+    }
+  }
+  Eigen::Index c = 0;
+  for (Eigen::Index i = 0; i < np_; ++i)
+    for (Eigen::Index j = 0; j <= i; ++j, ++c) {
+      // rhs of (2): -(K_j w_i + K_i w_j + K_ij w + f_ij).
+      r1_ = kz_.col(j * np_ + i) + kz_.col(i * np_ + j);
+      r2_.head(q_) = nz_.col(j * np_ + i).head(q_) + nz_.col(i * np_ + j).head(q_);
+      const size_t ij = size_t(i * np_ + j);
+      if (!dX.pair_present(i, j)) {
+        rhs1_.col(c) = -r1_;
+        rhs2_.col(c).head(q_) = -r2_.head(q_);
+        continue;
+      }
+      if (!dX.d2H.empty()) r1_.noalias() += dX.d2H[ij] * z_;
+      if (!dX.d2g.empty()) r1_ += dX.d2g[ij];
+      if (!dX.d2C.empty())
+        for (Eigen::Index t = 0; t < num_weighted_; ++t) {
+          const Eigen::Index r = weighted_rows_(t);
+          r1_.noalias() += omega_ineq_(r) * dX.d2C[ij].row(r).transpose();
+        }
+      if (!dX.d2A.empty()) {
+        r1_.noalias() += dX.d2A[ij].transpose() * omega_eq_;
+        row_values_eq_.noalias() = dX.d2A[ij] * z_;
+      } else {
+        row_values_eq_.setZero(p_);
+      }
+      if (!dX.d2b.empty()) row_values_eq_ -= dX.d2b[ij];
+      for (Eigen::Index k = 0; k < q_; ++k) {  // d2/dtheta2 of the working-set rows' residuals at z
+        const int idx = ws_index_(k);
+        if (idx < p_) {
+          r2_(k) += row_values_eq_(idx);
+        } else {
+          const Eigen::Index r = idx - p_;
+          if (!dX.d2C.empty()) r2_(k) += dX.d2C[ij].row(r).dot(z_);
+          if (!dX.d2d.empty()) r2_(k) -= dX.d2d[ij](r);
+        }
+      }
+      rhs1_.col(c) = -r1_;
+      rhs2_.col(c).head(q_) = -r2_.head(q_);
+    }
+  auto x = sol1_.leftCols(c);
+  auto l = sol2_.leftCols(c);
+  auto w = work_.leftCols(c);
+  solve_block(rhs1_.leftCols(c), rhs2_.leftCols(c), x, l, w);
+  c = 0;
+  for (Eigen::Index i = 0; i < np_; ++i)
+    for (Eigen::Index j = 0; j <= i; ++j, ++c) {
+      d2z_.col(i * np_ + j) = x.col(c);
+      d2z_.col(j * np_ + i) = x.col(c);
+      if (settings_.multiplier_second_order) {
+        d2lambda_.col(i * np_ + j).head(q_) = l.col(c).head(q_);
+        d2lambda_.col(j * np_ + i).head(q_) = l.col(c).head(q_);
+      }
+    }
+}
+
+}  // namespace rmpc::qp

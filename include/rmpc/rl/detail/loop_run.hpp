@@ -1,0 +1,200 @@
+// PolicyOptimizer: run() (the iterations of the loop), the batch of episodes at a trial theta
+// and the deterministic evaluation. Out-of-class definitions of rmpc/rl/loop.hpp, included
+// only from there.
+#pragma once
+
+namespace rmpc::rl {
+
+template <typename Env, typename Mpc>
+auto PolicyOptimizer<Env, Mpc>::run(const Eigen::Ref<const VectorTheta>& theta0, const Callback& on_iteration) -> Result {
+  using clock = std::chrono::steady_clock;
+  const auto t_start = clock::now();
+  Result result;
+  result.theta = theta0;
+  result.best_theta = theta0;
+  if (initial_states_.cols() == 0) {
+    result.status = LoopStatus::no_initial_states;
+    return result;
+  }
+  buffer_ = learn::ReplayBuffer<Scalar>(nx_, nu_, settings_.buffer_episodes);
+  critics_.clear();
+  critics_float_.clear();
+  optimizer_ = std::make_unique<optim::Optimizer<Scalar, NP>>(settings_.optimizer);
+  estimator_ = DpgEstimator<Scalar, NP, NU>(np_, hessian_mode(settings_.optimizer.rule));
+  if (!set_parameters(theta0)) {
+    result.status = LoopStatus::setup_failed;
+    return result;
+  }
+  const auto seconds_since = [](clock::time_point t0) {
+    return std::chrono::duration<double>(clock::now() - t0).count();
+  };
+
+  VectorTheta theta = theta0;  // accepted
+  Scalar last_gradient_norm = std::numeric_limits<Scalar>::quiet_NaN();
+  for (int it = 0; it < settings_.iterations; ++it) {
+    Record rec;
+    rec.iteration = it;
+    rec.exploration_probability = exploration_probability(settings_.exploration, it);
+
+    // Trial parameters.
+    auto t0 = clock::now();
+    VectorTheta trial = theta;
+    if (it > 0) {
+      const auto& step = optimizer_->ask();
+      rec.predicted_decrease = step.predicted_decrease;
+      rec.step_norm = step.step.norm();
+      trial = theta + step.step;
+    }
+    rec.time.step += seconds_since(t0);
+    rec.theta_trial = trial;
+
+    // Batch of episodes at the trial parameters.
+    t0 = clock::now();
+    rec.batch_cost = run_batch(trial, it, rec.exploration_probability, rec.failed_episodes);
+    rec.time.rollouts += seconds_since(t0);
+
+    // Ratio test / acceptance.
+    t0 = clock::now();
+    bool accepted = true;
+    if (it == 0) {
+      optimizer_->reset(theta0, rec.batch_cost);
+    } else {
+      const auto out = optimizer_->tell_value(rec.batch_cost);
+      accepted = out.accepted;
+      rec.ratio = out.ratio;
+    }
+    if (accepted) theta = optimizer_->x();
+    rec.accepted = accepted;
+    rec.time.step += seconds_since(t0);
+
+    // Monitoring: deterministic cost of a newly accepted point.
+    if (accepted && settings_.evaluate_accepted) {
+      t0 = clock::now();
+      rec.eval_cost = evaluate(theta, initial_states_);
+      rec.time.evaluation += seconds_since(t0);
+      if (it == 0) result.initial_cost = rec.eval_cost;
+      if (std::isfinite(rec.eval_cost) && rec.eval_cost < result.best_cost) {
+        result.best_cost = rec.eval_cost;
+        result.best_theta = theta;
+        result.best_iteration = it;
+      }
+    } else if (!result.history.empty()) {
+      rec.eval_cost = result.history.back().eval_cost;  // the accepted point did not change
+    }
+
+    // Model (critic, g, H) at a newly accepted point (or after a rejection, refit_on_reject),
+    // when another step follows.
+    if ((accepted || settings_.refit_on_reject) && it + 1 < settings_.iterations &&
+        optimizer_->status() == optim::Status::running) {
+      update_model(theta, it, rec);
+      last_gradient_norm = rec.gradient_norm;
+    }
+    // Optional restart when the trust region collapsed (noisy Jbar): fresh model, Delta0.
+    const optim::Status st = optimizer_->status();
+    if (settings_.restart_on_stop && it + 1 < settings_.iterations &&
+        (st == optim::Status::converged_radius || st == optim::Status::converged_step)) {
+      optimizer_->reset(theta, optimizer_->value());
+      update_model(theta, it, rec);
+      last_gradient_norm = rec.gradient_norm;
+      rec.restarted = true;
+    }
+    rec.gradient_norm = last_gradient_norm;
+    rec.theta = theta;
+    rec.accepted_batch_cost = optimizer_->value();
+    rec.radius = optimizer_->radius();
+    rec.optimizer_status = optimizer_->status();
+    result.time += rec.time;
+    result.history.push_back(rec);
+    if (on_iteration) on_iteration(result.history.back());
+    if (optimizer_->status() != optim::Status::running) {
+      result.status = LoopStatus::optimizer_stopped;
+      break;
+    }
+  }
+  result.theta = theta;
+  result.optimizer_status = optimizer_->status();
+  result.wall_seconds = seconds_since(t_start);
+  return result;
+}
+
+template <typename Env, typename Mpc>
+auto PolicyOptimizer<Env, Mpc>::run_batch(const VectorTheta& theta, int it, Scalar eps, int& failed) -> Scalar {
+  failed = 0;
+  const Eigen::Index ne = initial_states_.cols();
+  if (!set_parameters(theta)) {
+    failed = int(ne);
+    return std::numeric_limits<Scalar>::infinity();
+  }
+  std::vector<Episode<Scalar, NX, NU>> episodes(static_cast<std::size_t>(ne));
+  const Scalar sigma = settings_.exploration.sigma;
+  parallel_for(ne, threads(), [&](std::ptrdiff_t e, int w) {
+    Mpc& mpc = *mpcs_[static_cast<std::size_t>(w)];
+    const bool crn = common_random_numbers_active();
+    std::mt19937_64 rng(crn ? stream_seed(settings_.seed, Stream::episode_common, std::uint64_t(e))
+                            : stream_seed(settings_.seed, Stream::episode, std::uint64_t(it), std::uint64_t(e)));
+    std::uniform_real_distribution<Scalar> uniform(Scalar(0), Scalar(1));
+    std::normal_distribution<Scalar> normal(Scalar(0), sigma);
+    VectorU d(nu_);
+    VectorZ extra(mpc.num_variables());
+    const VectorX s0 = initial_states_.col(e);
+    run_episode<Scalar, NX, NU>(env_, s0, settings_.episode_length,
+                                [&](const VectorX& s, const VectorU&, int k, VectorU& a) {
+                                  const bool explore = uniform(rng) < eps;
+                                  const auto req = values_request(k > 0);
+                                  // CRN: d is drawn at every step, so step k of episode e sees the
+                                  // same (uniform, d) whatever eps and the earlier decisions were.
+                                  if (explore || crn)
+                                    for (Eigen::Index j = 0; j < nu_; ++j) d(j) = normal(rng);
+                                  if (explore) mpc.exploration_cost(d, extra);
+                                  const auto& r = explore ? mpc.evaluate(s, req, extra) : mpc.evaluate(s, req);
+                                  if (r.qp_status != qp::Status::optimal) return false;
+                                  a = r.u0;
+                                  return true;
+                                },
+                                episodes[static_cast<std::size_t>(e)], nu_);
+  });
+  Scalar mean = 0;
+  for (const auto& ep : episodes) {
+    mean += ep.total_cost;
+    if (!ep.ok()) ++failed;
+    if (ep.length == 0) continue;
+    std::vector<bool> done(static_cast<std::size_t>(ep.length), false);
+    done.back() = true;
+    buffer_.add_episode(ep.states, ep.prev_actions, ep.actions, ep.costs, ep.next_states, done);
+  }
+  return mean / Scalar(ne);
+}
+
+template <typename Env, typename Mpc>
+auto PolicyOptimizer<Env, Mpc>::evaluate(const Eigen::Ref<const VectorTheta>& theta, const States& states, std::vector<Scalar>* per_state, int* failed) -> Scalar {
+  if (!set_parameters(theta)) return std::numeric_limits<Scalar>::quiet_NaN();
+  std::vector<Scalar> cost(static_cast<std::size_t>(states.cols()));
+  std::vector<char> ok(cost.size(), 1);
+  parallel_for(states.cols(), threads(), [&](std::ptrdiff_t e, int w) {
+    Mpc& mpc = *mpcs_[static_cast<std::size_t>(w)];
+    Episode<Scalar, NX, NU> ep;
+    const VectorX s0 = states.col(e);
+    run_episode<Scalar, NX, NU>(env_, s0, settings_.episode_length,
+                                [&](const VectorX& s, const VectorU&, int k, VectorU& a) {
+                                  const auto& r = mpc.evaluate(s, values_request(k > 0));
+                                  if (r.qp_status != qp::Status::optimal) return false;
+                                  a = r.u0;
+                                  return true;
+                                },
+                                ep, nu_);
+    cost[static_cast<std::size_t>(e)] = ep.total_cost;
+    ok[static_cast<std::size_t>(e)] = ep.ok() ? 1 : 0;
+  });
+  Scalar mean = 0;
+  int bad = 0;
+  for (std::size_t e = 0; e < cost.size(); ++e) {
+    mean += cost[e];
+    bad += ok[e] ? 0 : 1;
+  }
+  if (per_state) *per_state = cost;
+  if (failed) *failed = bad;
+  if (bad > 0) return std::numeric_limits<Scalar>::quiet_NaN();
+  return mean / Scalar(cost.size());
+}
+
+}  // namespace rmpc::rl

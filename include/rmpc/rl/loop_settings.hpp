@@ -1,0 +1,95 @@
+// Settings of the policy-optimization loop (loop.hpp): the update rule's curvature, the
+// paper's critic training and LoopSettings.
+#pragma once
+
+#include <rmpc/learn/targets.hpp>
+#include <rmpc/optim/update_rule.hpp>
+#include <rmpc/rl/exploration.hpp>
+#include <rmpc/rl/policy_gradient.hpp>
+
+#include <Eigen/Core>
+
+#include <cmath>
+#include <limits>
+
+namespace rmpc::rl {
+
+/// Curvature each update rule needs from the estimator.
+inline HessianMode hessian_mode(optim::UpdateRule rule) {
+  switch (rule) {
+    case optim::UpdateRule::qn:
+    case optim::UpdateRule::tr_qn: return HessianMode::exact;
+    case optim::UpdateRule::tr_gauss_newton: return HessianMode::gauss_newton;
+    default: return HessianMode::none;
+  }
+}
+
+/// The paper's critic training (method.md section 4): k = 10 sweeps, gamma = 1, truncated
+/// episodes, Huber, Adam 1e-3, minibatch 256, patience 50, warm start. max_epochs caps
+/// each warm-started sweep (the one-minute budget: with patience 50 every fit would run
+/// >= 51 full epochs over 12 500 samples, ~10 s per iteration here; 25 epochs with the
+/// float critic ~0.8 s).
+template <typename Scalar>
+learn::FittedQSettings<Scalar> paper_critic_settings(int max_epochs = 25) {
+  learn::FittedQSettings<Scalar> s;
+  s.sweeps = 10;
+  s.gamma = Scalar(1);
+  s.done_is_truncation = true;
+  s.refit_scalers = true;
+  s.train.batch_size = 256;
+  s.train.loss = learn::Loss::huber;
+  s.train.patience = 50;
+  s.train.max_epochs = max_epochs;
+  return s;
+}
+
+/// Which update rules run their batches with common random numbers (LoopSettings).
+enum class CommonRandomNumbers {
+  off,           ///< fresh exploration streams every iteration (the paper)
+  trust_region,  ///< for the rules with a ratio test (tr_*), fresh streams for the others
+  always,        ///< for every rule
+};
+
+template <typename Scalar = double>
+struct LoopSettings {
+  int iterations = 40;                 ///< batches of episodes, the first at theta0 (paper: 40 = 2000 episodes).
+  int episode_length = 50;             ///< steps per episode (paper: 50, gamma = 1).
+  Eigen::Index buffer_episodes = 250;  ///< replay memory = the last 250 episodes (paper).
+  std::uint64_t seed = 0;              ///< every random stream derives from it (same seed, same run).
+  int threads = 1;                     ///< workers for episodes and MPC solves; results do not depend on it.
+  /// Update rule and its radii/rates (paper_settings(rule) = method.md section 4).
+  optim::OptimizerSettings<Scalar> optimizer = optim::paper_settings<Scalar>(optim::UpdateRule::tr_qn);
+  ExplorationSettings<Scalar> exploration{};                           ///< paper schedule.
+  learn::FittedQSettings<Scalar> critic = paper_critic_settings<Scalar>();  ///< k-step fitted-Q training.
+  Eigen::Index critic_hidden = 20;     ///< width of the critic's two tanh layers (paper: 20).
+  /// Epoch cap of the very first fits (from the random init); later fits are warm-started
+  /// from the same sweep level and use critic.train.max_epochs.
+  int first_fit_max_epochs = 60;
+  /// Deterministic closed-loop cost of every accepted theta over the initial states (no
+  /// exploration): the learning curve and best_cost. Not used by the learning itself.
+  bool evaluate_accepted = true;
+  /// Not in the paper: when the trust region stops (radius at its floor after rejections, a
+  /// noisy Jbar of the accepted point can cause it), refit the model at the accepted theta
+  /// and restart from Delta0 instead of ending the run.
+  bool restart_on_stop = false;
+  /// Samples with a weakly active constraint (one-sided derivatives) enter the DPG means.
+  bool use_weakly_active = true;
+  /// Not in the paper: common random numbers. Episode e draws the same exploration stream in
+  /// every iteration (seeded by (seed, e), not by the iteration), so the ratio test's
+  /// Jbar(theta + p) - Jbar(theta) is not swamped by the batches' exploration noise (+-0.003
+  /// on the 2-D study, above the predicted decrease near the optimum). Rules without a ratio
+  /// test gain nothing and their critic sees less varied data (GD, QN, Adam did worse with
+  /// it), hence on for the trust-region rules only by default. off = the paper.
+  CommonRandomNumbers common_random_numbers = CommonRandomNumbers::trust_region;
+  /// Not in the paper: the critic network trains and evaluates in float (~3x faster fits,
+  /// so 25 epochs per sweep fit the one-minute budget; the fit error dwarfs float round-off).
+  /// Inputs, targets and dQ/da are converted at the boundary.
+  bool float_critic = true;
+  /// Not in the paper (which keeps g and H after a rejection): refit the critic and g, H at
+  /// the accepted theta after a rejected trial, with the rejected batch now in the memory.
+  /// With common random numbers a wrong model direction is rejected deterministically, so
+  /// retrying it at a smaller radius would only repeat the rejection. false = the paper.
+  bool refit_on_reject = true;
+};
+
+}  // namespace rmpc::rl

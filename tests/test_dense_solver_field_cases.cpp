@@ -561,3 +561,36 @@ TEST_CASE("random QPs with duplicated and parallel rows terminate optimal with K
   }
   CHECK(optimal == 200);
 }
+
+// Fuzz finding (seed 1, input 40 125; tests/fuzz/regressions/): H nearly rank-1 (eig 1e-22 ..
+// 1.8e-12), an equality and an inequality with the same normal, g = 7.8e7 (1, 1, 1). The
+// solver skipped the exact-L1 row 11 (w = 1e4) as dependent, with a gap scale of 4e16 from a
+// nearly singular working-set decomposition, and reported `optimal` with that row violated by
+// 8.59 at multiplier 0 (objective 7.8211e7; z = (1, 0, 0) meets every row at 7.8125e7).
+// The certificate now judges skipped rows at the final z directly: never optimal there.
+TEST_CASE("fuzz: a soft row skipped as dependent is never violated under optimal", "[qp][field][fuzz]") {
+  const double inf = std::numeric_limits<double>::infinity();
+  Problem<double> qp(3, 1, 12);
+  const double h = 6.103515625e-13, hd = 6.103515626e-13;
+  qp.H << hd, h, h, h, hd, h, h, h, hd;
+  qp.g.setConstant(78125000.0);
+  qp.A.setConstant(0.78125);
+  qp.b << 0.78125;
+  const Eigen::RowVector3d ones = Eigen::RowVector3d::Ones();
+  for (int i : {0, 1, 2, 4, 5, 6, 7}) qp.C.row(i) = 0.78125 * ones;
+  for (int i : {3, 8}) qp.C.row(i) = 0.0078125 * ones;
+  qp.C.row(9) << -1.625, -1.4375, -3.21875;
+  qp.C.row(10) << -1.625, -1.4375, -3.21875;
+  qp.C.row(11) << -2.4375, -0.4375, 0.875;
+  qp.d << 0.78125, 1.5625, 1.5625, 0.328125, 0.78125, 1.5625, 2.34375, 2.34375, 0.3359375, 0, 0, -2.40625;
+  qp.soft_weight << inf, inf, inf, inf, 1e-4, inf, inf, inf, inf, 1e-4, inf, 1e4;
+  DenseSolver<double> solver;
+  const auto& res = solver.compute(qp).solve();
+  INFO("status " << rmpc::qp::to_string(res.status) << ", z = " << res.z.transpose());
+  REQUIRE((res.status == Status::optimal || res.status == Status::inaccurate));
+  if (res.status == Status::optimal) {
+    // Then it must be the true optimum: every row met, objective 7.8125e7 to round-off.
+    CHECK(relative_row_violation(qp, res.z) <= 1e-9);
+    CHECK(res.objective <= 78125000.0 * (1 + 1e-9));
+  }
+}

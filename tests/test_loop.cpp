@@ -133,3 +133,31 @@ TEST_CASE("Loop: double critic and the paper's model reuse after a rejection sti
   for (const auto& h : r.history) CHECK((h.accepted || !h.model_updated));  // paper: no refit after a rejection
   CHECK(loop.critic().input_dim() == 4);
 }
+
+TEST_CASE("Loop: the deterministic ratio test accepts only steps that lower the deterministic cost", "[loop]") {
+  // With heavy exploration the exploring batch's Jbar moves with eps; the deterministic test
+  // compares J(theta) without exploration, so rho > reject_ratio = 0 means a real decrease.
+  auto settings = tiny(rmpc::optim::UpdateRule::tr_qn, 11, 1);
+  settings.iterations = 6;
+  settings.exploration.initial_probability = 0.5;
+  settings.ratio_test_cost = rmpc::rl::RatioTestCost::deterministic_batch;
+  Loop loop(TrueSystem{}, make_mpc, states(), settings);
+  const auto r = loop.run(linear_2d::theta0());
+  REQUIRE(r.history.size() >= 2);
+  double accepted_cost = r.history[0].trial_cost;
+  REQUIRE(std::isfinite(accepted_cost));
+  CHECK(r.history[0].eval_cost == accepted_cost);
+  CHECK(r.initial_cost == accepted_cost);
+  for (std::size_t i = 1; i < r.history.size(); ++i) {
+    const auto& h = r.history[i];
+    INFO("iteration " << i << ", rho " << h.ratio);
+    // The compared cost is the trial's closed-loop cost without exploration, reproducible.
+    CHECK(h.trial_cost == loop.evaluate(h.theta_trial, states()));
+    if (h.accepted) {
+      CHECK(h.trial_cost < accepted_cost);
+      accepted_cost = h.trial_cost;
+      CHECK(h.eval_cost == h.trial_cost);
+    }
+    CHECK(h.accepted_batch_cost == accepted_cost);
+  }
+}

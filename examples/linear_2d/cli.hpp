@@ -93,6 +93,7 @@ struct Options {
   int buffer_episodes = -1;  // <0: the paper's 250
   int shrink_from_step = -1;  // <0: TrustRegionSettings default
   int refit_on_reject = -1;   // <0: the LoopSettings default
+  int ratio_test = -1;        // <0: the LoopSettings default; 0 exploring batch, 1 deterministic batch
   int seeds = 3;
   std::string json, csv, out = "linear_2d_results";
   std::vector<std::string> methods;  // --compare: canonical names (default: all seven)
@@ -123,7 +124,7 @@ inline const std::vector<FlagSpec>& flags() {
       {"--restart", 0, train},         {"--exploration-floor", 1, train}, {"--sigma", 1, train},
       {"--sweeps", 1, train},          {"--crn", 1, train},            {"--float-critic", 1, train},
       {"--critic-lr", 1, train},       {"--batch-size", 1, train},     {"--buffer-episodes", 1, train},
-      {"--shrink-from-step", 1, train}, {"--refit-on-reject", 1, train}, {"--seeds", 1, C},
+      {"--shrink-from-step", 1, train}, {"--refit-on-reject", 1, train}, {"--ratio-test", 1, train}, {"--seeds", 1, C},
       {"--methods", 1, C},             {"--out", 1, C},                {"--quiet", 0, train | TT},
       {"--theta", np, TT | P},          {"--compare", 0, ~0u},          {"--test-set", 0, ~0u},
       {"--policy", 2, ~0u},
@@ -327,6 +328,9 @@ inline Options parse(int argc, const char* const* argv, const std::function<long
       o.shrink_from_step = parse_01(f, v);
     } else if (f == "--refit-on-reject") {
       o.refit_on_reject = parse_01(f, v);
+    } else if (f == "--ratio-test") {
+      o.ratio_test = v == "exploring" ? 0 : v == "deterministic" ? 1 : -2;
+      if (o.ratio_test == -2) throw UsageError("--ratio-test: expected exploring or deterministic, got " + quoted(v));
     } else if (f == "--seeds") {
       o.seeds = int(parse_int(f, v, 1, 10000));
     } else if (f == "--methods") {

@@ -114,6 +114,8 @@ rmpc::rl::LoopSettings<double> loop_settings(const Options& o, rmpc::optim::Upda
   if (o.batch_size > 0) s.critic.train.batch_size = o.batch_size;
   if (o.buffer_episodes > 0) s.buffer_episodes = o.buffer_episodes;
   if (o.refit_on_reject >= 0) s.refit_on_reject = o.refit_on_reject != 0;
+  if (o.ratio_test >= 0)
+    s.ratio_test_cost = o.ratio_test == 1 ? rmpc::rl::RatioTestCost::deterministic_batch : rmpc::rl::RatioTestCost::exploring_batch;
   if (o.shrink_from_step >= 0) s.optimizer.trust_region.shrink_from_step_length = o.shrink_from_step != 0;
   if (o.exploration_floor >= 0) s.exploration.floor = o.exploration_floor;
   if (o.sigma >= 0) s.exploration.sigma = o.sigma;
@@ -219,7 +221,7 @@ int run_compare(const Options& o) {
   if (!summary) throw std::runtime_error("cannot open '" + summary_path + "' for writing");
   io::write_comment_header(summary, io::settings_record(o, loop_settings(o, parse_rule(names.front()), o.seed), false,
                                                         o.seed, states.cols()));
-  summary << "method,seed,best_cost,best_iteration,it_5pct,it_1pct,rejected,wall_s,t_rollouts,t_sensitivities,t_critic,t_step,t_evaluation\n";
+  summary << "method,seed,final_cost,best_cost,best_iteration,it_5pct,it_1pct,rejected,wall_s,t_rollouts,t_sensitivities,t_critic,t_step,t_evaluation\n";
   // Mean learning curve per method: best accepted deterministic cost so far, per iteration.
   std::map<std::string, std::vector<double>> curve;
   for (const auto& name : names) {
@@ -245,13 +247,16 @@ int run_compare(const Options& o) {
           best = std::min(best, r.history[std::size_t(i)].eval_cost);
         c[std::size_t(i)] += best / o.seeds;
       }
-      summary << name << ',' << seed << ',' << r.best_cost << ',' << r.best_iteration << ',' << iterations_to(r, 0.05) << ','
+      // What a user deploys: the deterministic cost of the final theta (best_cost is chosen by
+      // monitoring evaluations the learner does not see).
+      const double final_cost = r.history.empty() ? std::numeric_limits<double>::quiet_NaN() : r.history.back().eval_cost;
+      summary << name << ',' << seed << ',' << final_cost << ',' << r.best_cost << ',' << r.best_iteration << ',' << iterations_to(r, 0.05) << ','
               << iterations_to(r, 0.01) << ',' << rejected << ',' << r.wall_seconds << ',' << r.time.rollouts << ','
               << r.time.sensitivities << ',' << r.time.critic << ',' << r.time.step << ',' << r.time.evaluation << "\n";
       summary.flush();
       if (!summary) throw std::runtime_error("writing '" + summary_path + "' failed");
-      std::printf("%-16s seed %llu  best %.5f (it %d)  5%%: it %d  1%%: it %d  rejected %d  %.1f s\n", name.c_str(),
-                  static_cast<unsigned long long>(seed), r.best_cost, r.best_iteration, iterations_to(r, 0.05),
+      std::printf("%-16s seed %llu  final %.5f  best %.5f (it %d)  5%%: it %d  1%%: it %d  rejected %d  %.1f s\n", name.c_str(),
+                  static_cast<unsigned long long>(seed), final_cost, r.best_cost, r.best_iteration, iterations_to(r, 0.05),
                   iterations_to(r, 0.01), rejected, r.wall_seconds);
       std::fflush(stdout);
     }
@@ -445,6 +450,7 @@ void usage(std::FILE* to) {
                "  --crn off|on|tr         common random numbers (default tr: trust-region rules only)\n"
                "  --float-critic 0|1      (default 1)            --shrink-from-step 0|1 (default 0)\n"
                "  --refit-on-reject 0|1   (default 1)            --restart   --quiet\n"
+               "  --ratio-test exploring|deterministic  cost the trust-region ratio test compares (default exploring)\n"
                "outputs (checked writable before any training; a failed write exits with status 1):\n"
                "  --json FILE             summary, history and the settings record (single run)\n"
                "  --csv FILE              history; '# key: value' settings lines first; nan for missing values\n"

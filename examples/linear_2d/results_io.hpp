@@ -149,6 +149,7 @@ inline Settings settings_record(const cli::Options& o, const rmpc::rl::LoopSetti
   r.push_back({"float_critic", flag(s.float_critic), false});
   r.push_back({"refit_on_reject", flag(s.refit_on_reject), false});
   r.push_back({"restart_on_stop", flag(s.restart_on_stop), false});
+  r.push_back({"ratio_test", s.ratio_test_cost == rmpc::rl::RatioTestCost::deterministic_batch ? "deterministic" : "exploring", true});
   r.push_back({"shrink_from_step", flag(s.optimizer.trust_region.shrink_from_step_length), false});
   r.push_back({"use_weakly_active", flag(s.use_weakly_active), false});
   return r;

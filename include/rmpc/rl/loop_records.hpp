@@ -36,8 +36,9 @@ struct IterationRecord {
   VectorTheta theta;                    ///< accepted parameters after this iteration
   Scalar exploration_probability = nan; ///< eps of this batch
   Scalar batch_cost = nan;              ///< Jbar of this batch (mean episode cost, with exploration)
-  Scalar accepted_batch_cost = nan;     ///< Jbar of the accepted point after this iteration
+  Scalar accepted_batch_cost = nan;     ///< ratio-test cost of the accepted point after this iteration (Jbar, or its deterministic cost: LoopSettings::ratio_test_cost)
   Scalar eval_cost = nan;               ///< deterministic mean cost of `theta` (NaN when not evaluated)
+  Scalar trial_cost = nan;              ///< deterministic mean cost of theta_trial (ratio_test_cost = deterministic_batch; +inf: an episode failed)
   bool accepted = true;                 ///< the trial became the accepted point (it 0: theta0)
   Scalar ratio = nan;                   ///< rho of the ratio test (NaN at it 0)
   Scalar predicted_decrease = nan;

@@ -50,6 +50,12 @@ enum class CommonRandomNumbers {
   always,        ///< for every rule
 };
 
+/// The cost the ratio test of the trust-region rules compares (LoopSettings).
+enum class RatioTestCost {
+  exploring_batch,      ///< Jbar of the batch that explores (the paper).
+  deterministic_batch,  ///< closed-loop cost without exploration from the same initial states.
+};
+
 template <typename Scalar = double>
 struct LoopSettings {
   int iterations = 40;                 ///< batches of episodes, the first at theta0 (paper: 40 = 2000 episodes).
@@ -90,6 +96,15 @@ struct LoopSettings {
   /// With common random numbers a wrong model direction is rejected deterministically, so
   /// retrying it at a smaller radius would only repeat the rejection. false = the paper.
   bool refit_on_reject = true;
+  /// Not in the paper: the ratio test compares the trial's deterministic closed-loop cost
+  /// (one more batch per iteration, without exploration, from the same initial states; it
+  /// also is the learning curve, so evaluate_accepted costs nothing extra) with the accepted
+  /// theta's. The exploring batch's Jbar moves with the exploration schedule eps_k by far
+  /// more than a step's predicted decrease (2-D study: ~1 against ~1e-3 in the first
+  /// iterations: harmful steps accepted with rho ~ 1e3), and a failed episode truncates it
+  /// (a theta that fails early looks cheap). The deterministic cost is the J(theta) the DPG
+  /// model approximates, and a failed episode makes it +inf: the trial is rejected.
+  RatioTestCost ratio_test_cost = RatioTestCost::exploring_batch;
 };
 
 }  // namespace rmpc::rl

@@ -53,13 +53,24 @@ auto PolicyOptimizer<Env, Mpc>::run(const Eigen::Ref<const VectorTheta>& theta0,
     rec.batch_cost = run_batch(trial, it, rec.exploration_probability, rec.failed_episodes);
     rec.time.rollouts += seconds_since(t0);
 
+    // The cost the ratio test compares (LoopSettings::ratio_test_cost).
+    Scalar test_cost = rec.batch_cost;
+    const bool deterministic_test = settings_.ratio_test_cost == RatioTestCost::deterministic_batch;
+    if (deterministic_test) {
+      t0 = clock::now();
+      const Scalar cost = evaluate(trial, initial_states_);
+      rec.time.evaluation += seconds_since(t0);
+      rec.trial_cost = std::isnan(cost) ? std::numeric_limits<Scalar>::infinity() : cost;
+      test_cost = rec.trial_cost;
+    }
+
     // Ratio test / acceptance.
     t0 = clock::now();
     bool accepted = true;
     if (it == 0) {
-      optimizer_->reset(theta0, rec.batch_cost);
+      optimizer_->reset(theta0, test_cost);
     } else {
-      const auto out = optimizer_->tell_value(rec.batch_cost);
+      const auto out = optimizer_->tell_value(test_cost);
       accepted = out.accepted;
       rec.ratio = out.ratio;
     }
@@ -68,9 +79,12 @@ auto PolicyOptimizer<Env, Mpc>::run(const Eigen::Ref<const VectorTheta>& theta0,
     rec.time.step += seconds_since(t0);
 
     // Monitoring: deterministic cost of a newly accepted point.
-    if (accepted && settings_.evaluate_accepted) {
+    if (accepted && (settings_.evaluate_accepted || deterministic_test)) {
       t0 = clock::now();
-      rec.eval_cost = evaluate(theta, initial_states_);
+      // The deterministic test already measured the accepted (= trial) theta.
+      rec.eval_cost = deterministic_test ? (std::isfinite(rec.trial_cost) ? rec.trial_cost
+                                                                          : std::numeric_limits<Scalar>::quiet_NaN())
+                                         : evaluate(theta, initial_states_);
       rec.time.evaluation += seconds_since(t0);
       if (it == 0) result.initial_cost = rec.eval_cost;
       if (std::isfinite(rec.eval_cost) && rec.eval_cost < result.best_cost) {

@@ -203,15 +203,11 @@ class DenseSolver {
   // meets the working set is the data gap sum_k r_k rhs_k - rhs. Returns it and, in `scale`,
   // the size of the terms it sums, so that round-off is told from a real violation
   // (a linearly dependent row) or a real Farkas certificate (infeasibility).
-  // The round-off scale is c0 + cz |z|: the |z| part is kept apart (scale_per_z) so that a
-  // row skipped while the iterate was far away (tiny H, huge g: |z| ~ 1e20 before the
-  // working set pins it) is judged at the FINAL z, not with a stale scale that would
-  // excuse any violation there (a fuzz input: a hard row violated by 1e-5 relative).
-  Scalar dependent_gap(Scalar rhs, Scalar& scale) {
-    Scalar scale_per_z;
-    return dependent_gap(rhs, scale, scale_per_z);
-  }
-  Scalar dependent_gap(Scalar rhs, Scalar& scale, Scalar& scale_per_z);
+  // The scale is c0 + cz |z| at the current iterate. A skipped row is judged again at the
+  // final z by the certificate, directly (C_i z - d_i against its own scale), never with this
+  // scale: on a nearly dependent working set dual_r_ is huge and so is this scale (fuzz
+  // inputs: a hard row violated by 1e-5 relative; a soft row violated by 8.59, scale 4e16).
+  Scalar dependent_gap(Scalar rhs, Scalar& scale);
 
   // Adds the row whose normal is in normal_ (already rotated into step_d_) to the working set.
   void push(int index, std::int8_t sign, Scalar multiplier) {
@@ -279,8 +275,7 @@ class DenseSolver {
   SignN ws_sign_;
   VectorN lambda_, dual_r_, correction_l_, residual_l_;
   mutable VectorN kkt_rhs_;
-  VectorM row_norm_, cz_, skip_scale_, skip_scale_per_z_;  ///< skipped row i: round-off scale c0 + cz |z|
-  Scalar skip_scale_const_ = 0;
+  VectorM row_norm_, cz_;
   VectorP eq_norm_;
   RowStates state_, guess_, skip_;
 };

@@ -132,8 +132,8 @@ auto DenseSolver<Scalar, N, P, M>::run(bool warm) -> const ResultType& {
           // at round-off level (parallel copies of a row, a vertex where more rows meet
           // than there are variables) leaves it out, so no cycling and no Farkas
           // certificate built from round-off.
-          Scalar scale, scale_per_z;
-          const Scalar gap = dependent_gap(rhs, scale, scale_per_z);
+          Scalar scale;
+          const Scalar gap = dependent_gap(rhs, scale);
           if (!(gap > cert_tol * scale)) {
             if (lambda_pick > Scalar(0)) {
               // Partial dual steps were taken: n = sum r_k n_k carries lambda_pick over.
@@ -141,8 +141,6 @@ auto DenseSolver<Scalar, N, P, M>::run(bool warm) -> const ResultType& {
               repair_dual();
             } else {
               skip_(pick) = 1;
-              skip_scale_(pick) = skip_scale_const_;
-              skip_scale_per_z_(pick) = scale_per_z;
               any_skip_ = true;
             }
             break;
@@ -261,12 +259,12 @@ void DenseSolver<Scalar, N, P, M>::repair_dual() {
 }
 
 template <typename Scalar, int N, int P, int M>
-Scalar DenseSolver<Scalar, N, P, M>::dependent_gap(Scalar rhs, Scalar& scale, Scalar& scale_per_z) {
+Scalar DenseSolver<Scalar, N, P, M>::dependent_gap(Scalar rhs, Scalar& scale) {
   const Eigen::Index q = factor_.size();
   const Scalar z_norm = z_.norm();
   Scalar gap = -rhs;
   Scalar c0 = std::abs(rhs);
-  scale_per_z = normal_.norm();
+  Scalar scale_per_z = normal_.norm();
   for (Eigen::Index k = 0; k < q; ++k) {
     const Scalar rk = rhs_of(k);
     normal_of(k, residual_l_);
@@ -275,7 +273,6 @@ Scalar DenseSolver<Scalar, N, P, M>::dependent_gap(Scalar rhs, Scalar& scale, Sc
     scale_per_z += std::abs(dual_r_(k)) * residual_l_.norm();
   }
   scale = c0 + scale_per_z * z_norm;
-  skip_scale_const_ = c0;
   return gap;
 }
 

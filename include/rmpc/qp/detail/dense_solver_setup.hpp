@@ -91,8 +91,6 @@ void DenseSolver<Scalar, N, P, M>::allocate() {
   residual_l_.resize(nn);
   correction_l_.resize(nn);
   row_norm_.resize(mm);
-  skip_scale_.resize(mm);
-  skip_scale_per_z_.resize(mm);
   eq_norm_.resize(pp);
   cz_.resize(mm);
   state_.resize(mm);

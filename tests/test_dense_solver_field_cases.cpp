@@ -12,6 +12,7 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <utility>
 #include <vector>
 
 using rmpc::qp::DenseSolver;
@@ -592,5 +593,30 @@ TEST_CASE("fuzz: a soft row skipped as dependent is never violated under optimal
     // Then it must be the true optimum: every row met, objective 7.8125e7 to round-off.
     CHECK(relative_row_violation(qp, res.z) <= 1e-9);
     CHECK(res.objective <= 78125000.0 * (1 + 1e-9));
+  }
+}
+
+TEST_CASE("fuzz: an equality written twice is redundant whatever the round-off of its coefficients",
+          "[qp][field][fuzz]") {
+  // Fuzz input equality_copy_roundoff_coefficient: rows 0 and 2 are the same equality, row 1
+  // pins the rest; tiny H (1e-10 I) with huge g. Expressing row 2 through the working set gave
+  // r = (1, 2.9e-18); the gap 2.9e-18 b_1 was judged against the componentwise scale
+  // |r_1 b_1| of the same size, and the solve ended `infeasible`. Either row order: optimal,
+  // one redundant equality, z = (1/32, -1/32).
+  Problem<double> qp(2, 3, 0);
+  qp.H << 1.000009765625e-10, 9.765625e-16, 9.765625e-16, 1.00001953125e-10;
+  qp.g << -3125000.0, 181250000.0;
+  qp.A << -0.03125, -0.03125, -0.03125, -2.28125, -0.03125, -0.03125;
+  qp.b << 0.0, 0.0703125, 0.0;
+  for (int order = 0; order < 2; ++order) {
+    DenseSolver<double> solver;
+    const auto& r = solver.compute(qp).solve();
+    INFO("row order " << order << ": " << r.message);
+    REQUIRE(r.status == Status::optimal);
+    CHECK(solver.has_redundant_equalities());
+    CHECK(std::abs(r.z(0) - 0.03125) < 1e-15);
+    CHECK(std::abs(r.z(1) + 0.03125) < 1e-15);
+    qp.A.row(1).swap(qp.A.row(2));
+    std::swap(qp.b(1), qp.b(2));
   }
 }

@@ -255,3 +255,66 @@ TEST_CASE("Sensitivity checks the sizes of dX and names the argument", "[sensiti
   CHECK_THROWS_AS(sens.functional_hessian(VectorXd::Zero(2), small), std::invalid_argument);
   CHECK_NOTHROW(sens.functional_hessian(VectorXd::Unit(2, 0), out));
 }
+
+namespace {
+
+// Fuzz input duplicate_equality_ill_conditioned_H: H = 3.17 [1 1 1 1; 1 2 2 2; 1 2 2 2;
+// 1 2 2 2] + 1e-10 I (condition 2e11), the equality c 1'z = c written twice, g and every
+// datum's derivative along c = 1.78125. The exact solution (rational arithmetic) is
+// z = dz/ds = (1, 1.05e-11, 1.05e-11, 1.05e-11): the problem is homogeneous in c.
+Family duplicate_equality_ill_conditioned_h() {
+  const double a = 3.1728515625, b2 = 6.345703125, e1 = 3.1728515626, e2 = 6.3457031251, c = 1.78125;
+  Family f;
+  f.base = Problem<double>(4, 2, 0);
+  f.base.H << e1, a, a, a, a, e2, b2, b2, a, b2, e2, b2, a, b2, b2, e2;
+  f.base.g = VectorXd::Constant(4, c);
+  f.base.A = MatrixXd::Constant(2, 4, c);
+  f.base.b = VectorXd::Constant(2, c);
+  f.dg = VectorXd::Constant(4, c);
+  f.db = VectorXd::Constant(2, c);
+  f.dd = VectorXd::Zero(0);
+  return f;
+}
+
+}  // namespace
+
+TEST_CASE("fuzz: a duplicated equality under an ill-conditioned H is never certified as a derivative",
+          "[sensitivity][field][fuzz]") {
+  // The copy's tail in the solver's dependency test is round-off of eps cond(L) (1e-10 of the
+  // test's scale, above its threshold), so both copies enter the working set; the solve itself
+  // is backward stable (z is right to eps cond(H)). The KKT derivative system is then
+  // numerically singular: dz came back as (1, 0.566, 0.566, -1.13) under `ok`. The first-order
+  // residual certificate now refuses it (2e9 eps of the data's scale): singular_kkt, zeros.
+  // (Making the solver's dependency test relative to the LARGEST scale of J instead declared
+  // truly independent rows dependent under cond(L) = 1e6 and made a feasible QP "infeasible":
+  // fuzz input dependent_rows_ill_conditioned_H_not_infeasible.)
+  const Family f = duplicate_equality_ill_conditioned_h();
+  DenseSolver<double> solver;
+  const auto& r = solver.compute(f.at(0.0)).solve();
+  REQUIRE(r.status == Status::optimal);
+  CHECK((r.z - Eigen::Vector4d(1.0, 1.05e-11, 1.05e-11, 1.05e-11)).cwiseAbs().maxCoeff() < 1e-5);  // eps cond(H) |z|
+  const auto dx = f.derivatives();
+  Sensitivity<double> sens;
+  sens.compute(solver, dx);
+  CHECK(sens.info() != SensitivityStatus::ok);
+  CHECK(sens.info() != SensitivityStatus::weakly_active);
+  if (solver.working_set_size() == 2) {
+    CHECK(sens.info() == SensitivityStatus::singular_kkt);
+    CHECK(sens.dz_dtheta().cwiseAbs().maxCoeff() == 0.0);
+  }
+
+  // With the copy written once, the same derivative is `ok` and right to the same accuracy.
+  Family single = f;
+  single.base = Problem<double>(4, 1, 0);
+  single.base.H = f.base.H;
+  single.base.g = f.base.g;
+  single.base.A = f.base.A.topRows(1);
+  single.base.b = f.base.b.head(1);
+  single.db = f.db.head(1);
+  DenseSolver<double> one;
+  REQUIRE(one.compute(single.at(0.0)).solve().status == Status::optimal);
+  const auto dx1 = single.derivatives();
+  sens.compute(one, dx1);
+  CHECK(sens.info() == SensitivityStatus::ok);
+  CHECK((sens.dz_dtheta().col(0) - Eigen::Vector4d(1.0, 1.05e-11, 1.05e-11, 1.05e-11)).cwiseAbs().maxCoeff() < 1e-5);
+}

@@ -22,9 +22,9 @@
 // to round-off; it is compared only when the row states at +h and -h equal the base ones.
 //
 // Tolerances (all relative; see kTol*):
-//   kTol = 1e-7        KKT residuals relative to the size of the terms they sum (row i:
-//                      ||C_i|| ||z|| + |d_i|, 2-norms; stationarity: max_j of |H||z| + |g| + |A'||y_eq|
-//                      + |C'||y_ineq| for stationarity). The solver certifies at 1e4 eps ~ 2e-12,
+//   kTol = 1e-7        KKT residuals relative to the normwise size of the terms they sum (row i:
+//                      ||C_i|| ||z|| + |d_i|, 2-norms; stationarity: ||H|| ||z|| + ||g|| + ||A'|| ||y_eq||
+//                      + ||C'|| ||y_ineq||, infinity norms). The solver certifies at 1e4 eps ~ 2e-12,
 //                      so 1e-7 flags only real errors, never round-off.
 //   kTolSens = 1e-5    derivative mismatch relative to |dz|, plus a round-off allowance
 //                      10 (e+ + e-) / (2h) for the difference quotient, e = eps (|H||z| + |g|
@@ -329,7 +329,6 @@ void check_kkt(const char* stage, const Problem& qp, const Case& c, const Result
     fail(stage, "result vectors have wrong sizes", qp, c, &r);
   if (!r.z.allFinite() || !r.y_eq.allFinite() || !r.y_ineq.allFinite() || !std::isfinite(r.objective))
     fail(stage, "optimal result has NaN/Inf entries", qp, c, &r);
-  const Vec az = r.z.cwiseAbs();
   // Multiplier scale: the largest multiplier or finite soft weight (a dual quantity).
   double y_scale = std::max(r.y_eq.size() ? r.y_eq.cwiseAbs().maxCoeff() : 0.0, r.y_ineq.size() ? r.y_ineq.cwiseAbs().maxCoeff() : 0.0);
   for (Eigen::Index i = 0; i < m; ++i)
@@ -366,12 +365,19 @@ void check_kkt(const char* stage, const Problem& qp, const Case& c, const Result
     if (st == rmpc::qp::active && std::abs(viol) > kTol * scale)
       fail(stage, row + fmt(" active but C_i z - d_i = %.6g (scale %.6g)", viol, scale), qp, c, &r);
   }
-  // Stationarity of the Lagrangian, max-norm relative to the largest term scale.
+  // Stationarity of the Lagrangian, max-norm relative to the normwise size of its terms
+  // (||H|| ||z|| + ||g|| + ||A'|| ||y_eq|| + ||C'|| ||y_ineq||, infinity norms), for the same
+  // reason as row_scale: z carries an error of eps |z| in every component, so H_jk z_k can be
+  // round-off far above the componentwise sum |H_j.||z| (a fuzz input: z1* = 3.5e-18 next to
+  // z3* = 0.125, H_41 = 2.9 gives a residual 6.4e-18 against a componentwise scale of 2.5e-11
+  // but a normwise one of 0.86).
   const Vec resid = qp.H * r.z + qp.g + qp.A.transpose() * r.y_eq + qp.C.transpose() * r.y_ineq;
-  const Vec scale = qp.H.cwiseAbs() * az + qp.g.cwiseAbs() + qp.A.transpose().cwiseAbs() * r.y_eq.cwiseAbs() +
-                    qp.C.transpose().cwiseAbs() * r.y_ineq.cwiseAbs();
-  if (resid.cwiseAbs().maxCoeff() > kTol * scale.maxCoeff())
-    fail(stage, fmt("stationarity residual %.6g > %.1g * scale %.6g", resid.cwiseAbs().maxCoeff(), kTol, scale.maxCoeff()), qp, c, &r);
+  const auto inf_norm = [](const Eigen::MatrixXd& M) { return M.size() ? M.cwiseAbs().rowwise().sum().maxCoeff() : 0.0; };
+  const auto max_abs = [](const Vec& v) { return v.size() ? v.cwiseAbs().maxCoeff() : 0.0; };
+  const double scale = inf_norm(qp.H) * max_abs(r.z) + max_abs(qp.g) + inf_norm(qp.A.transpose()) * max_abs(r.y_eq) +
+                       inf_norm(qp.C.transpose()) * max_abs(r.y_ineq);
+  if (max_abs(resid) > kTol * scale)
+    fail(stage, fmt("stationarity residual %.6g > %.1g * scale %.6g", max_abs(resid), kTol, scale), qp, c, &r);
   // The reported objective is the objective at z.
   const double f = objective(qp, r.z), fs = objective_scale(qp, r.z);
   if (std::abs(f - r.objective) > kTol * fs + 1e-300)
@@ -387,15 +393,26 @@ void check_kkt(const char* stage, const Problem& qp, const Case& c, const Result
 // z2* = -3.5e-18 instead of 0, f(z*) - f(z0) = 4.3e-11 with |y| ~ 1e7.)
 void check_not_worse_than(const char* stage, const char* which, const Problem& qp, const Case& c, const Result& r, const Vec& zc) {
   const Eigen::Index p = qp.b.size(), m = qp.d.size();
+  // A row residual below eps times its scale is not measurable in floating point (the
+  // computed A_k z* - b_k can be 0 while z* sits eps |z| off the exact row), yet z* is then
+  // the exact point of rows moved by that much, and f moves by y_k times it: the allowance
+  // takes the larger of the computed residual and 8 eps row_scale (a fuzz input: equalities
+  // pinning z2 = 0 through a 0.03125 coefficient, z2* = -2.7e-15, |y_eq| ~ 1.2e9 and
+  // g2 = -1.25e7, so f(z*) = 3.3e-8 against f(z0) = 4.4e-13).
+  const auto unmeasurable = [&](double res, double scale) { return std::max(std::abs(res), 8 * kEps * scale); };
   double allowance = 0;
-  for (Eigen::Index k = 0; k < p; ++k) allowance += std::abs(r.y_eq(k) * (qp.A.row(k).dot(r.z) - qp.b(k)));
-  for (Eigen::Index i = 0; i < m; ++i) {  // active rows only: a saturated soft row's slack is no residual
-    if (r.row_state(i) != rmpc::qp::active) continue;
+  for (Eigen::Index k = 0; k < p; ++k)
+    allowance += std::abs(r.y_eq(k)) * unmeasurable(qp.A.row(k).dot(r.z) - qp.b(k), row_scale(qp.A.row(k), r.z, qp.b(k)));
+  for (Eigen::Index i = 0; i < m; ++i) {  // a saturated soft row's slack is no residual
+    if (r.row_state(i) == rmpc::qp::saturated) continue;
     const double res = qp.C.row(i).dot(r.z) - qp.d(i);
-    allowance += std::abs(r.y_ineq(i) * res);
-    // An active soft row's round-off residual on its violated side costs w res in f(z*),
-    // which the exact KKT point does not pay (a fuzz input: res = 3e-41 at |z*| = 2e-23,
-    // w = 100, f(z*) = 3e-39 against f(z0) = 0).
+    if (r.row_state(i) == rmpc::qp::active)
+      allowance += std::abs(r.y_ineq(i)) * unmeasurable(res, row_scale(qp.C.row(i), r.z, qp.d(i)));
+    // A soft row's round-off residual on its violated side (active, or inactive and within
+    // the kTol row_scale check_kkt accepts) costs w res in f(z*), which the exact KKT point
+    // does not pay (fuzz inputs: active, res = 3e-41 at |z*| = 2e-23, w = 100, f(z*) = 3e-39
+    // against f(z0) = 0; inactive, res = 2.5e-14 at |z*| = 3.1, w = 0.1, f(z*) = 2.5e-15
+    // against f(z0) = 4.9e-22 with eig(H) in [1e-22, 7e-12]).
     if (qp.is_soft(i)) allowance += qp.soft_weight(i) * std::max(0.0, res);
   }
   {

@@ -53,7 +53,8 @@ enum class SensitivityStatus {
   ok,              ///< Strict complementarity and LICQ hold: the derivatives exist.
   weakly_active,   ///< A row has zero slack and a multiplier at a bound: one-sided derivatives.
   licq_violated,   ///< Active normals are linearly dependent (e.g. redundant equalities).
-  singular_kkt,    ///< The working-set KKT matrix is numerically singular.
+  singular_kkt,    ///< The working-set KKT matrix is numerically singular (conditioning, or the
+                   ///< first-order residual certificate failed): derivatives are zero.
   not_solved,      ///< The QP was not solved to optimality; nothing was computed.
 };
 
@@ -88,6 +89,11 @@ struct SensitivitySettings {
   Scalar weak_tolerance = Scalar(1e-9);
   /// Relative size of min|R_jj| / max|R_jj| under which the working set is taken as dependent.
   Scalar singular_tolerance = Scalar(1e-11);
+  /// Largest residual of the first-order KKT derivative system, relative to the normwise size
+  /// of its data terms (not the multipliers'), that `ok` / `weakly_active` may carry; above it the solve was not backward
+  /// stable (a numerically singular working set) and the status is `singular_kkt`. Same
+  /// scale as the solver's certificate_tolerance.
+  Scalar residual_tolerance = Scalar(1e4) * std::numeric_limits<Scalar>::epsilon();
   WeakRowChoice weak_rows = WeakRowChoice::as_solved;
 };
 
@@ -188,6 +194,11 @@ class Sensitivity {
   void gather_first_order_data();
 
   void first_order();
+
+  // Residual certificate of first_order(): per parameter, the larger of
+  // |H dz + N' dlambda - rhs1| and |N dz - rhs2| relative to (||H|| + ||N||) ||dz|| +
+  // ||rhs1|| + ||rhs2|| (infinity norms); false above residual_tolerance.
+  bool first_order_certified();
 
   template <typename R1, typename R2, typename X, typename L, typename W>
   void solve_block(const R1& r1, const R2& r2, X& x, L& lam, W& work);

@@ -260,19 +260,28 @@ void DenseSolver<Scalar, N, P, M>::repair_dual() {
 
 template <typename Scalar, int N, int P, int M>
 Scalar DenseSolver<Scalar, N, P, M>::dependent_gap(Scalar rhs, Scalar& scale) {
+  // The coefficients r (normal = sum_k r_k n_k) carry round-off in EVERY component: a row equal
+  // to working-set member 0 came out as r = (1, 2.9e-18), and 2.9e-18 b_1 was then the whole
+  // gap against a componentwise scale sum_k |r_k b_k| of the same size (an equality written
+  // twice reported inconsistent; fuzz input equality_copy_roundoff_coefficient). The rhs part
+  // of the scale is therefore normwise, ||(r_k |n_k|)|| ||(b_k / |n_k|)||: each row measured in
+  // units of its own norm, so that a positive row scaling (r_k / s, s n_k, s b_k) changes
+  // nothing (a plain ||r|| ||b|| mixed rows scaled by 1e8 and 1e-8).
   const Eigen::Index q = factor_.size();
   const Scalar z_norm = z_.norm();
   Scalar gap = -rhs;
-  Scalar c0 = std::abs(rhs);
+  Scalar r_sq = 0, rhs_sq = 0;
   Scalar scale_per_z = normal_.norm();
   for (Eigen::Index k = 0; k < q; ++k) {
     const Scalar rk = rhs_of(k);
     normal_of(k, residual_l_);
+    const Scalar nk = residual_l_.norm();
     gap += dual_r_(k) * rk;
-    c0 += std::abs(dual_r_(k)) * std::abs(rk);
-    scale_per_z += std::abs(dual_r_(k)) * residual_l_.norm();
+    r_sq += square(dual_r_(k) * nk);
+    if (nk > Scalar(0)) rhs_sq += square(rk / nk);
+    scale_per_z += std::abs(dual_r_(k)) * nk;
   }
-  scale = c0 + scale_per_z * z_norm;
+  scale = std::abs(rhs) + std::sqrt(r_sq) * std::sqrt(rhs_sq) + scale_per_z * z_norm;
   return gap;
 }
 

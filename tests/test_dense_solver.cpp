@@ -1,7 +1,9 @@
 #include "rmpc_catch.hpp"
+#include "support/thrown_message.hpp"
 #include "support/random_qp.hpp"
 
 #include "rmpc/qp/dense_solver.hpp"
+#include "rmpc/qp/sensitivity.hpp"
 
 #include <Eigen/Dense>
 
@@ -263,4 +265,29 @@ TEST_CASE("float instantiation", "[qp]") {
   REQUIRE(res.status == Status::optimal);
   CHECK(res.z(0) == Approx(0.5f).margin(1e-6));
   CHECK(res.y_ineq(0) == Approx(1.5f).margin(1e-5));
+}
+
+TEST_CASE("qp settings: defaults validate, compute() and Sensitivity::compute() name a bad field", "[qp][settings]") {
+  using rmpc::testing::thrown_message;
+  CHECK_NOTHROW(rmpc::qp::Settings<double>{}.validate());
+  CHECK_NOTHROW(rmpc::qp::SensitivitySettings<float>{}.validate());
+  Problem<double> qp(1, 0, 1);
+  qp.H << 1.0;
+  qp.g << -1.0;
+  qp.C << 1.0;
+  qp.d << 0.5;
+  DenseSolver<double> solver;
+  solver.settings().certificate_tolerance = 0;
+  CHECK(thrown_message([&] { solver.compute(qp); }) == "qp::Settings::certificate_tolerance must be in (0, 1) (got 0)");
+  solver.settings() = {};
+  REQUIRE(solver.compute(qp).solve().status == Status::optimal);
+  rmpc::qp::ProblemDerivatives<double> dx;
+  dx.num_parameters = 1;
+  dx.dd = {VectorXd::Ones(1)};
+  rmpc::qp::SensitivitySettings<double> ss;
+  ss.residual_tolerance = 2;
+  rmpc::qp::Sensitivity<double> sens;
+  CHECK(thrown_message([&] { sens.compute(solver, dx, ss); }).find("SensitivitySettings::residual_tolerance") == 0);
+  CHECK(sens.compute(solver, dx).info() == rmpc::qp::SensitivityStatus::ok);
+  CHECK(sens.dz_dtheta()(0, 0) == Approx(1.0));
 }

@@ -6,6 +6,7 @@
 
 #include "../examples/linear_2d/paper_model.hpp"
 #include "rmpc_catch.hpp"
+#include "support/thrown_message.hpp"
 
 #include <algorithm>
 #include <sstream>
@@ -160,4 +161,22 @@ TEST_CASE("Loop: the deterministic ratio test accepts only steps that lower the 
     }
     CHECK(h.accepted_batch_cost == accepted_cost);
   }
+}
+
+TEST_CASE("loop settings: defaults validate, a bad field (nested too) is named by the loop", "[loop][settings]") {
+  using rmpc::testing::thrown_message;
+  CHECK_NOTHROW(rmpc::rl::LoopSettings<double>{}.validate());
+  rmpc::rl::LoopSettings<double> s;
+  s.threads = 0;
+  CHECK(thrown_message([&] { s.validate(); }) == "LoopSettings::threads must be > 0 (got 0)");
+  s = {};
+  s.exploration.decay = 0;
+  CHECK(thrown_message([&] { s.validate(); }).find("ExplorationSettings::decay must be in (0, 1]") == 0);
+  s = {};
+  s.optimizer.trust_region.expand_factor = 0.5;
+  CHECK(thrown_message([&] { s.validate(); }).find("TrustRegionSettings::expand_factor") == 0);
+  s = {};
+  s.critic.train.patience = 0;
+  CHECK(thrown_message([&] { Loop loop(TrueSystem{}, make_mpc, states(), s); })
+            .find("TrainSettings::patience must be > 0") == 0);
 }

@@ -389,3 +389,51 @@ TEST_CASE("A NaN theta is a status with a message, never a throw", "[lq_mpc][fie
   // Wrong sizes stay programmer errors.
   CHECK_THROWS_AS(mpc.set_parameters(Eigen::VectorXd::Zero(7)), std::invalid_argument);
 }
+
+// ---------------------------------------------------------------------------- MaxOrder
+
+TEST_CASE("MaxOrder 1 and 0 give the same values and first derivatives as MaxOrder 2", "[lq_mpc][max_order]") {
+  using FirstOrderMpc = rmpc::mpc::LqMpc<double, 1, 2, 3, 1, 0, 0, 1>;
+  using ValueMpc = rmpc::mpc::LqMpc<double, 1, 2, 3, 1, 0, 0, 0>;
+  SmallMpc full(SmallModel{});
+  rmpc::mpc::LqMpcSettings<double> first_settings;
+  first_settings.derivative_order = 1;
+  FirstOrderMpc first(SmallModel{}, FirstOrderMpc::default_sizes(), first_settings);
+  SmallMpc full_at_order_1(SmallModel{}, SmallMpc::default_sizes(), first_settings);  // the Ad2 pass, first order only
+  rmpc::mpc::LqMpcSettings<double> value_settings;
+  value_settings.derivative_order = 0;
+  ValueMpc values(SmallModel{}, ValueMpc::default_sizes(), value_settings);
+  for (double theta : {-0.05, 0.0, 0.3}) {
+    REQUIRE(full.set_parameters(v1(theta)) == Status::optimal);
+    REQUIRE(first.set_parameters(v1(theta)) == Status::optimal);
+    REQUIRE(full_at_order_1.set_parameters(v1(theta)) == Status::optimal);
+    REQUIRE(values.set_parameters(v1(theta)) == Status::optimal);
+    for (double s : {-0.4, 0.02, 0.7}) {
+      const auto a = full.evaluate(v1(s));
+      const auto b = first.evaluate(v1(s));
+      const auto c = full_at_order_1.evaluate(v1(s));
+      const auto d = values.evaluate(v1(s));
+      REQUIRE(a.qp_status == Status::optimal);
+      CHECK((a.u0 - b.u0).cwiseAbs().maxCoeff() == 0.0);
+      CHECK((a.u0 - d.u0).cwiseAbs().maxCoeff() == 0.0);
+      CHECK(a.sensitivity_status == b.sensitivity_status);
+      CHECK((a.du0_dtheta - b.du0_dtheta).cwiseAbs().maxCoeff() < 1e-14);
+      CHECK((a.du0_dtheta - c.du0_dtheta).cwiseAbs().maxCoeff() == 0.0);
+      CHECK((a.du0_ds - b.du0_ds).cwiseAbs().maxCoeff() < 1e-14);
+      CHECK(b.d2u0_dtheta2.cwiseAbs().maxCoeff() == 0.0);  // not prepared at order 1
+      CHECK(d.sensitivity_status == rmpc::qp::SensitivityStatus::not_solved);
+      CHECK(d.state_sensitivity_status == rmpc::qp::SensitivityStatus::not_solved);
+    }
+  }
+  // derivative_order above the type's MaxOrder is a programmer error that names both.
+  rmpc::mpc::LqMpcSettings<double> too_high;
+  too_high.derivative_order = 2;
+  const std::string msg = what_of([&] { FirstOrderMpc m(SmallModel{}, FirstOrderMpc::default_sizes(), too_high); });
+  CHECK(msg.find("derivative_order = 2") != std::string::npos);
+  CHECK(msg.find("MaxOrder = 1") != std::string::npos);
+  too_high.derivative_order = 3;
+  CHECK(what_of([&] { SmallMpc m(SmallModel{}, SmallMpc::default_sizes(), too_high); }).find("LqMpcSettings::derivative_order must be 0, 1 or 2") == 0);
+  too_high.derivative_order = 2;
+  too_high.qp.feasibility_tolerance = -1;
+  CHECK(what_of([&] { SmallMpc m(SmallModel{}, SmallMpc::default_sizes(), too_high); }).find("qp::Settings::feasibility_tolerance") == 0);
+}

@@ -4,6 +4,9 @@
 #include "rmpc_catch.hpp"
 
 #include <Eigen/Core>
+
+#include <stdexcept>
+#include <string>
 #include <Eigen/Eigenvalues>
 
 namespace {
@@ -67,4 +70,17 @@ TEST_CASE("DARE rejects mismatched dimensions", "[riccati]") {
   CHECK_THROWS_AS(dare.compute(Eigen::MatrixXd::Identity(2, 2), Eigen::MatrixXd::Ones(3, 1),
                                Eigen::MatrixXd::Identity(2, 2), Eigen::MatrixXd::Identity(1, 1)),
                   std::invalid_argument);
+}
+
+TEST_CASE("DareSettings are validated by the solver", "[riccati][settings]") {
+  rmpc::mpc::DareSettings<double> s;
+  CHECK_NOTHROW(s.validate());
+  s.max_iterations = 0;
+  std::string msg;
+  try {
+    DareSolver<double> dare(s);
+  } catch (const std::invalid_argument& e) {
+    msg = e.what();
+  }
+  CHECK(msg == "DareSettings::max_iterations must be > 0 (got 0)");
 }

@@ -1,8 +1,10 @@
 // Adam, the regression losses, the minibatch trainer (seeded shuffling, early stopping,
 // restore-best, warm start) and the critic fitting a known smooth Q with its dQ/da and d2Q/da2.
 #include "rmpc_catch.hpp"
+#include "support/thrown_message.hpp"
 
 #include <rmpc/learn/critic.hpp>
+#include <rmpc/learn/targets.hpp>
 
 #include <Eigen/Core>
 
@@ -216,4 +218,25 @@ TEST_CASE("Train settings convert between scalar types", "[training]") {
   CHECK(f.patience == 3);
   CHECK(f.seed == 99u);
   CHECK(f.loss == d.loss);
+}
+
+TEST_CASE("learn settings: defaults validate, a bad field is named by the consumer", "[training][settings]") {
+  using rmpc::testing::thrown_message;
+  CHECK_NOTHROW(FittedQSettings<float>{}.validate());
+  CHECK_NOTHROW(TargetScalerSettings<double>{}.validate());
+  TrainSettings<double> ts;
+  ts.batch_size = 0;
+  CHECK(thrown_message([&] { Trainer<double> t(ts); }) == "TrainSettings::batch_size must be > 0 (got 0)");
+  ts = {};
+  ts.adam.beta1 = -0.1;
+  CHECK(thrown_message([&] { Trainer<double> t(ts); }).find("AdamSettings::beta1 must be in [0, 1)") == 0);
+  AdamSettings<float> as;
+  as.learning_rate = 0;
+  CHECK(thrown_message([&] { Adam<float> a(as); }).find("AdamSettings::learning_rate") == 0);
+  FittedQSettings<double> fq;
+  fq.gamma = 1.5;
+  CHECK(thrown_message([&] { fq.validate(); }).find("FittedQSettings::gamma must be in (0, 1]") == 0);
+  TargetScalerSettings<double> sc;
+  sc.floor = -1;
+  CHECK(thrown_message([&] { TargetScaler<double> s(sc); }).find("TargetScalerSettings::floor") == 0);
 }

@@ -2,8 +2,11 @@
 // ratio test and radius rule, ask/tell == minimize, statuses, noisy objectives.
 #include <rmpc/optim/trust_region.hpp>
 #include <rmpc/optim/minimize.hpp>
+#include <rmpc/optim/steihaug_cg.hpp>
+#include <rmpc/optim/update_rule.hpp>
 
 #include "rmpc_catch.hpp"
+#include "support/thrown_message.hpp"
 
 #include <Eigen/Dense>
 
@@ -434,4 +437,33 @@ TEST_CASE("trust region: noisy sampled objective (ask/tell with measured J)", "[
   }
   CHECK((tr.x() - c).norm() < 1e-3);
   std::cout << "noisy quadratic: |x - c| " << (tr.x() - c).norm() << ", rejected " << rejected << "\n";
+}
+
+TEST_CASE("optimizer settings: defaults and paper presets validate, a bad field is named", "[trust_region][settings]") {
+  using rmpc::testing::thrown_message;
+  CHECK_NOTHROW(TrustRegionSettings<double>{}.validate());
+  CHECK_NOTHROW(OptimizerSettings<float>{}.validate());
+  for (UpdateRule rule : {UpdateRule::gd, UpdateRule::qn, UpdateRule::adam, UpdateRule::tr_gd, UpdateRule::tr_qn,
+                          UpdateRule::tr_gauss_newton, UpdateRule::tr_bfgs})
+    CHECK_NOTHROW(paper_settings<double>(rule).validate());
+
+  TrustRegionSettings<double> tr;
+  tr.shrink_factor = 1.5;
+  CHECK(thrown_message([&] { TrustRegion<double> t(TrustRegionModel::exact_hessian, tr); }) ==
+        "TrustRegionSettings::shrink_factor must be in (0, 1) (got 1.5)");
+  tr = {};
+  tr.min_radius = 1e-320;  // denormal
+  CHECK(thrown_message([&] { tr.validate(); }).find("TrustRegionSettings::min_radius") == 0);
+  tr = {};
+  tr.bfgs.damping_threshold = 0;  // nested settings are validated too
+  CHECK(thrown_message([&] { tr.validate(); }).find("BfgsSettings::damping_threshold") == 0);
+  OptimizerSettings<double> os;
+  os.first_order.adam_beta2 = 1.0;
+  CHECK(thrown_message([&] { Optimizer<double> o(os); }).find("FirstOrderSettings::adam_beta2 must be in [0, 1)") == 0);
+  SteihaugCgSettings<double> cg;
+  cg.max_iterations_per_dimension = 0;
+  CHECK(thrown_message([&] { SteihaugCg<double> s(cg); }).find("SteihaugCgSettings::max_iterations_per_dimension") == 0);
+  ExactSubproblemSettings<double> ex;
+  ex.radius_tolerance = std::nan("");
+  CHECK(thrown_message([&] { ExactSubproblem<double> e(ex); }).find("ExactSubproblemSettings::radius_tolerance") == 0);
 }

@@ -62,9 +62,10 @@ struct PaperModel {
 
 /// The paper's MPC policy: fixed sizes nx = 2, nu = 1, N = 10, np = 8.
 using PaperMpc = rmpc::mpc::LqMpc<double, nx, nu, horizon, np>;
-/// The benchmark MPC: true model (theta_true), N = 50, P_true, values only. The horizon is
-/// a run-time size: a fixed 50-stage QP would put ~100 KB blocks on the stack.
-using BenchmarkMpc = rmpc::mpc::LqMpc<double, nx, nu, Eigen::Dynamic, np>;
+/// The benchmark MPC: true model (theta_true), N = 50, P_true, values only (MaxOrder 0: no
+/// AutoDiffScalar, no sensitivities compiled). The horizon is a run-time size: a fixed
+/// 50-stage QP would put ~100 KB blocks on the stack.
+using BenchmarkMpc = rmpc::mpc::LqMpc<double, nx, nu, Eigen::Dynamic, np, 0, 0, 0>;
 
 /// A template only so that translation units that include this header without calling it do
 /// not compile a second MPC type (when it is not the extern one above).
@@ -102,7 +103,7 @@ inline Eigen::Vector2d true_step(const Eigen::Vector2d& s, double u) { return tr
 extern template class rmpc::mpc::LqMpc<double, linear_2d::nx, linear_2d::nu, linear_2d::horizon, linear_2d::np>;
 extern template rmpc::mpc::LqMpc<double, linear_2d::nx, linear_2d::nu, linear_2d::horizon, linear_2d::np>::LqMpc(const linear_2d::PaperModel&, const rmpc::mpc::LqSizes&,
                                                                       const rmpc::mpc::LqMpcSettings<double>&);
-extern template class rmpc::mpc::LqMpc<double, linear_2d::nx, linear_2d::nu, Eigen::Dynamic, linear_2d::np>;
-extern template rmpc::mpc::LqMpc<double, linear_2d::nx, linear_2d::nu, Eigen::Dynamic, linear_2d::np>::LqMpc(const linear_2d::PaperModel&, const rmpc::mpc::LqSizes&,
+extern template class rmpc::mpc::LqMpc<double, linear_2d::nx, linear_2d::nu, Eigen::Dynamic, linear_2d::np, 0, 0, 0>;
+extern template rmpc::mpc::LqMpc<double, linear_2d::nx, linear_2d::nu, Eigen::Dynamic, linear_2d::np, 0, 0, 0>::LqMpc(const linear_2d::PaperModel&, const rmpc::mpc::LqSizes&,
                                                                              const rmpc::mpc::LqMpcSettings<double>&);
 #endif

@@ -1,4 +1,10 @@
 // Umbrella header: everything rmpc offers. One #include line per public header, by part.
+//
+// Errors (README, "Errors"): programmer errors throw with a message naming the argument or
+// setting (sizes: std::invalid_argument; call order: std::logic_error; settings: each
+// settings struct's validate(), called by its consumer). Numerical outcomes (infeasible,
+// singular, weakly active, NaN theta, rejected step, failed episode) are enum class statuses
+// in result structs (info() / .status), never thrown; values are valid only under a good status.
 #pragma once
 
 // optim first: it wraps Eigen's eigensolver include against a GCC 12 false warning, which

@@ -7,6 +7,8 @@
 // for |r| <= delta and delta (|r| - delta / 2) otherwise, r = prediction - target.
 #pragma once
 
+#include "rmpc/detail/settings_check.hpp"
+
 #include <Eigen/Core>
 
 #include <cmath>
@@ -21,6 +23,15 @@ struct AdamSettings {
   Scalar beta1 = Scalar(0.9);           ///< first-moment decay (Kingma & Ba default).
   Scalar beta2 = Scalar(0.999);         ///< second-moment decay (Kingma & Ba default).
   Scalar epsilon = Scalar(1e-7);        ///< denominator guard; 1e-7 also representable in float.
+
+  /// Throws std::invalid_argument naming the first field outside its range.
+  void validate() const {
+    using rmpc::detail::require_setting;
+    require_setting(rmpc::detail::finite_positive(learning_rate), "AdamSettings::learning_rate", "finite and > 0", learning_rate);
+    require_setting(beta1 >= Scalar(0) && beta1 < Scalar(1), "AdamSettings::beta1", "in [0, 1)", beta1);
+    require_setting(beta2 >= Scalar(0) && beta2 < Scalar(1), "AdamSettings::beta2", "in [0, 1)", beta2);
+    require_setting(rmpc::detail::finite_positive(epsilon), "AdamSettings::epsilon", "finite and > 0", epsilon);
+  }
 };
 
 template <typename Scalar_>
@@ -31,7 +42,7 @@ class Adam {
   using Settings = AdamSettings<Scalar>;
 
   Adam() = default;
-  explicit Adam(const Settings& settings) : settings_(settings) {}
+  explicit Adam(const Settings& settings) : settings_(settings) { settings_.validate(); }
 
   const Settings& settings() const { return settings_; }
   void set_settings(const Settings& settings) { settings_ = settings; }

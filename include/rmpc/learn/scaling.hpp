@@ -9,6 +9,8 @@
 // lo and hi are the minimum and maximum of the (transformed) fitted targets.
 #pragma once
 
+#include "rmpc/detail/settings_check.hpp"
+
 #include <Eigen/Core>
 
 #include <algorithm>
@@ -78,6 +80,12 @@ struct TargetScalerSettings {
   using Scalar = Scalar_;
   TargetTransform transform = TargetTransform::log10_min_max;  ///< the paper's choice: costs span decades.
   Scalar floor = Scalar(1e-6);  ///< log10 targets are clamped to >= floor: a zero cost has no logarithm.
+
+  /// Throws std::invalid_argument naming the first field outside its range.
+  void validate() const {
+    using rmpc::detail::require_setting;
+    require_setting(rmpc::detail::finite_nonnegative(floor), "TargetScalerSettings::floor", "finite and >= 0", floor);
+  }
 };
 
 template <typename Scalar_>
@@ -88,7 +96,7 @@ class TargetScaler {
   using Settings = TargetScalerSettings<Scalar>;
 
   TargetScaler() = default;
-  explicit TargetScaler(const Settings& settings) : settings_(settings) {}
+  explicit TargetScaler(const Settings& settings) : settings_(settings) { settings_.validate(); }
 
   const Settings& settings() const { return settings_; }
   Scalar lo() const { return lo_; }

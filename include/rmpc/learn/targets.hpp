@@ -14,6 +14,8 @@
 // ended) every transition bootstraps, the last one of an episode included.
 #pragma once
 
+#include "rmpc/detail/settings_check.hpp"
+
 #include <rmpc/learn/critic.hpp>
 #include <rmpc/learn/replay_buffer.hpp>
 #include <rmpc/learn/training.hpp>
@@ -121,6 +123,14 @@ struct FittedQSettings {
   bool done_is_truncation = true;     ///< paper: 50-step episodes are cut, so s' is still bootstrapped.
   bool refit_scalers = true;          ///< target range grows per sweep; the sigmoid output cannot exceed 1.
   TrainSettings<Scalar> train{};      ///< per-sweep fit (warm-started from the previous sweep).
+
+  /// Throws std::invalid_argument naming the first field outside its range.
+  void validate() const {
+    using rmpc::detail::require_setting;
+    require_setting(sweeps > 0, "FittedQSettings::sweeps", "> 0", sweeps);
+    require_setting(gamma > Scalar(0) && gamma <= Scalar(1), "FittedQSettings::gamma", "in (0, 1]", gamma);
+    train.validate();
+  }
 };
 
 enum class FittedQStatus {
@@ -157,6 +167,7 @@ FittedQResult<Scalar> fitted_q_sweeps(Critic<Scalar>& critic, const ReplayBuffer
                                       const FittedQSettings<Scalar>& settings) {
   using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
   using Vector = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
+  settings.validate();
   if (buffer.empty()) throw std::invalid_argument("fitted_q_sweeps: buffer is empty");
   if (critic.input_dim() != buffer.state_dim() + 2 * buffer.action_dim())
     throw std::invalid_argument("fitted_q_sweeps: critic input must be (s, a_prev, a)");

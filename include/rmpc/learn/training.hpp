@@ -9,6 +9,8 @@
 // sample-weighted mean of the minibatch losses seen during the epoch.
 #pragma once
 
+#include "rmpc/detail/settings_check.hpp"
+
 #include <rmpc/learn/adam.hpp>
 #include <rmpc/learn/mlp.hpp>
 
@@ -37,6 +39,17 @@ struct TrainSettings {
   bool restore_best = true;             ///< end with the weights of the best epoch, not the last.
   bool reset_optimizer = true;          ///< fresh Adam moments per fit (targets change between fits).
   std::uint64_t seed = 0;               ///< shuffling seed; same seed and data -> same weights.
+
+  /// Throws std::invalid_argument naming the first field outside its range.
+  void validate() const {
+    using rmpc::detail::require_setting;
+    require_setting(max_epochs > 0, "TrainSettings::max_epochs", "> 0", max_epochs);
+    require_setting(batch_size > 0, "TrainSettings::batch_size", "> 0", batch_size);
+    require_setting(rmpc::detail::finite_positive(huber_delta), "TrainSettings::huber_delta", "finite and > 0", huber_delta);
+    require_setting(patience > 0, "TrainSettings::patience", "> 0", patience);
+    require_setting(rmpc::detail::finite_nonnegative(min_delta), "TrainSettings::min_delta", "finite and >= 0", min_delta);
+    adam.validate();
+  }
 };
 
 /// The same settings in another scalar type (e.g. a float network trained under double
@@ -98,7 +111,7 @@ class Trainer {
   using Result = TrainResult<Scalar>;
 
   Trainer() = default;
-  explicit Trainer(const Settings& settings) : settings_(settings) {}
+  explicit Trainer(const Settings& settings) : settings_(settings) { settings_.validate(); }
   const Settings& settings() const { return settings_; }
   void set_settings(const Settings& settings) { settings_ = settings; }
 

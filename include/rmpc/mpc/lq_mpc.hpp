@@ -63,8 +63,21 @@ namespace rmpc::mpc {
 /// policy at the same theta with the same warm start: evaluating the copy and the original at
 /// the same states gives identical results, and neither call affects the other. A moved-from
 /// LqMpc may only be destroyed or assigned to.
-template <typename Scalar, int NX, int NU, int N, int NP, int NC = 0, int NS = 0>
+/// MaxOrder: the highest derivative order this type can provide (a compile-time bound on
+/// LqMpcSettings::derivative_order). 2 (default): du0/dtheta, d2u0/dtheta2 and du0/ds; 1: no
+/// d2u0/dtheta2 (no nested AutoDiffScalar); 0: values only (u_0*, the plan, q_value), e.g. a
+/// fixed benchmark MPC: no AutoDiffScalar and no Sensitivity is compiled, which saves most
+/// of the type's compile time.
+template <typename Scalar, int NX, int NU, int N, int NP, int NC = 0, int NS = 0, int MaxOrder = 2>
 class LqMpc {
+  static_assert(MaxOrder >= 0 && MaxOrder <= 2, "LqMpc: MaxOrder must be 0, 1 or 2");
+  // Stands in for a member that a lower MaxOrder does not need (no code is compiled for it).
+  struct Unused {
+    Unused() = default;
+    template <typename T>
+    explicit Unused(const T&) {}
+  };
+
  public:
   static constexpr int NZ = CondensedSizes<NX, NU, N, NC, NS>::n;
   static constexpr int M = CondensedSizes<NX, NU, N, NC, NS>::m;
@@ -80,8 +93,13 @@ class LqMpc {
   using MatrixZX = Eigen::Matrix<Scalar, NZ, NX>;
   using MatrixMX = Eigen::Matrix<Scalar, M, NX>;
   using MatrixMZ = Eigen::Matrix<Scalar, M, NZ>;
+  // One solver type for the policy and for q_value() (u_0 = a as nu equality rows): one
+  // instantiation, not two.
   using Solver = qp::DenseSolver<Scalar, NZ, Eigen::Dynamic, M>;
-  using FixedInputSolver = qp::DenseSolver<Scalar, NZ, NU, M>;
+  // One Sensitivity type, with a run-time parameter count, for theta (np) and for the state
+  // (nx): one instantiation (~6 s of compile time each), two objects (each keeps its sizes, so
+  // neither reallocates per call).
+  using PolicySensitivity = std::conditional_t<(MaxOrder >= 1), qp::Sensitivity<Scalar, NZ, Eigen::Dynamic, M, Eigen::Dynamic>, Unused>;
   using Result = PolicyResult<Scalar, NX, NU, N, NP, NZ, M, NS>;
   using QResult = QValueResult<Scalar, NX, NU, N>;
   using Settings = LqMpcSettings<Scalar>;
@@ -295,8 +313,8 @@ class LqMpc {
   Settings settings_;
   LqSizes sizes_;
   ModelFunction<Scalar> model_value_;
-  ModelFunction<Ad1> model_ad1_;
-  ModelFunction<Ad2> model_ad2_;
+  std::conditional_t<(MaxOrder == 1), ModelFunction<Ad1>, Unused> model_ad1_;
+  std::conditional_t<(MaxOrder >= 2), ModelFunction<Ad2>, Unused> model_ad2_;
 
   VectorTheta theta_;
   Data data_;
@@ -320,10 +338,10 @@ class LqMpc {
   qp::ProblemDerivatives<Scalar, NZ, Eigen::Dynamic, M> dX_state_;
 
   Solver solver_;
-  FixedInputSolver fixed_solver_;
+  Solver fixed_solver_;
   bool fixed_ready_ = false;
-  qp::Sensitivity<Scalar, NZ, Eigen::Dynamic, M, NP> sensitivity_;
-  qp::Sensitivity<Scalar, NZ, Eigen::Dynamic, M, NX> state_sensitivity_;
+  PolicySensitivity sensitivity_;
+  PolicySensitivity state_sensitivity_;
   typename Solver::RowStates warm_;
   bool have_warm_start_ = false;
 

@@ -3,6 +3,7 @@
 // with its derivatives and the Q-value result of q_value().
 #pragma once
 
+#include "rmpc/detail/settings_check.hpp"
 #include "rmpc/mpc/model.hpp"
 #include "rmpc/qp/problem.hpp"
 #include "rmpc/qp/sensitivity.hpp"
@@ -42,13 +43,21 @@ struct LqMpcSettings {
   /// Theta-derivative order prepared by set_parameters(): 0 (values only, e.g. a fixed
   /// benchmark MPC), 1 (du0/dtheta) or 2 (also d2u0/dtheta2). Higher costs more per theta only.
   int derivative_order = 2;
+
+  /// Throws std::invalid_argument naming the first field outside its range.
+  void validate() const {
+    using rmpc::detail::require_setting;
+    qp.validate();
+    sensitivity.validate();
+    require_setting(derivative_order >= 0 && derivative_order <= 2, "LqMpcSettings::derivative_order", "0, 1 or 2", derivative_order);
+  }
 };
 
 /// What evaluate() computes beyond u_0*.
 struct PolicyRequest {
   bool du0_dtheta = true;     ///< First-order policy derivative (needs derivative_order >= 1).
   bool d2u0_dtheta2 = true;   ///< Second order (needs derivative_order == 2 and du0_dtheta).
-  bool du0_ds = true;         ///< State derivative.
+  bool du0_ds = true;         ///< State derivative (needs the type's MaxOrder >= 1).
   bool dz_dtheta = false;     ///< Full dz/dtheta of all inputs (with du0_dtheta).
   bool warm_start = true;     ///< Start the QP from the last solution's row state.
 };

@@ -13,6 +13,8 @@
 // Riccati recursion). Needs (A, B) stabilizable, (A, Q^{1/2}) detectable and R > 0.
 #pragma once
 
+#include "rmpc/detail/settings_check.hpp"
+
 #include <Eigen/Core>
 #include <Eigen/LU>
 #include <Eigen/Cholesky>
@@ -48,6 +50,13 @@ struct DareSettings {
   Scalar tolerance = Scalar(1e3) * std::numeric_limits<Scalar>::epsilon();
   /// 2^60 horizon steps: far beyond any contraction rate that is not a failure.
   int max_iterations = 60;
+
+  /// Throws std::invalid_argument naming the first field outside its range.
+  void validate() const {
+    using rmpc::detail::require_setting;
+    require_setting(rmpc::detail::finite_positive(tolerance), "DareSettings::tolerance", "finite and > 0", tolerance);
+    require_setting(max_iterations > 0, "DareSettings::max_iterations", "> 0", max_iterations);
+  }
 };
 
 /// DARE solver with the Eigen idiom compute() -> info() -> P()/gain().
@@ -59,7 +68,7 @@ class DareSolver {
   using MatrixUU = Eigen::Matrix<Scalar, NU, NU>;
   using MatrixUX = Eigen::Matrix<Scalar, NU, NX>;
 
-  explicit DareSolver(const DareSettings<Scalar>& settings = {}) : settings_(settings) {}
+  explicit DareSolver(const DareSettings<Scalar>& settings = {}) : settings_(settings) { settings_.validate(); }
 
   DareSolver& compute(const Eigen::Ref<const MatrixXX>& A, const Eigen::Ref<const MatrixXU>& B,
                       const Eigen::Ref<const MatrixXX>& Q, const Eigen::Ref<const MatrixUU>& R) {

@@ -10,6 +10,8 @@
 
 #include <rmpc/optim/status.hpp>  // first: wraps Eigen includes (GCC 12 false warning)
 
+#include "rmpc/detail/settings_check.hpp"
+
 #include <Eigen/Core>
 #include <Eigen/Eigenvalues>
 
@@ -62,6 +64,14 @@ struct BfgsSettings {
   bool scale_initial = true;
   /// B0 = initial_scale * I until the first secant pair arrives.
   Scalar initial_scale = Scalar(1);
+
+  /// Throws std::invalid_argument naming the first field outside its range.
+  void validate() const {
+    using rmpc::detail::require_setting;
+    require_setting(damping_threshold > Scalar(0) && damping_threshold < Scalar(1), "BfgsSettings::damping_threshold", "in (0, 1)", damping_threshold);
+    require_setting(rmpc::detail::finite_nonnegative(skip_tolerance), "BfgsSettings::skip_tolerance", "finite and >= 0", skip_tolerance);
+    require_setting(rmpc::detail::finite_positive(initial_scale), "BfgsSettings::initial_scale", "finite and > 0", initial_scale);
+  }
 };
 
 /// Dense BFGS approximation B of the Hessian (not its inverse: the trust-region subproblem
@@ -73,6 +83,7 @@ class BfgsModel {
   using Matrix = Eigen::Matrix<Scalar, N, N>;
 
   explicit BfgsModel(BfgsSettings<Scalar> settings = {}) : settings_(settings) {
+    settings_.validate();
     if constexpr (N != Eigen::Dynamic) reset(N);
   }
 

@@ -10,6 +10,8 @@
 // radius-clipped gradient step with the ratio test, is TrustRegionModel::clipped_gradient.
 #pragma once
 
+#include "rmpc/detail/settings_check.hpp"
+
 #include <rmpc/optim/status.hpp>
 
 #include <Eigen/Core>
@@ -43,6 +45,20 @@ struct FirstOrderSettings {
   Scalar gradient_tolerance = detail::default_tolerance<Scalar>(1e-8, 64);
   /// Step budget (tell_value calls).
   int max_iterations = 1000;
+
+  /// Throws std::invalid_argument naming the first field outside its range.
+  void validate() const {
+    using rmpc::detail::require_setting;
+    require_setting(rmpc::detail::finite_nonnegative(gd_learning_rate), "FirstOrderSettings::gd_learning_rate", "finite and >= 0 (0: no step)", gd_learning_rate);
+    require_setting(rmpc::detail::finite_nonnegative(qn_learning_rate), "FirstOrderSettings::qn_learning_rate", "finite and >= 0 (0: no step)", qn_learning_rate);
+    require_setting(rmpc::detail::finite_positive(qn_relative_floor) && qn_relative_floor <= Scalar(1), "FirstOrderSettings::qn_relative_floor", "in (0, 1]", qn_relative_floor);
+    require_setting(rmpc::detail::finite_nonnegative(adam_learning_rate), "FirstOrderSettings::adam_learning_rate", "finite and >= 0 (0: no step)", adam_learning_rate);
+    require_setting(adam_beta1 >= Scalar(0) && adam_beta1 < Scalar(1), "FirstOrderSettings::adam_beta1", "in [0, 1)", adam_beta1);
+    require_setting(adam_beta2 >= Scalar(0) && adam_beta2 < Scalar(1), "FirstOrderSettings::adam_beta2", "in [0, 1)", adam_beta2);
+    require_setting(rmpc::detail::finite_positive(adam_epsilon), "FirstOrderSettings::adam_epsilon", "finite and > 0", adam_epsilon);
+    require_setting(rmpc::detail::finite_nonnegative(gradient_tolerance), "FirstOrderSettings::gradient_tolerance", "finite and >= 0", gradient_tolerance);
+    require_setting(max_iterations > 0, "FirstOrderSettings::max_iterations", "> 0", max_iterations);
+  }
 };
 
 template <typename Scalar = double, int N = Eigen::Dynamic>
@@ -54,7 +70,9 @@ class FirstOrder {
   using Outcome = StepOutcome<Scalar>;
 
   explicit FirstOrder(FirstOrderRule rule = FirstOrderRule::gradient_descent, FirstOrderSettings<Scalar> settings = {})
-      : rule_(rule), settings_(settings) {}
+      : rule_(rule), settings_(settings) {
+    settings_.validate();
+  }
 
   void reset(const Eigen::Ref<const Vector>& x0, Scalar J0) {
     if constexpr (N != Eigen::Dynamic)

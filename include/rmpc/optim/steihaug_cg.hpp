@@ -4,6 +4,8 @@
 // ExactSubproblem (power-of-two scaling, scaled norms).
 #pragma once
 
+#include "rmpc/detail/settings_check.hpp"
+
 #include <rmpc/optim/subproblem.hpp>
 
 #include <Eigen/Core>
@@ -20,6 +22,13 @@ struct SteihaugCgSettings {
   Scalar forcing_cap = Scalar(0.5);
   /// CG iteration limit as a multiple of n (exact arithmetic needs n).
   int max_iterations_per_dimension = 2;
+
+  /// Throws std::invalid_argument naming the first field outside its range.
+  void validate() const {
+    using rmpc::detail::require_setting;
+    require_setting(rmpc::detail::finite_positive(forcing_cap) && forcing_cap < Scalar(1), "SteihaugCgSettings::forcing_cap", "in (0, 1)", forcing_cap);
+    require_setting(max_iterations_per_dimension > 0, "SteihaugCgSettings::max_iterations_per_dimension", "> 0", max_iterations_per_dimension);
+  }
 };
 
 /// Steihaug's truncated CG (N&W Algorithm 7.2); for larger n where eigen-decomposition costs.
@@ -30,7 +39,7 @@ class SteihaugCg {
   using Matrix = Eigen::Matrix<Scalar, N, N>;
   using Result = SubproblemResult<Scalar, N>;
 
-  explicit SteihaugCg(SteihaugCgSettings<Scalar> settings = {}) : settings_(settings) {}
+  explicit SteihaugCg(SteihaugCgSettings<Scalar> settings = {}) : settings_(settings) { settings_.validate(); }
 
   SteihaugCg& compute(const Eigen::Ref<const Matrix>& B) {
     if (B.rows() != B.cols()) throw std::invalid_argument("SteihaugCg::compute: B must be square");

@@ -24,6 +24,8 @@
 
 #include <rmpc/optim/status.hpp>  // first: wraps Eigen includes (GCC 12 false warning)
 
+#include "rmpc/detail/settings_check.hpp"
+
 #include <Eigen/Core>
 #include <Eigen/Eigenvalues>
 
@@ -69,6 +71,15 @@ struct ExactSubproblemSettings {
   Scalar eigenvalue_tolerance = detail::default_tolerance<Scalar>(1e-10, 1024);
   /// |gt_i| <= hard_case_tolerance * ||g|| counts as zero (N&W eq. 4.45 "q_j'g = 0").
   Scalar hard_case_tolerance = detail::default_tolerance<Scalar>(1e-10, 1024);
+
+  /// Throws std::invalid_argument naming the first field outside its range.
+  void validate() const {
+    using rmpc::detail::require_setting;
+    require_setting(rmpc::detail::finite_positive(radius_tolerance) && radius_tolerance < Scalar(1), "ExactSubproblemSettings::radius_tolerance", "in (0, 1)", radius_tolerance);
+    require_setting(max_iterations > 0, "ExactSubproblemSettings::max_iterations", "> 0", max_iterations);
+    require_setting(rmpc::detail::finite_nonnegative(eigenvalue_tolerance), "ExactSubproblemSettings::eigenvalue_tolerance", "finite and >= 0", eigenvalue_tolerance);
+    require_setting(rmpc::detail::finite_nonnegative(hard_case_tolerance), "ExactSubproblemSettings::hard_case_tolerance", "finite and >= 0", hard_case_tolerance);
+  }
 };
 
 template <typename Scalar, int N = Eigen::Dynamic>
@@ -92,7 +103,7 @@ class ExactSubproblem {
   using Matrix = Eigen::Matrix<Scalar, N, N>;
   using Result = SubproblemResult<Scalar, N>;
 
-  explicit ExactSubproblem(ExactSubproblemSettings<Scalar> settings = {}) : settings_(settings) {}
+  explicit ExactSubproblem(ExactSubproblemSettings<Scalar> settings = {}) : settings_(settings) { settings_.validate(); }
 
   /// Decomposes symmetric B (lower triangle read). Check info() before solve().
   ExactSubproblem& compute(const Eigen::Ref<const Matrix>& B) {

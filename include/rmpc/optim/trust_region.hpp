@@ -93,6 +93,28 @@ struct TrustRegionSettings {
   ExactSubproblemSettings<Scalar> exact{};
   SteihaugCgSettings<Scalar> steihaug{};
   BfgsSettings<Scalar> bfgs{};
+
+  /// Throws std::invalid_argument naming the first field outside its range.
+  void validate() const {
+    using rmpc::detail::require_setting;
+    require_setting(std::isnormal(min_radius) && min_radius > Scalar(0), "TrustRegionSettings::min_radius", "a normal number > 0", min_radius);
+    require_setting(rmpc::detail::finite_positive(max_radius) && max_radius >= min_radius, "TrustRegionSettings::max_radius", "finite and >= min_radius", max_radius);
+    require_setting(rmpc::detail::finite_positive(initial_radius), "TrustRegionSettings::initial_radius", "finite and > 0", initial_radius);
+    require_setting(reject_ratio >= Scalar(0) && reject_ratio < Scalar(1), "TrustRegionSettings::reject_ratio", "in [0, 1)", reject_ratio);
+    require_setting(shrink_ratio >= reject_ratio && shrink_ratio <= expand_ratio, "TrustRegionSettings::shrink_ratio", "in [reject_ratio, expand_ratio]", shrink_ratio);
+    require_setting(expand_ratio < Scalar(1), "TrustRegionSettings::expand_ratio", "< 1", expand_ratio);
+    require_setting(shrink_factor > Scalar(0) && shrink_factor < Scalar(1), "TrustRegionSettings::shrink_factor", "in (0, 1)", shrink_factor);
+    require_setting(rmpc::detail::finite_positive(expand_factor) && expand_factor >= Scalar(1), "TrustRegionSettings::expand_factor", "finite and >= 1", expand_factor);
+    require_setting(rmpc::detail::finite_nonnegative(gradient_tolerance), "TrustRegionSettings::gradient_tolerance", "finite and >= 0", gradient_tolerance);
+    require_setting(rmpc::detail::finite_nonnegative(step_tolerance), "TrustRegionSettings::step_tolerance", "finite and >= 0", step_tolerance);
+    require_setting(rmpc::detail::finite_nonnegative(roundoff_tolerance), "TrustRegionSettings::roundoff_tolerance", "finite and >= 0", roundoff_tolerance);
+    require_setting(max_iterations > 0, "TrustRegionSettings::max_iterations", "> 0", max_iterations);
+    require_setting(rmpc::detail::finite_nonnegative(regularisation_floor), "TrustRegionSettings::regularisation_floor", "finite and >= 0", regularisation_floor);
+    require_setting(exact_max_dimension >= 0, "TrustRegionSettings::exact_max_dimension", ">= 0", exact_max_dimension);
+    exact.validate();
+    steihaug.validate();
+    bfgs.validate();
+  }
 };
 
 /// Ask/tell trust-region optimizer; see the file comment for the call sequence.
@@ -107,14 +129,7 @@ class TrustRegion {
   explicit TrustRegion(TrustRegionModel model = TrustRegionModel::exact_hessian,
                        TrustRegionSettings<Scalar> settings = {})
       : model_(model), settings_(settings), exact_(settings.exact), cg_(settings.steihaug), bfgs_(settings.bfgs) {
-    if (!(settings_.min_radius > Scalar(0)) || !(settings_.max_radius >= settings_.min_radius) ||
-        !(settings_.initial_radius > Scalar(0)))
-      throw std::invalid_argument("TrustRegionSettings: need 0 < min_radius <= max_radius, initial_radius > 0");
-    if (!(settings_.min_radius >= (std::numeric_limits<Scalar>::min)()) || !std::isfinite(settings_.max_radius) ||
-        !std::isfinite(settings_.initial_radius))
-      throw std::invalid_argument("TrustRegionSettings: radii must be finite and min_radius a normal number (not denormal)");
-    if (!(settings_.shrink_factor > Scalar(0) && settings_.shrink_factor < Scalar(1)) || !(settings_.expand_factor >= Scalar(1)))
-      throw std::invalid_argument("TrustRegionSettings: need 0 < shrink_factor < 1 <= expand_factor");
+    settings_.validate();
   }
 
   /// Starts at the accepted point x0 with its measured value J0. Next: tell_model/tell_gradient.
@@ -266,4 +281,5 @@ class TrustRegion {
 }  // namespace rmpc::optim
 
 // Member definitions, out of the class body (not implicitly inline).
+#include "rmpc/detail/settings_check.hpp"
 #include "rmpc/optim/detail/trust_region_step.hpp"

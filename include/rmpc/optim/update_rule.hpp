@@ -4,6 +4,8 @@
 // paper_settings(rule) returns the radii and rates of method.md section 4 for each rule.
 #pragma once
 
+#include "rmpc/detail/settings_check.hpp"
+
 #include <rmpc/optim/first_order.hpp>
 #include <rmpc/optim/status.hpp>
 #include <rmpc/optim/trust_region.hpp>
@@ -43,6 +45,13 @@ struct OptimizerSettings {
   UpdateRule rule = UpdateRule::tr_qn;          ///< The proposed method (P1).
   TrustRegionSettings<Scalar> trust_region{};   ///< Used by tr_* rules; defaults = TR-QN radii.
   FirstOrderSettings<Scalar> first_order{};     ///< Used by gd, qn, adam.
+
+  /// Throws std::invalid_argument naming the first field outside its range.
+  void validate() const {
+    using rmpc::detail::require_setting;
+    trust_region.validate();
+    first_order.validate();
+  }
 };
 
 /// method.md section 4 settings for `rule`: TR-GD radii Delta0 1e-3, max 1e-1, min 1e-10;

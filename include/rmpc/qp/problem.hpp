@@ -9,6 +9,8 @@
 // Multipliers follow L = 1/2 z'Hz + g'z + y_eq'(Az - b) + y_ineq'(Cz - d), y_ineq >= 0.
 #pragma once
 
+#include "rmpc/detail/settings_check.hpp"
+
 #include <Eigen/Core>
 
 #include <cstdint>
@@ -111,6 +113,15 @@ struct Settings {
   bool refine = true;
   /// Scan the data for NaN/Inf and size mismatches (cheap; turn off only in trusted hot loops).
   bool check_input = true;
+
+  /// Throws std::invalid_argument naming the first field outside its range.
+  void validate() const {
+    using rmpc::detail::require_setting;
+    require_setting(max_iterations >= 0, "qp::Settings::max_iterations", ">= 0 (0: automatic)", max_iterations);
+    require_setting(feasibility_tolerance >= Scalar(0) && feasibility_tolerance < Scalar(1), "qp::Settings::feasibility_tolerance", "in [0, 1)", feasibility_tolerance);
+    require_setting(certificate_tolerance > Scalar(0) && certificate_tolerance < Scalar(1), "qp::Settings::certificate_tolerance", "in (0, 1)", certificate_tolerance);
+    require_setting(dependency_tolerance >= Scalar(0) && dependency_tolerance < Scalar(1), "qp::Settings::dependency_tolerance", "in [0, 1)", dependency_tolerance);
+  }
 };
 
 template <typename Scalar, int N = Eigen::Dynamic, int P = Eigen::Dynamic, int M = Eigen::Dynamic>

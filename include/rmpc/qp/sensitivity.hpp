@@ -35,6 +35,7 @@
 // std::invalid_argument naming the argument (a programmer error, never a status).
 #pragma once
 
+#include "rmpc/detail/settings_check.hpp"
 #include "rmpc/qp/dense_solver.hpp"
 #include "rmpc/qp/derivatives.hpp"
 
@@ -95,6 +96,14 @@ struct SensitivitySettings {
   /// scale as the solver's certificate_tolerance.
   Scalar residual_tolerance = Scalar(1e4) * std::numeric_limits<Scalar>::epsilon();
   WeakRowChoice weak_rows = WeakRowChoice::as_solved;
+
+  /// Throws std::invalid_argument naming the first field outside its range.
+  void validate() const {
+    using rmpc::detail::require_setting;
+    require_setting(weak_tolerance >= Scalar(0) && weak_tolerance < Scalar(1), "SensitivitySettings::weak_tolerance", "in [0, 1)", weak_tolerance);
+    require_setting(singular_tolerance >= Scalar(0) && singular_tolerance < Scalar(1), "SensitivitySettings::singular_tolerance", "in [0, 1)", singular_tolerance);
+    require_setting(residual_tolerance > Scalar(0) && residual_tolerance < Scalar(1), "SensitivitySettings::residual_tolerance", "in (0, 1)", residual_tolerance);
+  }
 };
 
 template <typename Scalar, int N = Eigen::Dynamic, int P = Eigen::Dynamic, int M = Eigen::Dynamic,

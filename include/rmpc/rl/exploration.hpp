@@ -9,6 +9,8 @@
 // not depend on which thread ran which episode or in which order.
 #pragma once
 
+#include "rmpc/detail/settings_check.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -21,6 +23,15 @@ struct ExplorationSettings {
   Scalar decay = std::pow(Scalar(0.01), Scalar(1) / 8);    ///< eps *= decay per iteration (paper: 0.01^(1/8)).
   Scalar floor = Scalar(0.01);                             ///< eps never below (paper: 0.01).
   Scalar sigma = Scalar(0.1);                              ///< std of d in d (u_0 - u_1) (paper: 0.1).
+
+  /// Throws std::invalid_argument naming the first field outside its range.
+  void validate() const {
+    using rmpc::detail::require_setting;
+    require_setting(initial_probability >= Scalar(0) && initial_probability <= Scalar(1), "ExplorationSettings::initial_probability", "in [0, 1]", initial_probability);
+    require_setting(decay > Scalar(0) && decay <= Scalar(1), "ExplorationSettings::decay", "in (0, 1]", decay);
+    require_setting(floor >= Scalar(0) && floor <= Scalar(1), "ExplorationSettings::floor", "in [0, 1]", floor);
+    require_setting(rmpc::detail::finite_nonnegative(sigma), "ExplorationSettings::sigma", "finite and >= 0", sigma);
+  }
 };
 
 /// eps after `iteration` completed RL iterations.

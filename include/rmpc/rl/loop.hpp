@@ -74,9 +74,8 @@ class PolicyOptimizer {
   PolicyOptimizer(Env env, Factory factory, States initial_states, Settings settings = {})
       : env_(std::move(env)), initial_states_(std::move(initial_states)), settings_(settings) {
     if (!factory) throw std::invalid_argument("PolicyOptimizer: factory is empty");
-    if (settings_.iterations < 1) throw std::invalid_argument("PolicyOptimizer: settings.iterations must be >= 1");
-    if (settings_.episode_length < 1) throw std::invalid_argument("PolicyOptimizer: settings.episode_length must be >= 1");
-    const int workers = std::max(settings_.threads, 1);
+    settings_.validate();
+    const int workers = settings_.threads;
     for (int w = 0; w < workers; ++w) mpcs_.push_back(factory());
     nx_ = mpcs_[0]->sizes().nx;
     nu_ = mpcs_[0]->sizes().nu;

@@ -2,6 +2,8 @@
 // paper's critic training and LoopSettings.
 #pragma once
 
+#include "rmpc/detail/settings_check.hpp"
+
 #include <rmpc/learn/targets.hpp>
 #include <rmpc/optim/update_rule.hpp>
 #include <rmpc/rl/exploration.hpp>
@@ -105,6 +107,20 @@ struct LoopSettings {
   /// (a theta that fails early looks cheap). The deterministic cost is the J(theta) the DPG
   /// model approximates, and a failed episode makes it +inf: the trial is rejected.
   RatioTestCost ratio_test_cost = RatioTestCost::exploring_batch;
+
+  /// Throws std::invalid_argument naming the first field outside its range.
+  void validate() const {
+    using rmpc::detail::require_setting;
+    require_setting(iterations > 0, "LoopSettings::iterations", "> 0", iterations);
+    require_setting(episode_length > 0, "LoopSettings::episode_length", "> 0", episode_length);
+    require_setting(buffer_episodes > 0, "LoopSettings::buffer_episodes", "> 0", buffer_episodes);
+    require_setting(threads > 0, "LoopSettings::threads", "> 0", threads);
+    require_setting(critic_hidden > 0, "LoopSettings::critic_hidden", "> 0", critic_hidden);
+    require_setting(first_fit_max_epochs > 0, "LoopSettings::first_fit_max_epochs", "> 0", first_fit_max_epochs);
+    optimizer.validate();
+    exploration.validate();
+    critic.validate();
+  }
 };
 
 }  // namespace rmpc::rl

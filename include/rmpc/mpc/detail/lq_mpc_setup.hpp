@@ -16,9 +16,9 @@
 
 namespace rmpc::mpc {
 
-template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS>
+template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS, int MaxOrder>
 template <typename Model>
-LqMpc<Scalar, NX, NU, N, NP, NC, NS>::LqMpc(const Model& model, const LqSizes& sizes, const Settings& settings)
+LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::LqMpc(const Model& model, const LqSizes& sizes, const Settings& settings)
     : settings_(settings),
       sizes_(sizes),
       model_value_(model),
@@ -27,14 +27,18 @@ LqMpc<Scalar, NX, NU, N, NP, NC, NS>::LqMpc(const Model& model, const LqSizes& s
       solver_(settings.qp),
       fixed_solver_(settings.qp) {
   check_sizes();
+  settings_.validate();
+  if (settings_.derivative_order > MaxOrder)
+    throw std::invalid_argument("LqMpc: settings.derivative_order = " + std::to_string(settings_.derivative_order) +
+                                " must be in [0, MaxOrder = " + std::to_string(MaxOrder) + "] (the type's template argument)");
   settings_.sensitivity.second_order = false;
   allocate();
 }
 
 // set_parameters() after its size check: the value, first- and second-order condensing of
 // method.md §3 at theta, then the factorization.
-template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS>
-qp::Status LqMpc<Scalar, NX, NU, N, NP, NC, NS>::set_parameters_checked(const VectorTheta& theta_in) {
+template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS, int MaxOrder>
+qp::Status LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::set_parameters_checked(const VectorTheta& theta_in) {
   fixed_ready_ = false;
   have_warm_start_ = false;
   setup_status_ = qp::Status::invalid_input;
@@ -63,36 +67,32 @@ qp::Status LqMpc<Scalar, NX, NU, N, NP, NC, NS>::set_parameters_checked(const Ve
     model_value_(theta_in, data_);
   }
   theta_ = theta_in;
-  switch (settings_.derivative_order) {
-    case 0: {
-      CondensedQp<Scalar> qp;
-      condense(data_, sizes_.horizon, qp);
-      extract_values(qp);
-      break;
-    }
-    case 1: {
-      Eigen::Matrix<Ad1, NP, 1> th;
-      detail::seed_first<Scalar, NP>(theta_, th);
-      LqData<Ad1, NX, NU, NC> data(sizes_.nx, sizes_.nu, sizes_.nc);
-      model_ad1_(th, data);
-      CondensedQp<Ad1> qp;
-      condense(data, sizes_.horizon, qp);
-      extract_values(qp);
-      extract_first(qp);
-      break;
-    }
-    default: {
-      Eigen::Matrix<Ad2, NP, 1> th;
-      detail::seed_second<Scalar, NP>(theta_, th);
-      LqData<Ad2, NX, NU, NC> data(sizes_.nx, sizes_.nu, sizes_.nc);
-      model_ad2_(th, data);
-      CondensedQp<Ad2> qp;
-      condense(data, sizes_.horizon, qp);
-      extract_values(qp);
-      extract_first(qp);
-      extract_second(qp);
-      break;
-    }
+  // One AutoDiff pass per type (each costs a translation unit ~10 s of compile time): Ad1 when
+  // MaxOrder == 1; with MaxOrder == 2 the Ad2 pass also serves derivative_order 1 (the second
+  // derivatives are then not taken out). The constructor keeps derivative_order <= MaxOrder.
+  if (settings_.derivative_order == 0) {
+    CondensedQp<Scalar> qp;
+    condense(data_, sizes_.horizon, qp);
+    extract_values(qp);
+  } else if constexpr (MaxOrder == 1) {
+    Eigen::Matrix<Ad1, NP, 1> th;
+    detail::seed_first<Scalar, NP>(theta_, th);
+    LqData<Ad1, NX, NU, NC> data(sizes_.nx, sizes_.nu, sizes_.nc);
+    model_ad1_(th, data);
+    CondensedQp<Ad1> qp;
+    condense(data, sizes_.horizon, qp);
+    extract_values(qp);
+    extract_first(qp);
+  } else if constexpr (MaxOrder == 2) {
+    Eigen::Matrix<Ad2, NP, 1> th;
+    detail::seed_second<Scalar, NP>(theta_, th);
+    LqData<Ad2, NX, NU, NC> data(sizes_.nx, sizes_.nu, sizes_.nc);
+    model_ad2_(th, data);
+    CondensedQp<Ad2> qp;
+    condense(data, sizes_.horizon, qp);
+    extract_values(qp);
+    extract_first(qp);
+    if (settings_.derivative_order >= 2) extract_second(qp);
   }
   solver_.compute(problem_);
   setup_status_ = solver_.info();
@@ -105,8 +105,8 @@ qp::Status LqMpc<Scalar, NX, NU, N, NP, NC, NS>::set_parameters_checked(const Ve
   return setup_status_;
 }
 
-template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS>
-void LqMpc<Scalar, NX, NU, N, NP, NC, NS>::check_sizes() const {
+template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS, int MaxOrder>
+void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::check_sizes() const {
   auto check = [](int ct, Eigen::Index rt, const char* name) {
     if (ct != Eigen::Dynamic && ct != rt)
       throw std::invalid_argument(std::string("LqMpc: sizes.") + name + " differs from its compile-time size");
@@ -121,8 +121,8 @@ void LqMpc<Scalar, NX, NU, N, NP, NC, NS>::check_sizes() const {
   check(NS, sizes_.ns, "ns");
 }
 
-template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS>
-bool LqMpc<Scalar, NX, NU, N, NP, NC, NS>::check_model_values(const Data& data) {
+template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS, int MaxOrder>
+bool LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::check_model_values(const Data& data) {
   auto finite = [this](const auto& mat, const char* name) {
     if (mat.allFinite()) return true;
     setup_message_ = std::string("the model set NaN/Inf entries in ") + name;
@@ -159,8 +159,8 @@ bool LqMpc<Scalar, NX, NU, N, NP, NC, NS>::check_model_values(const Data& data) 
   return true;
 }
 
-template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS>
-void LqMpc<Scalar, NX, NU, N, NP, NC, NS>::allocate() {
+template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS, int MaxOrder>
+void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::allocate() {
   const Eigen::Index n = num_variables(), m = num_rows(), nx = sizes_.nx, nu = sizes_.nu, np = sizes_.np;
   theta_.setZero(np);
   data_ = Data(nx, nu, sizes_.nc);
@@ -186,9 +186,9 @@ void LqMpc<Scalar, NX, NU, N, NP, NC, NS>::allocate() {
   warm_.setZero(m);
 }
 
-template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS>
+template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS, int MaxOrder>
 template <typename ModelData>
-void LqMpc<Scalar, NX, NU, N, NP, NC, NS>::check_model_sizes(const ModelData& data) const {
+void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::check_model_sizes(const ModelData& data) const {
   const Eigen::Index nx = sizes_.nx, nu = sizes_.nu, nc = sizes_.nc;
   auto check = [](const auto& mat, Eigen::Index r, Eigen::Index c, const char* name, const char* expected) {
     if (mat.rows() != r || mat.cols() != c)
@@ -220,9 +220,9 @@ void LqMpc<Scalar, NX, NU, N, NP, NC, NS>::check_model_sizes(const ModelData& da
   check(data.e_soft_quadratic, nc, 1, "e_soft_quadratic", "nc x 1");
 }
 
-template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS>
+template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS, int MaxOrder>
 template <typename T>
-void LqMpc<Scalar, NX, NU, N, NP, NC, NS>::extract_values(const CondensedQp<T>& qp) {
+void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::extract_values(const CondensedQp<T>& qp) {
   detail::take_value(qp.H, problem_.H);
   problem_.H = (Scalar(0.5) * (problem_.H + problem_.H.transpose())).eval();
   detail::take_value(qp.C, problem_.C);
@@ -239,9 +239,9 @@ void LqMpc<Scalar, NX, NU, N, NP, NC, NS>::extract_values(const CondensedQp<T>& 
   has_dg_ = has_dd_ = has_d2g_ = has_d2d_ = has_dw_ = has_d2w_ = has_d2w_terms_ = false;
 }
 
-template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS>
+template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS, int MaxOrder>
 template <typename T, typename Part>
-bool LqMpc<Scalar, NX, NU, N, NP, NC, NS>::take_weight_derivative(const Eigen::Matrix<T, Eigen::Dynamic, 1>& w, VectorM& out, Part part) const {
+bool LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::take_weight_derivative(const Eigen::Matrix<T, Eigen::Dynamic, 1>& w, VectorM& out, Part part) const {
   out.setZero(w.size());
   bool any = false;
   for (Eigen::Index r = 0; r < w.size(); ++r) {
@@ -252,9 +252,9 @@ bool LqMpc<Scalar, NX, NU, N, NP, NC, NS>::take_weight_derivative(const Eigen::M
   return any;
 }
 
-template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS>
+template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS, int MaxOrder>
 template <typename T>
-void LqMpc<Scalar, NX, NU, N, NP, NC, NS>::extract_first(const CondensedQp<T>& qp) {
+void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::extract_first(const CondensedQp<T>& qp) {
   const Eigen::Index np = sizes_.np;
   const auto k = size_t(np);
   dX_.dH.resize(k); dX_.dC.resize(k); dG_.resize(k); dg0_.resize(k); dD_.resize(k); dd0_.resize(k);
@@ -277,9 +277,9 @@ void LqMpc<Scalar, NX, NU, N, NP, NC, NS>::extract_first(const CondensedQp<T>& q
   dX_.dd.assign(has_dd_ ? k : 0, VectorM::Zero(num_rows()));
 }
 
-template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS>
+template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS, int MaxOrder>
 template <typename T>
-void LqMpc<Scalar, NX, NU, N, NP, NC, NS>::extract_second(const CondensedQp<T>& qp) {
+void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::extract_second(const CondensedQp<T>& qp) {
   const Eigen::Index np = sizes_.np;
   const auto k = size_t(np * np);
   dX_.d2H.resize(k); dX_.d2C.resize(k); d2G_.resize(k); d2g0_.resize(k); d2D_.resize(k); d2d0_.resize(k);

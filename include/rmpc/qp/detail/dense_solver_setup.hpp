@@ -6,6 +6,7 @@ namespace rmpc::qp {
 
 template <typename Scalar, int N, int P, int M>
 auto DenseSolver<Scalar, N, P, M>::compute(const ProblemType& problem) -> DenseSolver& {
+  settings_.validate();  // settings() is mutable between calls: checked where they are used
   factor_valid_ = false;
   redundant_equalities_ = 0;
   result_.iterations = 0;

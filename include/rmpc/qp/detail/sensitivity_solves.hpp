@@ -8,6 +8,7 @@ namespace rmpc::qp {
 template <typename Scalar, int N, int P, int M, int NP>
 auto Sensitivity<Scalar, N, P, M, NP>::compute(const Solver& solved, const Derivatives& dX, const SensitivitySettings<Scalar>& settings) -> Sensitivity& {
   validate(solved, dX);
+  settings.validate();
   settings_ = settings;
   dx_ = &dX;
   const auto& pr = solved.problem();

@@ -1,0 +1,32 @@
+// Range checks shared by every settings struct's validate(). A setting outside its documented
+// range is a programmer error (README, "Errors"): std::invalid_argument whose message names the
+// struct, the field, the rule and the value. Used by every layer; includes nothing of rmpc.
+#pragma once
+
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+
+namespace rmpc::detail {
+
+/// Throws std::invalid_argument("<field> must be <rule> (got <value>)") unless `ok`.
+/// `field` names the struct and member, e.g. "TrustRegionSettings::initial_radius".
+template <typename T>
+void require_setting(bool ok, const char* field, const char* rule, const T& value) {
+  if (ok) return;
+  std::ostringstream message;
+  message << field << " must be " << rule << " (got " << value << ")";
+  throw std::invalid_argument(message.str());
+}
+
+template <typename T>
+bool finite_positive(T v) {
+  return std::isfinite(v) && v > T(0);
+}
+
+template <typename T>
+bool finite_nonnegative(T v) {
+  return std::isfinite(v) && v >= T(0);
+}
+
+}  // namespace rmpc::detail

@@ -620,3 +620,31 @@ TEST_CASE("fuzz: an equality written twice is redundant whatever the round-off o
     std::swap(qp.b(1), qp.b(2));
   }
 }
+
+TEST_CASE("fuzz: an equality also written as two inequalities under an ill-conditioned H is feasible",
+          "[qp][field][fuzz]") {
+  // Fuzz input dependent_copy_roundoff_ill_conditioned_ws: rows 2, 4, 6 are one row and 5, 7
+  // its negation (2.0625 z1 + 2.28125 z3 = 9.9091796875 written as inequalities), with an
+  // equality on 1'z; eig(H) in [1e-22, 2.4e-11], g = 2.28125. The copy's coefficients through
+  // a working set of condition 2.9e5 came out r = (2e-11, -1, -3e-11), a gap of 3.7e-12 of
+  // the scale that ignored that condition, and the solve ended `infeasible`.
+  Problem<double> qp(3, 1, 8);
+  const double a = 5.2041015625e-12, b = 1.0408203125e-11;
+  qp.H << a + 1e-22, a, a, a, b + 1e-22, b, a, b, b + 1e-22;
+  qp.g.setConstant(2.28125);
+  qp.A.setConstant(2.28125);
+  qp.b << 15.6123046875;
+  const Eigen::RowVector3d pair(2.0625, 0.0, 2.28125), row0(0.25, 0.125, -1.15625);
+  qp.C << row0, row0, pair, pair, pair, -pair, pair, -pair;
+  qp.d << -1.7822265625, -1.7822265625, 9.9091796875, 12.1904296875, 9.9091796875, -9.9091796875, 9.9091796875,
+      -9.9091796875;
+  const Eigen::Vector3d z0 = Eigen::Vector3d::Constant(2.28125);  // feasible by construction
+  REQUIRE(std::abs(pair.dot(z0) - 9.9091796875) < 1e-14);
+  DenseSolver<double> solver;
+  const auto& r = solver.compute(qp).solve();
+  INFO(r.message);
+  REQUIRE(r.status == Status::optimal);
+  CHECK(std::abs(qp.A.row(0).dot(r.z) - qp.b(0)) < 1e-9);
+  CHECK(std::abs(pair.dot(r.z) - 9.9091796875) < 1e-9);
+  CHECK(row0.dot(r.z) <= -1.7822265625 + 1e-9);
+}

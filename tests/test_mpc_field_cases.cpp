@@ -12,6 +12,7 @@
 
 #include "../examples/linear_2d/paper_model.hpp"
 #include "rmpc_catch.hpp"
+#include "support/thrown_message.hpp"
 
 #include <cmath>
 #include <limits>
@@ -94,15 +95,7 @@ struct WrongSizeModel {
 };
 using DynMpc = rmpc::mpc::LqMpc<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::Dynamic, Eigen::Dynamic>;
 
-template <class F>
-std::string what_of(F&& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "no throw";
-}
+using rmpc::testing::thrown_message;
 
 }  // namespace
 
@@ -159,39 +152,39 @@ TEST_CASE("Input pinned by equal bounds away from zero: derivatives match centra
 TEST_CASE("Fixed-size LqMpc checks sizes before converting (set_parameters, evaluate, q_value, ...)", "[lq_mpc][field][sizes]") {
   WideMpc mpc(WideModel{});
   const Eigen::VectorXd theta11 = Eigen::VectorXd::Zero(11), theta12 = Eigen::VectorXd::Zero(12);
-  CHECK(what_of([&] { mpc.set_parameters(theta11); }).find("theta is 11x1, expected a vector of np = 12") != std::string::npos);
-  CHECK(what_of([&] { mpc.set_parameters(Eigen::RowVectorXd::Zero(12)); }).find("theta") != std::string::npos);
+  CHECK(thrown_message([&] { mpc.set_parameters(theta11); }).find("theta is 11x1, expected a vector of np = 12") != std::string::npos);
+  CHECK(thrown_message([&] { mpc.set_parameters(Eigen::RowVectorXd::Zero(12)); }).find("theta") != std::string::npos);
   REQUIRE(mpc.set_parameters(theta12) == Status::optimal);
 
   const Eigen::Vector3d s3(0.1, 0.2, 0.3);
   const Eigen::VectorXd s3d = s3, s4d = Eigen::VectorXd::Constant(4, 0.5);
-  CHECK(what_of([&] { mpc.evaluate(s3); }).find("s is 3x1, expected a vector of nx = 4") != std::string::npos);
-  CHECK(what_of([&] { mpc.evaluate(s3d); }).find("nx = 4") != std::string::npos);
+  CHECK(thrown_message([&] { mpc.evaluate(s3); }).find("s is 3x1, expected a vector of nx = 4") != std::string::npos);
+  CHECK(thrown_message([&] { mpc.evaluate(s3d); }).find("nx = 4") != std::string::npos);
   CHECK(mpc.evaluate(s4d).ok());
 
   WideMpc::Result out;
   CHECK_THROWS_AS(mpc.evaluate(s3d, rmpc::mpc::PolicyRequest{}, out), std::invalid_argument);
   const Eigen::VectorXd extra_bad = Eigen::VectorXd::Zero(2), extra = Eigen::VectorXd::Zero(3);
-  CHECK(what_of([&] { mpc.evaluate(s4d, rmpc::mpc::PolicyRequest{}, extra_bad); }).find("extra_g") != std::string::npos);
+  CHECK(thrown_message([&] { mpc.evaluate(s4d, rmpc::mpc::PolicyRequest{}, extra_bad); }).find("extra_g") != std::string::npos);
   CHECK_NOTHROW(mpc.evaluate(s4d, rmpc::mpc::PolicyRequest{}, extra));
 
-  CHECK(what_of([&] { mpc.q_value(s3, Vec1::Zero()); }).find("LqMpc::q_value: s") != std::string::npos);
-  CHECK(what_of([&] { mpc.q_value(s4d, Eigen::Vector2d::Zero()); }).find("LqMpc::q_value: a") != std::string::npos);
+  CHECK(thrown_message([&] { mpc.q_value(s3, Vec1::Zero()); }).find("LqMpc::q_value: s") != std::string::npos);
+  CHECK(thrown_message([&] { mpc.q_value(s4d, Eigen::Vector2d::Zero()); }).find("LqMpc::q_value: a") != std::string::npos);
   CHECK(mpc.q_value(s4d, Vec1::Zero()).ok());
 
   Eigen::Vector2d small_out;
-  CHECK(what_of([&] { mpc.exploration_cost(Vec1::Constant(0.1), small_out); }).find("out") != std::string::npos);
-  CHECK(what_of([&] { mpc.exploration_cost(Eigen::Vector2d(0.1, 0.1), extra); }).find("exploration_cost: d") != std::string::npos);
+  CHECK(thrown_message([&] { mpc.exploration_cost(Vec1::Constant(0.1), small_out); }).find("out") != std::string::npos);
+  CHECK(thrown_message([&] { mpc.exploration_cost(Eigen::Vector2d(0.1, 0.1), extra); }).find("exploration_cost: d") != std::string::npos);
   Eigen::VectorXd grown;
   mpc.exploration_cost(Vec1::Constant(0.1), grown);
   CHECK(grown.size() == 3);
 
   Eigen::Matrix<double, 4, 4> x;
   Eigen::MatrixXd xd;
-  CHECK(what_of([&] { mpc.rollout(s3d, Eigen::Vector3d::Zero(), x); }).find("rollout: s") != std::string::npos);
-  CHECK(what_of([&] { mpc.rollout(s4d, Eigen::Vector2d::Zero(), x); }).find("rollout: u") != std::string::npos);
+  CHECK(thrown_message([&] { mpc.rollout(s3d, Eigen::Vector3d::Zero(), x); }).find("rollout: s") != std::string::npos);
+  CHECK(thrown_message([&] { mpc.rollout(s4d, Eigen::Vector2d::Zero(), x); }).find("rollout: u") != std::string::npos);
   Eigen::Matrix<double, 4, 3> x_short;
-  CHECK(what_of([&] { mpc.rollout(s4d, Eigen::Vector3d::Zero(), x_short); }).find("rollout: x") != std::string::npos);
+  CHECK(thrown_message([&] { mpc.rollout(s4d, Eigen::Vector3d::Zero(), x_short); }).find("rollout: x") != std::string::npos);
   CHECK(std::isfinite(mpc.rollout(s4d, Eigen::Vector3d::Zero(), xd)));
   CHECK(xd.rows() == 4);
   CHECK(xd.cols() == 4);
@@ -205,8 +198,8 @@ TEST_CASE("simulate_closed_loop checks s0, nu and the sizes policy and step retu
   auto step = [](const Eigen::Matrix<double, 4, 1>& s, const Eigen::Matrix<double, 1, 1>&) { return Eigen::Vector4d(0.5 * s); };
   auto cost = [](const Eigen::Matrix<double, 4, 1>& s, const Eigen::Matrix<double, 1, 1>&) { return s.squaredNorm(); };
   const Eigen::VectorXd s3 = Eigen::VectorXd::Ones(3), s4 = Eigen::VectorXd::Ones(4);
-  CHECK(what_of([&] { rmpc::mpc::simulate_closed_loop<double, 4, 1>(s3, 5, policy, step, cost); }).find("s0") != std::string::npos);
-  CHECK(what_of([&] { rmpc::mpc::simulate_closed_loop<double, 4, 1>(s4, 5, policy, step, cost, 2); }).find("nu = 2") != std::string::npos);
+  CHECK(thrown_message([&] { rmpc::mpc::simulate_closed_loop<double, 4, 1>(s3, 5, policy, step, cost); }).find("s0") != std::string::npos);
+  CHECK(thrown_message([&] { rmpc::mpc::simulate_closed_loop<double, 4, 1>(s4, 5, policy, step, cost, 2); }).find("nu = 2") != std::string::npos);
   const auto ok = rmpc::mpc::simulate_closed_loop<double, 4, 1>(s4, 5, policy, step, cost);
   CHECK(ok.ok);
   CHECK(ok.cost == Approx(4.0 * (1 + 0.25 + 0.0625 + 0.015625 + 0.00390625)));
@@ -217,9 +210,9 @@ TEST_CASE("simulate_closed_loop checks s0, nu and the sizes policy and step retu
     return true;
   };
   auto dyn_cost = [](const Eigen::VectorXd& s, const Eigen::VectorXd&) { return s.squaredNorm(); };
-  CHECK(what_of([&] { rmpc::mpc::simulate_closed_loop<double, Eigen::Dynamic, Eigen::Dynamic>(s4, 5, dyn_policy, bad_step, dyn_cost, 1); })
+  CHECK(thrown_message([&] { rmpc::mpc::simulate_closed_loop<double, Eigen::Dynamic, Eigen::Dynamic>(s4, 5, dyn_policy, bad_step, dyn_cost, 1); })
             .find("step returned a 3x1 state") != std::string::npos);
-  CHECK(what_of([&] { rmpc::mpc::simulate_closed_loop<double, Eigen::Dynamic, Eigen::Dynamic>(s4, 5, dyn_policy, bad_step, dyn_cost, 2); })
+  CHECK(thrown_message([&] { rmpc::mpc::simulate_closed_loop<double, Eigen::Dynamic, Eigen::Dynamic>(s4, 5, dyn_policy, bad_step, dyn_cost, 2); })
             .find("policy resized u") != std::string::npos);
 }
 
@@ -313,9 +306,9 @@ TEST_CASE("A dynamic-size model writing the wrong size names the field", "[lq_mp
   rmpc::mpc::LqSizes sizes;
   sizes.nx = 3; sizes.nu = 1; sizes.horizon = 3; sizes.np = 1;
   DynMpc mpc(WrongSizeModel{}, sizes);
-  const std::string msg = what_of([&] { mpc.set_parameters(Eigen::VectorXd::Constant(1, 0.5)); });
+  const std::string msg = thrown_message([&] { mpc.set_parameters(Eigen::VectorXd::Constant(1, 0.5)); });
   CHECK(msg.find("the model set A to 4x4, expected nx x nx = 3x3") != std::string::npos);
-  CHECK(what_of([&] { mpc.set_parameters(Eigen::VectorXd::Zero(2)); }).find("np = 1") != std::string::npos);
+  CHECK(thrown_message([&] { mpc.set_parameters(Eigen::VectorXd::Zero(2)); }).find("np = 1") != std::string::npos);
 }
 
 // --------------------------------------------------------------------------------- item 13
@@ -428,12 +421,12 @@ TEST_CASE("MaxOrder 1 and 0 give the same values and first derivatives as MaxOrd
   // derivative_order above the type's MaxOrder is a programmer error that names both.
   rmpc::mpc::LqMpcSettings<double> too_high;
   too_high.derivative_order = 2;
-  const std::string msg = what_of([&] { FirstOrderMpc m(SmallModel{}, FirstOrderMpc::default_sizes(), too_high); });
+  const std::string msg = thrown_message([&] { FirstOrderMpc m(SmallModel{}, FirstOrderMpc::default_sizes(), too_high); });
   CHECK(msg.find("derivative_order = 2") != std::string::npos);
   CHECK(msg.find("MaxOrder = 1") != std::string::npos);
   too_high.derivative_order = 3;
-  CHECK(what_of([&] { SmallMpc m(SmallModel{}, SmallMpc::default_sizes(), too_high); }).find("LqMpcSettings::derivative_order must be 0, 1 or 2") == 0);
+  CHECK(thrown_message([&] { SmallMpc m(SmallModel{}, SmallMpc::default_sizes(), too_high); }).find("LqMpcSettings::derivative_order must be 0, 1 or 2") == 0);
   too_high.derivative_order = 2;
   too_high.qp.feasibility_tolerance = -1;
-  CHECK(what_of([&] { SmallMpc m(SmallModel{}, SmallMpc::default_sizes(), too_high); }).find("qp::Settings::feasibility_tolerance") == 0);
+  CHECK(thrown_message([&] { SmallMpc m(SmallModel{}, SmallMpc::default_sizes(), too_high); }).find("qp::Settings::feasibility_tolerance") == 0);
 }

@@ -12,6 +12,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace rmpc::mpc {
@@ -74,25 +75,24 @@ qp::Status LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::set_parameters_checke
     CondensedQp<Scalar> qp;
     condense(data_, sizes_.horizon, qp);
     extract_values(qp);
-  } else if constexpr (MaxOrder == 1) {
-    Eigen::Matrix<Ad1, NP, 1> th;
-    detail::seed_first<Scalar, NP>(theta_, th);
-    LqData<Ad1, NX, NU, NC> data(sizes_.nx, sizes_.nu, sizes_.nc);
-    model_ad1_(th, data);
-    CondensedQp<Ad1> qp;
+  } else if constexpr (MaxOrder >= 1) {
+    using Ad = std::conditional_t<MaxOrder == 1, Ad1, Ad2>;
+    Eigen::Matrix<Ad, NP, 1> th;
+    LqData<Ad, NX, NU, NC> data(sizes_.nx, sizes_.nu, sizes_.nc);
+    if constexpr (MaxOrder == 1) {
+      detail::seed_first<Scalar, NP>(theta_, th);
+      model_ad1_(th, data);
+    } else {
+      detail::seed_second<Scalar, NP>(theta_, th);
+      model_ad2_(th, data);
+    }
+    CondensedQp<Ad> qp;
     condense(data, sizes_.horizon, qp);
     extract_values(qp);
     extract_first(qp);
-  } else if constexpr (MaxOrder == 2) {
-    Eigen::Matrix<Ad2, NP, 1> th;
-    detail::seed_second<Scalar, NP>(theta_, th);
-    LqData<Ad2, NX, NU, NC> data(sizes_.nx, sizes_.nu, sizes_.nc);
-    model_ad2_(th, data);
-    CondensedQp<Ad2> qp;
-    condense(data, sizes_.horizon, qp);
-    extract_values(qp);
-    extract_first(qp);
-    if (settings_.derivative_order >= 2) extract_second(qp);
+    if constexpr (MaxOrder == 2) {
+      if (settings_.derivative_order >= 2) extract_second(qp);
+    }
   }
   solver_.compute(problem_);
   setup_status_ = solver_.info();

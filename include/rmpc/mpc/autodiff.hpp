@@ -107,5 +107,12 @@ bool take_second(const Src& src, Eigen::Index i, Eigen::Index j, Dst& dst) {
   return !dst.isZero(0);
 }
 
+// Stands in for an LqMpc member that a lower MaxOrder does not need (no code is compiled for it).
+struct NotCompiled {
+  NotCompiled() = default;
+  template <typename T>
+  explicit NotCompiled(const T&) {}
+};
+
 }  // namespace detail
 }  // namespace rmpc::mpc

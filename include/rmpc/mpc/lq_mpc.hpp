@@ -63,6 +63,7 @@ namespace rmpc::mpc {
 /// policy at the same theta with the same warm start: evaluating the copy and the original at
 /// the same states gives identical results, and neither call affects the other. A moved-from
 /// LqMpc may only be destroyed or assigned to.
+///
 /// MaxOrder: the highest derivative order this type can provide (a compile-time bound on
 /// LqMpcSettings::derivative_order). 2 (default): du0/dtheta, d2u0/dtheta2 and du0/ds; 1: no
 /// d2u0/dtheta2 (no nested AutoDiffScalar); 0: values only (u_0*, the plan, q_value), e.g. a
@@ -71,12 +72,7 @@ namespace rmpc::mpc {
 template <typename Scalar, int NX, int NU, int N, int NP, int NC = 0, int NS = 0, int MaxOrder = 2>
 class LqMpc {
   static_assert(MaxOrder >= 0 && MaxOrder <= 2, "LqMpc: MaxOrder must be 0, 1 or 2");
-  // Stands in for a member that a lower MaxOrder does not need (no code is compiled for it).
-  struct Unused {
-    Unused() = default;
-    template <typename T>
-    explicit Unused(const T&) {}
-  };
+  using Unused = detail::NotCompiled;
 
  public:
   static constexpr int NZ = CondensedSizes<NX, NU, N, NC, NS>::n;
@@ -93,8 +89,7 @@ class LqMpc {
   using MatrixZX = Eigen::Matrix<Scalar, NZ, NX>;
   using MatrixMX = Eigen::Matrix<Scalar, M, NX>;
   using MatrixMZ = Eigen::Matrix<Scalar, M, NZ>;
-  // One solver type for the policy and for q_value() (u_0 = a as nu equality rows): one
-  // instantiation, not two.
+  // One solver type for the policy and for q_value() (u_0 = a as nu equality rows).
   using Solver = qp::DenseSolver<Scalar, NZ, Eigen::Dynamic, M>;
   // One Sensitivity type, with a run-time parameter count, for theta (np) and for the state
   // (nx): one instantiation (~6 s of compile time each), two objects (each keeps its sizes, so
@@ -111,16 +106,8 @@ class LqMpc {
   template <typename Model>
   explicit LqMpc(const Model& model, const LqSizes& sizes = default_sizes(), const Settings& settings = {});
 
-  static LqSizes default_sizes() {
-    LqSizes s;
-    s.nx = NX == Eigen::Dynamic ? 0 : NX;
-    s.nu = NU == Eigen::Dynamic ? 0 : NU;
-    s.horizon = N == Eigen::Dynamic ? 0 : N;
-    s.np = NP == Eigen::Dynamic ? 0 : NP;
-    s.nc = NC == Eigen::Dynamic ? 0 : NC;
-    s.ns = NS == Eigen::Dynamic ? 0 : NS;
-    return s;
-  }
+  /// The compile-time sizes (0 where Eigen::Dynamic).
+  static LqSizes default_sizes();
 
   const LqSizes& sizes() const { return sizes_; }
   /// QP variables: N nu inputs, then the slack variables.
@@ -161,15 +148,7 @@ class LqMpc {
   /// The extra linear cost d (u_0 - u_1) of method.md §4 (exploration), as a term on z:
   /// `out` (num_variables() entries; a resizable vector is resized) receives it.
   template <typename DerivedD, typename DerivedOut>
-  void exploration_cost(const Eigen::MatrixBase<DerivedD>& d, const Eigen::MatrixBase<DerivedOut>& out_) const {
-    check_vector(d, sizes_.nu, "LqMpc::exploration_cost", "d", "nu");
-    auto& out = const_cast<Eigen::MatrixBase<DerivedOut>&>(out_);  // Eigen's idiom for writable temporaries
-    resize_if_possible(out, num_variables(), 1);
-    check_vector(out, num_variables(), "LqMpc::exploration_cost", "out", "num_variables()");
-    out.setZero();
-    out.head(sizes_.nu) = d;
-    if (sizes_.horizon > 1) out.segment(sizes_.nu, sizes_.nu) = -d;
-  }
+  void exploration_cost(const Eigen::MatrixBase<DerivedD>& d, const Eigen::MatrixBase<DerivedOut>& out_) const;
 
   /// pi_theta(s) and the requested derivatives, returned by value (see the class comment).
   /// No heap allocation for fixed sizes.

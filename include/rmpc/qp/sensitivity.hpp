@@ -273,3 +273,4 @@ class Sensitivity {
 // Member definitions, out of the class body (not implicitly inline).
 #include "rmpc/qp/detail/sensitivity_working_set.hpp"
 #include "rmpc/qp/detail/sensitivity_solves.hpp"
+#include "rmpc/qp/detail/sensitivity_certificate.hpp"

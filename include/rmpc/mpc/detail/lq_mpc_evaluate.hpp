@@ -178,6 +178,19 @@ Scalar LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::rollout_impl(const Eigen:
   return cost;
 }
 
+template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS, int MaxOrder>
+template <typename DerivedD, typename DerivedOut>
+void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::exploration_cost(const Eigen::MatrixBase<DerivedD>& d,
+                                                                      const Eigen::MatrixBase<DerivedOut>& out_) const {
+  check_vector(d, sizes_.nu, "LqMpc::exploration_cost", "d", "nu");
+  auto& out = const_cast<Eigen::MatrixBase<DerivedOut>&>(out_);  // Eigen's idiom for writable temporaries
+  resize_if_possible(out, num_variables(), 1);
+  check_vector(out, num_variables(), "LqMpc::exploration_cost", "out", "num_variables()");
+  out.setZero();
+  out.head(sizes_.nu) = d;
+  if (sizes_.horizon > 1) out.segment(sizes_.nu, sizes_.nu) = -d;
+}
+
 // q_value() after its argument checks: s_ and a_ hold the state and the fixed u_0.
 template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS, int MaxOrder>
 typename LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::QResult LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::q_value_impl() {

@@ -36,6 +36,18 @@ LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::LqMpc(const Model& model, const 
   allocate();
 }
 
+template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS, int MaxOrder>
+LqSizes LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::default_sizes() {
+  LqSizes s;
+  s.nx = NX == Eigen::Dynamic ? 0 : NX;
+  s.nu = NU == Eigen::Dynamic ? 0 : NU;
+  s.horizon = N == Eigen::Dynamic ? 0 : N;
+  s.np = NP == Eigen::Dynamic ? 0 : NP;
+  s.nc = NC == Eigen::Dynamic ? 0 : NC;
+  s.ns = NS == Eigen::Dynamic ? 0 : NS;
+  return s;
+}
+
 // set_parameters() after its size check: the value, first- and second-order condensing of
 // method.md §3 at theta, then the factorization.
 template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS, int MaxOrder>

@@ -180,3 +180,75 @@ TEST_CASE("loop settings: defaults validate, a bad field (nested too) is named b
   CHECK(thrown_message([&] { Loop loop(TrueSystem{}, make_mpc, states(), s); })
             .find("TrainSettings::patience must be > 0") == 0);
 }
+
+TEST_CASE("Loop: theta bounds are never left, and bind", "[loop][bounds]") {
+  // A box of +-2e-3 around theta0: the first steps (radius 1e-2) would leave it.
+  auto settings = tiny(rmpc::optim::UpdateRule::tr_qn, 11, 1);
+  settings.iterations = 5;
+  const Eigen::VectorXd t0 = linear_2d::theta0();
+  settings.theta_lower = t0.array() - 2e-3;
+  settings.theta_upper = t0.array() + 2e-3;
+  Loop loop(TrueSystem{}, make_mpc, states(), settings);
+  const auto r = loop.run(linear_2d::theta0());
+  REQUIRE(r.history.size() >= 2);
+  bool on_a_bound = false;
+  for (const auto& h : r.history) {
+    INFO("iteration " << h.iteration);
+    for (const auto* t : {&h.theta_trial, &h.theta}) {
+      CHECK(((t->array() >= settings.theta_lower.array()).all() && (t->array() <= settings.theta_upper.array()).all()));
+      on_a_bound = on_a_bound || (t->array() == settings.theta_lower.array()).any() ||
+                   (t->array() == settings.theta_upper.array()).any();
+    }
+  }
+  CHECK(on_a_bound);  // the box did cut steps (else this test would not test anything)
+}
+
+TEST_CASE("Loop: bounds of the wrong size and a theta0 outside them are named", "[loop][bounds]") {
+  using rmpc::testing::thrown_message;
+  auto settings = tiny(rmpc::optim::UpdateRule::tr_qn, 0, 1);
+  settings.theta_lower = Eigen::VectorXd::Zero(3);
+  settings.theta_upper = Eigen::VectorXd::Ones(3);
+  CHECK(thrown_message([&] { Loop loop(TrueSystem{}, make_mpc, states(), settings); })
+            .find("LoopSettings::theta_lower/theta_upper: lower and upper must both have 8 entries") == 0);
+  settings.theta_lower = Eigen::VectorXd::Constant(8, 0.5);
+  settings.theta_upper = Eigen::VectorXd::Constant(8, 2.0);
+  Loop loop(TrueSystem{}, make_mpc, states(), settings);
+  CHECK(thrown_message([&] { loop.run(linear_2d::theta0()); }) ==
+        "PolicyOptimizer::run: theta0 lies outside LoopSettings::theta_lower/theta_upper");
+}
+
+namespace {
+// The true system, except that from the third initial state (0.05, -0.2) itself the next
+// state is NaN: that episode fails at its first step, the others never meet the state.
+struct FailingSystem {
+  Eigen::Vector2d step(const Eigen::Vector2d& s, const Action& a) const {
+    if (s(0) == 0.05 && s(1) == -0.2) return Eigen::Vector2d::Constant(std::numeric_limits<double>::quiet_NaN());
+    return linear_2d::true_step(s, a(0));
+  }
+  double cost(const Eigen::Vector2d& s, const Action& a) const { return linear_2d::stage_cost(s, a(0)); }
+};
+}  // namespace
+
+TEST_CASE("Loop: a failed episode makes the batch infeasible, not cheap", "[loop][failed]") {
+  using FailingLoop = rmpc::rl::PolicyOptimizer<FailingSystem, linear_2d::PaperMpc>;
+  auto settings = tiny(rmpc::optim::UpdateRule::tr_qn, 3, 1);
+  REQUIRE(settings.failed_episode_cost == rmpc::rl::FailedEpisodeCost::infinite);  // the default
+  FailingLoop strict(FailingSystem{}, make_mpc, states(), settings);
+  const auto r = strict.run(linear_2d::theta0());
+  CHECK(r.status == rmpc::rl::LoopStatus::initial_episodes_failed);
+  REQUIRE(r.history.size() == 1);
+  CHECK(r.history[0].failed_episodes == 1);
+  CHECK(r.history[0].batch_cost == std::numeric_limits<double>::infinity());
+  CHECK(r.theta == linear_2d::theta0());
+
+  // The paper's accounting: the failed episode adds nothing, so the batch looks cheaper than
+  // the two good episodes alone would make it.
+  settings.failed_episode_cost = rmpc::rl::FailedEpisodeCost::truncated;
+  settings.iterations = 1;
+  FailingLoop paper(FailingSystem{}, make_mpc, states(), settings);
+  const auto p = paper.run(linear_2d::theta0());
+  CHECK(p.status == rmpc::rl::LoopStatus::completed);
+  REQUIRE(p.history.size() == 1);
+  CHECK(p.history[0].failed_episodes == 1);
+  CHECK(std::isfinite(p.history[0].batch_cost));
+}

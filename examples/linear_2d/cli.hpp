@@ -84,7 +84,7 @@ struct Options {
   int episodes = -1;       // first n training states only (smoke tests)
   int critic_epochs = 25;  // per-sweep epoch cap of warm-started fits
   int first_epochs = 60;   // epoch cap of the first fits (random init)
-  bool restart = false;    // restart_on_stop (not in the paper)
+  int restart = -1;        // <0: the LoopSettings default (restart_on_stop, not in the paper)
   double exploration_floor = -1, sigma = -1;  // <0: the paper's 0.01 and 0.1
   int sweeps = 10;         // fitted-Q sweeps k (paper: 10)
   int crn = -1, float_critic = -1;  // <0: the LoopSettings default; crn: 0 off, 1 always, 2 trust-region rules
@@ -93,6 +93,7 @@ struct Options {
   int buffer_episodes = -1;  // <0: the paper's 250
   int shrink_from_step = -1;  // <0: TrustRegionSettings default
   int refit_on_reject = -1;   // <0: the LoopSettings default
+  bool paper_preset = false;     // --preset paper: rmpc::rl::paper_loop_settings (flags given still apply)
   int ratio_test = -1;        // <0: the LoopSettings default; 0 exploring batch, 1 deterministic batch
   int seeds = 3;
   std::string json, csv, out = "linear_2d_results";
@@ -101,6 +102,7 @@ struct Options {
   bool help = false, version = false;  // --help / --version: print and exit 0
   Eigen::Vector2d policy_state = Eigen::Vector2d::Zero();
   Eigen::Matrix<double, np, 1> theta = theta0();
+  Eigen::VectorXd theta_lower, theta_upper;  // --theta-lower / --theta-upper (empty: none)
   std::string command_line;  // argv joined by spaces (recorded in the results files)
 };
 
@@ -121,12 +123,12 @@ inline const std::vector<FlagSpec>& flags() {
       {"--method", 1, S | T},          {"--iterations", 1, train},     {"--seed", 1, train},
       {"--threads", 1, train | TT},    {"--json", 1, S},               {"--csv", 1, S},
       {"--episodes", 1, train},        {"--critic-epochs", 1, train},  {"--first-epochs", 1, train},
-      {"--restart", 0, train},         {"--exploration-floor", 1, train}, {"--sigma", 1, train},
+      {"--restart", 1, train},         {"--exploration-floor", 1, train}, {"--sigma", 1, train},
       {"--sweeps", 1, train},          {"--crn", 1, train},            {"--float-critic", 1, train},
       {"--critic-lr", 1, train},       {"--batch-size", 1, train},     {"--buffer-episodes", 1, train},
-      {"--shrink-from-step", 1, train}, {"--refit-on-reject", 1, train}, {"--ratio-test", 1, train}, {"--seeds", 1, C},
+      {"--shrink-from-step", 1, train}, {"--refit-on-reject", 1, train}, {"--ratio-test", 1, train}, {"--preset", 1, train}, {"--seeds", 1, C},
       {"--methods", 1, C},             {"--out", 1, C},                {"--quiet", 0, train | TT},
-      {"--theta", np, TT | P},          {"--compare", 0, ~0u},          {"--test-set", 0, ~0u},
+      {"--theta", np, TT | P},          {"--theta-lower", np, train},   {"--theta-upper", np, train},          {"--compare", 0, ~0u},          {"--test-set", 0, ~0u},
       {"--policy", 2, ~0u},
   };
   return f;
@@ -174,6 +176,19 @@ inline double parse_real(const std::string& flag, const std::string& text, const
   const auto [p, ec] = std::from_chars(b, e, v);
   if (text.empty() || ec != std::errc() || p != e || !std::isfinite(v) || !ok(v))
     throw UsageError(flag + ": expected a finite number" + (domain.empty() ? "" : " " + domain) + ", got " + quoted(text));
+  return v;
+}
+
+/// A bound: a finite number, or inf (-inf for a lower bound) for none.
+inline double parse_bound(const std::string& flag, const std::string& text, bool lower) {
+  const std::string none = lower ? "-inf" : "inf";
+  if (text == none) return lower ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+  double v = 0;
+  const char* b = text.data();
+  const char* e = b + text.size();
+  const auto [p, ec] = std::from_chars(b, e, v);
+  if (text.empty() || ec != std::errc() || p != e || !std::isfinite(v))
+    throw UsageError(flag + ": expected a finite number or " + none + ", got " + quoted(text));
   return v;
 }
 
@@ -305,8 +320,11 @@ inline Options parse(int argc, const char* const* argv, const std::function<long
       o.critic_epochs = int(parse_int(f, v, 1, big));
     } else if (f == "--first-epochs") {
       o.first_epochs = int(parse_int(f, v, 1, big));
+    } else if (f == "--preset") {
+      if (v != "paper" && v != "default") throw UsageError("--preset: expected paper or default, got " + quoted(v));
+      o.paper_preset = v == "paper";
     } else if (f == "--restart") {
-      o.restart = true;
+      o.restart = parse_01(f, v);
     } else if (f == "--exploration-floor") {
       o.exploration_floor = parse_real(f, v, [](double x) { return x >= 0 && x <= 1; }, "in [0, 1]");
     } else if (f == "--sigma") {
@@ -359,6 +377,11 @@ inline Options parse(int argc, const char* const* argv, const std::function<long
       for (int j = 0; j < np; ++j)
         o.theta(j) = parse_real(f + " value " + std::to_string(j + 1), g.values[std::size_t(j)],
                                 [](double) { return true; }, "");
+    } else if (f == "--theta-lower" || f == "--theta-upper") {
+      auto& bound = f == "--theta-lower" ? o.theta_lower : o.theta_upper;
+      bound.resize(np);
+      for (int j = 0; j < np; ++j)
+        bound(j) = parse_bound(f + " value " + std::to_string(j + 1), g.values[std::size_t(j)], f == "--theta-lower");
     } else if (f == "--policy") {
       for (int j = 0; j < 2; ++j)
         o.policy_state(j) = parse_real(f + " value " + std::to_string(j + 1), g.values[std::size_t(j)],
@@ -373,6 +396,17 @@ inline Options parse(int argc, const char* const* argv, const std::function<long
     if (std::uint64_t(o.seeds - 1) > std::numeric_limits<std::uint64_t>::max() - o.seed)
       throw UsageError("--seeds: seeds " + std::to_string(o.seed) + " + 0.." + std::to_string(o.seeds - 1) +
                        " overflow 64 bits (lower --seed)");
+  }
+  if (o.theta_lower.size() > 0 || o.theta_upper.size() > 0) {
+    if (o.theta_lower.size() == 0) o.theta_lower = Eigen::VectorXd::Constant(np, -std::numeric_limits<double>::infinity());
+    if (o.theta_upper.size() == 0) o.theta_upper = Eigen::VectorXd::Constant(np, std::numeric_limits<double>::infinity());
+    for (int j = 0; j < np; ++j) {
+      if (o.theta_lower(j) > o.theta_upper(j))
+        throw UsageError("--theta-lower value " + std::to_string(j + 1) + " exceeds --theta-upper value " + std::to_string(j + 1));
+      if (theta0()(j) < o.theta_lower(j) || theta0()(j) > o.theta_upper(j))
+        throw UsageError("--theta-lower/--theta-upper value " + std::to_string(j + 1) + ": theta0 = " +
+                         std::to_string(theta0()(j)) + " lies outside the bounds");
+    }
   }
   if (!o.json.empty() && o.json == o.csv) throw UsageError("--json and --csv name the same file " + quoted(o.json));
   return o;

@@ -19,6 +19,7 @@
 
 #include <rmpc/rl/log.hpp>
 #include <rmpc/rl/loop.hpp>
+#include <rmpc/rl/paper_preset.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -96,7 +97,8 @@ std::unique_ptr<PaperMpc> make_mpc() {
 }
 
 rmpc::rl::LoopSettings<double> loop_settings(const Options& o, rmpc::optim::UpdateRule rule, std::uint64_t seed) {
-  rmpc::rl::LoopSettings<double> s;
+  rmpc::rl::LoopSettings<double> s =
+      o.paper_preset ? rmpc::rl::paper_loop_settings<double>(rule, o.critic_epochs) : rmpc::rl::LoopSettings<double>{};
   s.iterations = o.iterations;
   s.seed = seed;
   s.threads = o.threads;
@@ -104,7 +106,9 @@ rmpc::rl::LoopSettings<double> loop_settings(const Options& o, rmpc::optim::Upda
   s.critic = rmpc::rl::paper_critic_settings<double>(o.critic_epochs);
   s.first_fit_max_epochs = o.first_epochs;
   s.critic.sweeps = o.sweeps;
-  s.restart_on_stop = o.restart;
+  if (o.restart >= 0) s.restart_on_stop = o.restart != 0;
+  s.theta_lower = o.theta_lower;
+  s.theta_upper = o.theta_upper;
   if (o.crn >= 0)
     s.common_random_numbers = o.crn == 0   ? rmpc::rl::CommonRandomNumbers::off
                               : o.crn == 1 ? rmpc::rl::CommonRandomNumbers::always
@@ -449,7 +453,10 @@ void usage(std::FILE* to) {
                "  --sigma S               > 0 (default 0.1)\n"
                "  --crn off|on|tr         common random numbers (default tr: trust-region rules only)\n"
                "  --float-critic 0|1      (default 1)            --shrink-from-step 0|1 (default 0)\n"
-               "  --refit-on-reject 0|1   (default 1)            --restart   --quiet\n"
+               "  --refit-on-reject 0|1   (default 1)            --restart 0|1        (default 1)\n"
+               "  --theta-lower L1 .. L8  --theta-upper U1 .. U8 box bounds on theta (-inf / inf: none; default none)\n"
+               "  --preset paper|default  start from the paper's loop (rl/paper_preset.hpp) or the defaults\n"
+               "  --quiet\n"
                "  --ratio-test exploring|deterministic  cost the trust-region ratio test compares (default exploring)\n"
                "outputs (checked writable before any training; a failed write exits with status 1):\n"
                "  --json FILE             summary, history and the settings record (single run)\n"

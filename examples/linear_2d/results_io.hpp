@@ -152,6 +152,15 @@ inline Settings settings_record(const cli::Options& o, const rmpc::rl::LoopSetti
   r.push_back({"ratio_test", s.ratio_test_cost == rmpc::rl::RatioTestCost::deterministic_batch ? "deterministic" : "exploring", true});
   r.push_back({"shrink_from_step", flag(s.optimizer.trust_region.shrink_from_step_length), false});
   r.push_back({"use_weakly_active", flag(s.use_weakly_active), false});
+  r.push_back({"failed_episode_cost", s.failed_episode_cost == rmpc::rl::FailedEpisodeCost::infinite ? "infinite" : "truncated", true});
+  const auto bounds = [&](const Eigen::VectorXd& b) {
+    if (b.size() == 0) return std::string("none");
+    std::string t;
+    for (Eigen::Index j = 0; j < b.size(); ++j) t += (j ? " " : "") + num(b(j));
+    return t;
+  };
+  r.push_back({"theta_lower", bounds(s.theta_lower), true});
+  r.push_back({"theta_upper", bounds(s.theta_upper), true});
   return r;
 }
 

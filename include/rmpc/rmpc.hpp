@@ -10,6 +10,7 @@
 // optim first: it wraps Eigen's eigensolver include against a GCC 12 false warning, which
 // works only if it is the first to include <Eigen/Eigenvalues>.
 #include "rmpc/optim/status.hpp"
+#include "rmpc/optim/box_bounds.hpp"
 #include "rmpc/optim/curvature.hpp"
 #include "rmpc/optim/subproblem.hpp"
 #include "rmpc/optim/steihaug_cg.hpp"
@@ -42,6 +43,7 @@
 #include "rmpc/rl/parallel.hpp"
 #include "rmpc/rl/log.hpp"
 #include "rmpc/rl/loop.hpp"
+#include "rmpc/rl/paper_preset.hpp"
 
 // version: RMPC_VERSION_STRING, rmpc::version_string.
 #include "rmpc/version.hpp"

@@ -12,6 +12,7 @@
 
 #include "rmpc/detail/settings_check.hpp"
 
+#include <rmpc/optim/box_bounds.hpp>
 #include <rmpc/optim/status.hpp>
 
 #include <Eigen/Core>
@@ -87,7 +88,10 @@ class FirstOrder {
     non_finite_trials_ = 0;
     Hreg_.setZero(n, n);
     trial_.step.setZero(n);
+    trial_.point = x_;
     trial_.radius = std::numeric_limits<Scalar>::infinity();
+    bounds_.validate(n, "FirstOrder::set_bounds");
+    if (!bounds_.contains(x0)) throw std::invalid_argument("FirstOrder::reset: x0 lies outside the bounds");
     iterations_ = 0;
     phase_ = Phase::need_model;
     status_ = (x0.allFinite() && std::isfinite(J0)) ? Status::running : Status::non_finite_input;
@@ -120,6 +124,7 @@ class FirstOrder {
   const Step& ask() {
     if (status_ != Status::running) {
       trial_.step.setZero();
+      trial_.point = x_;
       trial_.predicted_decrease = 0;
       return trial_;
     }
@@ -152,10 +157,22 @@ class FirstOrder {
         break;
       }
     }
+    if (!bounds_.empty() && trial_.step.allFinite()) {
+      // Projected step (box_bounds.hpp); the predicted decrease is that of the projected step.
+      bounds_.project_step(x_, trial_.step);
+      trial_.predicted_decrease = -g_.dot(trial_.step);
+      if (rule_ == FirstOrderRule::quasi_newton) {
+        tmp_.noalias() = Hreg_ * trial_.step;
+        trial_.predicted_decrease -= Scalar(0.5) * trial_.step.dot(tmp_);
+      }
+    }
+    trial_.point = x_ + trial_.step;
+    bounds_.clamp(trial_.point);
     if (!trial_.step.allFinite() || !std::isfinite(trial_.predicted_decrease)) {
       // g and H are finite (checked in tell_*): the step or m(0) - m(p) left the range.
       stop(Status::numerical_overflow);
       trial_.step.setZero();
+      trial_.point = x_;
       trial_.predicted_decrease = 0;
       return trial_;
     }
@@ -186,13 +203,22 @@ class FirstOrder {
     }
     out.accepted = true;
     out.ratio = out.actual_decrease / trial_.predicted_decrease;
-    x_ += trial_.step;
+    x_ = trial_.point;
     value_ = J_trial;
     phase_ = Phase::need_model;
     if (iterations_ >= settings_.max_iterations) stop(Status::max_iterations);
     out.status = status_;
     return out;
   }
+
+  /// Box bounds on x (box_bounds.hpp; empty vectors: none); set before reset(), which checks
+  /// their sizes and that x0 lies inside. Every step is projected onto the box.
+  void set_bounds(const Eigen::Ref<const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>& lower,
+                  const Eigen::Ref<const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>& upper) {
+    bounds_.lower = lower;
+    bounds_.upper = upper;
+  }
+  const BoxBounds<Scalar>& bounds() const { return bounds_; }
 
   const Vector& x() const { return x_; }
   Scalar value() const { return value_; }
@@ -246,7 +272,8 @@ class FirstOrder {
       }
     }
     phase_ = Phase::need_ask;
-    if (detail::safe_norm(g_) <= settings_.gradient_tolerance) return stop(Status::converged_gradient);
+    if (detail::safe_norm(bounds_.projected_gradient(x_, g_)) <= settings_.gradient_tolerance)
+      return stop(Status::converged_gradient);
     return status_;
   }
 
@@ -256,6 +283,7 @@ class FirstOrder {
   Vector x_, g_, m_, v_, lambda_, tmp_;
   Matrix Hreg_;
   Step trial_;
+  BoxBounds<Scalar> bounds_;
   Scalar value_ = 0;
   int iterations_ = 0;
   int non_finite_trials_ = 0;

@@ -113,8 +113,9 @@ Scalar default_tolerance(double v, double k) {
 /// The trial step returned by ask(): theta_trial = x + step.
 template <typename Scalar, int N = Eigen::Dynamic>
 struct TrialStep {
-  Eigen::Matrix<Scalar, N, 1> step;  ///< p.
-  Scalar predicted_decrease = 0;     ///< -(g'p + p'Hp/2) (H = 0 for linear models); m(0) - m(p).
+  Eigen::Matrix<Scalar, N, 1> step;   ///< p.
+  Eigen::Matrix<Scalar, N, 1> point;  ///< x + p, clamped into the box bounds (box_bounds.hpp): measure J here.
+  Scalar predicted_decrease = 0;      ///< -(g'p + p'Hp/2) (H = 0 for linear models); m(0) - m(p).
   Scalar radius = 0;                 ///< Trust radius used (+inf for rules without one).
   bool on_boundary = false;          ///< ||p|| = radius (to solver tolerance).
 };

@@ -24,6 +24,7 @@
 // (StepOutcome::non_finite_value) whose radius collapse ends as non_finite_objective.
 #pragma once
 
+#include <rmpc/optim/box_bounds.hpp>
 #include <rmpc/optim/curvature.hpp>
 #include <rmpc/optim/status.hpp>
 #include <rmpc/optim/steihaug_cg.hpp>
@@ -128,7 +129,13 @@ class TrustRegion {
 
   explicit TrustRegion(TrustRegionModel model = TrustRegionModel::exact_hessian,
                        TrustRegionSettings<Scalar> settings = {})
-      : model_(model), settings_(settings), exact_(settings.exact), cg_(settings.steihaug), bfgs_(settings.bfgs) {
+      : model_(model),
+      settings_(settings),
+      exact_(settings.exact),
+      cg_(settings.steihaug),
+      exact_free_(settings.exact),
+      cg_free_(settings.steihaug),
+      bfgs_(settings.bfgs) {
     settings_.validate();
   }
 
@@ -143,6 +150,9 @@ class TrustRegion {
     B_.setZero(n, n);
     s_prev_.setZero(n);
     trial_.step.setZero(n);
+    trial_.point = x_;
+    bounds_.validate(n, "TrustRegion::set_bounds");
+    if (!bounds_.contains(x0)) throw std::invalid_argument("TrustRegion::reset: x0 lies outside the bounds");
     bfgs_.reset(n);
     radius_ = std::clamp(settings_.initial_radius, settings_.min_radius, settings_.max_radius);
     iterations_ = 0;
@@ -196,6 +206,15 @@ class TrustRegion {
   /// non_finite_objective, not converged_radius.
   Outcome tell_value(Scalar J_trial);
 
+  /// Box bounds on x (box_bounds.hpp; empty vectors: none); set before reset(), which checks
+  /// their sizes and that x0 lies inside. Steps come from the bounded subproblem.
+  void set_bounds(const Eigen::Ref<const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>& lower,
+                  const Eigen::Ref<const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>& upper) {
+    bounds_.lower = lower;
+    bounds_.upper = upper;
+  }
+  const BoxBounds<Scalar>& bounds() const { return bounds_; }
+
   const Vector& x() const { return x_; }                ///< Accepted point.
   Scalar value() const { return value_; }               ///< Measured J at the accepted point.
   const Vector& gradient() const { return g_; }         ///< Last told gradient.
@@ -224,6 +243,7 @@ class TrustRegion {
   const Step& stop_with_zero_step(Status s) {
     stop(s);
     trial_.step.setZero();
+    trial_.point = x_;
     trial_.predicted_decrease = 0;
     return trial_;
   }
@@ -244,7 +264,8 @@ class TrustRegion {
     has_model_ = true;
     moved_since_model_ = false;
     phase_ = Phase::need_ask;
-    if (detail::safe_norm(g_) <= settings_.gradient_tolerance) return stop(Status::converged_gradient);
+    if (detail::safe_norm(bounds_.projected_gradient(x_, g_)) <= settings_.gradient_tolerance)
+      return stop(Status::converged_gradient);
     if (model_ == TrustRegionModel::clipped_gradient) return status_;
     use_exact_ = settings_.subproblem == SubproblemMethod::exact ||
                  (settings_.subproblem == SubproblemMethod::automatic && x_.size() <= settings_.exact_max_dimension);
@@ -260,7 +281,10 @@ class TrustRegion {
   TrustRegionSettings<Scalar> settings_;
   ExactSubproblem<Scalar, N> exact_;
   SteihaugCg<Scalar, N> cg_;
+  ExactSubproblem<Scalar> exact_free_;  ///< bounded steps: the subproblem over the free variables
+  SteihaugCg<Scalar> cg_free_;
   BfgsModel<Scalar, N> bfgs_;
+  BoxBounds<Scalar> bounds_;
   Vector x_, g_, s_prev_, y_;
   Matrix B_;
   Step trial_;

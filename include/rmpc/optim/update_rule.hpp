@@ -82,6 +82,14 @@ class Optimizer {
         fo_(first_order_rule(settings.rule), settings.first_order) {}
 
   void reset(const Eigen::Ref<const Vector>& x0, Scalar J0) { tr() ? tr_.reset(x0, J0) : fo_.reset(x0, J0); }
+  /// Box bounds lower <= x <= upper honoured by every rule (box_bounds.hpp: a bounded
+  /// subproblem for the trust-region rules, projected steps for GD, QN and Adam). Set before
+  /// reset(); empty vectors remove them.
+  void set_bounds(const Eigen::Ref<const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>& lower,
+                  const Eigen::Ref<const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>& upper) {
+    tr_.set_bounds(lower, upper);
+    fo_.set_bounds(lower, upper);
+  }
   /// g and H at the current accepted point; H is ignored unless needs_hessian(rule).
   Status tell_model(const Eigen::Ref<const Vector>& g, const Eigen::Ref<const Matrix>& H) {
     if (!needs_hessian(settings_.rule)) return tell_gradient(g);

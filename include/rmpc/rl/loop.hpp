@@ -81,6 +81,7 @@ class PolicyOptimizer {
     nu_ = mpcs_[0]->sizes().nu;
     np_ = mpcs_[0]->sizes().np;
     if (initial_states_.rows() != nx_) throw std::invalid_argument("PolicyOptimizer: initial_states must have nx rows");
+    optim::BoxBounds<Scalar>{settings_.theta_lower, settings_.theta_upper}.validate(np_, "LoopSettings::theta_lower/theta_upper");
   }
 
   const Settings& settings() const { return settings_; }

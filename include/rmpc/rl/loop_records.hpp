@@ -65,6 +65,9 @@ enum class LoopStatus {
   optimizer_stopped,  ///< the optimizer stopped early (converged or failed; see optimizer_status).
   no_initial_states,  ///< nothing to run.
   setup_failed,       ///< the MPC could not be set up at theta0 (set_parameters failed).
+  /// the batch at theta0 has no finite cost (an episode failed under
+  /// FailedEpisodeCost::infinite, or every episode failed): nothing to improve on.
+  initial_episodes_failed,
 };
 
 inline const char* to_string(LoopStatus s) {
@@ -73,6 +76,7 @@ inline const char* to_string(LoopStatus s) {
     case LoopStatus::optimizer_stopped: return "optimizer_stopped";
     case LoopStatus::no_initial_states: return "no_initial_states";
     case LoopStatus::setup_failed: return "setup_failed";
+    case LoopStatus::initial_episodes_failed: return "initial_episodes_failed";
   }
   return "unknown";
 }
@@ -87,6 +91,7 @@ struct LoopResult {
   Scalar best_cost = std::numeric_limits<Scalar>::infinity();      ///< best deterministic cost of accepted thetas
   VectorTheta best_theta;
   int best_iteration = -1;
+  int restarts = 0;   ///< optimizer restarts after a stop at the radius floor (restart_on_stop)
   VectorTheta theta;  ///< final accepted parameters
   PhaseTimes time;    ///< summed over iterations
   double wall_seconds = 0;

@@ -9,6 +9,7 @@ template <typename Scalar, int N>
 auto TrustRegion<Scalar, N>::ask() -> const Step& {
   if (status_ != Status::running) {
     trial_.step.setZero();
+    trial_.point = x_;
     trial_.predicted_decrease = 0;
     return trial_;
   }
@@ -26,8 +27,19 @@ auto TrustRegion<Scalar, N>::ask() -> const Step& {
       const Vector u = g_ / g_.cwiseAbs().maxCoeff();
       trial_.step = -(radius_ / detail::safe_norm(u)) * u;
     }
-    trial_.predicted_decrease = -g_.dot(trial_.step);  // linear model, B = 0
     trial_.on_boundary = !(gn < radius_);
+    if (!bounds_.empty() && trial_.step.allFinite()) {
+      bounds_.project_step(x_, trial_.step);  // a descent step for the linear model stays one
+      trial_.on_boundary = false;
+    }
+    trial_.predicted_decrease = -g_.dot(trial_.step);  // linear model, B = 0
+  } else if (!bounds_.empty()) {
+    const BoundedStep<Scalar, N> b = use_exact_ ? bounded_step(bounds_, x_, g_, B_, radius_, exact_free_)
+                                                : bounded_step(bounds_, x_, g_, B_, radius_, cg_free_);
+    if (!b.finite) return stop_with_zero_step(Status::numerical_overflow);
+    trial_.step = b.step;
+    trial_.predicted_decrease = b.predicted_decrease;
+    trial_.on_boundary = b.on_boundary;
   } else {
     const SubproblemResult<Scalar, N> sub = use_exact_ ? exact_.solve(g_, radius_) : cg_.solve(g_, radius_);
     last_subproblem_ = sub.status;
@@ -41,10 +53,14 @@ auto TrustRegion<Scalar, N>::ask() -> const Step& {
   }
   if (!trial_.step.allFinite() || !std::isfinite(trial_.predicted_decrease) || !(x_ + trial_.step).allFinite())
     return stop_with_zero_step(Status::numerical_overflow);
+  trial_.point = x_ + trial_.step;
+  bounds_.clamp(trial_.point);
   if (!(trial_.predicted_decrease > Scalar(0))) {
-    // g = 0 with B PSD (to round-off): the model offers nothing; x is stationary for it.
+    // g = 0 with B PSD (to round-off), or every descent direction leaves the box: the model
+    // offers nothing; x is stationary for it.
     stop(Status::converged_step);
     trial_.step.setZero();
+    trial_.point = x_;
     return trial_;
   }
   phase_ = Phase::need_value;
@@ -83,7 +99,7 @@ auto TrustRegion<Scalar, N>::tell_value(Scalar J_trial) -> Outcome {
   }
   out.radius = radius_;
   if (out.accepted) {
-    x_ += trial_.step;
+    x_ = trial_.point;
     value_ = J_trial;
     s_prev_ = trial_.step;
     moved_since_model_ = true;

@@ -19,7 +19,10 @@ auto PolicyOptimizer<Env, Mpc>::run(const Eigen::Ref<const VectorTheta>& theta0,
   buffer_ = learn::ReplayBuffer<Scalar>(nx_, nu_, settings_.buffer_episodes);
   critics_.clear();
   critics_float_.clear();
+  if (!optim::BoxBounds<Scalar>{settings_.theta_lower, settings_.theta_upper}.contains(theta0))
+    throw std::invalid_argument("PolicyOptimizer::run: theta0 lies outside LoopSettings::theta_lower/theta_upper");
   optimizer_ = std::make_unique<optim::Optimizer<Scalar, NP>>(settings_.optimizer);
+  optimizer_->set_bounds(settings_.theta_lower, settings_.theta_upper);
   estimator_ = DpgEstimator<Scalar, NP, NU>(np_, hessian_mode(settings_.optimizer.rule));
   if (!set_parameters(theta0)) {
     result.status = LoopStatus::setup_failed;
@@ -43,7 +46,7 @@ auto PolicyOptimizer<Env, Mpc>::run(const Eigen::Ref<const VectorTheta>& theta0,
       const auto& step = optimizer_->ask();
       rec.predicted_decrease = step.predicted_decrease;
       rec.step_norm = step.step.norm();
-      trial = theta + step.step;
+      trial = step.point;  // theta + p, inside the bounds
     }
     rec.time.step += seconds_since(t0);
     rec.theta_trial = trial;
@@ -68,6 +71,14 @@ auto PolicyOptimizer<Env, Mpc>::run(const Eigen::Ref<const VectorTheta>& theta0,
     t0 = clock::now();
     bool accepted = true;
     if (it == 0) {
+      if (!std::isfinite(test_cost)) {
+        rec.accepted = false;
+        result.status = LoopStatus::initial_episodes_failed;
+        result.time += rec.time;
+        result.history.push_back(rec);
+        if (on_iteration) on_iteration(result.history.back());
+        break;
+      }
       optimizer_->reset(theta0, test_cost);
     } else {
       const auto out = optimizer_->tell_value(test_cost);
@@ -111,6 +122,7 @@ auto PolicyOptimizer<Env, Mpc>::run(const Eigen::Ref<const VectorTheta>& theta0,
       update_model(theta, it, rec);
       last_gradient_norm = rec.gradient_norm;
       rec.restarted = true;
+      ++result.restarts;
     }
     rec.gradient_norm = last_gradient_norm;
     rec.theta = theta;
@@ -176,6 +188,8 @@ auto PolicyOptimizer<Env, Mpc>::run_batch(const VectorTheta& theta, int it, Scal
     done.back() = true;
     buffer_.add_episode(ep.states, ep.prev_actions, ep.actions, ep.costs, ep.next_states, done);
   }
+  if (failed > 0 && (failed == int(ne) || settings_.failed_episode_cost == FailedEpisodeCost::infinite))
+    return std::numeric_limits<Scalar>::infinity();
   return mean / Scalar(ne);
 }
 

@@ -43,6 +43,35 @@ void BM_CriticFitTenEpochs(benchmark::State& state) {
 BENCHMARK_TEMPLATE(BM_CriticFitTenEpochs, double)->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(BM_CriticFitTenEpochs, float)->Unit(benchmark::kMillisecond);
 
+// The float fit of the loop by gradient shard size and threads (TrainSettings::shard_size,
+// threads): args (shard_size, threads). shard 256 = one shard per minibatch = the unsharded
+// computation; the shards' sum does not depend on threads. Read the times as ratios to
+// (256, 1) in the same run; threads beyond the machine's cores only measure oversubscription.
+void BM_CriticFitShards(benchmark::State& state) {
+  Eigen::MatrixXf x;
+  Eigen::VectorXf y;
+  make_data(x, y);
+  auto critic = rmpc::learn::make_paper_critic<float>(2, 1, 3);
+  rmpc::learn::TrainSettings<float> settings;
+  settings.max_epochs = 10;
+  settings.patience = 1000;
+  settings.shard_size = state.range(0);
+  settings.threads = int(state.range(1));
+  for (auto _ : state) {
+    auto result = critic.fit(x, y, settings);
+    benchmark::DoNotOptimize(result.final_loss);
+  }
+  state.SetItemsProcessed(state.iterations() * 10);
+}
+BENCHMARK(BM_CriticFitShards)
+    ->Args({256, 1})
+    ->Args({128, 1})
+    ->Args({128, 2})
+    ->Args({64, 1})
+    ->Args({64, 2})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
 // All 12 500 samples through the single-sample fast path (one policy-gradient pass).
 void BM_ValueGradientHessianSingle(benchmark::State& state) {
   Eigen::MatrixXd x;

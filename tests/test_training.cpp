@@ -101,6 +101,38 @@ TEST_CASE("Trainer is deterministic by seed and its loss history is consistent",
   CHECK_THROWS_AS(ta.fit(a, d.x.topRows(1), d.y), std::invalid_argument);
 }
 
+TEST_CASE("Gradient shards: the same weights for any thread count, the unsharded sum for one shard",
+          "[training][shards]") {
+  const Data d = smooth_data(300, 1);
+  TrainSettings<double> s;
+  s.max_epochs = 12;
+  s.batch_size = 64;
+  s.shard_size = 16;  // four shards per minibatch, the last minibatch (44) in three
+  s.seed = 4;
+  std::vector<Mlp<double>> nets;
+  std::vector<TrainResult<double>> results;
+  for (int threads : {1, 2, 3, 8}) {
+    INFO("threads " << threads);
+    s.threads = threads;
+    nets.push_back(small_net(2));
+    Trainer<double> t(s);
+    results.push_back(t.fit(nets.back(), d.x, d.y));
+    CHECK(nets.back().parameters() == nets.front().parameters());  // bit for bit
+    CHECK(results.back().loss_history == results.front().loss_history);
+  }
+  // Shards change only the order of the sums: one shard (shard_size >= batch) is the
+  // unsharded minibatch; four shards agree with it to round-off after the first epoch.
+  s.threads = 1;
+  s.max_epochs = 1;
+  s.shard_size = 64;
+  auto one = small_net(2), four = small_net(2);
+  Trainer<double>(s).fit(one, d.x, d.y);
+  s.shard_size = 16;
+  Trainer<double>(s).fit(four, d.x, d.y);
+  CHECK((one.parameters() - four.parameters()).norm() <= 1e-12 * one.parameters().norm());
+  CHECK(one.parameters() != four.parameters());  // the sums did change order
+}
+
 TEST_CASE("Early stopping with patience and restore-best", "[training]") {
   const Data d = smooth_data(200, 3);
   TrainSettings<double> s;
@@ -227,6 +259,12 @@ TEST_CASE("learn settings: defaults validate, a bad field is named by the consum
   TrainSettings<double> ts;
   ts.batch_size = 0;
   CHECK(thrown_message([&] { Trainer<double> t(ts); }) == "TrainSettings::batch_size must be > 0 (got 0)");
+  ts = {};
+  ts.shard_size = 0;
+  CHECK(thrown_message([&] { Trainer<double> t(ts); }) == "TrainSettings::shard_size must be > 0 (got 0)");
+  ts = {};
+  ts.threads = 0;
+  CHECK(thrown_message([&] { Trainer<double> t(ts); }) == "TrainSettings::threads must be > 0 (got 0)");
   ts = {};
   ts.adam.beta1 = -0.1;
   CHECK(thrown_message([&] { Trainer<double> t(ts); }).find("AdamSettings::beta1 must be in [0, 1)") == 0);

@@ -4,8 +4,12 @@
 // network: training continues from its current weights.
 //
 // Each epoch visits a fresh seeded permutation of the samples in minibatches (the last one
-// may be smaller); every minibatch is gathered into a preallocated matrix and goes through
-// one forward and one backward pass of dense matrix products. The epoch loss is the
+// may be smaller); every minibatch is gathered into a preallocated matrix and split into
+// shards of shard_size samples, each through one forward and one backward pass of dense
+// matrix products on a network copy of its own. The shards' gradients and losses are summed
+// in shard order, weighted by their share of the minibatch, so the result depends on
+// shard_size but not on how many threads computed the shards (OpenMP when the consumer
+// compiles with it; without, the same shards run one after another). The epoch loss is the
 // sample-weighted mean of the minibatch losses seen during the epoch.
 #pragma once
 
@@ -39,6 +43,12 @@ struct TrainSettings {
   bool restore_best = true;             ///< end with the weights of the best epoch, not the last.
   bool reset_optimizer = true;          ///< fresh Adam moments per fit (targets change between fits).
   std::uint64_t seed = 0;               ///< shuffling seed; same seed and data -> same weights.
+  /// Samples per gradient shard (the unit of parallel work): 128 = two shards per paper
+  /// minibatch, one per core of a 2-core machine; large shards keep the matrix products
+  /// efficient. Part of the result (the order of the sums), unlike `threads`.
+  Eigen::Index shard_size = 128;
+  /// Workers over the shards (OpenMP; 1 without it). The result does not depend on it.
+  int threads = 1;
 
   /// Throws std::invalid_argument naming the first field outside its range.
   void validate() const {
@@ -47,6 +57,8 @@ struct TrainSettings {
     require_setting(batch_size > 0, "TrainSettings::batch_size", "> 0", batch_size);
     require_setting(rmpc::detail::finite_positive(huber_delta), "TrainSettings::huber_delta", "finite and > 0", huber_delta);
     require_setting(patience > 0, "TrainSettings::patience", "> 0", patience);
+    require_setting(shard_size > 0, "TrainSettings::shard_size", "> 0", shard_size);
+    require_setting(threads > 0, "TrainSettings::threads", "> 0", threads);
     require_setting(rmpc::detail::finite_nonnegative(min_delta), "TrainSettings::min_delta", "finite and >= 0", min_delta);
     adam.validate();
   }
@@ -70,6 +82,8 @@ TrainSettings<To> cast_settings(const TrainSettings<From>& s) {
   t.restore_best = s.restore_best;
   t.reset_optimizer = s.reset_optimizer;
   t.seed = s.seed;
+  t.shard_size = s.shard_size;
+  t.threads = s.threads;
   return t;
 }
 
@@ -147,14 +161,7 @@ class Trainer {
         xb_.resize(x.rows(), b);
         yb_.resize(y.rows(), b);
         dy_.resize(y.rows(), b);
-        for (Eigen::Index j = 0; j < b; ++j) {
-          const Eigen::Index c = order_[static_cast<std::size_t>(start + j)];
-          xb_.col(j) = x.col(c);
-          yb_.col(j) = y.col(c);
-        }
-        const Matrix& pred = net.forward(xb_);
-        const Scalar batch_loss = regression_loss(settings_.loss, settings_.huber_delta, pred, yb_, dy_);
-        net.backward(dy_, grad_);
+        const Scalar batch_loss = minibatch_gradient(net, x, y, start, b);
         if (!std::isfinite(batch_loss) || !grad_.allFinite()) {
           finite = false;
           break;
@@ -187,12 +194,59 @@ class Trainer {
   }
 
  private:
+  /// Loss of the minibatch order_[start, start + b) of (x, y) and its gradient into grad_, as
+  /// the shard-weighted sums of the file comment. Each shard gathers its own samples.
+  Scalar minibatch_gradient(Mlp<Scalar>& net, const Eigen::Ref<const Matrix>& x, const Eigen::Ref<const Matrix>& y,
+                            Eigen::Index start, Eigen::Index b) {
+    const Eigen::Index shard = std::min(settings_.shard_size, b);
+    const int shards = int((b + shard - 1) / shard);
+    if (!shard_nets_.empty() && shard_nets_.front().widths() != net.widths()) shard_nets_.clear();
+    if (shard_nets_.size() < std::size_t(shards)) shard_nets_.resize(std::size_t(shards), net);
+    shard_grads_.resize(net.num_parameters(), shards);
+    shard_losses_.resize(shards);
+    const int threads = std::max(1, std::min(settings_.threads, shards));
+    (void)threads;  // read by OpenMP only
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(threads)
+#endif
+    for (int k = 0; k < shards; ++k) {
+      Mlp<Scalar>& copy = shard_nets_[std::size_t(k)];
+      copy.parameters() = net.parameters();
+      const Eigen::Index begin = Eigen::Index(k) * shard, len = std::min(shard, b - begin);
+      for (Eigen::Index j = begin; j < begin + len; ++j) {
+        const Eigen::Index c = order_[static_cast<std::size_t>(start + j)];
+        xb_.col(j) = x.col(c);
+        yb_.col(j) = y.col(c);
+      }
+      const Matrix& pred = copy.forward(xb_.middleCols(begin, len));
+      auto dy = dy_.middleCols(begin, len);
+      shard_losses_(k) = regression_loss(settings_.loss, settings_.huber_delta, pred, yb_.middleCols(begin, len), dy);
+      copy.backward(dy, shard_grads_.col(k));
+    }
+    if (shards == 1) {
+      grad_ = shard_grads_.col(0);
+      return shard_losses_(0);
+    }
+    grad_.setZero();
+    Scalar loss = Scalar(0);
+    for (int k = 0; k < shards; ++k) {
+      const Eigen::Index len = std::min(shard, b - Eigen::Index(k) * shard);
+      const Scalar weight = Scalar(len) / Scalar(b);
+      grad_ += weight * shard_grads_.col(k);
+      loss += weight * shard_losses_(k);
+    }
+    return loss;
+  }
+
   Settings settings_{};
   Adam<Scalar> adam_{};
   std::mt19937_64 rng_{0};
   std::vector<Eigen::Index> order_;
   Vector grad_, best_params_;
   Matrix xb_, yb_, dy_;
+  std::vector<Mlp<Scalar>> shard_nets_;  ///< one network copy (parameters and workspace) per shard
+  Matrix shard_grads_;                   ///< column k: the gradient of shard k
+  Vector shard_losses_;
 };
 
 }  // namespace rmpc::learn

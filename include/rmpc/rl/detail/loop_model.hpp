@@ -138,6 +138,7 @@ void PolicyOptimizer<Env, Mpc>::fit_and_differentiate(std::vector<learn::Critic<
     auto train = train_c;
     train.seed = stream_seed(settings_.seed, Stream::critic_fit, std::uint64_t(it), std::uint64_t(n));
     if (first) train.max_epochs = std::max(train.max_epochs, settings_.first_fit_max_epochs);
+    train.threads = settings_.threads;  // shards in parallel; the result does not depend on it
     const VectorC yc = y.template cast<C>();
     const auto fit = critics[std::size_t(n - 1)].fit(xc, yc, train, fq.refit_scalers);
     rec.critic_epochs += fit.epochs;

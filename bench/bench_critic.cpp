@@ -12,7 +12,8 @@ namespace {
 constexpr Eigen::Index kSamples = 12500;  // 250 episodes x 50 steps
 
 template <typename Scalar>
-void make_data(Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>& x, Eigen::Matrix<Scalar, Eigen::Dynamic, 1>& y) {
+void make_data(Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>& x,
+               Eigen::Matrix<Scalar, Eigen::Dynamic, 1>& y) {
   std::mt19937_64 rng(1);
   std::uniform_real_distribution<double> u(-1.0, 1.0);
   x.resize(4, kSamples);
@@ -38,7 +39,8 @@ void BM_CriticFitTenEpochs(benchmark::State& state) {
     auto result = critic.fit(x, y, settings);
     benchmark::DoNotOptimize(result.final_loss);
   }
-  state.SetItemsProcessed(state.iterations() * 10);  // items = epochs: 100 / items_per_second = s per 100 epochs
+  state.SetItemsProcessed(state.iterations() *
+                          10);  // items = epochs: 100 / items_per_second = s per 100 epochs
 }
 BENCHMARK_TEMPLATE(BM_CriticFitTenEpochs, double)->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(BM_CriticFitTenEpochs, float)->Unit(benchmark::kMillisecond);

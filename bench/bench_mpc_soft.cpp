@@ -16,23 +16,28 @@ namespace {
 struct QuadraticSoftModel {
   linear_2d::PaperModel base;
   template <class T>
-  void operator()(const Eigen::Matrix<T, linear_2d::np, 1>& t, rmpc::mpc::LqData<T, linear_2d::nx, linear_2d::nu>& out) const {
+  void operator()(const Eigen::Matrix<T, linear_2d::np, 1>& t,
+                  rmpc::mpc::LqData<T, linear_2d::nx, linear_2d::nu>& out) const {
     base(t, out);
     out.x_soft_quadratic.setConstant(T(50.0));
   }
 };
 
 constexpr int slacks = rmpc::mpc::soft_slack_count(linear_2d::horizon, linear_2d::nx);
-using SlackMpc = rmpc::mpc::LqMpc<double, linear_2d::nx, linear_2d::nu, linear_2d::horizon, linear_2d::np, 0, slacks>;
-
+using SlackMpc = rmpc::mpc::LqMpc<double, linear_2d::nx, linear_2d::nu, linear_2d::horizon,
+                                  linear_2d::np, 0, slacks>;
 
 template <class Mpc, class Model>
 void run(benchmark::State& state, const Model& model, bool derivatives) {
   rmpc_bench::run_policy<Mpc>(state, model, derivatives, /*warm=*/true);
 }
 
-void BM_L1RowsSolveWarm(benchmark::State& s) { run<linear_2d::PaperMpc>(s, linear_2d::PaperModel{}, false); }
-void BM_L1RowsPolicyWarm(benchmark::State& s) { run<linear_2d::PaperMpc>(s, linear_2d::PaperModel{}, true); }
+void BM_L1RowsSolveWarm(benchmark::State& s) {
+  run<linear_2d::PaperMpc>(s, linear_2d::PaperModel{}, false);
+}
+void BM_L1RowsPolicyWarm(benchmark::State& s) {
+  run<linear_2d::PaperMpc>(s, linear_2d::PaperModel{}, true);
+}
 void BM_SlackSolveWarm(benchmark::State& s) { run<SlackMpc>(s, QuadraticSoftModel{}, false); }
 void BM_SlackPolicyWarm(benchmark::State& s) { run<SlackMpc>(s, QuadraticSoftModel{}, true); }
 

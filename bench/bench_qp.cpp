@@ -34,9 +34,11 @@ struct Workload {
 };
 
 // The training initial states of method.md (first 10 of them: the loops are long enough).
-const double kStates[10][2] = {{0.5, 0.5},           {0.50603067, 0.13018326}, {0.2, 0.1},   {0.6, -0.3},
-                               {0.05, -0.2},         {0.1, -0.5},             {0.9, 0.9},   {0.3, 0.8},
-                               {0.30882, -0.13558},  {0.75, -0.9}};
+const double kStates[10][2] = {{0.5, 0.5},          {0.50603067, 0.13018326},
+                               {0.2, 0.1},          {0.6, -0.3},
+                               {0.05, -0.2},        {0.1, -0.5},
+                               {0.9, 0.9},          {0.3, 0.8},
+                               {0.30882, -0.13558}, {0.75, -0.9}};
 
 Workload make_workload(Index horizon, bool soft_states) {
   rmpc::mpc::LqData<double, 2, 1> data;
@@ -130,19 +132,22 @@ void run(benchmark::State& state, bool warm, bool soft_states) {
       g = inst.g;
       d = inst.d;
       solver.update_linear_terms(g, b, d);
-      const auto& res = (warm && !inst.first_of_trajectory) ? solver.solve(previous) : solver.solve();
+      const auto& res =
+          (warm && !inst.first_of_trajectory) ? solver.solve(previous) : solver.solve();
       previous = res.row_state;
       benchmark::DoNotOptimize(res.z.data());
     }
     solves += w.instances.size();
   }
-  state.counters["us_per_solve"] = benchmark::Counter(double(solves) * 1e-6, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["us_per_solve"] = benchmark::Counter(
+      double(solves) * 1e-6, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
   state.counters["ldlt_us"] = ldlt * 1e6;
   state.counters["n"] = double(w.problem.H.rows());
   state.counters["rows"] = double(w.problem.C.rows());
   state.SetItemsProcessed(int64_t(solves));
   // ratio_to_ldlt is printed by the counter arithmetic below (seconds per solve / ldlt).
-  state.counters["ratio_to_ldlt"] = benchmark::Counter(double(solves) * ldlt, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["ratio_to_ldlt"] = benchmark::Counter(
+      double(solves) * ldlt, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
 void BM_QpSoftCold(benchmark::State& s) { run(s, false, true); }

@@ -87,7 +87,8 @@ void run(benchmark::State& state, Mode mode) {
   state.counters["solve_us"] = solve_time * 1e6;
   // Rate counters invert to seconds per iteration; scaled by 1/solve_time they give ratios.
   state.counters["ratio_to_solve"] =
-      benchmark::Counter(double(state.iterations()) * solve_time, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+      benchmark::Counter(double(state.iterations()) * solve_time,
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
 void BM_Solve(benchmark::State& s) { run(s, Mode::solve); }

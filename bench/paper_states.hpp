@@ -16,7 +16,8 @@ inline std::vector<Eigen::Vector2d> closed_loop_states() {
   mpc.set_parameters(linear_2d::theta0());
   rmpc::mpc::PolicyRequest values_only{false, false, false, false, true};
   std::vector<Eigen::Vector2d> states;
-  for (const Eigen::Vector2d& s0 : {Eigen::Vector2d(0.5, 0.5), Eigen::Vector2d(0.1, -0.5), Eigen::Vector2d(0.9, -0.6)}) {
+  for (const Eigen::Vector2d& s0 :
+       {Eigen::Vector2d(0.5, 0.5), Eigen::Vector2d(0.1, -0.5), Eigen::Vector2d(0.9, -0.6)}) {
     Eigen::Vector2d s = s0;
     for (int k = 0; k < 20; ++k) {
       states.push_back(s);

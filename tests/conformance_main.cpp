@@ -20,7 +20,8 @@ double scaled_error(const Eigen::MatrixXd& got, const Eigen::MatrixXd& want) {
   if (got.rows() != want.rows() || got.cols() != want.cols()) return INFINITY;
   double e = 0;
   for (Eigen::Index i = 0; i < want.size(); ++i)
-    e = std::max(e, std::abs(got.data()[i] - want.data()[i]) / std::max(1.0, std::abs(want.data()[i])));
+    e = std::max(
+        e, std::abs(got.data()[i] - want.data()[i]) / std::max(1.0, std::abs(want.data()[i])));
   return e;
 }
 
@@ -34,7 +35,8 @@ int main(int argc, char** argv) {
   for (const auto& entry : fs::directory_iterator(dir, ec))
     if (entry.path().extension() == ".json") files.push_back(entry.path());
   if (ec) {
-    std::printf("cannot read directory %s: %s\n0 passed, 1 failed\n", dir.string().c_str(), ec.message().c_str());
+    std::printf("cannot read directory %s: %s\n0 passed, 1 failed\n", dir.string().c_str(),
+                ec.message().c_str());
     return 1;
   }
   std::sort(files.begin(), files.end());
@@ -91,7 +93,8 @@ int main(int argc, char** argv) {
         }
       }
     }
-    std::snprintf(buf, sizeof buf, " err_z=%.2e err_y=%.2e err_dz=%.2e err_d2z=%.2e iter=%d", ez, ey, ed1, ed2, res.iterations);
+    std::snprintf(buf, sizeof buf, " err_z=%.2e err_y=%.2e err_dz=%.2e err_d2z=%.2e iter=%d", ez,
+                  ey, ed1, ed2, res.iterations);
     const bool ok = why.empty();
     std::printf("%s %s%s%s\n", c.name.c_str(), ok ? "PASS" : "FAIL", buf, why.c_str());
     (ok ? passed : failed)++;

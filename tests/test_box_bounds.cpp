@@ -32,7 +32,8 @@ BoxBounds<double> box(double l0, double l1, double u0, double u1) {
 double model(const V2& g, const M2& B, const V2& p) { return g.dot(p) + 0.5 * p.dot(B * p); }
 
 // min m(p) over ||p|| <= radius, x + p in the box, by a fine polar grid (brute force).
-double brute_force_min(const BoxBounds<double>& b, const V2& x, const V2& g, const M2& B, double radius) {
+double brute_force_min(const BoxBounds<double>& b, const V2& x, const V2& g, const M2& B,
+                       double radius) {
   double best = 0;
   const int nr = 400, na = 1440;
   for (int i = 1; i <= nr; ++i)
@@ -59,7 +60,8 @@ TEST_CASE("bounded_step: a bound cuts the Newton step; the rest moves freely", "
   CHECK(s.passes == 2);
 }
 
-TEST_CASE("bounded_step: a variable at its bound with an outward gradient does not move", "[box_bounds]") {
+TEST_CASE("bounded_step: a variable at its bound with an outward gradient does not move",
+          "[box_bounds]") {
   const auto b = box(0, -inf, inf, inf);
   ExactSubproblem<double> solver;
   M2 B;
@@ -70,7 +72,8 @@ TEST_CASE("bounded_step: a variable at its bound with an outward gradient does n
   CHECK(s.predicted_decrease > 0);
 }
 
-TEST_CASE("bounded_step: within 1e-4 of a brute-force search, never outside the box", "[box_bounds]") {
+TEST_CASE("bounded_step: within 1e-4 of a brute-force search, never outside the box",
+          "[box_bounds]") {
   std::mt19937_64 rng(7);
   std::uniform_real_distribution<double> u(-1, 1);
   for (int trial = 0; trial < 40; ++trial) {
@@ -80,7 +83,8 @@ TEST_CASE("bounded_step: within 1e-4 of a brute-force search, never outside the 
     const M2 B = A * A.transpose() + 0.05 * M2::Identity();  // PSD, as the regularised models
     const V2 g(u(rng), u(rng));
     const double radius = 0.2 + std::abs(u(rng));
-    const auto b = box(-0.3 * std::abs(u(rng)), -0.3 * std::abs(u(rng)), 0.3 * std::abs(u(rng)), inf);
+    const auto b =
+        box(-0.3 * std::abs(u(rng)), -0.3 * std::abs(u(rng)), 0.3 * std::abs(u(rng)), inf);
     const V2 x = V2::Zero();
     ExactSubproblem<double> solver;
     const auto s = bounded_step<double, 2>(b, x, g, B, radius, solver);
@@ -95,8 +99,9 @@ TEST_CASE("bounded_step: within 1e-4 of a brute-force search, never outside the 
   }
 }
 
-TEST_CASE("every update rule stays in the box and the trust-region rules reach the bounded minimiser",
-          "[box_bounds]") {
+TEST_CASE(
+    "every update rule stays in the box and the trust-region rules reach the bounded minimiser",
+    "[box_bounds]") {
   // f = (x - 2)^2 + (y + 1)^2 + x y / 2 over x <= 1, y >= 0: minimiser (1, 0) (both bounds
   // active: grad f(1, 0) = (-2, 2.5) points out of the box on both).
   const auto f = [](const V2& v, V2& g, M2& H) {
@@ -106,8 +111,8 @@ TEST_CASE("every update rule stays in the box and the trust-region rules reach t
   };
   const Eigen::VectorXd lower = (Eigen::VectorXd(2) << -inf, 0).finished();
   const Eigen::VectorXd upper = (Eigen::VectorXd(2) << 1, inf).finished();
-  for (UpdateRule rule : {UpdateRule::gd, UpdateRule::tr_gd, UpdateRule::qn, UpdateRule::tr_qn, UpdateRule::tr_bfgs,
-                          UpdateRule::tr_gauss_newton, UpdateRule::adam}) {
+  for (UpdateRule rule : {UpdateRule::gd, UpdateRule::tr_gd, UpdateRule::qn, UpdateRule::tr_qn,
+                          UpdateRule::tr_bfgs, UpdateRule::tr_gauss_newton, UpdateRule::adam}) {
     INFO(to_string(rule));
     auto settings = paper_settings<double>(rule);
     settings.first_order.gd_learning_rate = 0.1;
@@ -130,7 +135,8 @@ TEST_CASE("every update rule stays in the box and the trust-region rules reach t
     }
     CHECK(opt.x()(0) <= 1.0);
     CHECK(opt.x()(1) >= 0.0);
-    if (uses_trust_region(rule) || rule == UpdateRule::gd) {  // projected Newton (QN) may stop short
+    if (uses_trust_region(rule) ||
+        rule == UpdateRule::gd) {  // projected Newton (QN) may stop short
       CHECK(opt.x()(0) == Approx(1).margin(1e-6));
       CHECK(opt.x()(1) == Approx(0).margin(1e-6));
     }
@@ -149,12 +155,18 @@ TEST_CASE("box bounds: programmer errors are named", "[box_bounds]") {
   using rmpc::testing::thrown_message;
   Optimizer<double, 2> opt(paper_settings<double>(UpdateRule::tr_qn));
   opt.set_bounds(Eigen::VectorXd::Zero(3), Eigen::VectorXd::Ones(3));
-  CHECK(thrown_message([&] { opt.reset(V2(0.5, 0.5), 1.0); }).find("TrustRegion::set_bounds: lower and upper must both have 2") == 0);
+  CHECK(thrown_message([&] {
+          opt.reset(V2(0.5, 0.5), 1.0);
+        }).find("TrustRegion::set_bounds: lower and upper must both have 2") == 0);
   opt.set_bounds(Eigen::VectorXd::Ones(2), Eigen::VectorXd::Zero(2));
-  CHECK(thrown_message([&] { opt.reset(V2(0.5, 0.5), 1.0); }).find("TrustRegion::set_bounds: entry 0 needs lower <= upper") == 0);
+  CHECK(thrown_message([&] {
+          opt.reset(V2(0.5, 0.5), 1.0);
+        }).find("TrustRegion::set_bounds: entry 0 needs lower <= upper") == 0);
   opt.set_bounds(Eigen::VectorXd::Zero(2), Eigen::VectorXd::Constant(2, 0.25));
-  CHECK(thrown_message([&] { opt.reset(V2(0.5, 0.5), 1.0); }) == "TrustRegion::reset: x0 lies outside the bounds");
+  CHECK(thrown_message([&] { opt.reset(V2(0.5, 0.5), 1.0); }) ==
+        "TrustRegion::reset: x0 lies outside the bounds");
   Optimizer<double, 2> gd(paper_settings<double>(UpdateRule::gd));
   gd.set_bounds(Eigen::VectorXd::Zero(2), Eigen::VectorXd::Constant(2, 0.25));
-  CHECK(thrown_message([&] { gd.reset(V2(0.5, 0.5), 1.0); }) == "FirstOrder::reset: x0 lies outside the bounds");
+  CHECK(thrown_message([&] { gd.reset(V2(0.5, 0.5), 1.0); }) ==
+        "FirstOrder::reset: x0 lies outside the bounds");
 }

@@ -26,7 +26,9 @@ Vec random_vector(std::mt19937_64& rng, Eigen::Index n) {
   for (Eigen::Index i = 0; i < n; ++i) v(i) = normal(rng);
   return v;
 }
-double min_eigenvalue(const Mat& B) { return Eigen::SelfAdjointEigenSolver<Mat>(B).eigenvalues().minCoeff(); }
+double min_eigenvalue(const Mat& B) {
+  return Eigen::SelfAdjointEigenSolver<Mat>(B).eigenvalues().minCoeff();
+}
 }  // namespace
 
 TEST_CASE("absolute-eigenvalue regularisation", "[curvature]") {
@@ -69,7 +71,8 @@ TEST_CASE("BFGS: secant equation, symmetry and positive definiteness", "[curvatu
     const Vec y = Hq * s;
     const auto kind = bfgs.update(s, y);
     CHECK((kind == BfgsUpdate::updated || kind == BfgsUpdate::damped));
-    if (kind == BfgsUpdate::updated) CHECK((bfgs.hessian() * s - y).norm() <= 1e-9 * y.norm());  // B+ s = y
+    if (kind == BfgsUpdate::updated)
+      CHECK((bfgs.hessian() * s - y).norm() <= 1e-9 * y.norm());  // B+ s = y
     CHECK((bfgs.hessian() - bfgs.hessian().transpose()).norm() == 0.0);
     CHECK(min_eigenvalue(bfgs.hessian()) > 0);
   }
@@ -78,7 +81,9 @@ TEST_CASE("BFGS: secant equation, symmetry and positive definiteness", "[curvatu
   // rebuild it exactly after n updates: each update fixes one eigen-direction, keeps the rest.
   Eigen::SelfAdjointEigenSolver<Mat> eig(Hq);
   bfgs.reset(n);
-  for (Eigen::Index i = 0; i < n; ++i) REQUIRE(bfgs.update(eig.eigenvectors().col(i), Hq * eig.eigenvectors().col(i)) == BfgsUpdate::updated);
+  for (Eigen::Index i = 0; i < n; ++i)
+    REQUIRE(bfgs.update(eig.eigenvectors().col(i), Hq * eig.eigenvectors().col(i)) ==
+            BfgsUpdate::updated);
   CHECK((bfgs.hessian() - Hq).norm() < 1e-12 * Hq.norm());
 }
 

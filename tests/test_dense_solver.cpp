@@ -10,14 +10,14 @@
 #include <limits>
 #include <random>
 
+using Eigen::MatrixXd;
+using Eigen::VectorXd;
 using rmpc::qp::DenseSolver;
 using rmpc::qp::Problem;
 using rmpc::qp::RowState;
 using rmpc::qp::Status;
 using rmpc::testing::kkt_error;
 using rmpc::testing::random_qp;
-using Eigen::MatrixXd;
-using Eigen::VectorXd;
 
 TEST_CASE("unconstrained QP matches a direct solve", "[qp]") {
   std::mt19937_64 rng(1);
@@ -52,7 +52,8 @@ TEST_CASE("random QPs with many active constraints satisfy KKT to round-off", "[
   std::mt19937_64 rng(3);
   int max_active = 0;
   for (int trial = 0; trial < 200; ++trial) {
-    const Eigen::Index n = 2 + trial % 12, p = trial % 3 == 0 ? std::min<Eigen::Index>(2, n - 1) : 0, m = 3 * n;
+    const Eigen::Index n = 2 + trial % 12,
+                       p = trial % 3 == 0 ? std::min<Eigen::Index>(2, n - 1) : 0, m = 3 * n;
     auto pr = random_qp(rng, n, p, m);
     DenseSolver<double> solver;
     const auto& res = solver.compute(pr).solve();
@@ -267,7 +268,8 @@ TEST_CASE("float instantiation", "[qp]") {
   CHECK(res.y_ineq(0) == Approx(1.5f).margin(1e-5));
 }
 
-TEST_CASE("qp settings: defaults validate, compute() and Sensitivity::compute() name a bad field", "[qp][settings]") {
+TEST_CASE("qp settings: defaults validate, compute() and Sensitivity::compute() name a bad field",
+          "[qp][settings]") {
   using rmpc::testing::thrown_message;
   CHECK_NOTHROW(rmpc::qp::Settings<double>{}.validate());
   CHECK_NOTHROW(rmpc::qp::SensitivitySettings<float>{}.validate());
@@ -278,7 +280,8 @@ TEST_CASE("qp settings: defaults validate, compute() and Sensitivity::compute() 
   qp.d << 0.5;
   DenseSolver<double> solver;
   solver.settings().certificate_tolerance = 0;
-  CHECK(thrown_message([&] { solver.compute(qp); }) == "qp::Settings::certificate_tolerance must be in (0, 1) (got 0)");
+  CHECK(thrown_message([&] { solver.compute(qp); }) ==
+        "qp::Settings::certificate_tolerance must be in (0, 1) (got 0)");
   solver.settings() = {};
   REQUIRE(solver.compute(qp).solve().status == Status::optimal);
   rmpc::qp::ProblemDerivatives<double> dx;
@@ -287,7 +290,9 @@ TEST_CASE("qp settings: defaults validate, compute() and Sensitivity::compute() 
   rmpc::qp::SensitivitySettings<double> ss;
   ss.residual_tolerance = 2;
   rmpc::qp::Sensitivity<double> sens;
-  CHECK(thrown_message([&] { sens.compute(solver, dx, ss); }).find("SensitivitySettings::residual_tolerance") == 0);
+  CHECK(thrown_message([&] {
+          sens.compute(solver, dx, ss);
+        }).find("SensitivitySettings::residual_tolerance") == 0);
   CHECK(sens.compute(solver, dx).info() == rmpc::qp::SensitivityStatus::ok);
   CHECK(sens.dz_dtheta()(0, 0) == Approx(1.0));
 }

@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+using Eigen::MatrixXd;
+using Eigen::VectorXd;
 using rmpc::qp::DenseSolver;
 using rmpc::qp::Problem;
 using rmpc::qp::RowState;
@@ -25,8 +27,6 @@ using rmpc::testing::kkt_error;
 using rmpc::testing::random_matrix;
 using rmpc::testing::random_qp;
 using rmpc::testing::random_spd;
-using Eigen::MatrixXd;
-using Eigen::VectorXd;
 
 namespace {
 
@@ -46,7 +46,8 @@ double relative_row_violation(const Problem<double>& pr, const VectorXd& z) {
 
 // |Hz + g + A'y + C'y|_inf relative to the largest magnitude of the terms summed
 // (normwise backward error of stationarity).
-double relative_stationarity(const Problem<double>& pr, const VectorXd& z, const VectorXd& y_eq, const VectorXd& y_ineq) {
+double relative_stationarity(const Problem<double>& pr, const VectorXd& z, const VectorXd& y_eq,
+                             const VectorXd& y_ineq) {
   VectorXd r = pr.H * z + pr.g;
   VectorXd s = pr.H.cwiseAbs() * z.cwiseAbs() + pr.g.cwiseAbs();
   if (pr.A.rows() > 0) {
@@ -65,7 +66,8 @@ Problem<double> one_variable(double h, double g, std::vector<double> c, std::vec
   Problem<double> pr(1, 0, Eigen::Index(c.size()));
   pr.H(0, 0) = h;
   pr.g(0) = g;
-  for (size_t i = 0; i < c.size(); ++i) pr.C(Eigen::Index(i), 0) = c[i], pr.d(Eigen::Index(i)) = d[i];
+  for (size_t i = 0; i < c.size(); ++i)
+    pr.C(Eigen::Index(i), 0) = c[i], pr.d(Eigen::Index(i)) = d[i];
   return pr;
 }
 
@@ -87,7 +89,8 @@ TEST_CASE("field 1: tiny infeasible gap with tiny H and huge g is infeasible", "
   }
 }
 
-TEST_CASE("field 1: a row crossed by the final refinement re-enters (feasible, tiny H)", "[qp][field]") {
+TEST_CASE("field 1: a row crossed by the final refinement re-enters (feasible, tiny H)",
+          "[qp][field]") {
   Problem<double> pr(2, 0, 2);
   pr.H = 1e-12 * MatrixXd::Identity(2, 2);
   pr.g << 1, 0;
@@ -155,7 +158,8 @@ TEST_CASE("field 3: a fresh solver refuses to solve and to update", "[qp][field]
   CHECK(solver.solve().status == Status::invalid_input);
 }
 
-TEST_CASE("field 3: a rejected compute disarms the solver until a good compute", "[qp][field][state]") {
+TEST_CASE("field 3: a rejected compute disarms the solver until a good compute",
+          "[qp][field][state]") {
   Problem<double> good(2, 0, 1);
   good.H.setIdentity();
   good.g << -2, -2;
@@ -229,7 +233,8 @@ TEST_CASE("field 3: a rejected compute disarms the solver until a good compute",
   CHECK(fresh.solve().status == Status::non_convex);
 }
 
-TEST_CASE("field 3: rejected solve and update calls keep the previous state usable", "[qp][field][state]") {
+TEST_CASE("field 3: rejected solve and update calls keep the previous state usable",
+          "[qp][field][state]") {
   Problem<double> pr(2, 0, 1);
   pr.H.setIdentity();
   pr.g << -2, -2;
@@ -274,7 +279,8 @@ TEST_CASE("field 3: rejected solve and update calls keep the previous state usab
 
 // ---- Fault 4: warm start must test equality consistency ------------------------------------
 
-TEST_CASE("field 4: a warm start after b changed finds the inconsistent redundant equality", "[qp][field][warm]") {
+TEST_CASE("field 4: a warm start after b changed finds the inconsistent redundant equality",
+          "[qp][field][warm]") {
   Problem<double> pr(2, 2, 1);
   pr.H.setIdentity();
   pr.g << -1, 2;
@@ -300,7 +306,8 @@ TEST_CASE("field 4: a warm start after b changed finds the inconsistent redundan
 
 // ---- Fault 7: convex problems are never called non-convex ------------------------------------
 
-TEST_CASE("field 7: semidefinite H is singular_hessian, indefinite H is non_convex", "[qp][field]") {
+TEST_CASE("field 7: semidefinite H is singular_hessian, indefinite H is non_convex",
+          "[qp][field]") {
   Problem<double> pr(3, 0, 1);
   pr.C << 1, 1, 1;
   pr.d << 1;
@@ -351,7 +358,8 @@ TEST_CASE("field 7: huge H entries are factorized, never called non_convex", "[q
 
 // ---- Fault 11: degenerate vertices and equalities written as two inequalities -----------------
 
-TEST_CASE("field 11: a feasible set that is one vertex with 24 active rows is solved", "[qp][field]") {
+TEST_CASE("field 11: a feasible set that is one vertex with 24 active rows is solved",
+          "[qp][field]") {
   std::mt19937_64 rng(11);
   int instances = 0;
   for (const double h : {1e-2, 1e-6}) {
@@ -397,13 +405,15 @@ TEST_CASE("field 11: an equality written as two inequalities equals the equality
     INFO("trial " << trial);
     REQUIRE(res.status == Status::optimal);
     CHECK((res.z - ref.z).norm() <= 1e-9 * (1 + ref.z.norm()));
-    CHECK(std::abs(res.y_ineq(n) - res.y_ineq(n + 1) - ref.y_eq(0)) <= 1e-8 * (1 + std::abs(ref.y_eq(0))));
+    CHECK(std::abs(res.y_ineq(n) - res.y_ineq(n + 1) - ref.y_eq(0)) <=
+          1e-8 * (1 + std::abs(ref.y_eq(0))));
   }
 }
 
 // ---- Fault 12: cycling on parallel copies of one row -----------------------------------------
 
-TEST_CASE("field 12: three scaled copies of x + y <= 2 with H = 1e-6 I are one projection", "[qp][field]") {
+TEST_CASE("field 12: three scaled copies of x + y <= 2 with H = 1e-6 I are one projection",
+          "[qp][field]") {
   Problem<double> pr(2, 0, 3);
   pr.H = 1e-6 * MatrixXd::Identity(2, 2);
   pr.g = -1e-6 * Eigen::Vector2d(3, 5);  // unconstrained minimiser (3, 5)
@@ -431,7 +441,8 @@ TEST_CASE("field 12: random parallel copies terminate optimal at the projection"
     const VectorXd target = 3 * random_matrix(rng, n, 1);
     pr.g = -h * target;
     VectorXd a = random_matrix(rng, n, 1);
-    const double beta = a.dot(target) - 1 - u(rng);  // the unconstrained minimiser violates a'z <= beta
+    const double beta =
+        a.dot(target) - 1 - u(rng);  // the unconstrained minimiser violates a'z <= beta
     for (Eigen::Index i = 0; i < copies; ++i) {
       const double s = std::pow(10.0, -6 + 7 * u(rng));
       pr.C.row(i) = s * a.transpose();
@@ -451,7 +462,8 @@ TEST_CASE("field 12: random parallel copies terminate optimal at the projection"
 
 // ---- Fault 14: warm-start drift in the running gradient ---------------------------------------
 
-TEST_CASE("field 14: warm starts guessing soft rows saturated leave no gradient drift", "[qp][field][warm]") {
+TEST_CASE("field 14: warm starts guessing soft rows saturated leave no gradient drift",
+          "[qp][field][warm]") {
   std::mt19937_64 rng(14);
   std::uniform_int_distribution<int> state(0, 2);
   double worst = 0;
@@ -466,7 +478,8 @@ TEST_CASE("field 14: warm starts guessing soft rows saturated leave no gradient 
     REQUIRE(cold_res.status == Status::optimal);
     warm.compute(pr);
     RowStates guess(m);
-    for (Eigen::Index i = 0; i < m; ++i) guess(i) = pr.is_soft(i) ? std::int8_t(RowState::saturated) : std::int8_t(state(rng));
+    for (Eigen::Index i = 0; i < m; ++i)
+      guess(i) = pr.is_soft(i) ? std::int8_t(RowState::saturated) : std::int8_t(state(rng));
     const auto& res = warm.solve(guess);
     INFO("trial " << trial);
     REQUIRE(res.status == Status::optimal);
@@ -517,7 +530,8 @@ TEST_CASE("random row scalings 10^U(-8,8) give the unscaled answer", "[qp][field
   CHECK(worst <= 1e-9);
 }
 
-TEST_CASE("random QPs with duplicated and parallel rows terminate optimal with KKT to round-off", "[qp][field][random]") {
+TEST_CASE("random QPs with duplicated and parallel rows terminate optimal with KKT to round-off",
+          "[qp][field][random]") {
   std::mt19937_64 rng(16);
   std::uniform_real_distribution<double> expo(-6, 6);
   int optimal = 0;
@@ -552,7 +566,8 @@ TEST_CASE("random QPs with duplicated and parallel rows terminate optimal with K
     // (the unduplicated reference is as far from exact), so there the absolute-floored
     // kkt_error is replaced by the scale-relative measures and a conditioning-aware distance.
     const bool small_h = trial % 3 == 0;
-    const double z_tol = 1e-9 * (1 + ref.z.norm()) + (small_h ? 1e3 * 2.2e-16 * base.g.norm() / 1e-6 : 0.0);
+    const double z_tol =
+        1e-9 * (1 + ref.z.norm()) + (small_h ? 1e3 * 2.2e-16 * base.g.norm() / 1e-6 : 0.0);
     if (!small_h) CHECK(kkt_error(pr, res.z, res.y_eq, res.y_ineq) <= 1e-10);
     CHECK(relative_stationarity(pr, res.z, res.y_eq, res.y_ineq) <= 1e-11);
     CHECK(relative_row_violation(pr, res.z) <= 1e-11);
@@ -569,7 +584,8 @@ TEST_CASE("random QPs with duplicated and parallel rows terminate optimal with K
 // nearly singular working-set decomposition, and reported `optimal` with that row violated by
 // 8.59 at multiplier 0 (objective 7.8211e7; z = (1, 0, 0) meets every row at 7.8125e7).
 // The certificate now judges skipped rows at the final z directly: never optimal there.
-TEST_CASE("fuzz: a soft row skipped as dependent is never violated under optimal", "[qp][field][fuzz]") {
+TEST_CASE("fuzz: a soft row skipped as dependent is never violated under optimal",
+          "[qp][field][fuzz]") {
   const double inf = std::numeric_limits<double>::infinity();
   Problem<double> qp(3, 1, 12);
   const double h = 6.103515625e-13, hd = 6.103515626e-13;
@@ -583,7 +599,8 @@ TEST_CASE("fuzz: a soft row skipped as dependent is never violated under optimal
   qp.C.row(9) << -1.625, -1.4375, -3.21875;
   qp.C.row(10) << -1.625, -1.4375, -3.21875;
   qp.C.row(11) << -2.4375, -0.4375, 0.875;
-  qp.d << 0.78125, 1.5625, 1.5625, 0.328125, 0.78125, 1.5625, 2.34375, 2.34375, 0.3359375, 0, 0, -2.40625;
+  qp.d << 0.78125, 1.5625, 1.5625, 0.328125, 0.78125, 1.5625, 2.34375, 2.34375, 0.3359375, 0, 0,
+      -2.40625;
   qp.soft_weight << inf, inf, inf, inf, 1e-4, inf, inf, inf, inf, 1e-4, inf, 1e4;
   DenseSolver<double> solver;
   const auto& res = solver.compute(qp).solve();
@@ -621,8 +638,9 @@ TEST_CASE("fuzz: an equality written twice is redundant whatever the round-off o
   }
 }
 
-TEST_CASE("fuzz: an equality also written as two inequalities under an ill-conditioned H is feasible",
-          "[qp][field][fuzz]") {
+TEST_CASE(
+    "fuzz: an equality also written as two inequalities under an ill-conditioned H is feasible",
+    "[qp][field][fuzz]") {
   // Fuzz input dependent_copy_roundoff_ill_conditioned_ws: rows 2, 4, 6 are one row and 5, 7
   // its negation (2.0625 z1 + 2.28125 z3 = 9.9091796875 written as inequalities), with an
   // equality on 1'z; eig(H) in [1e-22, 2.4e-11], g = 2.28125. The copy's coefficients through
@@ -636,8 +654,8 @@ TEST_CASE("fuzz: an equality also written as two inequalities under an ill-condi
   qp.b << 15.6123046875;
   const Eigen::RowVector3d pair(2.0625, 0.0, 2.28125), row0(0.25, 0.125, -1.15625);
   qp.C << row0, row0, pair, pair, pair, -pair, pair, -pair;
-  qp.d << -1.7822265625, -1.7822265625, 9.9091796875, 12.1904296875, 9.9091796875, -9.9091796875, 9.9091796875,
-      -9.9091796875;
+  qp.d << -1.7822265625, -1.7822265625, 9.9091796875, 12.1904296875, 9.9091796875, -9.9091796875,
+      9.9091796875, -9.9091796875;
   const Eigen::Vector3d z0 = Eigen::Vector3d::Constant(2.28125);  // feasible by construction
   REQUIRE(std::abs(pair.dot(z0) - 9.9091796875) < 1e-14);
   DenseSolver<double> solver;

@@ -94,8 +94,8 @@ TEST_CASE("Adam: first step is -lr sign(g), converges on a quadratic", "[first_o
 
 TEST_CASE("Optimizer: every update rule through one ask/tell interface", "[first_order]") {
   const V2 x0(-0.5, 0.6);
-  for (UpdateRule rule : {UpdateRule::gd, UpdateRule::tr_gd, UpdateRule::qn, UpdateRule::tr_qn, UpdateRule::tr_bfgs,
-                          UpdateRule::tr_gauss_newton, UpdateRule::adam}) {
+  for (UpdateRule rule : {UpdateRule::gd, UpdateRule::tr_gd, UpdateRule::qn, UpdateRule::tr_qn,
+                          UpdateRule::tr_bfgs, UpdateRule::tr_gauss_newton, UpdateRule::adam}) {
     auto s = paper_settings<double>(rule);
     s.first_order.max_iterations = s.trust_region.max_iterations = 100;
     Optimizer<double, 2> opt(s);
@@ -117,10 +117,13 @@ TEST_CASE("Optimizer: every update rule through one ask/tell interface", "[first
     INFO(to_string(rule));
     CHECK(gap < gap0);
     CHECK(opt.iterations() == trials);
-    if (uses_trust_region(rule)) CHECK(opt.radius() <= s.trust_region.max_radius);
-    else CHECK(std::isinf(opt.radius()));
+    if (uses_trust_region(rule))
+      CHECK(opt.radius() <= s.trust_region.max_radius);
+    else
+      CHECK(std::isinf(opt.radius()));
     // Second-order TR rules reach the minimiser within the 100-trial budget at the paper radii.
-    if (rule == UpdateRule::tr_qn || rule == UpdateRule::tr_gauss_newton || rule == UpdateRule::tr_bfgs)
+    if (rule == UpdateRule::tr_qn || rule == UpdateRule::tr_gauss_newton ||
+        rule == UpdateRule::tr_bfgs)
       CHECK(opt.status() == Status::converged_gradient);
   }
   CHECK(needs_hessian(UpdateRule::tr_qn));

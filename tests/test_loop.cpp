@@ -15,12 +15,18 @@ namespace {
 
 using Action = Eigen::Matrix<double, 1, 1>;
 struct TrueSystem {
-  Eigen::Vector2d step(const Eigen::Vector2d& s, const Action& a) const { return linear_2d::true_step(s, a(0)); }
-  double cost(const Eigen::Vector2d& s, const Action& a) const { return linear_2d::stage_cost(s, a(0)); }
+  Eigen::Vector2d step(const Eigen::Vector2d& s, const Action& a) const {
+    return linear_2d::true_step(s, a(0));
+  }
+  double cost(const Eigen::Vector2d& s, const Action& a) const {
+    return linear_2d::stage_cost(s, a(0));
+  }
 };
 using Loop = rmpc::rl::PolicyOptimizer<TrueSystem, linear_2d::PaperMpc>;
 
-std::unique_ptr<linear_2d::PaperMpc> make_mpc() { return std::make_unique<linear_2d::PaperMpc>(linear_2d::PaperModel{}); }
+std::unique_ptr<linear_2d::PaperMpc> make_mpc() {
+  return std::make_unique<linear_2d::PaperMpc>(linear_2d::PaperModel{});
+}
 
 Eigen::Matrix<double, 2, Eigen::Dynamic> states() {
   Eigen::Matrix<double, 2, Eigen::Dynamic> s(2, 3);
@@ -46,7 +52,8 @@ rmpc::rl::LoopResult<double, 8> run(rmpc::optim::UpdateRule rule, std::uint64_t 
   return loop.run(linear_2d::theta0());
 }
 
-void require_same(const rmpc::rl::LoopResult<double, 8>& a, const rmpc::rl::LoopResult<double, 8>& b) {
+void require_same(const rmpc::rl::LoopResult<double, 8>& a,
+                  const rmpc::rl::LoopResult<double, 8>& b) {
   REQUIRE(a.history.size() == b.history.size());
   for (std::size_t i = 0; i < a.history.size(); ++i) {
     INFO("iteration " << i);
@@ -73,7 +80,8 @@ TEST_CASE("Loop: same seed, same run, for any thread count", "[loop]") {
   CHECK(a.history[0].theta_trial == linear_2d::theta0());
   CHECK((a.history[1].theta_trial - linear_2d::theta0()).norm() > 0);
   CHECK(a.history[0].model_updated);
-  CHECK(a.history[0].derivative_samples + a.history[0].skipped_samples == 30);  // 3 episodes x 10 steps
+  CHECK(a.history[0].derivative_samples + a.history[0].skipped_samples ==
+        30);  // 3 episodes x 10 steps
   CHECK(a.history[0].failed_episodes == 0);
   CHECK(std::isfinite(a.history[0].gradient_norm));
   CHECK(a.best_cost <= a.initial_cost);
@@ -131,11 +139,13 @@ TEST_CASE("Loop: double critic and the paper's model reuse after a rejection sti
   const auto r = loop.run(linear_2d::theta0());
   CHECK(r.history.size() == 3);
   CHECK(std::isfinite(r.best_cost));
-  for (const auto& h : r.history) CHECK((h.accepted || !h.model_updated));  // paper: no refit after a rejection
+  for (const auto& h : r.history)
+    CHECK((h.accepted || !h.model_updated));  // paper: no refit after a rejection
   CHECK(loop.critic().input_dim() == 4);
 }
 
-TEST_CASE("Loop: the deterministic ratio test accepts only steps that lower the deterministic cost", "[loop]") {
+TEST_CASE("Loop: the deterministic ratio test accepts only steps that lower the deterministic cost",
+          "[loop]") {
   // With heavy exploration the exploring batch's Jbar moves with eps; the deterministic test
   // compares J(theta) without exploration, so rho > reject_ratio = 0 means a real decrease.
   auto settings = tiny(rmpc::optim::UpdateRule::tr_qn, 11, 1);
@@ -163,7 +173,8 @@ TEST_CASE("Loop: the deterministic ratio test accepts only steps that lower the 
   }
 }
 
-TEST_CASE("loop settings: defaults validate, a bad field (nested too) is named by the loop", "[loop][settings]") {
+TEST_CASE("loop settings: defaults validate, a bad field (nested too) is named by the loop",
+          "[loop][settings]") {
   using rmpc::testing::thrown_message;
   CHECK_NOTHROW(rmpc::rl::LoopSettings<double>{}.validate());
   rmpc::rl::LoopSettings<double> s;
@@ -171,14 +182,17 @@ TEST_CASE("loop settings: defaults validate, a bad field (nested too) is named b
   CHECK(thrown_message([&] { s.validate(); }) == "LoopSettings::threads must be > 0 (got 0)");
   s = {};
   s.exploration.decay = 0;
-  CHECK(thrown_message([&] { s.validate(); }).find("ExplorationSettings::decay must be in (0, 1]") == 0);
+  CHECK(thrown_message([&] {
+          s.validate();
+        }).find("ExplorationSettings::decay must be in (0, 1]") == 0);
   s = {};
   s.optimizer.trust_region.expand_factor = 0.5;
   CHECK(thrown_message([&] { s.validate(); }).find("TrustRegionSettings::expand_factor") == 0);
   s = {};
   s.critic.train.patience = 0;
-  CHECK(thrown_message([&] { Loop loop(TrueSystem{}, make_mpc, states(), s); })
-            .find("TrainSettings::patience must be > 0") == 0);
+  CHECK(thrown_message([&] {
+          Loop loop(TrueSystem{}, make_mpc, states(), s);
+        }).find("TrainSettings::patience must be > 0") == 0);
 }
 
 TEST_CASE("Loop: theta bounds are never left, and bind", "[loop][bounds]") {
@@ -195,7 +209,8 @@ TEST_CASE("Loop: theta bounds are never left, and bind", "[loop][bounds]") {
   for (const auto& h : r.history) {
     INFO("iteration " << h.iteration);
     for (const auto* t : {&h.theta_trial, &h.theta}) {
-      CHECK(((t->array() >= settings.theta_lower.array()).all() && (t->array() <= settings.theta_upper.array()).all()));
+      CHECK(((t->array() >= settings.theta_lower.array()).all() &&
+             (t->array() <= settings.theta_upper.array()).all()));
       on_a_bound = on_a_bound || (t->array() == settings.theta_lower.array()).any() ||
                    (t->array() == settings.theta_upper.array()).any();
     }
@@ -208,8 +223,11 @@ TEST_CASE("Loop: bounds of the wrong size and a theta0 outside them are named", 
   auto settings = tiny(rmpc::optim::UpdateRule::tr_qn, 0, 1);
   settings.theta_lower = Eigen::VectorXd::Zero(3);
   settings.theta_upper = Eigen::VectorXd::Ones(3);
-  CHECK(thrown_message([&] { Loop loop(TrueSystem{}, make_mpc, states(), settings); })
-            .find("LoopSettings::theta_lower/theta_upper: lower and upper must both have 8 entries") == 0);
+  CHECK(
+      thrown_message([&] {
+        Loop loop(TrueSystem{}, make_mpc, states(), settings);
+      }).find("LoopSettings::theta_lower/theta_upper: lower and upper must both have 8 entries") ==
+      0);
   settings.theta_lower = Eigen::VectorXd::Constant(8, 0.5);
   settings.theta_upper = Eigen::VectorXd::Constant(8, 2.0);
   Loop loop(TrueSystem{}, make_mpc, states(), settings);
@@ -222,10 +240,13 @@ namespace {
 // state is NaN: that episode fails at its first step, the others never meet the state.
 struct FailingSystem {
   Eigen::Vector2d step(const Eigen::Vector2d& s, const Action& a) const {
-    if (s(0) == 0.05 && s(1) == -0.2) return Eigen::Vector2d::Constant(std::numeric_limits<double>::quiet_NaN());
+    if (s(0) == 0.05 && s(1) == -0.2)
+      return Eigen::Vector2d::Constant(std::numeric_limits<double>::quiet_NaN());
     return linear_2d::true_step(s, a(0));
   }
-  double cost(const Eigen::Vector2d& s, const Action& a) const { return linear_2d::stage_cost(s, a(0)); }
+  double cost(const Eigen::Vector2d& s, const Action& a) const {
+    return linear_2d::stage_cost(s, a(0));
+  }
 };
 }  // namespace
 

@@ -30,11 +30,26 @@ std::vector<PolicyVector> policy_vectors() {
     return (Vec8() << a, b, c, d, e, f, g, h).finished();
   };
   return {
-      {{0.30882, -0.13558}, -0.1199126, v(-1.48337, 0.377655, 0.410835, -0.374144, 0.0285383, -5.40100, -1.77722, 0), 1e-5},
-      {{0.2, 0.1}, -0.3534696, v(-1.19052, -0.174228, -0.147819, 0.343401, 0.277317, -5.40100, -1.77722, 0), 1e-5},
-      {{0.6, -0.3}, -0.1792477, v(-2.83723, 0.815323, 0.878828, -0.841013, 0.00502541, -5.40100, -1.77722, 0), 1e-5},
-      {{0.05, -0.2}, 0.2529518, v(-0.130587, 0.784219, 0.377013, -1.12712, -0.279129, -6.86635, -1.04603, 1.54145), 4e-4},
-      {{0.1, -0.5}, 0.6842076, v(-0.280461, 2.32898, 0.832510, -3.60545, -0.693374, -7.31922, -0.893984, 2.12858), 1e-4},
+      {{0.30882, -0.13558},
+       -0.1199126,
+       v(-1.48337, 0.377655, 0.410835, -0.374144, 0.0285383, -5.40100, -1.77722, 0),
+       1e-5},
+      {{0.2, 0.1},
+       -0.3534696,
+       v(-1.19052, -0.174228, -0.147819, 0.343401, 0.277317, -5.40100, -1.77722, 0),
+       1e-5},
+      {{0.6, -0.3},
+       -0.1792477,
+       v(-2.83723, 0.815323, 0.878828, -0.841013, 0.00502541, -5.40100, -1.77722, 0),
+       1e-5},
+      {{0.05, -0.2},
+       0.2529518,
+       v(-0.130587, 0.784219, 0.377013, -1.12712, -0.279129, -6.86635, -1.04603, 1.54145),
+       4e-4},
+      {{0.1, -0.5},
+       0.6842076,
+       v(-0.280461, 2.32898, 0.832510, -3.60545, -0.693374, -7.31922, -0.893984, 2.12858),
+       1e-4},
   };
 }
 
@@ -45,8 +60,16 @@ struct DynModel {
     const Eigen::Matrix<T, 8, 1> t8 = t;
     rmpc::mpc::LqData<T, 2, 1> fixed;
     PaperModel{}(t8, fixed);
-    out.A = fixed.A; out.B = fixed.B; out.b = fixed.b; out.Q = fixed.Q; out.R = fixed.R; out.P = fixed.P;
-    out.u_lb = fixed.u_lb; out.u_ub = fixed.u_ub; out.x_lb = fixed.x_lb; out.x_ub = fixed.x_ub;
+    out.A = fixed.A;
+    out.B = fixed.B;
+    out.b = fixed.b;
+    out.Q = fixed.Q;
+    out.R = fixed.R;
+    out.P = fixed.P;
+    out.u_lb = fixed.u_lb;
+    out.u_ub = fixed.u_ub;
+    out.x_lb = fixed.x_lb;
+    out.x_ub = fixed.x_ub;
     out.x_soft_weight = fixed.x_soft_weight;
   }
 };
@@ -105,15 +128,19 @@ TEST_CASE("Condensed QP cost and rows agree with a rollout of the model", "[lq_m
   // inputs with all soft rows inactive: use a state and inputs far from the bounds instead.
   const auto& pr = mpc.problem();
   const Eigen::Matrix<double, 10, 1> g = mpc.G() * s + mpc.g0();
-  auto qp_cost = [&](const Eigen::Matrix<double, 10, 1>& z) { return 0.5 * z.dot(pr.H * z) + g.dot(z); };
+  auto qp_cost = [&](const Eigen::Matrix<double, 10, 1>& z) {
+    return 0.5 * z.dot(pr.H * z) + g.dot(z);
+  };
   auto smooth_cost = [&](const Eigen::Matrix<double, 10, 1>& z, Eigen::Matrix<double, 2, 11>& x) {
     const double J = mpc.rollout(s, z, x);
     double pen = 0;
-    for (int k = 0; k < 10; ++k) pen += rmpc::mpc::stage_penalty(mpc.data(), x.col(k), z.segment<1>(k));
+    for (int k = 0; k < 10; ++k)
+      pen += rmpc::mpc::stage_penalty(mpc.data(), x.col(k), z.segment<1>(k));
     return J - pen;
   };
   // Quadratic cost: the difference of costs is independent of const(s).
-  CHECK(std::abs((smooth_cost(z1, x1) - smooth_cost(z2, x2)) - (qp_cost(z1) - qp_cost(z2))) < 1e-12);
+  CHECK(std::abs((smooth_cost(z1, x1) - smooth_cost(z2, x2)) - (qp_cost(z1) - qp_cost(z2))) <
+        1e-12);
   // Rows: C z - D s - d0 equals the stacked violations x_k - ub, lb - x_k (k = 1..9).
   const Eigen::Matrix<double, 56, 1> v = pr.C * z1 - mpc.D() * s - mpc.d0();
   for (int k = 1; k < 10; ++k) {
@@ -178,9 +205,13 @@ TEST_CASE("Warm and cold starts give the same policy along a closed loop", "[lq_
 }
 
 TEST_CASE("Dynamic-size instance equals the fixed-size one", "[lq_mpc]") {
-  using DynMpc = rmpc::mpc::LqMpc<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::Dynamic, Eigen::Dynamic>;
+  using DynMpc =
+      rmpc::mpc::LqMpc<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::Dynamic, Eigen::Dynamic>;
   rmpc::mpc::LqSizes sizes;
-  sizes.nx = 2; sizes.nu = 1; sizes.horizon = 10; sizes.np = 8;
+  sizes.nx = 2;
+  sizes.nu = 1;
+  sizes.horizon = 10;
+  sizes.np = 8;
   DynMpc dyn(DynModel{}, sizes);
   PaperMpc fixed(PaperModel{});
   REQUIRE(dyn.set_parameters(linear_2d::theta0()) == rmpc::qp::Status::optimal);
@@ -213,7 +244,8 @@ TEST_CASE("A non-convex model is reported as a status, not thrown", "[lq_mpc]") 
 
 TEST_CASE("--policy JSON carries u0, derivatives and status", "[lq_mpc][example]") {
   std::ostringstream out;
-  CHECK(linear_2d::print_policy_json(Eigen::Vector2d(0.30882, -0.13558), linear_2d::theta0(), out) == 0);
+  CHECK(linear_2d::print_policy_json(Eigen::Vector2d(0.30882, -0.13558), linear_2d::theta0(),
+                                     out) == 0);
   const std::string json = out.str();
   CHECK(json.rfind("{\"u0\":-0.11991255", 0) == 0);
   CHECK(json.find("\"du0_dtheta\":[-1.4833") != std::string::npos);

@@ -25,7 +25,8 @@ Mlp<Scalar> make_net(std::uint64_t seed, Activation hidden, Activation out) {
 }
 
 template <typename Scalar>
-Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> random_inputs(Eigen::Index d, Eigen::Index n, std::uint64_t seed) {
+Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> random_inputs(Eigen::Index d, Eigen::Index n,
+                                                                    std::uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<double> n01(0.0, 1.0);
   Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> x(d, n);
@@ -129,7 +130,8 @@ TEST_CASE("Mlp activations and their derivatives", "[mlp]") {
   Eigen::ArrayXd z(7), a(7), d1(7), d2(7);
   z << -30.0, -2.0, -0.3, 0.0, 0.5, 3.0, 30.0;
   using rmpc::learn::activate;
-  for (Activation kind : {Activation::identity, Activation::tanh, Activation::sigmoid, Activation::softplus}) {
+  for (Activation kind :
+       {Activation::identity, Activation::tanh, Activation::sigmoid, Activation::softplus}) {
     activate(kind, z, a);
     rmpc::learn::activate_derivative(kind, z, a, d1);
     rmpc::learn::activate_second_derivative(kind, a, d1, d2);

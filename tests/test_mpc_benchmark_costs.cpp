@@ -43,8 +43,12 @@ double closed_loop_cost(Mpc& mpc, const Eigen::Vector2d& s0) {
     u = r.u0;
     return r.qp_status == rmpc::qp::Status::optimal;
   };
-  auto step = [](const Eigen::Vector2d& s, const Eigen::Matrix<double, 1, 1>& u) { return linear_2d::true_step(s, u(0)); };
-  auto cost = [](const Eigen::Vector2d& s, const Eigen::Matrix<double, 1, 1>& u) { return linear_2d::stage_cost(s, u(0)); };
+  auto step = [](const Eigen::Vector2d& s, const Eigen::Matrix<double, 1, 1>& u) {
+    return linear_2d::true_step(s, u(0));
+  };
+  auto cost = [](const Eigen::Vector2d& s, const Eigen::Matrix<double, 1, 1>& u) {
+    return linear_2d::stage_cost(s, u(0));
+  };
   const auto loop = rmpc::mpc::simulate_closed_loop<double, 2, 1>(s0, 50, policy, step, cost);
   REQUIRE(loop.ok);
   return loop.cost;
@@ -54,7 +58,8 @@ double closed_loop_cost(Mpc& mpc, const Eigen::Vector2d& s0) {
 
 TEST_CASE("Benchmark and untrained MPC closed-loop costs match method.md", "[lq_mpc][benchmark]") {
   const auto states = read_csv(RMPC_LINEAR_2D_DATA_DIR "/ecc24_train_initial_states.csv");
-  const auto reference = read_csv(RMPC_LINEAR_2D_DATA_DIR "/ecc24_train_ic_costs_benchmark_untrained.csv");
+  const auto reference =
+      read_csv(RMPC_LINEAR_2D_DATA_DIR "/ecc24_train_ic_costs_benchmark_untrained.csv");
   REQUIRE(states.size() == 50);
   REQUIRE(reference.size() == 50);
 
@@ -90,10 +95,12 @@ TEST_CASE("From s0 = (0.5, 0.5): benchmark 3.4395, untrained 8.306", "[lq_mpc][b
   linear_2d::PaperMpc untrained(linear_2d::PaperModel{});
   untrained.set_parameters(linear_2d::theta0());
   CHECK(std::abs(closed_loop_cost(benchmark, Eigen::Vector2d(0.5, 0.5)) - 3.4395) < 5e-5);
-  CHECK(std::abs(closed_loop_cost(untrained, Eigen::Vector2d(0.5, 0.5)) - 8.306383) < 1e-3);  // see above
+  CHECK(std::abs(closed_loop_cost(untrained, Eigen::Vector2d(0.5, 0.5)) - 8.306383) <
+        1e-3);  // see above
 }
 
-TEST_CASE("Benchmark MPC stays optimal along a warm-started loop with a near-tie step", "[lq_mpc][benchmark][regression]") {
+TEST_CASE("Benchmark MPC stays optimal along a warm-started loop with a near-tie step",
+          "[lq_mpc][benchmark][regression]") {
   // Test state 1370: at step 8 a partial step met the entering row to within round-off, the
   // next full step came out negative and the solver indexed working-set member -1.
   auto mpc = linear_2d::make_benchmark_mpc();

@@ -16,9 +16,9 @@
 
 namespace {
 
-using rmpc_test::check_against_fd;
 using linear_2d::PaperModel;
 using linear_2d::PaperMpc;
+using rmpc_test::check_against_fd;
 
 /// theta enters the cost (Q, R), terminal cost, a general soft row and a soft input bound.
 struct RichModel {
@@ -50,14 +50,20 @@ using RichMpc = rmpc::mpc::LqMpc<double, 2, 1, 6, 6, 1>;
 TEST_CASE("Policy derivatives match finite differences (paper MPC)", "[lq_mpc][derivatives]") {
   PaperMpc mpc(PaperModel{});
   const auto theta0 = linear_2d::theta0();
-  SECTION("no state row active") { check_against_fd(mpc, theta0, Eigen::Vector2d(0.30882, -0.13558), 1e-5, 1e-7, 1e-5); }
-  SECTION("soft x1 >= theta8 rows active") { check_against_fd(mpc, theta0, Eigen::Vector2d(0.05, -0.2), 1e-5, 1e-7, 1e-5); }
-  SECTION("several soft rows active") { check_against_fd(mpc, theta0, Eigen::Vector2d(0.1, -0.5), 1e-5, 1e-7, 1e-5); }
+  SECTION("no state row active") {
+    check_against_fd(mpc, theta0, Eigen::Vector2d(0.30882, -0.13558), 1e-5, 1e-7, 1e-5);
+  }
+  SECTION("soft x1 >= theta8 rows active") {
+    check_against_fd(mpc, theta0, Eigen::Vector2d(0.05, -0.2), 1e-5, 1e-7, 1e-5);
+  }
+  SECTION("several soft rows active") {
+    check_against_fd(mpc, theta0, Eigen::Vector2d(0.1, -0.5), 1e-5, 1e-7, 1e-5);
+  }
   SECTION("input bound active on u0 and later inputs") {
     mpc.set_parameters(theta0);
     const auto& r = mpc.evaluate(Eigen::Vector2d(0.5, 0.5));
     REQUIRE(r.row_state(1) == rmpc::qp::RowState::active);  // -u0 <= 1
-    CHECK(r.du0_dtheta.isZero(1e-12));                       // u0 pinned at -1
+    CHECK(r.du0_dtheta.isZero(1e-12));                      // u0 pinned at -1
     CHECK(r.du0_ds.isZero(1e-12));
     check_against_fd(mpc, theta0, Eigen::Vector2d(0.5, 0.5), 1e-5, 1e-7, 1e-5);
     check_against_fd(mpc, theta0, Eigen::Vector2d(0.53053, 0.185), 1e-5, 1e-7, 1e-5);
@@ -70,7 +76,8 @@ TEST_CASE("Policy derivatives match finite differences (paper MPC)", "[lq_mpc][d
     for (double x1 = -0.2; x1 <= 0.2 && !found; x1 += 0.0137)
       for (double x2 = -1.0; x2 <= 0.0 && !found; x2 += 0.0311) {
         const auto& r = mpc.evaluate(Eigen::Vector2d(x1, x2));
-        if (r.status == rmpc::mpc::PolicyStatus::ok && (r.row_state.array() == std::int8_t(rmpc::qp::RowState::saturated)).any()) {
+        if (r.status == rmpc::mpc::PolicyStatus::ok &&
+            (r.row_state.array() == std::int8_t(rmpc::qp::RowState::saturated)).any()) {
           found = true;
           s_sat = Eigen::Vector2d(x1, x2);
         }
@@ -81,14 +88,16 @@ TEST_CASE("Policy derivatives match finite differences (paper MPC)", "[lq_mpc][d
   }
 }
 
-TEST_CASE("Policy derivatives match finite differences (theta in cost, terminal cost, general rows)",
-          "[lq_mpc][derivatives]") {
+TEST_CASE(
+    "Policy derivatives match finite differences (theta in cost, terminal cost, general rows)",
+    "[lq_mpc][derivatives]") {
   RichMpc mpc(RichModel{});
   Eigen::Matrix<double, 6, 1> theta;
   theta << 0.3, -0.2, 0.5, 0.7, 0.4, 0.1;
   int checked = 0;
-  for (const Eigen::Vector2d& s : {Eigen::Vector2d(0.2, 0.1), Eigen::Vector2d(0.8, 0.3), Eigen::Vector2d(-0.4, 0.6),
-                                  Eigen::Vector2d(1.5, -0.2), Eigen::Vector2d(-0.5, -0.9)}) {
+  for (const Eigen::Vector2d& s :
+       {Eigen::Vector2d(0.2, 0.1), Eigen::Vector2d(0.8, 0.3), Eigen::Vector2d(-0.4, 0.6),
+        Eigen::Vector2d(1.5, -0.2), Eigen::Vector2d(-0.5, -0.9)}) {
     mpc.set_parameters(theta);
     const auto& r = mpc.evaluate(s);
     if (r.status != rmpc::mpc::PolicyStatus::ok) continue;  // FD needs a regular point
@@ -122,10 +131,12 @@ TEST_CASE("dz/dtheta on request equals finite differences of all inputs", "[lq_m
   }
 }
 
-TEST_CASE("Fixed-size policy evaluation with derivatives does not allocate", "[lq_mpc][no_malloc]") {
+TEST_CASE("Fixed-size policy evaluation with derivatives does not allocate",
+          "[lq_mpc][no_malloc]") {
   PaperMpc mpc(PaperModel{});
   REQUIRE(mpc.set_parameters(linear_2d::theta0()) == rmpc::qp::Status::optimal);
-  const Eigen::Vector2d states[] = {{0.30882, -0.13558}, {0.05, -0.2}, {0.5, 0.5}, {0.1, -0.5}, {-0.02, -0.12}};
+  const Eigen::Vector2d states[] = {
+      {0.30882, -0.13558}, {0.05, -0.2}, {0.5, 0.5}, {0.1, -0.5}, {-0.02, -0.12}};
   Eigen::Matrix<double, 10, 1> extra;
   mpc.exploration_cost(Eigen::Matrix<double, 1, 1>::Constant(0.05), extra);
   mpc.evaluate(states[0]);  // the first call may size nothing, but keep it outside anyway

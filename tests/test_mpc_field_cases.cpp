@@ -85,7 +85,8 @@ using WideMpc = rmpc::mpc::LqMpc<double, 4, 1, 3, 12>;
 /// Dynamic sizes: a model that writes a 4x4 A although sizes.nx = 3 (item 10).
 struct WrongSizeModel {
   template <class T>
-  void operator()(const Eigen::Matrix<T, Eigen::Dynamic, 1>& t, rmpc::mpc::LqData<T, Eigen::Dynamic, Eigen::Dynamic>& out) const {
+  void operator()(const Eigen::Matrix<T, Eigen::Dynamic, 1>& t,
+                  rmpc::mpc::LqData<T, Eigen::Dynamic, Eigen::Dynamic>& out) const {
     out.A = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>::Identity(4, 4);
     out.B.setConstant(t(0));
     out.Q.setIdentity();
@@ -93,7 +94,8 @@ struct WrongSizeModel {
     out.P.setIdentity();
   }
 };
-using DynMpc = rmpc::mpc::LqMpc<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::Dynamic, Eigen::Dynamic>;
+using DynMpc =
+    rmpc::mpc::LqMpc<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::Dynamic, Eigen::Dynamic>;
 
 using rmpc::testing::thrown_message;
 
@@ -101,7 +103,8 @@ using rmpc::testing::thrown_message;
 
 // ---------------------------------------------------------------------------------- item 5
 
-TEST_CASE("Input pinned by u_lb = u_ub = theta: du0/dtheta = (-12/13, 1) from both sides", "[lq_mpc][field][degenerate]") {
+TEST_CASE("Input pinned by u_lb = u_ub = theta: du0/dtheta = (-12/13, 1) from both sides",
+          "[lq_mpc][field][degenerate]") {
   SmallMpc mpc(SmallModel{});
   const Vec1 s = v1(0.0);
   REQUIRE(mpc.set_parameters(v1(0.0)) == Status::optimal);
@@ -118,7 +121,8 @@ TEST_CASE("Input pinned by u_lb = u_ub = theta: du0/dtheta = (-12/13, 1) from bo
   const Eigen::Vector2d up = mpc.evaluate(s).u0;
   mpc.set_parameters(v1(-h));
   const Eigen::Vector2d um = mpc.evaluate(s).u0;
-  const Eigen::Vector2d right = (up - r.u0) / h, left = (r.u0 - um) / h, central = (up - um) / (2 * h);
+  const Eigen::Vector2d right = (up - r.u0) / h, left = (r.u0 - um) / h,
+                        central = (up - um) / (2 * h);
   CHECK((right - r.du0_dtheta.col(0)).cwiseAbs().maxCoeff() < 1e-7);
   CHECK((left - r.du0_dtheta.col(0)).cwiseAbs().maxCoeff() < 1e-7);
   CHECK((central - r.du0_dtheta.col(0)).cwiseAbs().maxCoeff() < 1e-7);
@@ -130,7 +134,8 @@ TEST_CASE("Input pinned by u_lb = u_ub = theta: du0/dtheta = (-12/13, 1) from bo
   CHECK(((r.u0 - sm) / h - r.du0_ds.col(0)).cwiseAbs().maxCoeff() < 1e-7);
 }
 
-TEST_CASE("Input pinned by equal bounds away from zero: derivatives match central differences", "[lq_mpc][field][degenerate]") {
+TEST_CASE("Input pinned by equal bounds away from zero: derivatives match central differences",
+          "[lq_mpc][field][degenerate]") {
   SmallMpc mpc(SmallModel{});
   const Vec1 theta = v1(0.3), s = v1(0.5);
   REQUIRE(mpc.set_parameters(theta) == Status::optimal);
@@ -149,71 +154,104 @@ TEST_CASE("Input pinned by equal bounds away from zero: derivatives match centra
 
 // ---------------------------------------------------------------------------------- item 8
 
-TEST_CASE("Fixed-size LqMpc checks sizes before converting (set_parameters, evaluate, q_value, ...)", "[lq_mpc][field][sizes]") {
+TEST_CASE(
+    "Fixed-size LqMpc checks sizes before converting (set_parameters, evaluate, q_value, ...)",
+    "[lq_mpc][field][sizes]") {
   WideMpc mpc(WideModel{});
   const Eigen::VectorXd theta11 = Eigen::VectorXd::Zero(11), theta12 = Eigen::VectorXd::Zero(12);
-  CHECK(thrown_message([&] { mpc.set_parameters(theta11); }).find("theta is 11x1, expected a vector of np = 12") != std::string::npos);
-  CHECK(thrown_message([&] { mpc.set_parameters(Eigen::RowVectorXd::Zero(12)); }).find("theta") != std::string::npos);
+  CHECK(thrown_message([&] {
+          mpc.set_parameters(theta11);
+        }).find("theta is 11x1, expected a vector of np = 12") != std::string::npos);
+  CHECK(thrown_message([&] { mpc.set_parameters(Eigen::RowVectorXd::Zero(12)); }).find("theta") !=
+        std::string::npos);
   REQUIRE(mpc.set_parameters(theta12) == Status::optimal);
 
   const Eigen::Vector3d s3(0.1, 0.2, 0.3);
   const Eigen::VectorXd s3d = s3, s4d = Eigen::VectorXd::Constant(4, 0.5);
-  CHECK(thrown_message([&] { mpc.evaluate(s3); }).find("s is 3x1, expected a vector of nx = 4") != std::string::npos);
+  CHECK(thrown_message([&] { mpc.evaluate(s3); }).find("s is 3x1, expected a vector of nx = 4") !=
+        std::string::npos);
   CHECK(thrown_message([&] { mpc.evaluate(s3d); }).find("nx = 4") != std::string::npos);
   CHECK(mpc.evaluate(s4d).ok());
 
   WideMpc::Result out;
   CHECK_THROWS_AS(mpc.evaluate(s3d, rmpc::mpc::PolicyRequest{}, out), std::invalid_argument);
   const Eigen::VectorXd extra_bad = Eigen::VectorXd::Zero(2), extra = Eigen::VectorXd::Zero(3);
-  CHECK(thrown_message([&] { mpc.evaluate(s4d, rmpc::mpc::PolicyRequest{}, extra_bad); }).find("extra_g") != std::string::npos);
+  CHECK(thrown_message([&] {
+          mpc.evaluate(s4d, rmpc::mpc::PolicyRequest{}, extra_bad);
+        }).find("extra_g") != std::string::npos);
   CHECK_NOTHROW(mpc.evaluate(s4d, rmpc::mpc::PolicyRequest{}, extra));
 
-  CHECK(thrown_message([&] { mpc.q_value(s3, Vec1::Zero()); }).find("LqMpc::q_value: s") != std::string::npos);
-  CHECK(thrown_message([&] { mpc.q_value(s4d, Eigen::Vector2d::Zero()); }).find("LqMpc::q_value: a") != std::string::npos);
+  CHECK(thrown_message([&] { mpc.q_value(s3, Vec1::Zero()); }).find("LqMpc::q_value: s") !=
+        std::string::npos);
+  CHECK(thrown_message([&] {
+          mpc.q_value(s4d, Eigen::Vector2d::Zero());
+        }).find("LqMpc::q_value: a") != std::string::npos);
   CHECK(mpc.q_value(s4d, Vec1::Zero()).ok());
 
   Eigen::Vector2d small_out;
-  CHECK(thrown_message([&] { mpc.exploration_cost(Vec1::Constant(0.1), small_out); }).find("out") != std::string::npos);
-  CHECK(thrown_message([&] { mpc.exploration_cost(Eigen::Vector2d(0.1, 0.1), extra); }).find("exploration_cost: d") != std::string::npos);
+  CHECK(thrown_message([&] { mpc.exploration_cost(Vec1::Constant(0.1), small_out); }).find("out") !=
+        std::string::npos);
+  CHECK(thrown_message([&] {
+          mpc.exploration_cost(Eigen::Vector2d(0.1, 0.1), extra);
+        }).find("exploration_cost: d") != std::string::npos);
   Eigen::VectorXd grown;
   mpc.exploration_cost(Vec1::Constant(0.1), grown);
   CHECK(grown.size() == 3);
 
   Eigen::Matrix<double, 4, 4> x;
   Eigen::MatrixXd xd;
-  CHECK(thrown_message([&] { mpc.rollout(s3d, Eigen::Vector3d::Zero(), x); }).find("rollout: s") != std::string::npos);
-  CHECK(thrown_message([&] { mpc.rollout(s4d, Eigen::Vector2d::Zero(), x); }).find("rollout: u") != std::string::npos);
+  CHECK(thrown_message([&] { mpc.rollout(s3d, Eigen::Vector3d::Zero(), x); }).find("rollout: s") !=
+        std::string::npos);
+  CHECK(thrown_message([&] { mpc.rollout(s4d, Eigen::Vector2d::Zero(), x); }).find("rollout: u") !=
+        std::string::npos);
   Eigen::Matrix<double, 4, 3> x_short;
-  CHECK(thrown_message([&] { mpc.rollout(s4d, Eigen::Vector3d::Zero(), x_short); }).find("rollout: x") != std::string::npos);
+  CHECK(thrown_message([&] {
+          mpc.rollout(s4d, Eigen::Vector3d::Zero(), x_short);
+        }).find("rollout: x") != std::string::npos);
   CHECK(std::isfinite(mpc.rollout(s4d, Eigen::Vector3d::Zero(), xd)));
   CHECK(xd.rows() == 4);
   CHECK(xd.cols() == 4);
 }
 
-TEST_CASE("simulate_closed_loop checks s0, nu and the sizes policy and step return", "[lq_mpc][field][sizes]") {
+TEST_CASE("simulate_closed_loop checks s0, nu and the sizes policy and step return",
+          "[lq_mpc][field][sizes]") {
   auto policy = [](const Eigen::Matrix<double, 4, 1>&, Eigen::Matrix<double, 1, 1>& u) {
     u.setZero();
     return true;
   };
-  auto step = [](const Eigen::Matrix<double, 4, 1>& s, const Eigen::Matrix<double, 1, 1>&) { return Eigen::Vector4d(0.5 * s); };
-  auto cost = [](const Eigen::Matrix<double, 4, 1>& s, const Eigen::Matrix<double, 1, 1>&) { return s.squaredNorm(); };
+  auto step = [](const Eigen::Matrix<double, 4, 1>& s, const Eigen::Matrix<double, 1, 1>&) {
+    return Eigen::Vector4d(0.5 * s);
+  };
+  auto cost = [](const Eigen::Matrix<double, 4, 1>& s, const Eigen::Matrix<double, 1, 1>&) {
+    return s.squaredNorm();
+  };
   const Eigen::VectorXd s3 = Eigen::VectorXd::Ones(3), s4 = Eigen::VectorXd::Ones(4);
-  CHECK(thrown_message([&] { rmpc::mpc::simulate_closed_loop<double, 4, 1>(s3, 5, policy, step, cost); }).find("s0") != std::string::npos);
-  CHECK(thrown_message([&] { rmpc::mpc::simulate_closed_loop<double, 4, 1>(s4, 5, policy, step, cost, 2); }).find("nu = 2") != std::string::npos);
+  CHECK(thrown_message([&] {
+          rmpc::mpc::simulate_closed_loop<double, 4, 1>(s3, 5, policy, step, cost);
+        }).find("s0") != std::string::npos);
+  CHECK(thrown_message([&] {
+          rmpc::mpc::simulate_closed_loop<double, 4, 1>(s4, 5, policy, step, cost, 2);
+        }).find("nu = 2") != std::string::npos);
   const auto ok = rmpc::mpc::simulate_closed_loop<double, 4, 1>(s4, 5, policy, step, cost);
   CHECK(ok.ok);
   CHECK(ok.cost == Approx(4.0 * (1 + 0.25 + 0.0625 + 0.015625 + 0.00390625)));
 
-  auto bad_step = [](const Eigen::VectorXd& s, const Eigen::VectorXd&) { return Eigen::VectorXd(s.head(3)); };
+  auto bad_step = [](const Eigen::VectorXd& s, const Eigen::VectorXd&) {
+    return Eigen::VectorXd(s.head(3));
+  };
   auto dyn_policy = [](const Eigen::VectorXd&, Eigen::VectorXd& u) {
     u.setZero(1);
     return true;
   };
   auto dyn_cost = [](const Eigen::VectorXd& s, const Eigen::VectorXd&) { return s.squaredNorm(); };
-  CHECK(thrown_message([&] { rmpc::mpc::simulate_closed_loop<double, Eigen::Dynamic, Eigen::Dynamic>(s4, 5, dyn_policy, bad_step, dyn_cost, 1); })
-            .find("step returned a 3x1 state") != std::string::npos);
-  CHECK(thrown_message([&] { rmpc::mpc::simulate_closed_loop<double, Eigen::Dynamic, Eigen::Dynamic>(s4, 5, dyn_policy, bad_step, dyn_cost, 2); })
-            .find("policy resized u") != std::string::npos);
+  CHECK(thrown_message([&] {
+          rmpc::mpc::simulate_closed_loop<double, Eigen::Dynamic, Eigen::Dynamic>(
+              s4, 5, dyn_policy, bad_step, dyn_cost, 1);
+        }).find("step returned a 3x1 state") != std::string::npos);
+  CHECK(thrown_message([&] {
+          rmpc::mpc::simulate_closed_loop<double, Eigen::Dynamic, Eigen::Dynamic>(
+              s4, 5, dyn_policy, bad_step, dyn_cost, 2);
+        }).find("policy resized u") != std::string::npos);
 }
 
 // ---------------------------------------------------------------------------------- item 9
@@ -224,7 +262,8 @@ TEST_CASE("evaluate() results stay valid: returned by value", "[lq_mpc][field][r
   const Eigen::Vector2d a(0.30882, -0.13558), b(0.5, 0.5);
   const double ua = mpc.evaluate(a).u0(0), ub = mpc.evaluate(b).u0(0);
   REQUIRE(std::abs(ua - ub) > 1e-3);
-  const Eigen::Matrix<double, 1, 1> diff = mpc.evaluate(a).u0 - mpc.evaluate(b).u0;  // evaluated in one full expression
+  const Eigen::Matrix<double, 1, 1> diff =
+      mpc.evaluate(a).u0 - mpc.evaluate(b).u0;  // evaluated in one full expression
   CHECK(diff(0) == Approx(ua - ub).epsilon(1e-12));
   const auto& ra = mpc.evaluate(a);  // lifetime-extended value
   const auto rb = mpc.evaluate(b);
@@ -250,14 +289,16 @@ TEST_CASE("evaluate() results stay valid: returned by value", "[lq_mpc][field][r
   CHECK(qb.u(0) == Approx(-0.1));
 }
 
-TEST_CASE("A copy of an LqMpc after set_parameters evaluates identically and independently", "[lq_mpc][field][results]") {
+TEST_CASE("A copy of an LqMpc after set_parameters evaluates identically and independently",
+          "[lq_mpc][field][results]") {
   linear_2d::PaperMpc mpc(linear_2d::PaperModel{});
   REQUIRE(mpc.set_parameters(linear_2d::theta0()) == Status::optimal);
   mpc.evaluate(Eigen::Vector2d(0.05, -0.2));  // a warm start to copy along
   linear_2d::PaperMpc copy = mpc;
   linear_2d::PaperMpc to_move = mpc;
   linear_2d::PaperMpc moved = std::move(to_move);  // to_move is not used again
-  const Eigen::Vector2d states[] = {{0.30882, -0.13558}, {0.05, -0.2}, {0.5, 0.5}, {0.1, -0.5}, {-0.02, -0.12}};
+  const Eigen::Vector2d states[] = {
+      {0.30882, -0.13558}, {0.05, -0.2}, {0.5, 0.5}, {0.1, -0.5}, {-0.02, -0.12}};
   for (const auto& s : states) {
     const auto r = mpc.evaluate(s);
     const auto rc = copy.evaluate(s);
@@ -304,23 +345,30 @@ TEST_CASE("u_lb > u_ub is caught at set-up with the field named", "[lq_mpc][fiel
 
 TEST_CASE("A dynamic-size model writing the wrong size names the field", "[lq_mpc][field][setup]") {
   rmpc::mpc::LqSizes sizes;
-  sizes.nx = 3; sizes.nu = 1; sizes.horizon = 3; sizes.np = 1;
+  sizes.nx = 3;
+  sizes.nu = 1;
+  sizes.horizon = 3;
+  sizes.np = 1;
   DynMpc mpc(WrongSizeModel{}, sizes);
-  const std::string msg = thrown_message([&] { mpc.set_parameters(Eigen::VectorXd::Constant(1, 0.5)); });
+  const std::string msg =
+      thrown_message([&] { mpc.set_parameters(Eigen::VectorXd::Constant(1, 0.5)); });
   CHECK(msg.find("the model set A to 4x4, expected nx x nx = 3x3") != std::string::npos);
-  CHECK(thrown_message([&] { mpc.set_parameters(Eigen::VectorXd::Zero(2)); }).find("np = 1") != std::string::npos);
+  CHECK(thrown_message([&] { mpc.set_parameters(Eigen::VectorXd::Zero(2)); }).find("np = 1") !=
+        std::string::npos);
 }
 
 // --------------------------------------------------------------------------------- item 13
 
-TEST_CASE("Infinite bounds never become rows: no state bounds, states beyond 1e20", "[lq_mpc][field][rows]") {
+TEST_CASE("Infinite bounds never become rows: no state bounds, states beyond 1e20",
+          "[lq_mpc][field][rows]") {
   SmallModel model;
   model.pinned = false;
   model.bounded = true;  // finite input bounds, no state bounds
   SmallMpc mpc(model);
   REQUIRE(mpc.set_parameters(v1(0.0)) == Status::optimal);
   // The state rows (x_k <= +inf, -x_k <= +inf for k = 1, 2) are inert: zero row, zero D, d0 = 1.
-  const Eigen::Index input_rows = 2 * 2 * 3;  // 2 nu N input rows first, then the 2 nx (N - 1) state rows
+  const Eigen::Index input_rows =
+      2 * 2 * 3;  // 2 nu N input rows first, then the 2 nx (N - 1) state rows
   CHECK(mpc.problem().C.bottomRows(4).isZero(0));
   CHECK(mpc.D().bottomRows(4).isZero(0));
   CHECK((mpc.d0().bottomRows(4).array() == 1.0).all());
@@ -343,7 +391,8 @@ TEST_CASE("Infinite bounds never become rows: no state bounds, states beyond 1e2
 
 // -------------------------------------------------------------------------------- item 15a
 
-TEST_CASE("An exact-L1 soft weight of 0 means no penalty: valid for the MPC and the QP", "[lq_mpc][field][setup]") {
+TEST_CASE("An exact-L1 soft weight of 0 means no penalty: valid for the MPC and the QP",
+          "[lq_mpc][field][setup]") {
   SmallModel zero;
   zero.pinned = false;
   zero.bounded = true;
@@ -385,14 +434,16 @@ TEST_CASE("A NaN theta is a status with a message, never a throw", "[lq_mpc][fie
 
 // ---------------------------------------------------------------------------- MaxOrder
 
-TEST_CASE("MaxOrder 1 and 0 give the same values and first derivatives as MaxOrder 2", "[lq_mpc][max_order]") {
+TEST_CASE("MaxOrder 1 and 0 give the same values and first derivatives as MaxOrder 2",
+          "[lq_mpc][max_order]") {
   using FirstOrderMpc = rmpc::mpc::LqMpc<double, 1, 2, 3, 1, 0, 0, 1>;
   using ValueMpc = rmpc::mpc::LqMpc<double, 1, 2, 3, 1, 0, 0, 0>;
   SmallMpc full(SmallModel{});
   rmpc::mpc::LqMpcSettings<double> first_settings;
   first_settings.derivative_order = 1;
   FirstOrderMpc first(SmallModel{}, FirstOrderMpc::default_sizes(), first_settings);
-  SmallMpc full_at_order_1(SmallModel{}, SmallMpc::default_sizes(), first_settings);  // the Ad2 pass, first order only
+  SmallMpc full_at_order_1(SmallModel{}, SmallMpc::default_sizes(),
+                           first_settings);  // the Ad2 pass, first order only
   rmpc::mpc::LqMpcSettings<double> value_settings;
   value_settings.derivative_order = 0;
   ValueMpc values(SmallModel{}, ValueMpc::default_sizes(), value_settings);
@@ -421,12 +472,17 @@ TEST_CASE("MaxOrder 1 and 0 give the same values and first derivatives as MaxOrd
   // derivative_order above the type's MaxOrder is a programmer error that names both.
   rmpc::mpc::LqMpcSettings<double> too_high;
   too_high.derivative_order = 2;
-  const std::string msg = thrown_message([&] { FirstOrderMpc m(SmallModel{}, FirstOrderMpc::default_sizes(), too_high); });
+  const std::string msg = thrown_message(
+      [&] { FirstOrderMpc m(SmallModel{}, FirstOrderMpc::default_sizes(), too_high); });
   CHECK(msg.find("derivative_order = 2") != std::string::npos);
   CHECK(msg.find("MaxOrder = 1") != std::string::npos);
   too_high.derivative_order = 3;
-  CHECK(thrown_message([&] { SmallMpc m(SmallModel{}, SmallMpc::default_sizes(), too_high); }).find("LqMpcSettings::derivative_order must be 0, 1 or 2") == 0);
+  CHECK(thrown_message([&] {
+          SmallMpc m(SmallModel{}, SmallMpc::default_sizes(), too_high);
+        }).find("LqMpcSettings::derivative_order must be 0, 1 or 2") == 0);
   too_high.derivative_order = 2;
   too_high.qp.feasibility_tolerance = -1;
-  CHECK(thrown_message([&] { SmallMpc m(SmallModel{}, SmallMpc::default_sizes(), too_high); }).find("qp::Settings::feasibility_tolerance") == 0);
+  CHECK(thrown_message([&] {
+          SmallMpc m(SmallModel{}, SmallMpc::default_sizes(), too_high);
+        }).find("qp::Settings::feasibility_tolerance") == 0);
 }

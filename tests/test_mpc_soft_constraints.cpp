@@ -28,7 +28,7 @@ constexpr int horizon = 6;
 /// A double integrator with theta in the model (t0, t1), the lower bound (t2) and both soft
 /// weights (t3): w_1 = 1 + 0.5 t3 + c t3^2, rho = rho_scale (1 + 0.2 t2 t3).
 struct SoftModel {
-  double rho_scale = 20.0;       // 0: exact-L1 rows only
+  double rho_scale = 20.0;        // 0: exact-L1 rows only
   double weight_curvature = 0.3;  // c; 0: w_1 affine in theta (no second weight derivative)
   template <class T>
   void operator()(const Eigen::Matrix<T, 4, 1>& t, rmpc::mpc::LqData<T, 2, 1, 0>& out) const {
@@ -97,7 +97,8 @@ TEST_CASE("Slack sizes: soft_slack_count, mismatch error, dynamic count", "[lq_m
   DynSlackMpc dyn(SoftModel{});
   REQUIRE(dyn.set_parameters(theta_ref()) == rmpc::qp::Status::optimal);
   CHECK(dyn.sizes().ns == 10);
-  for (const Eigen::Vector2d& s : {Eigen::Vector2d(0.3, -0.9), Eigen::Vector2d(-0.4, 0.2), Eigen::Vector2d(0.1, 1.1)}) {
+  for (const Eigen::Vector2d& s :
+       {Eigen::Vector2d(0.3, -0.9), Eigen::Vector2d(-0.4, 0.2), Eigen::Vector2d(0.1, 1.1)}) {
     const auto r = mpc.evaluate(s);
     const auto& rd = dyn.evaluate(s);
     REQUIRE(r.ok());
@@ -123,15 +124,17 @@ TEST_CASE("A negative quadratic weight is a status, not a throw", "[lq_mpc][soft
   CHECK(mpc.set_parameters(theta_ref()) == rmpc::qp::Status::optimal);
 }
 
-TEST_CASE("The slack QP minimizes the penalized model cost; slacks are the violations", "[lq_mpc][soft]") {
+TEST_CASE("The slack QP minimizes the penalized model cost; slacks are the violations",
+          "[lq_mpc][soft]") {
   SlackMpc mpc(SoftModel{});
   REQUIRE(mpc.set_parameters(theta_ref()) == rmpc::qp::Status::optimal);
   const auto& data = mpc.data();
   std::mt19937 rng(7);
   std::normal_distribution<double> normal(0.0, 1.0);
   int with_violation = 0;
-  for (const Eigen::Vector2d& s : {Eigen::Vector2d(0.3, -0.9), Eigen::Vector2d(0.5, -1.2), Eigen::Vector2d(-0.4, 0.2),
-                                  Eigen::Vector2d(0.1, 1.1), Eigen::Vector2d(-0.6, -0.3)}) {
+  for (const Eigen::Vector2d& s :
+       {Eigen::Vector2d(0.3, -0.9), Eigen::Vector2d(0.5, -1.2), Eigen::Vector2d(-0.4, 0.2),
+        Eigen::Vector2d(0.1, 1.1), Eigen::Vector2d(-0.6, -0.3)}) {
     const auto r = mpc.evaluate(s);
     REQUIRE(r.qp_status == rmpc::qp::Status::optimal);
     // Slack of component i at stage k (k = 1..N-1), numbered stage by stage.
@@ -148,7 +151,8 @@ TEST_CASE("The slack QP minimizes the penalized model cost; slacks are the viola
       Eigen::VectorXd du(horizon);
       for (Eigen::Index i = 0; i < horizon; ++i) du(i) = normal(rng);
       for (double scale : {1e-2, 1e-4}) {
-        Eigen::VectorXd up = (u + scale * du).cwiseMax(-1.0).cwiseMin(1.0);  // inputs stay within hard bounds
+        Eigen::VectorXd up =
+            (u + scale * du).cwiseMax(-1.0).cwiseMin(1.0);  // inputs stay within hard bounds
         CHECK(model_cost(mpc, s, up) >= best - 1e-12);
       }
     }
@@ -181,27 +185,35 @@ TEST_CASE("A tiny quadratic weight reproduces the exact-L1 rows", "[lq_mpc][soft
   CHECK(saturated > 0);
 }
 
-TEST_CASE("Policy derivatives with slack variables match finite differences", "[lq_mpc][soft][derivatives]") {
+TEST_CASE("Policy derivatives with slack variables match finite differences",
+          "[lq_mpc][soft][derivatives]") {
   SlackMpc mpc(SoftModel{});
   REQUIRE(mpc.set_parameters(theta_ref()) == rmpc::qp::Status::optimal);
   SECTION("positive slack on the theta-weighted component x1") {
     Eigen::Vector2d s;
-    REQUIRE(find_state(mpc, [](const auto& r) { return r.slack(0) > 1e-3 || r.slack(2) > 1e-3; }, s));
+    REQUIRE(find_state(
+        mpc, [](const auto& r) { return r.slack(0) > 1e-3 || r.slack(2) > 1e-3; }, s));
     INFO("s = " << s.transpose());
     check_against_fd(mpc, theta_ref(), s, 1e-6, 1e-6, 1e-4);
   }
   SECTION("positive slacks on both components and an active input bound") {
     Eigen::Vector2d s;
-    REQUIRE(find_state(mpc, [](const auto& r) {
-      return (r.slack.array() > 1e-3).count() >= 2 && std::abs(std::abs(r.u(0)) - 1.0) < 1e-12;
-    }, s));
+    REQUIRE(find_state(
+        mpc,
+        [](const auto& r) {
+          return (r.slack.array() > 1e-3).count() >= 2 && std::abs(std::abs(r.u(0)) - 1.0) < 1e-12;
+        },
+        s));
     INFO("s = " << s.transpose());
     check_against_fd(mpc, theta_ref(), s, 1e-6, 1e-6, 1e-4);
   }
-  SECTION("no soft row violated") { check_against_fd(mpc, theta_ref(), Eigen::Vector2d(0.2, 0.1), 1e-6, 1e-6, 1e-4); }
+  SECTION("no soft row violated") {
+    check_against_fd(mpc, theta_ref(), Eigen::Vector2d(0.2, 0.1), 1e-6, 1e-6, 1e-4);
+  }
 }
 
-TEST_CASE("Policy derivatives at saturated exact-L1 rows with a theta-dependent weight", "[lq_mpc][soft][derivatives]") {
+TEST_CASE("Policy derivatives at saturated exact-L1 rows with a theta-dependent weight",
+          "[lq_mpc][soft][derivatives]") {
   SoftModel l1;
   l1.rho_scale = 0.0;
   SECTION("weight quadratic in t3") { l1.weight_curvature = 0.3; }
@@ -211,11 +223,16 @@ TEST_CASE("Policy derivatives at saturated exact-L1 rows with a theta-dependent 
   // Saturated rows of component x1 (the lower bound -0.1 t2, weight 1 + 0.5 t3): state rows
   // start after the 2 N input rows; x1's lower row of stage k is 2N + 4 (k - 1) + 2.
   Eigen::Vector2d s;
-  REQUIRE(find_state(mpc, [](const auto& r) {
-    for (Eigen::Index k = 1; k < horizon; ++k)
-      if (r.row_state(2 * horizon + 4 * (k - 1) + 2) == std::int8_t(rmpc::qp::RowState::saturated)) return true;
-    return false;
-  }, s));
+  REQUIRE(find_state(
+      mpc,
+      [](const auto& r) {
+        for (Eigen::Index k = 1; k < horizon; ++k)
+          if (r.row_state(2 * horizon + 4 * (k - 1) + 2) ==
+              std::int8_t(rmpc::qp::RowState::saturated))
+            return true;
+        return false;
+      },
+      s));
   INFO("s = " << s.transpose());
   const auto r = mpc.evaluate(s);
   CHECK(r.du0_dtheta(0, 3) != 0.0);  // the weight moves the solution: the dw C' term is exercised

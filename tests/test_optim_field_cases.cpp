@@ -21,8 +21,9 @@ using M2 = Eigen::Matrix2d;
 
 namespace {
 
-const UpdateRule kAllRules[] = {UpdateRule::gd,      UpdateRule::tr_gd,           UpdateRule::qn,  UpdateRule::tr_qn,
-                                UpdateRule::tr_bfgs, UpdateRule::tr_gauss_newton, UpdateRule::adam};
+const UpdateRule kAllRules[] = {UpdateRule::gd,    UpdateRule::tr_gd,   UpdateRule::qn,
+                                UpdateRule::tr_qn, UpdateRule::tr_bfgs, UpdateRule::tr_gauss_newton,
+                                UpdateRule::adam};
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
 const double kInf = std::numeric_limits<double>::infinity();
 
@@ -70,19 +71,22 @@ RunLog drive(Optimizer<double, 2>& opt, const V2& x0, const Objective& f, int ma
     const auto out = opt.tell_value(J);
     if (out.accepted) {
       ++log.accepted;
-      if (!std::isfinite(J) || !step.step.allFinite() || !opt.x().allFinite() || !std::isfinite(opt.value()))
+      if (!std::isfinite(J) || !step.step.allFinite() || !opt.x().allFinite() ||
+          !std::isfinite(opt.value()))
         log.accepted_non_finite = true;
     } else if (opt.x() != x_before) {
       log.accepted_non_finite = true;  // a rejection must not move x
     }
-    if (out.accepted && opt.status() == Status::running) opt.tell_model(f.gradient(opt.x()), f.hessian());
+    if (out.accepted && opt.status() == Status::running)
+      opt.tell_model(f.gradient(opt.x()), f.hessian());
   }
   return log;
 }
 
 }  // namespace
 
-TEST_CASE("field case: gradient entries 1e154..1e300 on a quadratic, every update rule", "[optim][field]") {
+TEST_CASE("field case: gradient entries 1e154..1e300 on a quadratic, every update rule",
+          "[optim][field]") {
   // Before the fix, ||g||^2 overflowed: TR-QN, TR-BFGS, TR-GD (and TR-Gauss-Newton) took a
   // zero step and reported converged_step at x0; Adam's g^2 overflowed to a zero step.
   for (double s : {1.4e154, 1e200, 1e250, 1e300}) {
@@ -93,8 +97,9 @@ TEST_CASE("field case: gradient entries 1e154..1e300 on a quadratic, every updat
       settings.trust_region.max_iterations = settings.first_order.max_iterations = 5;
       Optimizer<double, 2> opt(settings);
       const RunLog log = drive(opt, x0, f, 100);
-      INFO("s = " << s << ", rule " << to_string(rule) << ": " << to_string(opt.status()) << " after "
-                  << log.trials << " trials, " << log.accepted << " accepted, x = " << opt.x().transpose());
+      INFO("s = " << s << ", rule " << to_string(rule) << ": " << to_string(opt.status())
+                  << " after " << log.trials << " trials, " << log.accepted
+                  << " accepted, x = " << opt.x().transpose());
       CHECK_FALSE(log.stopped_at_start);
       CHECK_FALSE(log.accepted_non_finite);
       CHECK(opt.x().allFinite());
@@ -102,7 +107,8 @@ TEST_CASE("field case: gradient entries 1e154..1e300 on a quadratic, every updat
       if (rule == UpdateRule::gd) {
         // p = -1e-4 g: the trial J overflows (or, for s >= 1e200, already the predicted
         // decrease 1e-4 |g|^2 does). Rejected, x kept, and said so.
-        CHECK((opt.status() == Status::non_finite_objective || opt.status() == Status::numerical_overflow));
+        CHECK((opt.status() == Status::non_finite_objective ||
+               opt.status() == Status::numerical_overflow));
         CHECK(opt.x() == x0);
         if (s < 1e160) CHECK(opt.status() == Status::non_finite_objective);
         if (s >= 1e200) CHECK(opt.status() == Status::numerical_overflow);
@@ -117,7 +123,8 @@ TEST_CASE("field case: gradient entries 1e154..1e300 on a quadratic, every updat
   }
 }
 
-TEST_CASE("field case: gradient entries 1e154..1e300 with a unit Hessian, every update rule", "[optim][field]") {
+TEST_CASE("field case: gradient entries 1e154..1e300 with a unit Hessian, every update rule",
+          "[optim][field]") {
   // Before the fix the exact-Hessian and Gauss-Newton models (and BFGS, TR-GD) returned
   // converged_step at x0 here: ||p(lambda)||^2 overflowed in the secular equation.
   for (double s : {1.4e154, 1e200, 1e250, 1e300}) {
@@ -128,8 +135,8 @@ TEST_CASE("field case: gradient entries 1e154..1e300 with a unit Hessian, every 
       settings.trust_region.max_iterations = settings.first_order.max_iterations = 5;
       Optimizer<double, 2> opt(settings);
       const RunLog log = drive(opt, x0, f, 100);
-      INFO("s = " << s << ", rule " << to_string(rule) << ": " << to_string(opt.status()) << " after "
-                  << log.trials << " trials, " << log.accepted << " accepted");
+      INFO("s = " << s << ", rule " << to_string(rule) << ": " << to_string(opt.status())
+                  << " after " << log.trials << " trials, " << log.accepted << " accepted");
       CHECK_FALSE(log.accepted_non_finite);
       CHECK(opt.x().allFinite());
       if ((rule == UpdateRule::gd || rule == UpdateRule::qn) && s >= 1e200) {
@@ -151,18 +158,20 @@ TEST_CASE("field case: gradient entries 1e154..1e300 with a unit Hessian, every 
   }
 }
 
-TEST_CASE("field case: huge-gradient quadratic converges at x*, not at x0 (TR models)", "[optim][field]") {
+TEST_CASE("field case: huge-gradient quadratic converges at x*, not at x0 (TR models)",
+          "[optim][field]") {
   // Run to a stop: the second-order models reach c; the stop is a convergence status at c.
   for (double s : {1.4e154, 1e300}) {
     const ScaledQuadratic f{s};
     const V2 x0 = f.c + V2(1.0, -1.0);
-    for (UpdateRule rule : {UpdateRule::tr_qn, UpdateRule::tr_gauss_newton, UpdateRule::tr_bfgs, UpdateRule::tr_gd}) {
+    for (UpdateRule rule :
+         {UpdateRule::tr_qn, UpdateRule::tr_gauss_newton, UpdateRule::tr_bfgs, UpdateRule::tr_gd}) {
       auto settings = paper_settings<double>(rule);
       settings.trust_region.max_iterations = 5000;
       Optimizer<double, 2> opt(settings);
       const RunLog log = drive(opt, x0, f, 10000);
-      INFO("s = " << s << ", rule " << to_string(rule) << ": " << to_string(opt.status()) << " after "
-                  << log.trials << " trials, |x - c| = " << (opt.x() - f.c).norm());
+      INFO("s = " << s << ", rule " << to_string(rule) << ": " << to_string(opt.status())
+                  << " after " << log.trials << " trials, |x - c| = " << (opt.x() - f.c).norm());
       CHECK_FALSE(log.accepted_non_finite);
       CHECK_FALSE(is_failure(opt.status()));
       CHECK(opt.status() != Status::running);
@@ -173,7 +182,8 @@ TEST_CASE("field case: huge-gradient quadratic converges at x*, not at x0 (TR mo
   }
 }
 
-TEST_CASE("field case: a gradient beyond the range (|g| > DBL_MAX, entries finite)", "[optim][field]") {
+TEST_CASE("field case: a gradient beyond the range (|g| > DBL_MAX, entries finite)",
+          "[optim][field]") {
   // Entries 1.5e308: ||g|| itself is +Inf. TR-GD still steps along -g at the radius; models
   // whose step or predicted decrease cannot be represented stop with numerical_overflow.
   const V2 g(1.5e308, -1.5e308);
@@ -224,7 +234,8 @@ TEST_CASE("field case: every trial value NaN ends as non_finite_objective", "[op
     auto settings = paper_settings<double>(rule);
     Optimizer<double, 2> opt(settings);
     const RunLog log = drive(opt, f.x0, f, 1000);
-    INFO(to_string(rule) << ": " << to_string(opt.status()) << " after " << log.trials << " trials");
+    INFO(to_string(rule) << ": " << to_string(opt.status()) << " after " << log.trials
+                         << " trials");
     CHECK(opt.status() == Status::non_finite_objective);
     CHECK(log.accepted == 0);
     CHECK_FALSE(log.accepted_non_finite);
@@ -320,8 +331,8 @@ TEST_CASE("field case: infinite objective at the start is non_finite_input", "[o
     if (H) *H = M2::Identity();
     return kInf;
   };
-  for (auto model : {TrustRegionModel::exact_hessian, TrustRegionModel::gauss_newton, TrustRegionModel::bfgs,
-                     TrustRegionModel::clipped_gradient}) {
+  for (auto model : {TrustRegionModel::exact_hessian, TrustRegionModel::gauss_newton,
+                     TrustRegionModel::bfgs, TrustRegionModel::clipped_gradient}) {
     const auto r = minimize(inf_at_start, V2(0.0, 0.0), model);
     CHECK(r.status == Status::non_finite_input);
     CHECK(r.evaluations == 1);
@@ -333,13 +344,16 @@ TEST_CASE("field case: tiny and denormal radii, huge and tiny points", "[optim][
   // A denormal (or zero) floor is refused up front.
   TrustRegionSettings<double> s;
   s.min_radius = 1e-320;
-  CHECK_THROWS_AS((TrustRegion<double, 2>(TrustRegionModel::exact_hessian, s)), std::invalid_argument);
+  CHECK_THROWS_AS((TrustRegion<double, 2>(TrustRegionModel::exact_hessian, s)),
+                  std::invalid_argument);
   s.min_radius = 1e-6;
   s.max_radius = kInf;
-  CHECK_THROWS_AS((TrustRegion<double, 2>(TrustRegionModel::exact_hessian, s)), std::invalid_argument);
+  CHECK_THROWS_AS((TrustRegion<double, 2>(TrustRegionModel::exact_hessian, s)),
+                  std::invalid_argument);
   s.max_radius = 1e-1;
   s.initial_radius = kNaN;
-  CHECK_THROWS_AS((TrustRegion<double, 2>(TrustRegionModel::exact_hessian, s)), std::invalid_argument);
+  CHECK_THROWS_AS((TrustRegion<double, 2>(TrustRegionModel::exact_hessian, s)),
+                  std::invalid_argument);
   // Radii near the bottom of the normal range: steps of length Delta (squares underflow).
   for (auto method : {SubproblemMethod::exact, SubproblemMethod::steihaug_cg}) {
     for (auto model : {TrustRegionModel::exact_hessian, TrustRegionModel::clipped_gradient}) {
@@ -378,7 +392,8 @@ TEST_CASE("field case: tiny and denormal radii, huge and tiny points", "[optim][
   }
 }
 
-TEST_CASE("field case: float instantiation, default tolerances above float epsilon", "[optim][field]") {
+TEST_CASE("field case: float instantiation, default tolerances above float epsilon",
+          "[optim][field]") {
   const float eps = Eigen::NumTraits<float>::epsilon();
   const TrustRegionSettings<float> ts;
   CHECK(ts.gradient_tolerance >= eps);

@@ -29,11 +29,15 @@ struct Toy {
     for (int i = 0; i < 25; ++i) s.push_back(u(rng));
     W << 2.0, 0.3, 0.3, 1.0;
   }
-  static Eigen::Vector3d f(int j, double s) { return j == 0 ? Eigen::Vector3d(s, 1.0, s * s) : Eigen::Vector3d(1.0, -s, 0.5); }
+  static Eigen::Vector3d f(int j, double s) {
+    return j == 0 ? Eigen::Vector3d(s, 1.0, s * s) : Eigen::Vector3d(1.0, -s, 0.5);
+  }
   static Eigen::Matrix3d M(int j, double s) {
     Eigen::Matrix3d m;
-    if (j == 0) m << s, 0.2, 0, 0.2, -1.0, s, 0, s, 0.5;
-    else m << 0.3, -s, 0.1, -s, s * s, 0, 0.1, 0, -0.7;
+    if (j == 0)
+      m << s, 0.2, 0, 0.2, -1.0, s, 0, s, 0.5;
+    else
+      m << 0.3, -s, 0.1, -s, s * s, 0, 0.1, 0, -0.7;
     return m;
   }
   static Eigen::Vector2d w(double s) { return Eigen::Vector2d(s - 0.2, 0.5 * s); }
@@ -68,7 +72,8 @@ struct Toy {
 
 }  // namespace
 
-TEST_CASE("DPG gradient and exact Hessian equal the derivatives of the sample-mean J", "[policy_gradient]") {
+TEST_CASE("DPG gradient and exact Hessian equal the derivatives of the sample-mean J",
+          "[policy_gradient]") {
   const Toy toy;
   const Theta t(0.4, -0.3, 0.8);
   rmpc::rl::DpgEstimator<double, np, nu> est(np, rmpc::rl::HessianMode::exact);
@@ -82,7 +87,8 @@ TEST_CASE("DPG gradient and exact Hessian equal the derivatives of the sample-me
     g_fd(i) = (toy.J(t + e) - toy.J(t - e)) / (2 * h);
     for (int j = 0; j < np; ++j) {
       const Theta d = Theta::Unit(j) * h;
-      H_fd(i, j) = (toy.J(t + e + d) - toy.J(t + e - d) - toy.J(t - e + d) + toy.J(t - e - d)) / (4 * h * h);
+      H_fd(i, j) =
+          (toy.J(t + e + d) - toy.J(t + e - d) - toy.J(t - e + d) + toy.J(t - e - d)) / (4 * h * h);
     }
   }
   INFO("g = " << est.gradient().transpose() << "\ng_fd = " << g_fd.transpose());
@@ -92,11 +98,12 @@ TEST_CASE("DPG gradient and exact Hessian equal the derivatives of the sample-me
   CHECK(est.hessian().isApprox(est.hessian().transpose(), 1e-14));
 }
 
-TEST_CASE("Gauss-Newton keeps only dpi' d2Q/da2 dpi; mode none gives the gradient only", "[policy_gradient]") {
+TEST_CASE("Gauss-Newton keeps only dpi' d2Q/da2 dpi; mode none gives the gradient only",
+          "[policy_gradient]") {
   const Toy toy;
   const Theta t(-0.2, 0.7, 0.1);
-  rmpc::rl::DpgEstimator<double, np, nu> exact(np, rmpc::rl::HessianMode::exact), gn(np, rmpc::rl::HessianMode::gauss_newton),
-      none(np, rmpc::rl::HessianMode::none);
+  rmpc::rl::DpgEstimator<double, np, nu> exact(np, rmpc::rl::HessianMode::exact),
+      gn(np, rmpc::rl::HessianMode::gauss_newton), none(np, rmpc::rl::HessianMode::none);
   toy.accumulate(exact, t);
   toy.accumulate(gn, t);
   toy.accumulate(none, t);
@@ -113,7 +120,7 @@ TEST_CASE("Gauss-Newton keeps only dpi' d2Q/da2 dpi; mode none gives the gradien
   first /= double(toy.s.size());
   CHECK((gn.hessian() - gn_ref).norm() < 1e-12);
   CHECK((exact.hessian() - gn.hessian() - first).norm() < 1e-12);
-  CHECK(first.norm() > 0.1);  // the toy exercises the first term
+  CHECK(first.norm() > 0.1);                                // the toy exercises the first term
   CHECK(gn_ref.eigenvalues().real().minCoeff() >= -1e-12);  // W SPD -> GN PSD
   CHECK((none.gradient() - exact.gradient()).norm() == 0.0);
   CHECK(none.hessian().norm() == 0.0);
@@ -130,14 +137,20 @@ TEST_CASE("Skipped samples are counted and left out of the means", "[policy_grad
   CHECK(est.skipped() == 1);
   CHECK(est.gradient()(1) == Approx(6.0));
   CHECK(est.hessian()(0, 1) == Approx(4.0));
-  CHECK_THROWS_AS(est.add(Eigen::Matrix<double, 1, 3>::Ones(), Mat(), dq, d2q), std::invalid_argument);
+  CHECK_THROWS_AS(est.add(Eigen::Matrix<double, 1, 3>::Ones(), Mat(), dq, d2q),
+                  std::invalid_argument);
 }
 
-TEST_CASE("Random streams depend on the tuple, not on the thread; parallel_for covers every item once", "[exploration]") {
+TEST_CASE(
+    "Random streams depend on the tuple, not on the thread; parallel_for covers every item once",
+    "[exploration]") {
   using rmpc::rl::Stream;
-  CHECK(rmpc::rl::stream_seed(1, Stream::episode, 2, 3) == rmpc::rl::stream_seed(1, Stream::episode, 2, 3));
-  CHECK(rmpc::rl::stream_seed(1, Stream::episode, 2, 3) != rmpc::rl::stream_seed(1, Stream::episode, 3, 2));
-  CHECK(rmpc::rl::stream_seed(1, Stream::episode, 2, 3) != rmpc::rl::stream_seed(2, Stream::episode, 2, 3));
+  CHECK(rmpc::rl::stream_seed(1, Stream::episode, 2, 3) ==
+        rmpc::rl::stream_seed(1, Stream::episode, 2, 3));
+  CHECK(rmpc::rl::stream_seed(1, Stream::episode, 2, 3) !=
+        rmpc::rl::stream_seed(1, Stream::episode, 3, 2));
+  CHECK(rmpc::rl::stream_seed(1, Stream::episode, 2, 3) !=
+        rmpc::rl::stream_seed(2, Stream::episode, 2, 3));
   rmpc::rl::ExplorationSettings<double> ex;
   CHECK(rmpc::rl::exploration_probability(ex, 0) == 1.0);
   CHECK(rmpc::rl::exploration_probability(ex, 8) == Approx(0.01));
@@ -151,8 +164,9 @@ TEST_CASE("Random streams depend on the tuple, not on the thread; parallel_for c
     });
     for (int hcount : hits) CHECK(hcount == 1);
   }
-  CHECK_THROWS_AS(rmpc::rl::parallel_for(10, 2, [](std::ptrdiff_t i, int) {
-                    if (i == 3) throw std::invalid_argument("x");
-                  }),
+  CHECK_THROWS_AS(rmpc::rl::parallel_for(10, 2,
+                                         [](std::ptrdiff_t i, int) {
+                                           if (i == 3) throw std::invalid_argument("x");
+                                         }),
                   std::invalid_argument);
 }

@@ -99,8 +99,10 @@ TEST_CASE("ReplayBuffer add_episode and argument checks", "[replay]") {
   CHECK(buf.states().isApprox(s));
   CHECK(buf.actions().isApprox(a));
   CHECK(buf.dones()(2) == 1.0);
-  CHECK_THROWS_AS(buf.push(Eigen::Vector3d::Zero(), ap.col(0), a.col(0), 0.0, s.col(0), false), std::invalid_argument);
-  CHECK_THROWS_AS(buf.push(s.col(0), ap.col(0), a.col(0), std::nan(""), s.col(0), false), std::invalid_argument);
+  CHECK_THROWS_AS(buf.push(Eigen::Vector3d::Zero(), ap.col(0), a.col(0), 0.0, s.col(0), false),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(buf.push(s.col(0), ap.col(0), a.col(0), std::nan(""), s.col(0), false),
+                  std::invalid_argument);
   CHECK_THROWS_AS(Buffer(2, 1, 0), std::invalid_argument);
 }
 

@@ -41,7 +41,8 @@ TEST_CASE("DARE reproduces P_true of the benchmark", "[riccati]") {
   CHECK((P - P_ref).cwiseAbs().maxCoeff() < 1e-8);
 }
 
-TEST_CASE("DARE agrees with the fixed point of the Riccati recursion (dynamic sizes)", "[riccati]") {
+TEST_CASE("DARE agrees with the fixed point of the Riccati recursion (dynamic sizes)",
+          "[riccati]") {
   Eigen::MatrixXd A(3, 3), B(3, 2), Q(3, 3), R(2, 2);
   A << 1.1, 0.2, 0.0, 0.0, 0.9, 0.3, 0.1, 0.0, 1.05;
   B << 1.0, 0.0, 0.0, 0.5, 0.2, 1.0;
@@ -61,7 +62,8 @@ TEST_CASE("DARE agrees with the fixed point of the Riccati recursion (dynamic si
 
 TEST_CASE("DARE reports a singular R instead of throwing", "[riccati]") {
   DareSolver<double, 2, 1> dare;
-  dare.compute(A_true(), B_true(), Eigen::Matrix2d::Identity(), Eigen::Matrix<double, 1, 1>::Zero());
+  dare.compute(A_true(), B_true(), Eigen::Matrix2d::Identity(),
+               Eigen::Matrix<double, 1, 1>::Zero());
   CHECK(dare.info() == DareStatus::singular);
 }
 

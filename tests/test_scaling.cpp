@@ -46,7 +46,7 @@ using rmpc::learn::TargetTransform;
 
 TEST_CASE("Standardizer centres and scales each row; constant rows are only centred", "[scaling]") {
   Eigen::MatrixXd x(3, 4);
-  x << 1, 2, 3, 4,   //
+  x << 1, 2, 3, 4,     //
       10, 10, 10, 10,  //
       -2, 2, -2, 2;
   Standardizer<double> st;
@@ -126,7 +126,8 @@ void check_critic_chain_rule(Scalar h, double rel_tol) {
     xm(idx[i]) -= h;
     const Scalar fd = (critic.value_single(xp) - critic.value_single(xm)) / (2 * h);
     INFO("i=" << i);
-    CHECK(double(r.dq_da(Eigen::Index(i))) == Approx(double(fd)).epsilon(rel_tol).margin(rel_tol * std::abs(double(r.value))));
+    CHECK(double(r.dq_da(Eigen::Index(i))) ==
+          Approx(double(fd)).epsilon(rel_tol).margin(rel_tol * std::abs(double(r.value))));
     const Vector gp = critic.value_gradient_hessian(xp, idx).dq_da;
     const Vector gm = critic.value_gradient_hessian(xm, idx).dq_da;
     for (std::size_t j = 0; j < idx.size(); ++j) {

@@ -6,6 +6,9 @@
 #include <random>
 #include <vector>
 
+using Eigen::Index;
+using Eigen::MatrixXd;
+using Eigen::VectorXd;
 using rmpc::qp::DenseSolver;
 using rmpc::qp::Problem;
 using rmpc::qp::ProblemDerivatives;
@@ -16,9 +19,6 @@ using rmpc::qp::SensitivityStatus;
 using rmpc::qp::Status;
 using rmpc::qp::WeakRowChoice;
 using rmpc::testing::random_matrix;
-using Eigen::Index;
-using Eigen::MatrixXd;
-using Eigen::VectorXd;
 
 namespace {
 
@@ -28,7 +28,8 @@ struct ParametricQp {
   std::vector<Problem<double>> first;                // np
   std::vector<std::vector<Problem<double>>> second;  // np x np, symmetric
 
-  static Problem<double> perturbation(std::mt19937_64& rng, const Problem<double>& like, double scale) {
+  static Problem<double> perturbation(std::mt19937_64& rng, const Problem<double>& like,
+                                      double scale) {
     Problem<double> d(like.H.rows(), like.A.rows(), like.C.rows());
     const MatrixXd h = random_matrix(rng, like.H.rows(), like.H.rows());
     d.H = 0.1 * scale * (h + h.transpose()) / 2;  // keeps H(theta) positive definite
@@ -40,11 +41,13 @@ struct ParametricQp {
     return d;
   }
 
-  ParametricQp(std::mt19937_64& rng, Index n, Index p, Index m, Index np) : base(rmpc::testing::random_qp(rng, n, p, m)) {
+  ParametricQp(std::mt19937_64& rng, Index n, Index p, Index m, Index np)
+      : base(rmpc::testing::random_qp(rng, n, p, m)) {
     for (Index i = 0; i < np; ++i) first.push_back(perturbation(rng, base, 0.3));
     second.assign(size_t(np), std::vector<Problem<double>>(size_t(np)));
     for (Index i = 0; i < np; ++i)
-      for (Index j = 0; j <= i; ++j) second[size_t(i)][size_t(j)] = second[size_t(j)][size_t(i)] = perturbation(rng, base, 0.1);
+      for (Index j = 0; j <= i; ++j)
+        second[size_t(i)][size_t(j)] = second[size_t(j)][size_t(i)] = perturbation(rng, base, 0.1);
   }
   Index np() const { return Index(first.size()); }
 
@@ -57,7 +60,9 @@ struct ParametricQp {
     Problem<double> pr = base;
     for (Index i = 0; i < np(); ++i) {
       each(pr, first[size_t(i)], [&](auto& o, const auto& x) { o += th(i) * x; });
-      for (Index j = 0; j < np(); ++j) each(pr, second[size_t(i)][size_t(j)], [&](auto& o, const auto& x) { o += 0.5 * th(i) * th(j) * x; });
+      for (Index j = 0; j < np(); ++j)
+        each(pr, second[size_t(i)][size_t(j)],
+             [&](auto& o, const auto& x) { o += 0.5 * th(i) * th(j) * x; });
     }
     return pr;
   }
@@ -68,13 +73,15 @@ struct ParametricQp {
     dx.resize(np(), n, p, m, true);
     for (Index i = 0; i < np(); ++i) {
       Problem<double> di = first[size_t(i)];
-      for (Index j = 0; j < np(); ++j) each(di, second[size_t(i)][size_t(j)], [&](auto& o, const auto& x) { o += th(j) * x; });
+      for (Index j = 0; j < np(); ++j)
+        each(di, second[size_t(i)][size_t(j)], [&](auto& o, const auto& x) { o += th(j) * x; });
       dx.dH[size_t(i)] = di.H, dx.dg[size_t(i)] = di.g, dx.dA[size_t(i)] = di.A;
       dx.db[size_t(i)] = di.b, dx.dC[size_t(i)] = di.C, dx.dd[size_t(i)] = di.d;
       for (Index j = 0; j < np(); ++j) {
         const auto& s = second[size_t(i)][size_t(j)];
         const size_t ij = size_t(i * np() + j);
-        dx.d2H[ij] = s.H, dx.d2g[ij] = s.g, dx.d2A[ij] = s.A, dx.d2b[ij] = s.b, dx.d2C[ij] = s.C, dx.d2d[ij] = s.d;
+        dx.d2H[ij] = s.H, dx.d2g[ij] = s.g, dx.d2A[ij] = s.A, dx.d2b[ij] = s.b, dx.d2C[ij] = s.C,
+        dx.d2d[ij] = s.d;
       }
     }
     return dx;
@@ -90,7 +97,8 @@ VectorXd solve_z(const Problem<double>& pr) {
 
 }  // namespace
 
-TEST_CASE("first and second order match central differences with active and saturated rows", "[sensitivity]") {
+TEST_CASE("first and second order match central differences with active and saturated rows",
+          "[sensitivity]") {
   std::mt19937_64 rng(11);
   int checked = 0;
   for (int trial = 0; trial < 60; ++trial) {
@@ -126,7 +134,8 @@ TEST_CASE("first and second order match central differences with active and satu
       sp.compute(solver_p, dxp);
       sm.compute(solver_m, dxm);
       const MatrixXd fd2 = (sp.dz_dtheta() - sm.dz_dtheta()) / (2 * h2);
-      for (Index j = 0; j < np; ++j) CHECK((sens.d2z_dtheta2(j, i) - fd2.col(j)).norm() <= 1e-5 * (1 + fd2.col(j).norm()));
+      for (Index j = 0; j < np; ++j)
+        CHECK((sens.d2z_dtheta2(j, i) - fd2.col(j)).norm() <= 1e-5 * (1 + fd2.col(j).norm()));
     }
 
     // The adjoint functional Hessian equals e' d2z/dtheta2 and is symmetric.
@@ -134,7 +143,9 @@ TEST_CASE("first and second order match central differences with active and satu
     MatrixXd fh(np, np);
     sens.functional_hessian(e, fh);
     for (Index i = 0; i < np; ++i)
-      for (Index j = 0; j < np; ++j) CHECK(std::abs(fh(i, j) - e.dot(sens.d2z_dtheta2(i, j))) <= 1e-10 * (1 + std::abs(fh(i, j))));
+      for (Index j = 0; j < np; ++j)
+        CHECK(std::abs(fh(i, j) - e.dot(sens.d2z_dtheta2(i, j))) <=
+              1e-10 * (1 + std::abs(fh(i, j))));
     CHECK((fh - fh.transpose()).norm() <= 1e-12 * (1 + fh.norm()));
   }
   CHECK(checked >= 40);
@@ -156,7 +167,8 @@ TEST_CASE("multiplier derivatives match central differences", "[sensitivity]") {
     VectorXd tp = theta, tm = theta;
     tp(i) += h, tm(i) -= h;
     DenseSolver<double> a, b;
-    const VectorXd yp = a.compute(pq.at(tp)).solve().y_ineq, ym = b.compute(pq.at(tm)).solve().y_ineq;
+    const VectorXd yp = a.compute(pq.at(tp)).solve().y_ineq,
+                   ym = b.compute(pq.at(tm)).solve().y_ineq;
     const VectorXd ep = a.result().y_eq, em = b.result().y_eq;
     CHECK((sens.dy_ineq_dtheta().col(i) - (yp - ym) / (2 * h)).norm() <= 1e-6 * (1 + yp.norm()));
     CHECK((sens.dy_eq_dtheta().col(i) - (ep - em) / (2 * h)).norm() <= 1e-6 * (1 + ep.norm()));
@@ -168,14 +180,16 @@ TEST_CASE("absent derivative blocks cost nothing and give the same answer", "[se
   ParametricQp pq(rng, 6, 0, 15, 2);
   for (auto& f : pq.first) f.H.setZero(), f.C.setZero();
   for (auto& row : pq.second)
-    for (auto& s : row) s.H.setZero(), s.C.setZero(), s.g.setZero(), s.d.setZero(), s.A.setZero(), s.b.setZero();
+    for (auto& s : row)
+      s.H.setZero(), s.C.setZero(), s.g.setZero(), s.d.setZero(), s.A.setZero(), s.b.setZero();
   const VectorXd theta = VectorXd::Zero(2);
   DenseSolver<double> solver;
   solver.compute(pq.at(theta)).solve();
   auto full = pq.derivatives(theta);
   auto sparse = full;
   sparse.dH.clear(), sparse.dC.clear(), sparse.dA.clear(), sparse.db.clear();
-  sparse.d2H.clear(), sparse.d2g.clear(), sparse.d2A.clear(), sparse.d2b.clear(), sparse.d2C.clear(), sparse.d2d.clear();
+  sparse.d2H.clear(), sparse.d2g.clear(), sparse.d2A.clear(), sparse.d2b.clear(),
+      sparse.d2C.clear(), sparse.d2d.clear();
   Sensitivity<double> a, b;
   a.compute(solver, full);
   b.compute(solver, sparse);
@@ -183,7 +197,8 @@ TEST_CASE("absent derivative blocks cost nothing and give the same answer", "[se
   CHECK((a.d2z_dtheta2() - b.d2z_dtheta2()).norm() <= 1e-14);
 }
 
-TEST_CASE("weakly active rows are reported with one-sided derivatives", "[sensitivity][degenerate]") {
+TEST_CASE("weakly active rows are reported with one-sided derivatives",
+          "[sensitivity][degenerate]") {
   // min 1/2|z|^2 - theta z1  s.t.  z1 <= 1. At theta = 1 the row is weakly active:
   // z1 = min(theta, 1), so dz1/dtheta = 1 from the left (row dropped), 0 from the right.
   Problem<double> pr(2, 0, 1);

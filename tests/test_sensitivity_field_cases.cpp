@@ -12,14 +12,14 @@
 #include <type_traits>
 #include <utility>
 
+using Eigen::MatrixXd;
+using Eigen::VectorXd;
 using rmpc::qp::DenseSolver;
 using rmpc::qp::Problem;
 using rmpc::qp::ProblemDerivatives;
 using rmpc::qp::Sensitivity;
 using rmpc::qp::SensitivityStatus;
 using rmpc::qp::Status;
-using Eigen::MatrixXd;
-using Eigen::VectorXd;
 
 namespace {
 
@@ -81,12 +81,15 @@ Check check(const Family& f, double h = 1e-6) {
 template <class S, class D, class = void>
 struct can_compute : std::false_type {};
 template <class S, class D>
-struct can_compute<S, D, std::void_t<decltype(std::declval<S&>().compute(std::declval<const typename S::Solver&>(), std::declval<D>()))>>
+struct can_compute<S, D,
+                   std::void_t<decltype(std::declval<S&>().compute(
+                       std::declval<const typename S::Solver&>(), std::declval<D>()))>>
     : std::true_type {};
 
 }  // namespace
 
-TEST_CASE("lb = ub pair at zero slack and zero multiplier: dz/ds = 1 from both sides", "[sensitivity][field][degenerate]") {
+TEST_CASE("lb = ub pair at zero slack and zero multiplier: dz/ds = 1 from both sides",
+          "[sensitivity][field][degenerate]") {
   // H = [1], g = [0], z <= s and -z <= -s at s = 0: both rows at zero slack, both multipliers 0.
   Family f = scalar_family(0.0, 2);
   f.base.C << 1.0, -1.0;
@@ -100,7 +103,8 @@ TEST_CASE("lb = ub pair at zero slack and zero multiplier: dz/ds = 1 from both s
   CHECK(std::abs(c.fd_central - c.dz) < 1e-8);
 }
 
-TEST_CASE("lb = ub pair with a positive multiplier on one side is an equality, not weakly active", "[sensitivity][field][degenerate]") {
+TEST_CASE("lb = ub pair with a positive multiplier on one side is an equality, not weakly active",
+          "[sensitivity][field][degenerate]") {
   for (double g : {-1.0, 1.0}) {
     INFO("g = " << g);
     Family f = scalar_family(g, 2);
@@ -115,7 +119,8 @@ TEST_CASE("lb = ub pair with a positive multiplier on one side is an equality, n
   }
 }
 
-TEST_CASE("lb = ub pair whose bounds move apart is licq_violated, never a wrong value", "[sensitivity][field][degenerate]") {
+TEST_CASE("lb = ub pair whose bounds move apart is licq_violated, never a wrong value",
+          "[sensitivity][field][degenerate]") {
   // z <= s, -z <= 0 at s = 0: infeasible for s < 0, z = 0 for s > 0: no two-sided derivative.
   Family f = scalar_family(0.0, 2);
   f.base.C << 1.0, -1.0;
@@ -129,7 +134,8 @@ TEST_CASE("lb = ub pair whose bounds move apart is licq_violated, never a wrong 
   CHECK(sens.info() == SensitivityStatus::licq_violated);
 }
 
-TEST_CASE("duplicated row at zero slack: dz/ds from the reduced system, status ok", "[sensitivity][field][degenerate]") {
+TEST_CASE("duplicated row at zero slack: dz/ds from the reduced system, status ok",
+          "[sensitivity][field][degenerate]") {
   // min 1/2 z^2 - z  s.t.  z <= s twice (and a scaled copy 3z <= 3s): z = s near s = 0.
   Family f = scalar_family(-1.0, 3);
   f.base.C << 1.0, 1.0, 3.0;
@@ -142,7 +148,8 @@ TEST_CASE("duplicated row at zero slack: dz/ds from the reduced system, status o
   CHECK(c.fd_left == Approx(1.0).epsilon(1e-8));
 }
 
-TEST_CASE("duplicated rows whose right-hand sides move differently are licq_violated", "[sensitivity][field][degenerate]") {
+TEST_CASE("duplicated rows whose right-hand sides move differently are licq_violated",
+          "[sensitivity][field][degenerate]") {
   // z <= s and z <= 2s at s = 0 with z* = 1 unconstrained: z = min(s, 2s): kink, not weakly active.
   Family f = scalar_family(-1.0, 2);
   f.base.C << 1.0, 1.0;
@@ -154,7 +161,8 @@ TEST_CASE("duplicated rows whose right-hand sides move differently are licq_viol
   CHECK(c.status == SensitivityStatus::licq_violated);
 }
 
-TEST_CASE("equality pinning a bound: the bound is dependent, dz/ds from the equality", "[sensitivity][field][degenerate]") {
+TEST_CASE("equality pinning a bound: the bound is dependent, dz/ds from the equality",
+          "[sensitivity][field][degenerate]") {
   // min 1/2 z^2 - z  s.t.  z = s,  z <= s: z = s.
   Family f = scalar_family(-1.0, 1);
   f.base = Problem<double>(1, 1, 1);
@@ -182,7 +190,8 @@ TEST_CASE("equality pinning a bound: the bound is dependent, dz/ds from the equa
   CHECK(sens.info() == SensitivityStatus::licq_violated);
 }
 
-TEST_CASE("a single weakly active row still gives a one-sided derivative", "[sensitivity][field][degenerate]") {
+TEST_CASE("a single weakly active row still gives a one-sided derivative",
+          "[sensitivity][field][degenerate]") {
   // z <= s with z* = 0 at s = 0: z = min(s, 0): 1 from the left, 0 from the right.
   Family f = scalar_family(0.0, 1);
   f.base.C << 1.0;
@@ -193,7 +202,8 @@ TEST_CASE("a single weakly active row still gives a one-sided derivative", "[sen
   CHECK((std::abs(c.dz - c.fd_right) < 1e-8 || std::abs(c.dz - c.fd_left) < 1e-8));
 }
 
-TEST_CASE("Sensitivity rejects a temporary ProblemDerivatives at compile time", "[sensitivity][field][ownership]") {
+TEST_CASE("Sensitivity rejects a temporary ProblemDerivatives at compile time",
+          "[sensitivity][field][ownership]") {
   using Sens = Sensitivity<double>;
   STATIC_REQUIRE(can_compute<Sens, const ProblemDerivatives<double>&>::value);
   STATIC_REQUIRE(can_compute<Sens, ProblemDerivatives<double>&>::value);
@@ -201,7 +211,8 @@ TEST_CASE("Sensitivity rejects a temporary ProblemDerivatives at compile time", 
   STATIC_REQUIRE_FALSE(can_compute<Sens, ProblemDerivatives<double>>::value);
 }
 
-TEST_CASE("Sensitivity checks the sizes of dX and names the argument", "[sensitivity][field][ownership]") {
+TEST_CASE("Sensitivity checks the sizes of dX and names the argument",
+          "[sensitivity][field][ownership]") {
   Problem<double> pr(2, 0, 1);
   pr.H.setIdentity();
   pr.g << -1, 0;
@@ -263,7 +274,8 @@ namespace {
 // datum's derivative along c = 1.78125. The exact solution (rational arithmetic) is
 // z = dz/ds = (1, 1.05e-11, 1.05e-11, 1.05e-11): the problem is homogeneous in c.
 Family duplicate_equality_ill_conditioned_h() {
-  const double a = 3.1728515625, b2 = 6.345703125, e1 = 3.1728515626, e2 = 6.3457031251, c = 1.78125;
+  const double a = 3.1728515625, b2 = 6.345703125, e1 = 3.1728515626, e2 = 6.3457031251,
+               c = 1.78125;
   Family f;
   f.base = Problem<double>(4, 2, 0);
   f.base.H << e1, a, a, a, a, e2, b2, b2, a, b2, e2, b2, a, b2, b2, e2;
@@ -278,8 +290,9 @@ Family duplicate_equality_ill_conditioned_h() {
 
 }  // namespace
 
-TEST_CASE("fuzz: a duplicated equality under an ill-conditioned H is never certified as a derivative",
-          "[sensitivity][field][fuzz]") {
+TEST_CASE(
+    "fuzz: a duplicated equality under an ill-conditioned H is never certified as a derivative",
+    "[sensitivity][field][fuzz]") {
   // The copy's tail in the solver's dependency test is round-off of eps cond(L) (1e-10 of the
   // test's scale, above its threshold), so both copies enter the working set; the solve itself
   // is backward stable (z is right to eps cond(H)). The KKT derivative system is then
@@ -292,7 +305,8 @@ TEST_CASE("fuzz: a duplicated equality under an ill-conditioned H is never certi
   DenseSolver<double> solver;
   const auto& r = solver.compute(f.at(0.0)).solve();
   REQUIRE(r.status == Status::optimal);
-  CHECK((r.z - Eigen::Vector4d(1.0, 1.05e-11, 1.05e-11, 1.05e-11)).cwiseAbs().maxCoeff() < 1e-5);  // eps cond(H) |z|
+  CHECK((r.z - Eigen::Vector4d(1.0, 1.05e-11, 1.05e-11, 1.05e-11)).cwiseAbs().maxCoeff() <
+        1e-5);  // eps cond(H) |z|
   const auto dx = f.derivatives();
   Sensitivity<double> sens;
   sens.compute(solver, dx);
@@ -316,5 +330,7 @@ TEST_CASE("fuzz: a duplicated equality under an ill-conditioned H is never certi
   const auto dx1 = single.derivatives();
   sens.compute(one, dx1);
   CHECK(sens.info() == SensitivityStatus::ok);
-  CHECK((sens.dz_dtheta().col(0) - Eigen::Vector4d(1.0, 1.05e-11, 1.05e-11, 1.05e-11)).cwiseAbs().maxCoeff() < 1e-5);
+  CHECK((sens.dz_dtheta().col(0) - Eigen::Vector4d(1.0, 1.05e-11, 1.05e-11, 1.05e-11))
+            .cwiseAbs()
+            .maxCoeff() < 1e-5);
 }

@@ -26,7 +26,8 @@ void check_optimality(const Mat& B, const Vec& g, double Delta, const Subproblem
   CHECK(std::abs(r.lambda * (Delta - r.step.norm())) <= 1e-9 * scale * Delta);
   Eigen::SelfAdjointEigenSolver<Mat> eig(K);
   CHECK(eig.eigenvalues().minCoeff() >= -1e-9 * scale);
-  CHECK(r.predicted_decrease == Approx(-(g.dot(r.step) + 0.5 * r.step.dot(B * r.step))).epsilon(1e-10).margin(1e-14));
+  CHECK(r.predicted_decrease ==
+        Approx(-(g.dot(r.step) + 0.5 * r.step.dot(B * r.step))).epsilon(1e-10).margin(1e-14));
 }
 
 Mat random_symmetric(std::mt19937_64& rng, Eigen::Index n, const Vec& eigenvalues) {
@@ -55,7 +56,8 @@ TEST_CASE("exact subproblem: interior Newton step for positive definite B", "[su
   check_optimality(B, g, 10.0, r);
 }
 
-TEST_CASE("exact subproblem: boundary solutions satisfy the More-Sorensen conditions", "[subproblem]") {
+TEST_CASE("exact subproblem: boundary solutions satisfy the More-Sorensen conditions",
+          "[subproblem]") {
   std::mt19937_64 rng(20240517);
   std::normal_distribution<double> normal(0.0, 1.0);
   for (int trial = 0; trial < 200; ++trial) {
@@ -167,7 +169,8 @@ TEST_CASE("Steihaug-CG: interior Newton step, boundary, negative curvature", "[s
   const auto r_ex = sp.solve(g, Delta);
   const double gBg = g.dot(B * g);
   const double tau = std::min(1.0, std::pow(g.norm(), 3) / (Delta * gBg));
-  const double cauchy = tau * Delta * g.norm() - 0.5 * tau * tau * Delta * Delta * gBg / g.squaredNorm();
+  const double cauchy =
+      tau * Delta * g.norm() - 0.5 * tau * tau * Delta * Delta * gBg / g.squaredNorm();
   CHECK(r_b.predicted_decrease >= cauchy * (1 - 1e-12));
   CHECK(r_b.predicted_decrease <= r_ex.predicted_decrease * (1 + 1e-12));
   // Negative curvature along the first CG direction -g.

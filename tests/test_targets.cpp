@@ -17,7 +17,8 @@ ReplayBuffer<double> chain(int episodes = 1) {
   for (int e = 0; e < episodes; ++e) {
     for (int t = 0; t < 4; ++t) {
       Eigen::VectorXd s = Eigen::VectorXd::Constant(1, t), sn = Eigen::VectorXd::Constant(1, t + 1);
-      Eigen::VectorXd ap = Eigen::VectorXd::Constant(1, t == 0 ? 0.0 : 0.5), a = Eigen::VectorXd::Constant(1, 0.5);
+      Eigen::VectorXd ap = Eigen::VectorXd::Constant(1, t == 0 ? 0.0 : 0.5),
+                      a = Eigen::VectorXd::Constant(1, 0.5);
       buf.push(s, ap, a, double(t + 1), sn, t == 3);
     }
     buf.end_episode();
@@ -35,15 +36,15 @@ TEST_CASE("critic inputs stack (s, a_prev, a) and (s', a, pi(s'))", "[targets]")
   CHECK(x(1, 0) == 0.0);
   CHECK(x(1, 2) == 0.5);
   CHECK(x(2, 3) == 0.5);
-  const Eigen::MatrixXd pi_next = rmpc::learn::next_actions(buf, [](const Eigen::VectorXd& s) {
-    return Eigen::VectorXd::Constant(1, -s(0));
-  });
+  const Eigen::MatrixXd pi_next = rmpc::learn::next_actions(
+      buf, [](const Eigen::VectorXd& s) { return Eigen::VectorXd::Constant(1, -s(0)); });
   CHECK(pi_next(0, 1) == -2.0);
   const Eigen::MatrixXd xn = rmpc::learn::next_critic_inputs(buf, pi_next);
   CHECK(xn(0, 1) == 2.0);   // s'
   CHECK(xn(1, 1) == 0.5);   // a_prev' = a
   CHECK(xn(2, 1) == -2.0);  // pi(s')
-  CHECK_THROWS_AS(rmpc::learn::next_critic_inputs(buf, Eigen::MatrixXd::Zero(1, 3)), std::invalid_argument);
+  CHECK_THROWS_AS(rmpc::learn::next_critic_inputs(buf, Eigen::MatrixXd::Zero(1, 3)),
+                  std::invalid_argument);
 }
 
 TEST_CASE("fitted-Q targets bootstrap at done only for truncated episodes", "[targets]") {
@@ -82,7 +83,8 @@ TEST_CASE("k-step returns along an episode, hand-computed", "[targets]") {
     const Eigen::VectorXd y1 = rmpc::learn::k_step_returns(buf, 1, g, v, true);
     const Eigen::VectorXd q1 = rmpc::learn::fitted_q_targets(buf, v, g, true);
     CHECK((y1 - q1).norm() == Approx(0.0).margin(1e-14));
-    const Eigen::VectorXd mc = rmpc::learn::k_step_returns(buf, 10, 1.0, Eigen::VectorXd::Zero(8), true);
+    const Eigen::VectorXd mc =
+        rmpc::learn::k_step_returns(buf, 10, 1.0, Eigen::VectorXd::Zero(8), true);
     CHECK(mc(0) == 10.0);
     CHECK(mc(1) == 9.0);
     CHECK(mc(3) == 4.0);
@@ -102,8 +104,9 @@ TEST_CASE("fitted-Q sweeps approach the k-step truncated cost", "[targets]") {
     double s = u(rng);
     for (int t = 0; t < 5; ++t) {
       const double a = u(rng) - 0.5;
-      buf.push(Eigen::VectorXd::Constant(1, s), Eigen::VectorXd::Constant(1, 0.0), Eigen::VectorXd::Constant(1, a),
-               1.0 + s, Eigen::VectorXd::Constant(1, s + 0.1), t == 4);
+      buf.push(Eigen::VectorXd::Constant(1, s), Eigen::VectorXd::Constant(1, 0.0),
+               Eigen::VectorXd::Constant(1, a), 1.0 + s, Eigen::VectorXd::Constant(1, s + 0.1),
+               t == 4);
       s += 0.1;
     }
     buf.end_episode();

@@ -13,7 +13,8 @@
 
 using namespace rmpc::learn;
 
-TEST_CASE("Adam converges on a convex quadratic; first step has length lr per coordinate", "[adam]") {
+TEST_CASE("Adam converges on a convex quadratic; first step has length lr per coordinate",
+          "[adam]") {
   Eigen::Vector3d d(1.0, 10.0, 100.0), b(1.0, -2.0, 3.0);
   Eigen::VectorXd theta = Eigen::VectorXd::Zero(3);
   AdamSettings<double> s;
@@ -39,7 +40,7 @@ TEST_CASE("MSE and Huber losses and their gradients", "[adam]") {
   const double hub = regression_loss(Loss::huber, 1.0, pred, target, g);
   CHECK(hub == Approx((0.125 + 0 + (3 - 0.5) + (2.5 - 0.5)) / 4));
   CHECK(g(0) == Approx(-0.5 / 4));
-  CHECK(g(2) == Approx(1.0 / 4));   // linear branch: slope delta
+  CHECK(g(2) == Approx(1.0 / 4));  // linear branch: slope delta
   CHECK(g(3) == Approx(-1.0 / 4));
   // Central differences of the Huber loss away from the kinks.
   for (int i = 0; i < 4; ++i) {
@@ -47,7 +48,9 @@ TEST_CASE("MSE and Huber losses and their gradients", "[adam]") {
     Eigen::RowVectorXd pp = pred, pm = pred, tmp(4);
     pp(i) += h;
     pm(i) -= h;
-    const double fd = (regression_loss(Loss::huber, 1.0, pp, target, tmp) - regression_loss(Loss::huber, 1.0, pm, target, tmp)) / (2 * h);
+    const double fd = (regression_loss(Loss::huber, 1.0, pp, target, tmp) -
+                       regression_loss(Loss::huber, 1.0, pm, target, tmp)) /
+                      (2 * h);
     regression_loss(Loss::huber, 1.0, pred, target, g);
     CHECK(g(i) == Approx(fd).margin(1e-8));
   }
@@ -171,7 +174,8 @@ TEST_CASE("Warm start continues from the current weights", "[training]") {
   CHECK(second.best_loss < first.best_loss);
 }
 
-TEST_CASE("The paper's critic fits a smooth positive Q and recovers dQ/da and d2Q/da2", "[training][critic]") {
+TEST_CASE("The paper's critic fits a smooth positive Q and recovers dQ/da and d2Q/da2",
+          "[training][critic]") {
   // Q(s, a_prev, a) = 1 + s1^2 + 0.5 s2^2 + (a - 0.3 s1)^2 (a_prev is ignored):
   // dQ/da = 2 (a - 0.3 s1) in [-2.6, 2.6], d2Q/da2 = 2.
   auto q_of = [](const Eigen::VectorXd& x) {
@@ -210,8 +214,8 @@ TEST_CASE("The paper's critic fits a smooth positive Q and recovers dQ/da and d2
     max_abs_g = std::max(max_abs_g, std::abs(res.dq_da(0) - g));
     mean_abs_h += std::abs(res.d2q_da2(0, 0) - 2.0) / m;
   }
-  INFO("epochs " << fit.epochs << ", max rel Q " << max_rel_q << ", dQ/da mean/max abs " << mean_abs_g << "/"
-                 << max_abs_g << ", d2Q/da2 mean abs " << mean_abs_h);
+  INFO("epochs " << fit.epochs << ", max rel Q " << max_rel_q << ", dQ/da mean/max abs "
+                 << mean_abs_g << "/" << max_abs_g << ", d2Q/da2 mean abs " << mean_abs_h);
   // Measured (seed 7/2): max rel Q 0.050, dQ/da mean/max abs 0.051/0.18, d2Q/da2 mean abs 0.39.
   CHECK(max_rel_q < 0.07);
   CHECK(mean_abs_g < 0.1);
@@ -222,7 +226,8 @@ TEST_CASE("The paper's critic fits a smooth positive Q and recovers dQ/da and d2
 TEST_CASE("float critic trains too", "[training][critic]") {
   auto critic = make_paper_critic<float>(1, 1, 3);
   Eigen::MatrixXf x = Eigen::MatrixXf::Random(3, 500);
-  Eigen::VectorXf y = (1.0f + x.row(0).array().square() + x.row(2).array().square()).matrix().transpose();
+  Eigen::VectorXf y =
+      (1.0f + x.row(0).array().square() + x.row(2).array().square()).matrix().transpose();
   TrainSettings<float> s;
   s.max_epochs = 200;
   s.batch_size = 64;
@@ -252,29 +257,37 @@ TEST_CASE("Train settings convert between scalar types", "[training]") {
   CHECK(f.loss == d.loss);
 }
 
-TEST_CASE("learn settings: defaults validate, a bad field is named by the consumer", "[training][settings]") {
+TEST_CASE("learn settings: defaults validate, a bad field is named by the consumer",
+          "[training][settings]") {
   using rmpc::testing::thrown_message;
   CHECK_NOTHROW(FittedQSettings<float>{}.validate());
   CHECK_NOTHROW(TargetScalerSettings<double>{}.validate());
   TrainSettings<double> ts;
   ts.batch_size = 0;
-  CHECK(thrown_message([&] { Trainer<double> t(ts); }) == "TrainSettings::batch_size must be > 0 (got 0)");
+  CHECK(thrown_message([&] { Trainer<double> t(ts); }) ==
+        "TrainSettings::batch_size must be > 0 (got 0)");
   ts = {};
   ts.shard_size = 0;
-  CHECK(thrown_message([&] { Trainer<double> t(ts); }) == "TrainSettings::shard_size must be > 0 (got 0)");
+  CHECK(thrown_message([&] { Trainer<double> t(ts); }) ==
+        "TrainSettings::shard_size must be > 0 (got 0)");
   ts = {};
   ts.threads = 0;
-  CHECK(thrown_message([&] { Trainer<double> t(ts); }) == "TrainSettings::threads must be > 0 (got 0)");
+  CHECK(thrown_message([&] { Trainer<double> t(ts); }) ==
+        "TrainSettings::threads must be > 0 (got 0)");
   ts = {};
   ts.adam.beta1 = -0.1;
-  CHECK(thrown_message([&] { Trainer<double> t(ts); }).find("AdamSettings::beta1 must be in [0, 1)") == 0);
+  CHECK(thrown_message([&] {
+          Trainer<double> t(ts);
+        }).find("AdamSettings::beta1 must be in [0, 1)") == 0);
   AdamSettings<float> as;
   as.learning_rate = 0;
   CHECK(thrown_message([&] { Adam<float> a(as); }).find("AdamSettings::learning_rate") == 0);
   FittedQSettings<double> fq;
   fq.gamma = 1.5;
-  CHECK(thrown_message([&] { fq.validate(); }).find("FittedQSettings::gamma must be in (0, 1]") == 0);
+  CHECK(thrown_message([&] { fq.validate(); }).find("FittedQSettings::gamma must be in (0, 1]") ==
+        0);
   TargetScalerSettings<double> sc;
   sc.floor = -1;
-  CHECK(thrown_message([&] { TargetScaler<double> s(sc); }).find("TargetScalerSettings::floor") == 0);
+  CHECK(thrown_message([&] { TargetScaler<double> s(sc); }).find("TargetScalerSettings::floor") ==
+        0);
 }

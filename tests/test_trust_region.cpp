@@ -53,7 +53,8 @@ double beale(const V2& v, V2* g, M2* H) {
     const double r = c[i] - x * (1 - yk);
     V2 dr(-(1 - yk), x * k * std::pow(y, k - 1));
     M2 d2r;
-    d2r << 0, k * std::pow(y, k - 1), k * std::pow(y, k - 1), x * k * (k - 1) * (k >= 2 ? std::pow(y, k - 2) : 0.0);
+    d2r << 0, k * std::pow(y, k - 1), k * std::pow(y, k - 1),
+        x * k * (k - 1) * (k >= 2 ? std::pow(y, k - 2) : 0.0);
     f += r * r;
     gg += 2 * r * dr;
     HH += 2 * (dr * dr.transpose() + r * d2r);
@@ -90,7 +91,8 @@ std::vector<double> errors(const std::vector<V2>& it, const V2& xs) {
 
 }  // namespace
 
-TEST_CASE("trust region: derivatives of the test functions match central differences", "[trust_region]") {
+TEST_CASE("trust region: derivatives of the test functions match central differences",
+          "[trust_region]") {
   const V2 pts[3] = {V2(-1.2, 1.0), V2(0.7, -0.3), V2(2.0, 0.4)};
   for (auto fn : {&rosenbrock, &beale, &double_well}) {
     for (const V2& x : pts) {
@@ -102,7 +104,8 @@ TEST_CASE("trust region: derivatives of the test functions match central differe
         V2 e = V2::Zero();
         e(i) = h;
         V2 gp, gm;
-        CHECK((fn(x + e, nullptr, nullptr) - fn(x - e, nullptr, nullptr)) / (2 * h) == Approx(g(i)).epsilon(1e-6).margin(1e-6));
+        CHECK((fn(x + e, nullptr, nullptr) - fn(x - e, nullptr, nullptr)) / (2 * h) ==
+              Approx(g(i)).epsilon(1e-6).margin(1e-6));
         fn(x + e, &gp, nullptr);
         fn(x - e, &gm, nullptr);
         CHECK(((gp - gm) / (2 * h) - H.col(i)).norm() <= 1e-5 * (1 + H.norm()));
@@ -118,15 +121,17 @@ TEST_CASE("trust region: Rosenbrock from (-1.2, 1) with every curvature model", 
       auto s = unconstrained_settings();
       s.regularisation = reg;
       const auto r = minimize(rosenbrock, x0, model, s);
-      INFO("model " << static_cast<int>(model) << " reg " << static_cast<int>(reg) << " status " << to_string(r.status)
-                    << " iterations " << r.iterations);
+      INFO("model " << static_cast<int>(model) << " reg " << static_cast<int>(reg) << " status "
+                    << to_string(r.status) << " iterations " << r.iterations);
       CHECK(r.status == Status::converged_gradient);
       CHECK((r.x - xs).norm() < 1e-8);
-      std::cout << "rosenbrock model " << static_cast<int>(model) << " reg " << static_cast<int>(reg) << ": "
-                << r.iterations << " trials, " << r.accepted << " accepted\n";
+      std::cout << "rosenbrock model " << static_cast<int>(model) << " reg "
+                << static_cast<int>(reg) << ": " << r.iterations << " trials, " << r.accepted
+                << " accepted\n";
     }
   }
-  const auto gn = minimize(rosenbrock_gn, x0, TrustRegionModel::gauss_newton, unconstrained_settings());
+  const auto gn =
+      minimize(rosenbrock_gn, x0, TrustRegionModel::gauss_newton, unconstrained_settings());
   CHECK(gn.status == Status::converged_gradient);
   CHECK((gn.x - xs).norm() < 1e-8);
   std::cout << "rosenbrock gauss-newton: " << gn.iterations << " trials\n";
@@ -199,7 +204,8 @@ TEST_CASE("trust region: Beale, convex quadratic, clipped gradient", "[trust_reg
   CHECK((rc.x - xs).norm() < 1e-8);
 }
 
-TEST_CASE("trust region: escapes a saddle through the hard case (no regularisation)", "[trust_region]") {
+TEST_CASE("trust region: escapes a saddle through the hard case (no regularisation)",
+          "[trust_region]") {
   auto s = unconstrained_settings();
   s.regularisation = Regularisation::none;
   TrustRegion<double, 2> tr(TrustRegionModel::exact_hessian, s);
@@ -269,7 +275,9 @@ TEST_CASE("trust region: ask/tell reproduces minimize exactly", "[trust_region]"
     V2 g;
     M2 H;
     tr.reset(x0, rosenbrock(x0, &g, &H));
-    auto tell = [&] { model == TrustRegionModel::bfgs ? tr.tell_gradient(g) : tr.tell_model(g, H); };
+    auto tell = [&] {
+      model == TrustRegionModel::bfgs ? tr.tell_gradient(g) : tr.tell_model(g, H);
+    };
     tell();
     std::vector<V2> mine{x0};
     while (tr.status() == Status::running) {
@@ -371,7 +379,8 @@ TEST_CASE("trust region: every stop is a status", "[trust_region]") {
     CHECK(tr.status() == Status::converged_radius);
     CHECK(tr.radius() == s.min_radius);
     CHECK(tr.x() == x0);
-    CHECK(trials == 8);  // 1e-2 / 4^k is clamped to the 1e-6 floor at k = 7, one more rejection at the floor
+    CHECK(trials ==
+          8);  // 1e-2 / 4^k is clamped to the 1e-6 floor at k = 7, one more rejection at the floor
     CHECK(tr.ask().step.isZero());  // stopped: zero step, no exception
   }
   {
@@ -402,11 +411,12 @@ TEST_CASE("trust region: every stop is a status", "[trust_region]") {
     CHECK(tr.status() == Status::max_iterations);
     CHECK(tr.iterations() == 3);
   }
-  CHECK_THROWS_AS((TrustRegion<double, 2>(TrustRegionModel::bfgs, [] {
-                    TrustRegionSettings<double> b;
-                    b.min_radius = 0;
-                    return b;
-                  }())),
+  CHECK_THROWS_AS((TrustRegion<double, 2>(TrustRegionModel::bfgs,
+                                          [] {
+                                            TrustRegionSettings<double> b;
+                                            b.min_radius = 0;
+                                            return b;
+                                          }())),
                   std::invalid_argument);
 }
 
@@ -436,15 +446,17 @@ TEST_CASE("trust region: noisy sampled objective (ask/tell with measured J)", "[
     }
   }
   CHECK((tr.x() - c).norm() < 1e-3);
-  std::cout << "noisy quadratic: |x - c| " << (tr.x() - c).norm() << ", rejected " << rejected << "\n";
+  std::cout << "noisy quadratic: |x - c| " << (tr.x() - c).norm() << ", rejected " << rejected
+            << "\n";
 }
 
-TEST_CASE("optimizer settings: defaults and paper presets validate, a bad field is named", "[trust_region][settings]") {
+TEST_CASE("optimizer settings: defaults and paper presets validate, a bad field is named",
+          "[trust_region][settings]") {
   using rmpc::testing::thrown_message;
   CHECK_NOTHROW(TrustRegionSettings<double>{}.validate());
   CHECK_NOTHROW(OptimizerSettings<float>{}.validate());
-  for (UpdateRule rule : {UpdateRule::gd, UpdateRule::qn, UpdateRule::adam, UpdateRule::tr_gd, UpdateRule::tr_qn,
-                          UpdateRule::tr_gauss_newton, UpdateRule::tr_bfgs})
+  for (UpdateRule rule : {UpdateRule::gd, UpdateRule::qn, UpdateRule::adam, UpdateRule::tr_gd,
+                          UpdateRule::tr_qn, UpdateRule::tr_gauss_newton, UpdateRule::tr_bfgs})
     CHECK_NOTHROW(paper_settings<double>(rule).validate());
 
   TrustRegionSettings<double> tr;
@@ -459,11 +471,17 @@ TEST_CASE("optimizer settings: defaults and paper presets validate, a bad field 
   CHECK(thrown_message([&] { tr.validate(); }).find("BfgsSettings::damping_threshold") == 0);
   OptimizerSettings<double> os;
   os.first_order.adam_beta2 = 1.0;
-  CHECK(thrown_message([&] { Optimizer<double> o(os); }).find("FirstOrderSettings::adam_beta2 must be in [0, 1)") == 0);
+  CHECK(thrown_message([&] {
+          Optimizer<double> o(os);
+        }).find("FirstOrderSettings::adam_beta2 must be in [0, 1)") == 0);
   SteihaugCgSettings<double> cg;
   cg.max_iterations_per_dimension = 0;
-  CHECK(thrown_message([&] { SteihaugCg<double> s(cg); }).find("SteihaugCgSettings::max_iterations_per_dimension") == 0);
+  CHECK(thrown_message([&] {
+          SteihaugCg<double> s(cg);
+        }).find("SteihaugCgSettings::max_iterations_per_dimension") == 0);
   ExactSubproblemSettings<double> ex;
   ex.radius_tolerance = std::nan("");
-  CHECK(thrown_message([&] { ExactSubproblem<double> e(ex); }).find("ExactSubproblemSettings::radius_tolerance") == 0);
+  CHECK(thrown_message([&] {
+          ExactSubproblem<double> e(ex);
+        }).find("ExactSubproblemSettings::radius_tolerance") == 0);
 }

@@ -50,9 +50,10 @@ struct MethodName {
 };
 inline const std::vector<MethodName>& methods() {
   using R = rmpc::optim::UpdateRule;
-  static const std::vector<MethodName> m = {{"gd", R::gd},       {"tr-gd", R::tr_gd},     {"qn", R::qn},
-                                            {"tr-qn", R::tr_qn}, {"tr-bfgs", R::tr_bfgs}, {"tr-gauss-newton", R::tr_gauss_newton},
-                                            {"adam", R::adam}};
+  static const std::vector<MethodName> m = {
+      {"gd", R::gd},       {"tr-gd", R::tr_gd},     {"qn", R::qn},
+      {"tr-qn", R::tr_qn}, {"tr-bfgs", R::tr_bfgs}, {"tr-gauss-newton", R::tr_gauss_newton},
+      {"adam", R::adam}};
   return m;
 }
 inline std::string method_names() {
@@ -68,11 +69,13 @@ inline std::string canonical_method(std::string name) {
   return "";
 }
 /// The rule of a canonical or user-spelled method name (UsageError naming `flag` if unknown).
-inline rmpc::optim::UpdateRule parse_rule(const std::string& name, const std::string& flag = "--method") {
+inline rmpc::optim::UpdateRule parse_rule(const std::string& name,
+                                          const std::string& flag = "--method") {
   const std::string c = canonical_method(name);
   for (const auto& m : methods())
     if (c == m.cli) return m.rule;
-  throw UsageError(flag + ": unknown method '" + name + "' (expected one of " + method_names() + ")");
+  throw UsageError(flag + ": unknown method '" + name + "' (expected one of " + method_names() +
+                   ")");
 }
 
 struct Options {
@@ -86,15 +89,17 @@ struct Options {
   int first_epochs = 60;   // epoch cap of the first fits (random init)
   int restart = -1;        // <0: the LoopSettings default (restart_on_stop, not in the paper)
   double exploration_floor = -1, sigma = -1;  // <0: the paper's 0.01 and 0.1
-  int sweeps = 10;         // fitted-Q sweeps k (paper: 10)
-  int crn = -1, float_critic = -1;  // <0: the LoopSettings default; crn: 0 off, 1 always, 2 trust-region rules
-  double critic_lr = -1;   // <0: the paper's Adam 1e-3
-  int batch_size = -1;     // <0: the paper's minibatch 256
-  int buffer_episodes = -1;  // <0: the paper's 250
+  int sweeps = 10;                            // fitted-Q sweeps k (paper: 10)
+  int crn = -1, float_critic =
+                    -1;  // <0: the LoopSettings default; crn: 0 off, 1 always, 2 trust-region rules
+  double critic_lr = -1;      // <0: the paper's Adam 1e-3
+  int batch_size = -1;        // <0: the paper's minibatch 256
+  int buffer_episodes = -1;   // <0: the paper's 250
   int shrink_from_step = -1;  // <0: TrustRegionSettings default
   int refit_on_reject = -1;   // <0: the LoopSettings default
-  bool paper_preset = false;     // --preset paper: rmpc::rl::paper_loop_settings (flags given still apply)
-  int ratio_test = -1;        // <0: the LoopSettings default; 0 exploring batch, 1 deterministic batch
+  bool paper_preset =
+      false;            // --preset paper: rmpc::rl::paper_loop_settings (flags given still apply)
+  int ratio_test = -1;  // <0: the LoopSettings default; 0 exploring batch, 1 deterministic batch
   int seeds = 3;
   std::string json, csv, out = "linear_2d_results";
   std::vector<std::string> methods;  // --compare: canonical names (default: all seven)
@@ -120,15 +125,37 @@ struct FlagSpec {
 };
 inline const std::vector<FlagSpec>& flags() {
   static const std::vector<FlagSpec> f = {
-      {"--method", 1, S | T},          {"--iterations", 1, train},     {"--seed", 1, train},
-      {"--threads", 1, train | TT},    {"--json", 1, S},               {"--csv", 1, S},
-      {"--episodes", 1, train},        {"--critic-epochs", 1, train},  {"--first-epochs", 1, train},
-      {"--restart", 1, train},         {"--exploration-floor", 1, train}, {"--sigma", 1, train},
-      {"--sweeps", 1, train},          {"--crn", 1, train},            {"--float-critic", 1, train},
-      {"--critic-lr", 1, train},       {"--batch-size", 1, train},     {"--buffer-episodes", 1, train},
-      {"--shrink-from-step", 1, train}, {"--refit-on-reject", 1, train}, {"--ratio-test", 1, train}, {"--preset", 1, train}, {"--seeds", 1, C},
-      {"--methods", 1, C},             {"--out", 1, C},                {"--quiet", 0, train | TT},
-      {"--theta", np, TT | P},          {"--theta-lower", np, train},   {"--theta-upper", np, train},          {"--compare", 0, ~0u},          {"--test-set", 0, ~0u},
+      {"--method", 1, S | T},
+      {"--iterations", 1, train},
+      {"--seed", 1, train},
+      {"--threads", 1, train | TT},
+      {"--json", 1, S},
+      {"--csv", 1, S},
+      {"--episodes", 1, train},
+      {"--critic-epochs", 1, train},
+      {"--first-epochs", 1, train},
+      {"--restart", 1, train},
+      {"--exploration-floor", 1, train},
+      {"--sigma", 1, train},
+      {"--sweeps", 1, train},
+      {"--crn", 1, train},
+      {"--float-critic", 1, train},
+      {"--critic-lr", 1, train},
+      {"--batch-size", 1, train},
+      {"--buffer-episodes", 1, train},
+      {"--shrink-from-step", 1, train},
+      {"--refit-on-reject", 1, train},
+      {"--ratio-test", 1, train},
+      {"--preset", 1, train},
+      {"--seeds", 1, C},
+      {"--methods", 1, C},
+      {"--out", 1, C},
+      {"--quiet", 0, train | TT},
+      {"--theta", np, TT | P},
+      {"--theta-lower", np, train},
+      {"--theta-upper", np, train},
+      {"--compare", 0, ~0u},
+      {"--test-set", 0, ~0u},
       {"--policy", 2, ~0u},
   };
   return f;
@@ -146,13 +173,15 @@ inline std::string int_range(long long lo, long long hi) {
   return "from " + std::to_string(lo) + " to " + std::to_string(hi);
 }
 
-inline long long parse_int(const std::string& flag, const std::string& text, long long lo, long long hi) {
+inline long long parse_int(const std::string& flag, const std::string& text, long long lo,
+                           long long hi) {
   long long v = 0;
   const char* b = text.data();
   const char* e = b + text.size();
   const auto [p, ec] = std::from_chars(b, e, v);
   if (text.empty() || ec != std::errc() || p != e || v < lo || v > hi)
-    throw UsageError(flag + ": expected a whole number " + int_range(lo, hi) + ", got " + quoted(text));
+    throw UsageError(flag + ": expected a whole number " + int_range(lo, hi) + ", got " +
+                     quoted(text));
   return v;
 }
 
@@ -163,26 +192,30 @@ inline std::uint64_t parse_u64(const std::string& flag, const std::string& text)
   const auto [p, ec] = std::from_chars(b, e, v);
   if (text.empty() || ec != std::errc() || p != e)
     throw UsageError(flag + ": expected a whole number from 0 to " +
-                     std::to_string(std::numeric_limits<std::uint64_t>::max()) + ", got " + quoted(text));
+                     std::to_string(std::numeric_limits<std::uint64_t>::max()) + ", got " +
+                     quoted(text));
   return v;
 }
 
 /// A finite real satisfying `ok` (described by `domain`, e.g. "> 0").
-inline double parse_real(const std::string& flag, const std::string& text, const std::function<bool(double)>& ok,
-                         const std::string& domain) {
+inline double parse_real(const std::string& flag, const std::string& text,
+                         const std::function<bool(double)>& ok, const std::string& domain) {
   double v = 0;
   const char* b = text.data();
   const char* e = b + text.size();
   const auto [p, ec] = std::from_chars(b, e, v);
   if (text.empty() || ec != std::errc() || p != e || !std::isfinite(v) || !ok(v))
-    throw UsageError(flag + ": expected a finite number" + (domain.empty() ? "" : " " + domain) + ", got " + quoted(text));
+    throw UsageError(flag + ": expected a finite number" + (domain.empty() ? "" : " " + domain) +
+                     ", got " + quoted(text));
   return v;
 }
 
 /// A bound: a finite number, or inf (-inf for a lower bound) for none.
 inline double parse_bound(const std::string& flag, const std::string& text, bool lower) {
   const std::string none = lower ? "-inf" : "inf";
-  if (text == none) return lower ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+  if (text == none)
+    return lower ? -std::numeric_limits<double>::infinity()
+                 : std::numeric_limits<double>::infinity();
   double v = 0;
   const char* b = text.data();
   const char* e = b + text.size();
@@ -198,7 +231,9 @@ inline int parse_01(const std::string& flag, const std::string& text) {
   throw UsageError(flag + ": expected 0 or 1, got " + quoted(text));
 }
 
-inline bool looks_like_flag(const std::string& s) { return s.size() >= 2 && s[0] == '-' && s[1] == '-'; }
+inline bool looks_like_flag(const std::string& s) {
+  return s.size() >= 2 && s[0] == '-' && s[1] == '-';
+}
 
 struct Given {
   const FlagSpec* spec;
@@ -211,7 +246,8 @@ struct Given {
 /// --compare, --test-set or --policy (at most one); else "single" when --method, --iterations
 /// or --json is given, else the short demo. `training_states()` (the number of training
 /// states, for --episodes) is called only when needed.
-inline Options parse(int argc, const char* const* argv, const std::function<long long()>& training_states) {
+inline Options parse(int argc, const char* const* argv,
+                     const std::function<long long()>& training_states) {
   using namespace detail;
   Options o;
   for (int i = 0; i < argc; ++i) o.command_line += (i ? " " : "") + std::string(argv[i]);
@@ -232,8 +268,8 @@ inline Options parse(int argc, const char* const* argv, const std::function<long
     if (!looks_like_flag(a)) {
       std::string msg = "unexpected argument " + quoted(a);
       if (!given.empty() && given.back().spec->arity > 1)
-        msg += " (" + std::string(given.back().spec->name) + " takes exactly " + std::to_string(given.back().spec->arity) +
-               " values)";
+        msg += " (" + std::string(given.back().spec->name) + " takes exactly " +
+               std::to_string(given.back().spec->arity) + " values)";
       else if (!given.empty() && given.back().spec->arity == 0)
         msg += " (" + std::string(given.back().spec->name) + " takes no value)";
       else
@@ -252,17 +288,18 @@ inline Options parse(int argc, const char* const* argv, const std::function<long
       if (eq != std::string::npos) {
         g.values.push_back(a.substr(eq + 1));
       } else {
-        if (i + 1 >= argc || looks_like_flag(argv[i + 1])) throw UsageError(name + ": missing value");
+        if (i + 1 >= argc || looks_like_flag(argv[i + 1]))
+          throw UsageError(name + ": missing value");
         g.values.push_back(argv[++i]);
       }
     } else {
       if (eq != std::string::npos)
-        throw UsageError(name + " takes " + std::to_string(spec->arity) + " values separated by spaces, not " +
-                         quoted(a));
+        throw UsageError(name + " takes " + std::to_string(spec->arity) +
+                         " values separated by spaces, not " + quoted(a));
       while (i + 1 < argc && !looks_like_flag(argv[i + 1])) g.values.push_back(argv[++i]);
       if (int(g.values.size()) != spec->arity)
-        throw UsageError(name + ": expected exactly " + std::to_string(spec->arity) + " numbers, got " +
-                         std::to_string(g.values.size()));
+        throw UsageError(name + ": expected exactly " + std::to_string(spec->arity) +
+                         " numbers, got " + std::to_string(g.values.size()));
     }
     given.push_back(std::move(g));
   }
@@ -270,7 +307,8 @@ inline Options parse(int argc, const char* const* argv, const std::function<long
   // 2. The mode, and flags that the mode would ignore.
   auto has = [&](const char* n) { return seen.count(n) > 0; };
   const int modes = int(has("--compare")) + int(has("--test-set")) + int(has("--policy"));
-  if (modes > 1) throw UsageError("--compare, --test-set and --policy are separate modes: give at most one");
+  if (modes > 1)
+    throw UsageError("--compare, --test-set and --policy are separate modes: give at most one");
   unsigned bit = S;
   std::string where;
   if (has("--policy")) {
@@ -290,7 +328,8 @@ inline Options parse(int argc, const char* const* argv, const std::function<long
     where = "without --compare, --test-set or --policy";
   }
   for (const auto& g : given)
-    if ((g.spec->modes & bit) == 0) throw UsageError(std::string(g.spec->name) + " has no effect " + where);
+    if ((g.spec->modes & bit) == 0)
+      throw UsageError(std::string(g.spec->name) + " has no effect " + where);
 
   // 3. Values.
   constexpr long long big = std::numeric_limits<int>::max();
@@ -321,19 +360,25 @@ inline Options parse(int argc, const char* const* argv, const std::function<long
     } else if (f == "--first-epochs") {
       o.first_epochs = int(parse_int(f, v, 1, big));
     } else if (f == "--preset") {
-      if (v != "paper" && v != "default") throw UsageError("--preset: expected paper or default, got " + quoted(v));
+      if (v != "paper" && v != "default")
+        throw UsageError("--preset: expected paper or default, got " + quoted(v));
       o.paper_preset = v == "paper";
     } else if (f == "--restart") {
       o.restart = parse_01(f, v);
     } else if (f == "--exploration-floor") {
-      o.exploration_floor = parse_real(f, v, [](double x) { return x >= 0 && x <= 1; }, "in [0, 1]");
+      o.exploration_floor = parse_real(
+          f, v, [](double x) { return x >= 0 && x <= 1; }, "in [0, 1]");
     } else if (f == "--sigma") {
       o.sigma = parse_real(f, v, positive, "> 0");
     } else if (f == "--sweeps") {
       o.sweeps = int(parse_int(f, v, 1, 10000));
     } else if (f == "--crn") {
-      o.crn = v == "off" || v == "0" ? 0 : v == "on" || v == "1" ? 1 : v == "tr" || v == "2" ? 2 : -2;
-      if (o.crn == -2) throw UsageError("--crn: expected off, on or tr (0, 1, 2), got " + quoted(v));
+      o.crn = v == "off" || v == "0"  ? 0
+              : v == "on" || v == "1" ? 1
+              : v == "tr" || v == "2" ? 2
+                                      : -2;
+      if (o.crn == -2)
+        throw UsageError("--crn: expected off, on or tr (0, 1, 2), got " + quoted(v));
     } else if (f == "--float-critic") {
       o.float_critic = parse_01(f, v);
     } else if (f == "--critic-lr") {
@@ -348,14 +393,16 @@ inline Options parse(int argc, const char* const* argv, const std::function<long
       o.refit_on_reject = parse_01(f, v);
     } else if (f == "--ratio-test") {
       o.ratio_test = v == "exploring" ? 0 : v == "deterministic" ? 1 : -2;
-      if (o.ratio_test == -2) throw UsageError("--ratio-test: expected exploring or deterministic, got " + quoted(v));
+      if (o.ratio_test == -2)
+        throw UsageError("--ratio-test: expected exploring or deterministic, got " + quoted(v));
     } else if (f == "--seeds") {
       o.seeds = int(parse_int(f, v, 1, 10000));
     } else if (f == "--methods") {
       std::size_t start = 0;
       while (true) {
         const auto comma = v.find(',', start);
-        const std::string n = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        const std::string n =
+            v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
         if (n.empty()) throw UsageError("--methods: empty method name in " + quoted(v));
         const std::string c = canonical_method(n);
         if (c.empty()) (void)parse_rule(n, f);
@@ -368,24 +415,28 @@ inline Options parse(int argc, const char* const* argv, const std::function<long
     } else if (f == "--out") {
       if (v.empty()) throw UsageError("--out: empty directory name");
       // The plot step passes the directory to gnuplot and the shell inside single quotes.
-      if (v.find('\'') != std::string::npos) throw UsageError("--out: the directory name must not contain a single quote");
+      if (v.find('\'') != std::string::npos)
+        throw UsageError("--out: the directory name must not contain a single quote");
       o.out = v;
     } else if (f == "--quiet") {
       o.quiet = true;
     } else if (f == "--theta") {
       o.has_theta = true;
       for (int j = 0; j < np; ++j)
-        o.theta(j) = parse_real(f + " value " + std::to_string(j + 1), g.values[std::size_t(j)],
-                                [](double) { return true; }, "");
+        o.theta(j) = parse_real(
+            f + " value " + std::to_string(j + 1), g.values[std::size_t(j)],
+            [](double) { return true; }, "");
     } else if (f == "--theta-lower" || f == "--theta-upper") {
       auto& bound = f == "--theta-lower" ? o.theta_lower : o.theta_upper;
       bound.resize(np);
       for (int j = 0; j < np; ++j)
-        bound(j) = parse_bound(f + " value " + std::to_string(j + 1), g.values[std::size_t(j)], f == "--theta-lower");
+        bound(j) = parse_bound(f + " value " + std::to_string(j + 1), g.values[std::size_t(j)],
+                               f == "--theta-lower");
     } else if (f == "--policy") {
       for (int j = 0; j < 2; ++j)
-        o.policy_state(j) = parse_real(f + " value " + std::to_string(j + 1), g.values[std::size_t(j)],
-                                       [](double) { return true; }, "");
+        o.policy_state(j) = parse_real(
+            f + " value " + std::to_string(j + 1), g.values[std::size_t(j)],
+            [](double) { return true; }, "");
     }
   }
 
@@ -394,21 +445,25 @@ inline Options parse(int argc, const char* const* argv, const std::function<long
     if (o.methods.empty())
       for (const auto& m : methods()) o.methods.push_back(m.cli);
     if (std::uint64_t(o.seeds - 1) > std::numeric_limits<std::uint64_t>::max() - o.seed)
-      throw UsageError("--seeds: seeds " + std::to_string(o.seed) + " + 0.." + std::to_string(o.seeds - 1) +
-                       " overflow 64 bits (lower --seed)");
+      throw UsageError("--seeds: seeds " + std::to_string(o.seed) + " + 0.." +
+                       std::to_string(o.seeds - 1) + " overflow 64 bits (lower --seed)");
   }
   if (o.theta_lower.size() > 0 || o.theta_upper.size() > 0) {
-    if (o.theta_lower.size() == 0) o.theta_lower = Eigen::VectorXd::Constant(np, -std::numeric_limits<double>::infinity());
-    if (o.theta_upper.size() == 0) o.theta_upper = Eigen::VectorXd::Constant(np, std::numeric_limits<double>::infinity());
+    if (o.theta_lower.size() == 0)
+      o.theta_lower = Eigen::VectorXd::Constant(np, -std::numeric_limits<double>::infinity());
+    if (o.theta_upper.size() == 0)
+      o.theta_upper = Eigen::VectorXd::Constant(np, std::numeric_limits<double>::infinity());
     for (int j = 0; j < np; ++j) {
       if (o.theta_lower(j) > o.theta_upper(j))
-        throw UsageError("--theta-lower value " + std::to_string(j + 1) + " exceeds --theta-upper value " + std::to_string(j + 1));
+        throw UsageError("--theta-lower value " + std::to_string(j + 1) +
+                         " exceeds --theta-upper value " + std::to_string(j + 1));
       if (theta0()(j) < o.theta_lower(j) || theta0()(j) > o.theta_upper(j))
-        throw UsageError("--theta-lower/--theta-upper value " + std::to_string(j + 1) + ": theta0 = " +
-                         std::to_string(theta0()(j)) + " lies outside the bounds");
+        throw UsageError("--theta-lower/--theta-upper value " + std::to_string(j + 1) +
+                         ": theta0 = " + std::to_string(theta0()(j)) + " lies outside the bounds");
     }
   }
-  if (!o.json.empty() && o.json == o.csv) throw UsageError("--json and --csv name the same file " + quoted(o.json));
+  if (!o.json.empty() && o.json == o.csv)
+    throw UsageError("--json and --csv name the same file " + quoted(o.json));
   return o;
 }
 

@@ -48,8 +48,12 @@ constexpr double untrained_cost = 26.350;
 
 /// The true system of method.md section 1 as an rl environment.
 struct TrueSystem {
-  Eigen::Vector2d step(const Eigen::Vector2d& s, const Action& a) const { return linear_2d::true_step(s, a(0)); }
-  double cost(const Eigen::Vector2d& s, const Action& a) const { return linear_2d::stage_cost(s, a(0)); }
+  Eigen::Vector2d step(const Eigen::Vector2d& s, const Action& a) const {
+    return linear_2d::true_step(s, a(0));
+  }
+  double cost(const Eigen::Vector2d& s, const Action& a) const {
+    return linear_2d::stage_cost(s, a(0));
+  }
 };
 
 using Loop = rmpc::rl::PolicyOptimizer<TrueSystem, PaperMpc>;
@@ -96,9 +100,11 @@ std::unique_ptr<PaperMpc> make_mpc() {
   return mpc;
 }
 
-rmpc::rl::LoopSettings<double> loop_settings(const Options& o, rmpc::optim::UpdateRule rule, std::uint64_t seed) {
+rmpc::rl::LoopSettings<double> loop_settings(const Options& o, rmpc::optim::UpdateRule rule,
+                                             std::uint64_t seed) {
   rmpc::rl::LoopSettings<double> s =
-      o.paper_preset ? rmpc::rl::paper_loop_settings<double>(rule, o.critic_epochs) : rmpc::rl::LoopSettings<double>{};
+      o.paper_preset ? rmpc::rl::paper_loop_settings<double>(rule, o.critic_epochs)
+                     : rmpc::rl::LoopSettings<double>{};
   s.iterations = o.iterations;
   s.seed = seed;
   s.threads = o.threads;
@@ -119,8 +125,10 @@ rmpc::rl::LoopSettings<double> loop_settings(const Options& o, rmpc::optim::Upda
   if (o.buffer_episodes > 0) s.buffer_episodes = o.buffer_episodes;
   if (o.refit_on_reject >= 0) s.refit_on_reject = o.refit_on_reject != 0;
   if (o.ratio_test >= 0)
-    s.ratio_test_cost = o.ratio_test == 1 ? rmpc::rl::RatioTestCost::deterministic_batch : rmpc::rl::RatioTestCost::exploring_batch;
-  if (o.shrink_from_step >= 0) s.optimizer.trust_region.shrink_from_step_length = o.shrink_from_step != 0;
+    s.ratio_test_cost = o.ratio_test == 1 ? rmpc::rl::RatioTestCost::deterministic_batch
+                                          : rmpc::rl::RatioTestCost::exploring_batch;
+  if (o.shrink_from_step >= 0)
+    s.optimizer.trust_region.shrink_from_step_length = o.shrink_from_step != 0;
   if (o.exploration_floor >= 0) s.exploration.floor = o.exploration_floor;
   if (o.sigma >= 0) s.exploration.sigma = o.sigma;
   return s;
@@ -132,8 +140,8 @@ States training_states(const Options& o) {
   return s;
 }
 
-rmpc::rl::LoopResult<double, linear_2d::np> train(const Options& o, rmpc::optim::UpdateRule rule, std::uint64_t seed,
-                                                  const States& states) {
+rmpc::rl::LoopResult<double, linear_2d::np> train(const Options& o, rmpc::optim::UpdateRule rule,
+                                                  std::uint64_t seed, const States& states) {
   Loop loop(TrueSystem{}, make_mpc, states, loop_settings(o, rule, seed));
   const std::string label = std::string(rmpc::optim::to_string(rule)) + " s" + std::to_string(seed);
   return loop.run(linear_2d::theta0(), [&](const Loop::Record& r) {
@@ -144,7 +152,8 @@ rmpc::rl::LoopResult<double, linear_2d::np> train(const Options& o, rmpc::optim:
 /// First iteration whose accepted deterministic cost is within `tol` of the benchmark (-1: never).
 int iterations_to(const rmpc::rl::LoopResult<double, linear_2d::np>& r, double tol) {
   for (const auto& h : r.history)
-    if (std::isfinite(h.eval_cost) && h.eval_cost <= (1.0 + tol) * benchmark_cost) return h.iteration;
+    if (std::isfinite(h.eval_cost) && h.eval_cost <= (1.0 + tol) * benchmark_cost)
+      return h.iteration;
   return -1;
 }
 
@@ -160,17 +169,20 @@ void print_reference_costs(const States& states) {
     rmpc::mpc::PolicyRequest req;
     req.du0_dtheta = req.d2u0_dtheta2 = req.du0_ds = false;
     const Eigen::Vector2d s0 = states.col(e);
-    rmpc::rl::run_episode<double, 2, 1>(TrueSystem{}, s0, 50,
-                                        [&](const Eigen::Vector2d& s, const Action&, int, Action& a) {
-                                          const auto& r = bench.evaluate(s, req);
-                                          a = r.u0;
-                                          return r.qp_status == rmpc::qp::Status::optimal;
-                                        },
-                                        ep);
+    rmpc::rl::run_episode<double, 2, 1>(
+        TrueSystem{}, s0, 50,
+        [&](const Eigen::Vector2d& s, const Action&, int, Action& a) {
+          const auto& r = bench.evaluate(s, req);
+          a = r.u0;
+          return r.qp_status == rmpc::qp::Status::optimal;
+        },
+        ep);
     jb += ep.total_cost / double(states.cols());
   }
-  std::printf("benchmark MPC (true model, N = 50): mean cost %.4f over %d training states (method.md: 11.901)\n", jb,
-              int(states.cols()));
+  std::printf(
+      "benchmark MPC (true model, N = 50): mean cost %.4f over %d training states (method.md: "
+      "11.901)\n",
+      jb, int(states.cols()));
   std::printf("untrained MPC (theta0, N = 10):     mean cost %.4f (method.md: 26.350)\n", ju);
 }
 
@@ -178,23 +190,29 @@ int run_single(const Options& o) {
   const States states = training_states(o);
   const auto rule = parse_rule(o.method);
   const auto r = train(o, rule, o.seed, states);
-  std::printf("%s seed %llu: best deterministic cost %.5f at iteration %d (benchmark %.3f; within 5%% at it %d, 1%% at it %d); "
-              "%.1f s (rollouts %.1f, sensitivities %.1f, critic %.1f, step %.2f, evaluation %.2f)\n",
-              rmpc::optim::to_string(rule), static_cast<unsigned long long>(o.seed), r.best_cost, r.best_iteration,
-              benchmark_cost, iterations_to(r, 0.05), iterations_to(r, 0.01), r.wall_seconds, r.time.rollouts,
-              r.time.sensitivities, r.time.critic, r.time.step, r.time.evaluation);
+  std::printf(
+      "%s seed %llu: best deterministic cost %.5f at iteration %d (benchmark %.3f; within 5%% at "
+      "it %d, 1%% at it %d); "
+      "%.1f s (rollouts %.1f, sensitivities %.1f, critic %.1f, step %.2f, evaluation %.2f)\n",
+      rmpc::optim::to_string(rule), static_cast<unsigned long long>(o.seed), r.best_cost,
+      r.best_iteration, benchmark_cost, iterations_to(r, 0.05), iterations_to(r, 0.01),
+      r.wall_seconds, r.time.rollouts, r.time.sensitivities, r.time.critic, r.time.step,
+      r.time.evaluation);
   std::printf("best theta:");
   for (Eigen::Index j = 0; j < r.best_theta.size(); ++j) std::printf(" %.6f", r.best_theta(j));
   std::printf("\n");
   // Settings record: full loop settings, rule, seed, rmpc version, command line.
-  const io::Settings record = io::settings_record(o, loop_settings(o, rule, o.seed), true, o.seed, states.cols());
+  const io::Settings record =
+      io::settings_record(o, loop_settings(o, rule, o.seed), true, o.seed, states.cols());
   if (!o.json.empty()) {
     io::write_file(o.json, [&](std::ostream& f) {
-      rmpc::rl::write_summary_json(f, r, "\"program\": \"linear_2d\", \"rmpc_version\": " + io::json_string(rmpc::version_string) +
-                                             ", \"method\": " + io::json_string(o.method) + ", \"rule\": " +
-                                             io::json_string(rmpc::optim::to_string(rule)) + ", \"seed\": " +
-                                             std::to_string(o.seed) + ", \"threads\": " + std::to_string(o.threads) +
-                                             ", \"benchmark_cost\": 11.901, \"settings\": " + io::json_object(record));
+      rmpc::rl::write_summary_json(
+          f, r,
+          "\"program\": \"linear_2d\", \"rmpc_version\": " + io::json_string(rmpc::version_string) +
+              ", \"method\": " + io::json_string(o.method) +
+              ", \"rule\": " + io::json_string(rmpc::optim::to_string(rule)) + ", \"seed\": " +
+              std::to_string(o.seed) + ", \"threads\": " + std::to_string(o.threads) +
+              ", \"benchmark_cost\": 11.901, \"settings\": " + io::json_object(record));
     });
     std::printf("wrote %s\n", o.json.c_str());
   }
@@ -206,7 +224,7 @@ int run_single(const Options& o) {
     header.push_back({"benchmark_cost", io::number(benchmark_cost), false});
     io::write_file(o.csv, [&](std::ostream& f) {
       io::write_comment_header(f, header);
-      io::write_history_csv(f, r);
+      rmpc::rl::write_history_csv(f, r);
     });
     std::printf("wrote %s\n", o.csv.c_str());
   }
@@ -223,9 +241,11 @@ int run_compare(const Options& o) {
   const std::string summary_path = o.out + "/summary.csv";
   std::ofstream summary(summary_path);
   if (!summary) throw std::runtime_error("cannot open '" + summary_path + "' for writing");
-  io::write_comment_header(summary, io::settings_record(o, loop_settings(o, parse_rule(names.front()), o.seed), false,
-                                                        o.seed, states.cols()));
-  summary << "method,seed,final_cost,best_cost,best_iteration,it_5pct,it_1pct,rejected,wall_s,t_rollouts,t_sensitivities,t_critic,t_step,t_evaluation\n";
+  io::write_comment_header(
+      summary, io::settings_record(o, loop_settings(o, parse_rule(names.front()), o.seed), false,
+                                   o.seed, states.cols()));
+  summary << "method,seed,final_cost,best_cost,best_iteration,it_5pct,it_1pct,rejected,wall_s,t_"
+             "rollouts,t_sensitivities,t_critic,t_step,t_evaluation\n";
   // Mean learning curve per method: best accepted deterministic cost so far, per iteration.
   std::map<std::string, std::vector<double>> curve;
   for (const auto& name : names) {
@@ -235,14 +255,16 @@ int run_compare(const Options& o) {
     for (int k = 0; k < o.seeds; ++k) {
       const std::uint64_t seed = o.seed + std::uint64_t(k);
       const auto r = train(o, rule, seed, states);
-      io::Settings header = io::settings_record(o, loop_settings(o, rule, seed), true, seed, states.cols());
+      io::Settings header =
+          io::settings_record(o, loop_settings(o, rule, seed), true, seed, states.cols());
       header.push_back({"status", rmpc::rl::to_string(r.status), true});
       header.push_back({"best_cost", io::number(r.best_cost), false});
       header.push_back({"best_iteration", std::to_string(r.best_iteration), false});
-      io::write_file(o.out + "/" + name + "_seed" + std::to_string(seed) + ".csv", [&](std::ostream& f) {
-        io::write_comment_header(f, header);
-        io::write_history_csv(f, r);
-      });
+      io::write_file(o.out + "/" + name + "_seed" + std::to_string(seed) + ".csv",
+                     [&](std::ostream& f) {
+                       io::write_comment_header(f, header);
+                       rmpc::rl::write_history_csv(f, r);
+                     });
       int rejected = 0;
       for (const auto& h : r.history) rejected += h.accepted ? 0 : 1;
       double best = std::numeric_limits<double>::infinity();
@@ -253,15 +275,21 @@ int run_compare(const Options& o) {
       }
       // What a user deploys: the deterministic cost of the final theta (best_cost is chosen by
       // monitoring evaluations the learner does not see).
-      const double final_cost = r.history.empty() ? std::numeric_limits<double>::quiet_NaN() : r.history.back().eval_cost;
-      summary << name << ',' << seed << ',' << final_cost << ',' << r.best_cost << ',' << r.best_iteration << ',' << iterations_to(r, 0.05) << ','
-              << iterations_to(r, 0.01) << ',' << rejected << ',' << r.wall_seconds << ',' << r.time.rollouts << ','
-              << r.time.sensitivities << ',' << r.time.critic << ',' << r.time.step << ',' << r.time.evaluation << "\n";
+      const double final_cost =
+          r.history.empty() ? std::numeric_limits<double>::quiet_NaN() : r.history.back().eval_cost;
+      summary << name << ',' << seed << ',' << final_cost << ',' << r.best_cost << ','
+              << r.best_iteration << ',' << iterations_to(r, 0.05) << ',' << iterations_to(r, 0.01)
+              << ',' << rejected << ',' << r.wall_seconds << ',' << r.time.rollouts << ','
+              << r.time.sensitivities << ',' << r.time.critic << ',' << r.time.step << ','
+              << r.time.evaluation << "\n";
       summary.flush();
       if (!summary) throw std::runtime_error("writing '" + summary_path + "' failed");
-      std::printf("%-16s seed %llu  final %.5f  best %.5f (it %d)  5%%: it %d  1%%: it %d  rejected %d  %.1f s\n", name.c_str(),
-                  static_cast<unsigned long long>(seed), final_cost, r.best_cost, r.best_iteration, iterations_to(r, 0.05),
-                  iterations_to(r, 0.01), rejected, r.wall_seconds);
+      std::printf(
+          "%-16s seed %llu  final %.5f  best %.5f (it %d)  5%%: it %d  1%%: it %d  rejected %d  "
+          "%.1f s\n",
+          name.c_str(), static_cast<unsigned long long>(seed), final_cost, r.best_cost,
+          r.best_iteration, iterations_to(r, 0.05), iterations_to(r, 0.01), rejected,
+          r.wall_seconds);
       std::fflush(stdout);
     }
   }
@@ -277,22 +305,27 @@ int run_compare(const Options& o) {
       f << "\n";
     }
   });
-  std::printf("wrote %s, %s/curves.dat and one CSV per run in %s\n", summary_path.c_str(), o.out.c_str(), o.out.c_str());
+  std::printf("wrote %s, %s/curves.dat and one CSV per run in %s\n", summary_path.c_str(),
+              o.out.c_str(), o.out.c_str());
   const std::string gp_path = o.out + "/curves.gp", png = o.out + "/learning_curves.png";
   auto write_gp = [&](const char* terminal) {
     io::write_file(gp_path, [&](std::ostream& gp) {
       gp << "set terminal " << terminal << "\nset output '" << png << "'\n"
-         << "set xlabel 'RL iteration (batch of 50 episodes)'\nset ylabel 'best closed-loop cost so far (50 training states)'\n"
-         << "set logscale y\nset key top right\nset grid\nset title 'linear\\_2d: mean over " << o.seeds << " seeds'\n"
+         << "set xlabel 'RL iteration (batch of 50 episodes)'\nset ylabel 'best closed-loop cost "
+            "so far (50 training states)'\n"
+         << "set logscale y\nset key top right\nset grid\nset title 'linear\\_2d: mean over "
+         << o.seeds << " seeds'\n"
          << "plot ";
       for (std::size_t k = 0; k < names.size(); ++k)
-        gp << "'" << o.out << "/curves.dat' using 1:" << (k + 2) << " with linespoints pt 7 ps 0.5 title '" << names[k] << "', ";
+        gp << "'" << o.out << "/curves.dat' using 1:" << (k + 2)
+           << " with linespoints pt 7 ps 0.5 title '" << names[k] << "', ";
       gp << benchmark_cost << " with lines dt 2 lw 2 lc rgb 'black' title 'benchmark 11.901'\n";
     });
   };
   write_gp("pngcairo size 800,500 font ',10'");
   if (!have_gnuplot()) {
-    std::printf("gnuplot not found: skipped the plot (data in %s/curves.dat, script %s)\n", o.out.c_str(), gp_path.c_str());
+    std::printf("gnuplot not found: skipped the plot (data in %s/curves.dat, script %s)\n",
+                o.out.c_str(), gp_path.c_str());
     return 0;
   }
   // A stale plot must not pass for a new one: the plot counts as written only if gnuplot
@@ -300,7 +333,8 @@ int run_compare(const Options& o) {
   std::error_code ec;
   std::filesystem::remove(png, ec);
   auto plotted = [&](const char* redirect) {
-    return std::system(("gnuplot '" + gp_path + "'" + redirect).c_str()) == 0 && std::filesystem::exists(png, ec);
+    return std::system(("gnuplot '" + gp_path + "'" + redirect).c_str()) == 0 &&
+           std::filesystem::exists(png, ec);
   };
   bool ok = plotted(" 2>/dev/null");
   if (!ok) {
@@ -308,7 +342,9 @@ int run_compare(const Options& o) {
     write_gp("png size 800,500");
     ok = plotted("");
   }
-  if (!ok) throw std::runtime_error("gnuplot did not write " + png + " (data in " + o.out + "/curves.dat, script " + gp_path + ")");
+  if (!ok)
+    throw std::runtime_error("gnuplot did not write " + png + " (data in " + o.out +
+                             "/curves.dat, script " + gp_path + ")");
   std::printf("wrote %s\n", png.c_str());
   return 0;
 }
@@ -325,20 +361,22 @@ LoopStats closed_loop_stats(Mpc& mpc, const Eigen::Vector2d& s0) {
   rmpc::rl::Episode<double, 2, 1> ep;
   rmpc::mpc::PolicyRequest req;
   req.du0_dtheta = req.d2u0_dtheta2 = req.du0_ds = false;
-  rmpc::rl::run_episode<double, 2, 1>(TrueSystem{}, s0, 50,
-                                      [&](const Eigen::Vector2d& s, const Action&, int k, Action& a) {
-                                        req.warm_start = k > 0;
-                                        const auto& r = mpc.evaluate(s, req);
-                                        a = r.u0;
-                                        return r.qp_status == rmpc::qp::Status::optimal;
-                                      },
-                                      ep);
+  rmpc::rl::run_episode<double, 2, 1>(
+      TrueSystem{}, s0, 50,
+      [&](const Eigen::Vector2d& s, const Action&, int k, Action& a) {
+        req.warm_start = k > 0;
+        const auto& r = mpc.evaluate(s, req);
+        a = r.u0;
+        return r.qp_status == rmpc::qp::Status::optimal;
+      },
+      ep);
   LoopStats st;
   st.ok = ep.ok();
   st.cost = ep.total_cost;
   auto check = [&](const Eigen::Vector2d& x) {
     for (int i = 0; i < 2; ++i) {
-      const double v = std::max({0.0, x(i) - linear_2d::state_ub()(i), linear_2d::state_lb()(i) - x(i)});
+      const double v =
+          std::max({0.0, x(i) - linear_2d::state_ub()(i), linear_2d::state_lb()(i) - x(i)});
       st.max_violation = std::max(st.max_violation, v);
       if (v > 1e-9) ++st.violations;
     }
@@ -355,7 +393,8 @@ int run_test_set(const Options& o) {
   if (!o.has_theta) {
     const auto r = train(o, parse_rule(o.method), o.seed, training_states(o));
     theta = r.best_theta;
-    source = o.method + " seed " + std::to_string(o.seed) + " best (training cost " + std::to_string(r.best_cost) + ")";
+    source = o.method + " seed " + std::to_string(o.seed) + " best (training cost " +
+             std::to_string(r.best_cost) + ")";
   }
   const Eigen::Index n = test.cols();
   const auto count = static_cast<std::size_t>(n);
@@ -387,18 +426,23 @@ int run_test_set(const Options& o) {
   for (const auto* v : {&bench, &untrained, &learned}) {
     int threw = 0;
     for (const auto& st : *v) threw += st.threw ? 1 : 0;
-    if (threw > 0) std::printf("warning: the QP solver threw on %d closed loops (%s)\n", threw,
-                               v == &bench ? "benchmark" : v == &untrained ? "untrained" : "learned");
+    if (threw > 0)
+      std::printf("warning: the QP solver threw on %d closed loops (%s)\n", threw,
+                  v == &bench       ? "benchmark"
+                  : v == &untrained ? "untrained"
+                                    : "learned");
   }
   std::vector<std::size_t> kept;
   for (std::size_t e = 0; e < std::size_t(n); ++e)
     if (bench[e].ok && bench[e].max_violation <= 1e-9) kept.push_back(e);
-  std::printf("test set: %d states, %d kept (benchmark violates the box by > 1e-9 from %d; method.md: 510 dropped)\n",
-              int(n), int(kept.size()), int(n - Eigen::Index(kept.size())));
+  std::printf(
+      "test set: %d states, %d kept (benchmark violates the box by > 1e-9 from %d; method.md: 510 "
+      "dropped)\n",
+      int(n), int(kept.size()), int(n - Eigen::Index(kept.size())));
   std::printf("learned theta from %s:", source.c_str());
   for (Eigen::Index j = 0; j < theta.size(); ++j) std::printf(" %.6f", theta(j));
-  std::printf("\n%-22s %9s %11s %10s %10s %14s %12s\n", "controller", "feasible", "infeasible", "mean cost", "std",
-              "max violation", "violations");
+  std::printf("\n%-22s %9s %11s %10s %10s %14s %12s\n", "controller", "feasible", "infeasible",
+              "mean cost", "std", "max violation", "violations");
   auto row = [&](const char* name, const std::vector<LoopStats>& s) {
     int feasible = 0, viol = 0;
     double mean = 0, sq = 0, maxv = 0;
@@ -412,7 +456,8 @@ int run_test_set(const Options& o) {
     const double m = double(kept.size());
     mean /= m;
     const double sd = std::sqrt(std::max(0.0, sq / m - mean * mean) * m / (m - 1));
-    std::printf("%-22s %9d %11d %10.4f %10.4f %14.4g %12d\n", name, feasible, int(kept.size()) - feasible, mean, sd, maxv, viol);
+    std::printf("%-22s %9d %11d %10.4f %10.4f %14.4g %12d\n", name, feasible,
+                int(kept.size()) - feasible, mean, sd, maxv, viol);
   };
   row("benchmark (N=50, true)", bench);
   row("untrained (theta0)", untrained);
@@ -425,46 +470,55 @@ int run_policy(const Options& o) { return linear_2d::print_policy_json(o.policy_
 int run_demo(Options o) {
   const States states = training_states(o);
   print_reference_costs(states);
-  std::printf("demo: TR-QN, %d RL iterations of %d episodes (full study: --iterations 40, or --compare)\n", o.iterations,
-              int(states.cols()));
+  std::printf(
+      "demo: TR-QN, %d RL iterations of %d episodes (full study: --iterations 40, or --compare)\n",
+      o.iterations, int(states.cols()));
   std::fflush(stdout);
   return run_single(o);
 }
 
 void usage(std::FILE* to) {
-  std::fprintf(to,
-               "usage: linear_2d                      short TR-QN demo (8 iterations) with progress\n"
-               "       linear_2d --method M [--iterations K] [training options] [--json FILE] [--csv FILE]\n"
-               "       linear_2d --compare [--seeds N] [--methods M1,M2,..] [--out DIR] [training options]\n"
-               "       linear_2d --test-set [--method M] [training options]\n"
-               "       linear_2d --test-set --theta T1 .. T8 [--threads T]\n"
-               "       linear_2d --policy X1 X2 [--theta T1 .. T8]\n"
-               "       linear_2d --help | --version\n"
-               "methods (case-insensitive, '-' or '_'): %s (default tr-qn)\n"
-               "training options:\n"
-               "  --iterations K          RL iterations, 1..100000 (default 40, demo 8)\n"
-               "  --seed S                0..2^64-1 (default 0; --compare runs seeds S..S+N-1)\n"
-               "  --threads T             1..1024 (default 1; results do not depend on it)\n"
-               "  --episodes N            the first N training states, 1..number of states (default all 50)\n"
-               "  --critic-epochs E       >= 1 (default 25)      --first-epochs E     >= 1 (default 60)\n"
-               "  --sweeps K              1..10000 (default 10)  --critic-lr LR       > 0 (default 1e-3)\n"
-               "  --batch-size B          >= 1 (default 256)     --buffer-episodes E  1..1000000 (default 250)\n"
-               "  --exploration-floor F   in [0, 1] (default 0.01)\n"
-               "  --sigma S               > 0 (default 0.1)\n"
-               "  --crn off|on|tr         common random numbers (default tr: trust-region rules only)\n"
-               "  --float-critic 0|1      (default 1)            --shrink-from-step 0|1 (default 0)\n"
-               "  --refit-on-reject 0|1   (default 1)            --restart 0|1        (default 1)\n"
-               "  --theta-lower L1 .. L8  --theta-upper U1 .. U8 box bounds on theta (-inf / inf: none; default none)\n"
-               "  --preset paper|default  start from the paper's loop (rl/paper_preset.hpp) or the defaults\n"
-               "  --quiet\n"
-               "  --ratio-test exploring|deterministic  cost the trust-region ratio test compares (default exploring)\n"
-               "outputs (checked writable before any training; a failed write exits with status 1):\n"
-               "  --json FILE             summary, history and the settings record (single run)\n"
-               "  --csv FILE              history; '# key: value' settings lines first; nan for missing values\n"
-               "  --out DIR               --compare: one CSV per run, summary.csv, curves.dat, curves.gp,\n"
-               "                          learning_curves.png (default linear_2d_results)\n"
-               "--theta takes exactly 8 finite numbers, --policy 2. Exit status: 0 ok, 1 failure, 2 bad command line.\n",
-               linear_2d::cli::method_names().c_str());
+  std::fprintf(
+      to,
+      "usage: linear_2d                      short TR-QN demo (8 iterations) with progress\n"
+      "       linear_2d --method M [--iterations K] [training options] [--json FILE] [--csv FILE]\n"
+      "       linear_2d --compare [--seeds N] [--methods M1,M2,..] [--out DIR] [training options]\n"
+      "       linear_2d --test-set [--method M] [training options]\n"
+      "       linear_2d --test-set --theta T1 .. T8 [--threads T]\n"
+      "       linear_2d --policy X1 X2 [--theta T1 .. T8]\n"
+      "       linear_2d --help | --version\n"
+      "methods (case-insensitive, '-' or '_'): %s (default tr-qn)\n"
+      "training options:\n"
+      "  --iterations K          RL iterations, 1..100000 (default 40, demo 8)\n"
+      "  --seed S                0..2^64-1 (default 0; --compare runs seeds S..S+N-1)\n"
+      "  --threads T             1..1024 (default 1; results do not depend on it)\n"
+      "  --episodes N            the first N training states, 1..number of states (default all "
+      "50)\n"
+      "  --critic-epochs E       >= 1 (default 25)      --first-epochs E     >= 1 (default 60)\n"
+      "  --sweeps K              1..10000 (default 10)  --critic-lr LR       > 0 (default 1e-3)\n"
+      "  --batch-size B          >= 1 (default 256)     --buffer-episodes E  1..1000000 (default "
+      "250)\n"
+      "  --exploration-floor F   in [0, 1] (default 0.01)\n"
+      "  --sigma S               > 0 (default 0.1)\n"
+      "  --crn off|on|tr         common random numbers (default tr: trust-region rules only)\n"
+      "  --float-critic 0|1      (default 1)            --shrink-from-step 0|1 (default 0)\n"
+      "  --refit-on-reject 0|1   (default 1)            --restart 0|1        (default 1)\n"
+      "  --theta-lower L1 .. L8  --theta-upper U1 .. U8 box bounds on theta (-inf / inf: none; "
+      "default none)\n"
+      "  --preset paper|default  start from the paper's loop (rl/paper_preset.hpp) or the "
+      "defaults\n"
+      "  --quiet\n"
+      "  --ratio-test exploring|deterministic  cost the trust-region ratio test compares (default "
+      "exploring)\n"
+      "outputs (checked writable before any training; a failed write exits with status 1):\n"
+      "  --json FILE             summary, history and the settings record (single run)\n"
+      "  --csv FILE              history; '# key: value' settings lines first; nan for missing "
+      "values\n"
+      "  --out DIR               --compare: one CSV per run, summary.csv, curves.dat, curves.gp,\n"
+      "                          learning_curves.png (default linear_2d_results)\n"
+      "--theta takes exactly 8 finite numbers, --policy 2. Exit status: 0 ok, 1 failure, 2 bad "
+      "command line.\n",
+      linear_2d::cli::method_names().c_str());
 }
 
 }  // namespace
@@ -473,7 +527,9 @@ int main(int argc, char** argv) {
   // 1. The whole command line, before anything runs (exit status 2 on a bad one).
   Options o;
   try {
-    o = linear_2d::cli::parse(argc, argv, [] { return static_cast<long long>(read_states(training_states_file).cols()); });
+    o = linear_2d::cli::parse(argc, argv, [] {
+      return static_cast<long long>(read_states(training_states_file).cols());
+    });
   } catch (const linear_2d::cli::UsageError& e) {
     std::fprintf(stderr, "linear_2d: %s\nrun 'linear_2d --help' for the usage\n", e.what());
     return 2;

@@ -19,7 +19,8 @@ inline constexpr int benchmark_horizon = 50;  ///< the benchmark MPC's N
 inline constexpr double soft_weight = 100.0;  ///< L1 weight of the state-bound slacks
 inline constexpr double input_weight = 0.5;   ///< R (Q = I)
 
-/// theta0 = (t1..t8): A = [[t1, t2], [0, t3]], B = (t4, t5), b = (t6, t7), t8 = back-off of x1's lower bound.
+/// theta0 = (t1..t8): A = [[t1, t2], [0, t3]], B = (t4, t5), b = (t6, t7), t8 = back-off of x1's
+/// lower bound.
 inline Eigen::Matrix<double, np, 1> theta0() {
   return (Eigen::Matrix<double, np, 1>() << 1.0, 0.25, 1.0, 0.1, 0.3, 0.0, 0.0, 0.0).finished();
 }
@@ -90,7 +91,9 @@ inline double stage_cost(const Eigen::Vector2d& s, double u) {
 }
 
 /// True dynamics s+ = A s + B u.
-inline Eigen::Vector2d true_step(const Eigen::Vector2d& s, double u) { return true_A() * s + true_B() * u; }
+inline Eigen::Vector2d true_step(const Eigen::Vector2d& s, double u) {
+  return true_A() * s + true_B() * u;
+}
 
 }  // namespace linear_2d
 
@@ -100,10 +103,16 @@ inline Eigen::Vector2d true_step(const Eigen::Vector2d& s, double u) { return tr
 // EIGEN_RUNTIME_NO_MALLOC (the allocation checks must be inside the code under test), gets one
 // automatically.
 #ifndef EIGEN_RUNTIME_NO_MALLOC
-extern template class rmpc::mpc::LqMpc<double, linear_2d::nx, linear_2d::nu, linear_2d::horizon, linear_2d::np>;
-extern template rmpc::mpc::LqMpc<double, linear_2d::nx, linear_2d::nu, linear_2d::horizon, linear_2d::np>::LqMpc(const linear_2d::PaperModel&, const rmpc::mpc::LqSizes&,
-                                                                      const rmpc::mpc::LqMpcSettings<double>&);
-extern template class rmpc::mpc::LqMpc<double, linear_2d::nx, linear_2d::nu, Eigen::Dynamic, linear_2d::np, 0, 0, 0>;
-extern template rmpc::mpc::LqMpc<double, linear_2d::nx, linear_2d::nu, Eigen::Dynamic, linear_2d::np, 0, 0, 0>::LqMpc(const linear_2d::PaperModel&, const rmpc::mpc::LqSizes&,
-                                                                             const rmpc::mpc::LqMpcSettings<double>&);
+extern template class rmpc::mpc::LqMpc<double, linear_2d::nx, linear_2d::nu, linear_2d::horizon,
+                                       linear_2d::np>;
+extern template rmpc::mpc::LqMpc<double, linear_2d::nx, linear_2d::nu, linear_2d::horizon,
+                                 linear_2d::np>::LqMpc(const linear_2d::PaperModel&,
+                                                       const rmpc::mpc::LqSizes&,
+                                                       const rmpc::mpc::LqMpcSettings<double>&);
+extern template class rmpc::mpc::LqMpc<double, linear_2d::nx, linear_2d::nu, Eigen::Dynamic,
+                                       linear_2d::np, 0, 0, 0>;
+extern template rmpc::mpc::LqMpc<double, linear_2d::nx, linear_2d::nu, Eigen::Dynamic,
+                                 linear_2d::np, 0, 0,
+                                 0>::LqMpc(const linear_2d::PaperModel&, const rmpc::mpc::LqSizes&,
+                                           const rmpc::mpc::LqMpcSettings<double>&);
 #endif

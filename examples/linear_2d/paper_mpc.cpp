@@ -2,6 +2,9 @@
 // every program that includes paper_model.hpp links library linear_2d_paper_mpc.
 #include "paper_model.hpp"
 
-template class rmpc::mpc::LqMpc<double, linear_2d::nx, linear_2d::nu, linear_2d::horizon, linear_2d::np>;
-template rmpc::mpc::LqMpc<double, linear_2d::nx, linear_2d::nu, linear_2d::horizon, linear_2d::np>::LqMpc(
-    const linear_2d::PaperModel&, const rmpc::mpc::LqSizes&, const rmpc::mpc::LqMpcSettings<double>&);
+template class rmpc::mpc::LqMpc<double, linear_2d::nx, linear_2d::nu, linear_2d::horizon,
+                                linear_2d::np>;
+template rmpc::mpc::LqMpc<double, linear_2d::nx, linear_2d::nu, linear_2d::horizon,
+                          linear_2d::np>::LqMpc(const linear_2d::PaperModel&,
+                                                const rmpc::mpc::LqSizes&,
+                                                const rmpc::mpc::LqMpcSettings<double>&);

@@ -25,7 +25,10 @@ inline int print_policy_json(const Eigen::Vector2d& s, const Eigen::Matrix<doubl
   const auto precision = out.precision();
   out << std::setprecision(17);
   auto number = [&out](double v) {
-    if (std::isfinite(v)) out << v; else out << "null";
+    if (std::isfinite(v))
+      out << v;
+    else
+      out << "null";
   };
   out << "{\"u0\":";
   number(r.u0(0));
@@ -47,13 +50,16 @@ inline int print_policy_json(const Eigen::Vector2d& s, const Eigen::Matrix<doubl
   number(r.du0_ds(0, 0));
   out << ",";
   number(r.du0_ds(0, 1));
-  out << "],\"status\":\"" << rmpc::mpc::to_string(r.status) << "\",\"qp_status\":\"" << rmpc::qp::to_string(r.qp_status)
-      << "\",\"cost\":";
+  out << "],\"status\":\"" << rmpc::mpc::to_string(r.status) << "\",\"qp_status\":\""
+      << rmpc::qp::to_string(r.qp_status) << "\",\"cost\":";
   number(r.cost);
   out << "}\n";
   out.flags(flags);
   out.precision(precision);
-  return (r.status == rmpc::mpc::PolicyStatus::ok || r.status == rmpc::mpc::PolicyStatus::weakly_active) ? 0 : 1;
+  return (r.status == rmpc::mpc::PolicyStatus::ok ||
+          r.status == rmpc::mpc::PolicyStatus::weakly_active)
+             ? 0
+             : 1;
 }
 
 }  // namespace linear_2d

@@ -64,9 +64,12 @@ inline std::string json_object(const Settings& s) {
   std::string r = "{";
   for (std::size_t i = 0; i < s.size(); ++i) {
     r += (i ? ", " : "") + json_string(s[i].key) + ": ";
-    if (s[i].text) r += json_string(s[i].value);
-    else if (s[i].value == "nan" || s[i].value == "inf" || s[i].value == "-inf") r += "null";
-    else r += s[i].value;
+    if (s[i].text)
+      r += json_string(s[i].value);
+    else if (s[i].value == "nan" || s[i].value == "inf" || s[i].value == "-inf")
+      r += "null";
+    else
+      r += s[i].value;
   }
   return r + "}";
 }
@@ -92,8 +95,8 @@ inline const char* to_string(rmpc::rl::CommonRandomNumbers c) {
 
 /// The settings record of a run: `rule` set for one rule (single run, one CSV of --compare),
 /// unset for the --compare summary (which lists the methods instead).
-inline Settings settings_record(const cli::Options& o, const rmpc::rl::LoopSettings<double>& s, bool one_rule,
-                                std::uint64_t seed, long long training_states) {
+inline Settings settings_record(const cli::Options& o, const rmpc::rl::LoopSettings<double>& s,
+                                bool one_rule, std::uint64_t seed, long long training_states) {
   using rmpc::optim::UpdateRule;
   auto num = [](double v) { return number(v); };
   auto flag = [](bool b) { return std::string(b ? "1" : "0"); };
@@ -116,7 +119,9 @@ inline Settings settings_record(const cli::Options& o, const rmpc::rl::LoopSetti
       r.push_back({"tr_min_radius", num(s.optimizer.trust_region.min_radius), false});
     } else {
       const auto& f = s.optimizer.first_order;
-      const double lr = rule == UpdateRule::gd ? f.gd_learning_rate : rule == UpdateRule::qn ? f.qn_learning_rate : f.adam_learning_rate;
+      const double lr = rule == UpdateRule::gd   ? f.gd_learning_rate
+                        : rule == UpdateRule::qn ? f.qn_learning_rate
+                                                 : f.adam_learning_rate;
       r.push_back({"learning_rate", num(lr), false});
     }
     const bool crn = s.common_random_numbers == rmpc::rl::CommonRandomNumbers::always ||
@@ -149,10 +154,16 @@ inline Settings settings_record(const cli::Options& o, const rmpc::rl::LoopSetti
   r.push_back({"float_critic", flag(s.float_critic), false});
   r.push_back({"refit_on_reject", flag(s.refit_on_reject), false});
   r.push_back({"restart_on_stop", flag(s.restart_on_stop), false});
-  r.push_back({"ratio_test", s.ratio_test_cost == rmpc::rl::RatioTestCost::deterministic_batch ? "deterministic" : "exploring", true});
+  r.push_back({"ratio_test",
+               s.ratio_test_cost == rmpc::rl::RatioTestCost::deterministic_batch ? "deterministic"
+                                                                                 : "exploring",
+               true});
   r.push_back({"shrink_from_step", flag(s.optimizer.trust_region.shrink_from_step_length), false});
   r.push_back({"use_weakly_active", flag(s.use_weakly_active), false});
-  r.push_back({"failed_episode_cost", s.failed_episode_cost == rmpc::rl::FailedEpisodeCost::infinite ? "infinite" : "truncated", true});
+  r.push_back(
+      {"failed_episode_cost",
+       s.failed_episode_cost == rmpc::rl::FailedEpisodeCost::infinite ? "infinite" : "truncated",
+       true});
   const auto bounds = [&](const Eigen::VectorXd& b) {
     if (b.size() == 0) return std::string("none");
     std::string t;
@@ -164,28 +175,6 @@ inline Settings settings_record(const cli::Options& o, const rmpc::rl::LoopSetti
   return r;
 }
 
-/// The columns of rmpc::rl::write_history_csv, with non-finite values as nan / inf / -inf.
-template <typename Scalar, int NP>
-void write_history_csv(std::ostream& out, const rmpc::rl::LoopResult<Scalar, NP>& res) {
-  out << "iteration,exploration,batch_cost,accepted,accepted_batch_cost,eval_cost,ratio,predicted_decrease,step_norm,"
-         "radius,gradient_norm,failed_episodes,derivative_samples,skipped_samples,weakly_active_samples,"
-         "next_action_failures,critic_epochs,critic_loss,t_rollouts,t_sensitivities,t_critic,t_step,t_evaluation";
-  for (Eigen::Index j = 0; j < res.theta.size(); ++j) out << ",theta" << (j + 1);
-  out << "\n";
-  auto n = [](Scalar v) { return number(static_cast<double>(v)); };
-  for (const auto& r : res.history) {
-    out << r.iteration << ',' << n(r.exploration_probability) << ',' << n(r.batch_cost) << ',' << (r.accepted ? 1 : 0)
-        << ',' << n(r.accepted_batch_cost) << ',' << n(r.eval_cost) << ',' << n(r.ratio) << ','
-        << n(r.predicted_decrease) << ',' << n(r.step_norm) << ',' << n(r.radius) << ',' << n(r.gradient_norm) << ','
-        << r.failed_episodes << ',' << r.derivative_samples << ',' << r.skipped_samples << ','
-        << r.weakly_active_samples << ',' << r.next_action_failures << ',' << r.critic_epochs << ','
-        << n(r.critic_loss) << ',' << n(r.time.rollouts) << ',' << n(r.time.sensitivities) << ','
-        << n(r.time.critic) << ',' << n(r.time.step) << ',' << n(r.time.evaluation);
-    for (Eigen::Index j = 0; j < r.theta.size(); ++j) out << ',' << n(r.theta(j));
-    out << "\n";
-  }
-}
-
 inline std::string os_error(int err) { return std::strerror(err); }
 
 /// Fails (std::runtime_error naming `flag`) unless `path` can be created or appended to; a
@@ -193,11 +182,13 @@ inline std::string os_error(int err) { return std::strerror(err); }
 inline void check_writable_file(const std::string& flag, const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (fs::is_directory(path, ec)) throw std::runtime_error(flag + ": '" + path + "' is a directory");
+  if (fs::is_directory(path, ec))
+    throw std::runtime_error(flag + ": '" + path + "' is a directory");
   const bool existed = fs::exists(path, ec);
   errno = 0;
   std::FILE* f = std::fopen(path.c_str(), "a");
-  if (f == nullptr) throw std::runtime_error(flag + ": cannot write '" + path + "': " + os_error(errno));
+  if (f == nullptr)
+    throw std::runtime_error(flag + ": cannot write '" + path + "': " + os_error(errno));
   std::fclose(f);
   if (!existed) fs::remove(path, ec);
 }
@@ -207,12 +198,16 @@ inline void prepare_output_dir(const std::string& flag, const std::string& dir) 
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec) throw std::runtime_error(flag + ": cannot create directory '" + dir + "': " + ec.message());
-  if (!fs::is_directory(dir, ec)) throw std::runtime_error(flag + ": '" + dir + "' is not a directory");
+  if (ec)
+    throw std::runtime_error(flag + ": cannot create directory '" + dir + "': " + ec.message());
+  if (!fs::is_directory(dir, ec))
+    throw std::runtime_error(flag + ": '" + dir + "' is not a directory");
   const std::string probe = dir + "/.linear_2d_write_probe_" + std::to_string(::getpid());
   errno = 0;
   std::FILE* f = std::fopen(probe.c_str(), "w");
-  if (f == nullptr) throw std::runtime_error(flag + ": cannot write in directory '" + dir + "': " + os_error(errno));
+  if (f == nullptr)
+    throw std::runtime_error(flag + ": cannot write in directory '" + dir +
+                             "': " + os_error(errno));
   const bool ok = std::fputs("probe\n", f) >= 0;
   const bool closed = std::fclose(f) == 0;
   fs::remove(probe, ec);

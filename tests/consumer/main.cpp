@@ -19,7 +19,8 @@ int main() {
   fixed.H = H;
   const bool eigen_ok = fixed.H.trace() == 4.0;
 
-  const bool status_ok = std::strcmp(rmpc::qp::to_string(rmpc::qp::Status::optimal), "optimal") == 0;
+  const bool status_ok =
+      std::strcmp(rmpc::qp::to_string(rmpc::qp::Status::optimal), "optimal") == 0;
 
   if (!(sizes_ok && hard_by_default && eigen_ok && status_ok)) {
     std::printf("rmpc consumer: FAILED (sizes %d, hard %d, eigen %d, status %d)\n", sizes_ok,

@@ -23,14 +23,15 @@
 //
 // Tolerances (all relative; see kTol*):
 //   kTol = 1e-7        KKT residuals relative to the normwise size of the terms they sum (row i:
-//                      ||C_i|| ||z|| + |d_i|, 2-norms; stationarity: ||H|| ||z|| + ||g|| + ||A'|| ||y_eq||
-//                      + ||C'|| ||y_ineq||, infinity norms). The solver certifies at 1e4 eps ~ 2e-12,
-//                      so 1e-7 flags only real errors, never round-off.
+//                      ||C_i|| ||z|| + |d_i|, 2-norms; stationarity: ||H|| ||z|| + ||g|| + ||A'||
+//                      ||y_eq||
+//                      + ||C'|| ||y_ineq||, infinity norms). The solver certifies at 1e4 eps ~
+//                      2e-12, so 1e-7 flags only real errors, never round-off.
 //   kTolSens = 1e-5    derivative mismatch relative to |dz|, plus a round-off allowance
 //                      10 (e+ + e-) / (2h) for the difference quotient, e = eps (|H||z| + |g|
-//                      + |A'||y_eq| + |C'||y_ineq|) / lambda_min(H) the re-solves' forward error, and
-//                      1e3 |dz| eps |data| / (h |s|) for rounding theta + h s; the check is skipped
-//                      when eps |data| / (h |s|) > 1e-9 (step below the data's resolution).
+//                      + |A'||y_eq| + |C'||y_ineq|) / lambda_min(H) the re-solves' forward error,
+//                      and 1e3 |dz| eps |data| / (h |s|) for rounding theta + h s; the check is
+//                      skipped when eps |data| / (h |s|) > 1e-9 (step below the data's resolution).
 //
 // A violation prints a diagnosis (the decoded problem and the offending numbers) and traps.
 // Counters (execs, statuses, certified optimal solves, sensitivity checks) print at exit.
@@ -71,19 +72,28 @@ constexpr double kTolSens = 1e-5;
 struct Counters {
   unsigned long execs = 0, decoded = 0, invalid_mode = 0, certified_optimal = 0, planted = 0;
   unsigned long cold[7] = {}, warm[7] = {};
-  unsigned long sens_ok = 0, sens_checked = 0, sens_skipped_active_set = 0, sens_skipped_resolution = 0;
+  unsigned long sens_ok = 0, sens_checked = 0, sens_skipped_active_set = 0,
+                sens_skipped_resolution = 0;
 };
 Counters counters;
 
 void print_counters() {
-  const char* names[7] = {"optimal", "infeasible", "max_iterations", "non_convex", "invalid_input", "singular_hessian", "inaccurate"};
-  std::fprintf(stderr, "\n[fuzz_qp] execs %lu, decoded QPs %lu (planted feasible %lu, invalid-input mode %lu)\n", counters.execs,
-               counters.decoded, counters.planted, counters.invalid_mode);
-  std::fprintf(stderr, "[fuzz_qp] certified optimal solves (oracle passed): %lu\n", counters.certified_optimal);
+  const char* names[7] = {"optimal",       "infeasible",       "max_iterations", "non_convex",
+                          "invalid_input", "singular_hessian", "inaccurate"};
+  std::fprintf(
+      stderr,
+      "\n[fuzz_qp] execs %lu, decoded QPs %lu (planted feasible %lu, invalid-input mode %lu)\n",
+      counters.execs, counters.decoded, counters.planted, counters.invalid_mode);
+  std::fprintf(stderr, "[fuzz_qp] certified optimal solves (oracle passed): %lu\n",
+               counters.certified_optimal);
   for (int s = 0; s < 7; ++s)
-    std::fprintf(stderr, "[fuzz_qp]   %-16s cold %lu  warm %lu\n", names[s], counters.cold[s], counters.warm[s]);
-  std::fprintf(stderr, "[fuzz_qp] sensitivity: status ok %lu, checked against finite differences %lu, skipped (active set changed %lu, step below data resolution %lu)\n",
-               counters.sens_ok, counters.sens_checked, counters.sens_skipped_active_set, counters.sens_skipped_resolution);
+    std::fprintf(stderr, "[fuzz_qp]   %-16s cold %lu  warm %lu\n", names[s], counters.cold[s],
+                 counters.warm[s]);
+  std::fprintf(stderr,
+               "[fuzz_qp] sensitivity: status ok %lu, checked against finite differences %lu, "
+               "skipped (active set changed %lu, step below data resolution %lu)\n",
+               counters.sens_ok, counters.sens_checked, counters.sens_skipped_active_set,
+               counters.sens_skipped_resolution);
 }
 
 // ---- Decoding ---------------------------------------------------------------------------
@@ -115,7 +125,7 @@ struct Case {
   Vec dg, dd;                       // perturbation for the warm solve (dd >= 0 keeps z0 feasible)
   Vec sg, sb, sd;                   // sensitivity direction
   double h_min_eig = 0, h_max_eig = 0;
-  std::string layout;               // row kinds, for diagnoses
+  std::string layout;  // row kinds, for diagnoses
 };
 
 // H = s (L L' + shift I), with L lower triangular of a byte-chosen rank (singular when
@@ -145,7 +155,8 @@ void decode_inequalities(Bytes& in, Case& c, int n, int m) {
     const int kind = i == 0 ? row_fresh : kind_byte % 4;
     const uint8_t weight_byte = in.byte();
     // About one row in four is soft, with weight 10^k, k in -4..4.
-    qp.soft_weight(i) = weight_byte % 4 == 0 ? std::pow(10.0, double((weight_byte >> 2) % 9) - 4.0) : kInf;
+    qp.soft_weight(i) =
+        weight_byte % 4 == 0 ? std::pow(10.0, double((weight_byte >> 2) % 9) - 4.0) : kInf;
     const double slack = (in.byte() % 3 == 0) ? 0.0 : in.nonneg_value();
     const double offset = in.value();
     switch (kind) {
@@ -190,25 +201,69 @@ void make_invalid(Bytes& in, Case& c) {
   Problem& qp = c.qp;
   const int n = int(qp.g.size()), p = int(qp.b.size()), m = int(qp.d.size());
   const uint8_t kind = in.byte() % 10, where = in.byte();
-  const double bad = (where & 1) ? std::numeric_limits<double>::quiet_NaN() : ((where & 2) ? kInf : -kInf);
+  const double bad =
+      (where & 1) ? std::numeric_limits<double>::quiet_NaN() : ((where & 2) ? kInf : -kInf);
   c.invalid = true;
   c.invalid_kind = kind;
   switch (kind) {
-    case 0: { const int i = where % n, j = (where / 8) % n; qp.H(i, j) = bad; qp.H(j, i) = bad; return; }
-    case 2: if (p > 0) { qp.A(where % p, (where / 4) % n) = bad; return; } break;
-    case 3: if (p > 0) { qp.b(where % p) = bad; return; } break;
-    case 4: if (m > 0) { qp.C(where % m, (where / 16) % n) = bad; return; } break;
-    case 5: if (m > 0) { qp.d(where % m) = bad; return; } break;
-    case 6: if (m > 0) { qp.soft_weight(where % m) = std::numeric_limits<double>::quiet_NaN(); return; } break;
-    case 7: if (m > 0) { qp.soft_weight(where % m) = (where & 4) ? 0.0 : -1.0; return; } break;
-    case 8: if (n > 1) { qp.H(0, 1) += 1.0 + std::abs(qp.H(0, 1)); return; } break;
+    case 0: {
+      const int i = where % n, j = (where / 8) % n;
+      qp.H(i, j) = bad;
+      qp.H(j, i) = bad;
+      return;
+    }
+    case 2:
+      if (p > 0) {
+        qp.A(where % p, (where / 4) % n) = bad;
+        return;
+      }
+      break;
+    case 3:
+      if (p > 0) {
+        qp.b(where % p) = bad;
+        return;
+      }
+      break;
+    case 4:
+      if (m > 0) {
+        qp.C(where % m, (where / 16) % n) = bad;
+        return;
+      }
+      break;
+    case 5:
+      if (m > 0) {
+        qp.d(where % m) = bad;
+        return;
+      }
+      break;
+    case 6:
+      if (m > 0) {
+        qp.soft_weight(where % m) = std::numeric_limits<double>::quiet_NaN();
+        return;
+      }
+      break;
+    case 7:
+      if (m > 0) {
+        qp.soft_weight(where % m) = (where & 4) ? 0.0 : -1.0;
+        return;
+      }
+      break;
+    case 8:
+      if (n > 1) {
+        qp.H(0, 1) += 1.0 + std::abs(qp.H(0, 1));
+        return;
+      }
+      break;
     case 9: {
       c.invalid_via_update = true;
       c.g_bad = qp.g, c.b_bad = qp.b, c.d_bad = qp.d;
       const int target = where % 3;
-      if (target == 1 && p > 0) c.b_bad(where % p) = bad;
-      else if (target == 2 && m > 0) c.d_bad(where % m) = bad;
-      else c.g_bad(where % n) = bad;
+      if (target == 1 && p > 0)
+        c.b_bad(where % p) = bad;
+      else if (target == 2 && m > 0)
+        c.d_bad(where % m) = bad;
+      else
+        c.g_bad(where % n) = bad;
       return;
     }
     default: break;
@@ -256,8 +311,10 @@ Case decode(const uint8_t* data, size_t size) {
 const Eigen::IOFormat kFmt(Eigen::FullPrecision, 0, ", ", ";\n", "[", "]", "[", "]");
 
 void print_problem(const Problem& qp, const Case& c) {
-  std::fprintf(stderr, "n = %d, p = %d, m = %d, planted = %d, row kinds = %s, eig(H) in [%.17g, %.17g]\n", int(qp.g.size()),
-               int(qp.b.size()), int(qp.d.size()), int(c.planted), c.layout.c_str(), c.h_min_eig, c.h_max_eig);
+  std::fprintf(stderr,
+               "n = %d, p = %d, m = %d, planted = %d, row kinds = %s, eig(H) in [%.17g, %.17g]\n",
+               int(qp.g.size()), int(qp.b.size()), int(qp.d.size()), int(c.planted),
+               c.layout.c_str(), c.h_min_eig, c.h_max_eig);
   auto show = [](const char* name, const auto& x) {
     std::ostringstream o;
     o << x.format(kFmt);
@@ -273,14 +330,17 @@ void print_problem(const Problem& qp, const Case& c) {
   show("z0", c.z0.transpose());
 }
 
-[[noreturn]] void fail(const char* stage, const std::string& what, const Problem& qp, const Case& c, const Result* r) {
+[[noreturn]] void fail(const char* stage, const std::string& what, const Problem& qp, const Case& c,
+                       const Result* r) {
   std::fprintf(stderr, "\n==== fuzz_qp ORACLE VIOLATION (%s) ====\n%s\n", stage, what.c_str());
   print_problem(qp, c);
   if (r) {
     std::ostringstream o;
-    o << "status = " << rmpc::qp::to_string(r->status) << " (" << r->message << "), iterations = " << r->iterations
-      << ", objective = " << r->objective << "\nz = " << r->z.transpose().format(kFmt)
-      << "\ny_eq = " << r->y_eq.transpose().format(kFmt) << "\ny_ineq = " << r->y_ineq.transpose().format(kFmt)
+    o << "status = " << rmpc::qp::to_string(r->status) << " (" << r->message
+      << "), iterations = " << r->iterations << ", objective = " << r->objective
+      << "\nz = " << r->z.transpose().format(kFmt)
+      << "\ny_eq = " << r->y_eq.transpose().format(kFmt)
+      << "\ny_ineq = " << r->y_ineq.transpose().format(kFmt)
       << "\nrow_state = " << r->row_state.cast<int>().transpose();
     std::fprintf(stderr, "%s\n", o.str().c_str());
   }
@@ -309,7 +369,8 @@ double objective_scale(const Problem& qp, const Vec& z) {
   const Vec az = z.cwiseAbs();
   double s = 0.5 * az.dot(qp.H.cwiseAbs() * az) + qp.g.cwiseAbs().dot(az);
   for (Eigen::Index i = 0; i < qp.d.size(); ++i)
-    if (qp.is_soft(i)) s += qp.soft_weight(i) * (qp.C.row(i).cwiseAbs().dot(az) + std::abs(qp.d(i)));
+    if (qp.is_soft(i))
+      s += qp.soft_weight(i) * (qp.C.row(i).cwiseAbs().dot(az) + std::abs(qp.d(i)));
   return s;
 }
 
@@ -327,10 +388,12 @@ void check_kkt(const char* stage, const Problem& qp, const Case& c, const Result
   const Eigen::Index n = qp.g.size(), p = qp.b.size(), m = qp.d.size();
   if (r.z.size() != n || r.y_eq.size() != p || r.y_ineq.size() != m || r.row_state.size() != m)
     fail(stage, "result vectors have wrong sizes", qp, c, &r);
-  if (!r.z.allFinite() || !r.y_eq.allFinite() || !r.y_ineq.allFinite() || !std::isfinite(r.objective))
+  if (!r.z.allFinite() || !r.y_eq.allFinite() || !r.y_ineq.allFinite() ||
+      !std::isfinite(r.objective))
     fail(stage, "optimal result has NaN/Inf entries", qp, c, &r);
   // Multiplier scale: the largest multiplier or finite soft weight (a dual quantity).
-  double y_scale = std::max(r.y_eq.size() ? r.y_eq.cwiseAbs().maxCoeff() : 0.0, r.y_ineq.size() ? r.y_ineq.cwiseAbs().maxCoeff() : 0.0);
+  double y_scale = std::max(r.y_eq.size() ? r.y_eq.cwiseAbs().maxCoeff() : 0.0,
+                            r.y_ineq.size() ? r.y_ineq.cwiseAbs().maxCoeff() : 0.0);
   for (Eigen::Index i = 0; i < m; ++i)
     if (qp.is_soft(i)) y_scale = std::max(y_scale, qp.soft_weight(i));
   const double y_tol = kTol * std::max(y_scale, std::numeric_limits<double>::min());
@@ -339,7 +402,10 @@ void check_kkt(const char* stage, const Problem& qp, const Case& c, const Result
     const double res = qp.A.row(k).dot(r.z) - qp.b(k);
     const double scale = row_scale(qp.A.row(k), r.z, qp.b(k));
     if (std::abs(res) > kTol * scale)
-      fail(stage, "equality " + std::to_string(k) + fmt(" violated: A_k z - b_k = %.6g, scale %.6g", res, scale), qp, c, &r);
+      fail(stage,
+           "equality " + std::to_string(k) +
+               fmt(" violated: A_k z - b_k = %.6g, scale %.6g", res, scale),
+           qp, c, &r);
   }
   for (Eigen::Index i = 0; i < m; ++i) {
     const double viol = qp.C.row(i).dot(r.z) - qp.d(i);  // > 0: violated / slack of a soft row
@@ -347,19 +413,28 @@ void check_kkt(const char* stage, const Problem& qp, const Case& c, const Result
     const double w = qp.soft_weight(i), y = r.y_ineq(i);
     const bool soft = qp.is_soft(i);
     const std::string row = "row " + std::to_string(i);
-    if (!soft && viol > kTol * scale) fail(stage, row + fmt(" (hard) violated: C_i z - d_i = %.6g, scale %.6g", viol, scale), qp, c, &r);
+    if (!soft && viol > kTol * scale)
+      fail(stage, row + fmt(" (hard) violated: C_i z - d_i = %.6g, scale %.6g", viol, scale), qp, c,
+           &r);
     if (y < -y_tol) fail(stage, row + fmt(" multiplier %.6g < 0", y), qp, c, &r);
-    if (soft && y > w + y_tol) fail(stage, row + fmt(" multiplier %.6g above its soft weight %.6g", y, w), qp, c, &r);
+    if (soft && y > w + y_tol)
+      fail(stage, row + fmt(" multiplier %.6g above its soft weight %.6g", y, w), qp, c, &r);
     // Complementarity: a strictly satisfied row has y = 0; a strictly violated soft row y = w.
     if (viol < -kTol * scale && y > y_tol)
-      fail(stage, row + fmt(" complementarity: slack %.6g (scale %.6g) but multiplier %.6g", -viol, scale, y), qp, c, &r);
+      fail(stage,
+           row + fmt(" complementarity: slack %.6g (scale %.6g) but multiplier %.6g", -viol, scale,
+                     y),
+           qp, c, &r);
     if (soft && viol > kTol * scale && y < w - y_tol)
-      fail(stage, row + fmt(" soft row violated by %.6g but multiplier %.6g < w = %.6g", viol, y, w), qp, c, &r);
+      fail(stage,
+           row + fmt(" soft row violated by %.6g but multiplier %.6g < w = %.6g", viol, y, w), qp,
+           c, &r);
     // Row states must agree with the multipliers they describe.
     const int st = r.row_state(i);
     if (st != rmpc::qp::inactive && st != rmpc::qp::active && st != rmpc::qp::saturated)
       fail(stage, row + " has an unknown row_state " + std::to_string(st), qp, c, &r);
-    if (st == rmpc::qp::inactive && std::abs(y) > y_tol) fail(stage, row + fmt(" inactive with multiplier %.6g", y), qp, c, &r);
+    if (st == rmpc::qp::inactive && std::abs(y) > y_tol)
+      fail(stage, row + fmt(" inactive with multiplier %.6g", y), qp, c, &r);
     if (st == rmpc::qp::saturated && (!soft || std::abs(y - w) > y_tol))
       fail(stage, row + fmt(" saturated but multiplier %.6g, weight %.6g", y, w), qp, c, &r);
     if (st == rmpc::qp::active && std::abs(viol) > kTol * scale)
@@ -372,16 +447,21 @@ void check_kkt(const char* stage, const Problem& qp, const Case& c, const Result
   // z3* = 0.125, H_41 = 2.9 gives a residual 6.4e-18 against a componentwise scale of 2.5e-11
   // but a normwise one of 0.86).
   const Vec resid = qp.H * r.z + qp.g + qp.A.transpose() * r.y_eq + qp.C.transpose() * r.y_ineq;
-  const auto inf_norm = [](const Eigen::MatrixXd& M) { return M.size() ? M.cwiseAbs().rowwise().sum().maxCoeff() : 0.0; };
+  const auto inf_norm = [](const Eigen::MatrixXd& M) {
+    return M.size() ? M.cwiseAbs().rowwise().sum().maxCoeff() : 0.0;
+  };
   const auto max_abs = [](const Vec& v) { return v.size() ? v.cwiseAbs().maxCoeff() : 0.0; };
-  const double scale = inf_norm(qp.H) * max_abs(r.z) + max_abs(qp.g) + inf_norm(qp.A.transpose()) * max_abs(r.y_eq) +
+  const double scale = inf_norm(qp.H) * max_abs(r.z) + max_abs(qp.g) +
+                       inf_norm(qp.A.transpose()) * max_abs(r.y_eq) +
                        inf_norm(qp.C.transpose()) * max_abs(r.y_ineq);
   if (max_abs(resid) > kTol * scale)
-    fail(stage, fmt("stationarity residual %.6g > %.1g * scale %.6g", max_abs(resid), kTol, scale), qp, c, &r);
+    fail(stage, fmt("stationarity residual %.6g > %.1g * scale %.6g", max_abs(resid), kTol, scale),
+         qp, c, &r);
   // The reported objective is the objective at z.
   const double f = objective(qp, r.z), fs = objective_scale(qp, r.z);
   if (std::abs(f - r.objective) > kTol * fs + 1e-300)
-    fail(stage, fmt("reported objective %.17g, recomputed %.17g (scale %.6g)", r.objective, f, fs), qp, c, &r);
+    fail(stage, fmt("reported objective %.17g, recomputed %.17g (scale %.6g)", r.objective, f, fs),
+         qp, c, &r);
 }
 
 // The optimum is no worse than a point zc that is feasible up to round-off. By convexity and
@@ -391,7 +471,8 @@ void check_kkt(const char* stage, const Problem& qp, const Case& c, const Result
 // residual s* (times |zc - z*|) enter the bound as well, since f(zc) - f(z*) >=
 // grad f(z*)'(zc - z*) = -y'(K zc - k) + y'(K z* - k) + s*'(zc - z*). (A fuzz input: huge g,
 // z2* = -3.5e-18 instead of 0, f(z*) - f(z0) = 4.3e-11 with |y| ~ 1e7.)
-void check_not_worse_than(const char* stage, const char* which, const Problem& qp, const Case& c, const Result& r, const Vec& zc) {
+void check_not_worse_than(const char* stage, const char* which, const Problem& qp, const Case& c,
+                          const Result& r, const Vec& zc) {
   const Eigen::Index p = qp.b.size(), m = qp.d.size();
   // A row residual below eps times its scale is not measurable in floating point (the
   // computed A_k z* - b_k can be 0 while z* sits eps |z| off the exact row), yet z* is then
@@ -399,10 +480,13 @@ void check_not_worse_than(const char* stage, const char* which, const Problem& q
   // takes the larger of the computed residual and 8 eps row_scale (a fuzz input: equalities
   // pinning z2 = 0 through a 0.03125 coefficient, z2* = -2.7e-15, |y_eq| ~ 1.2e9 and
   // g2 = -1.25e7, so f(z*) = 3.3e-8 against f(z0) = 4.4e-13).
-  const auto unmeasurable = [&](double res, double scale) { return std::max(std::abs(res), 8 * kEps * scale); };
+  const auto unmeasurable = [&](double res, double scale) {
+    return std::max(std::abs(res), 8 * kEps * scale);
+  };
   double allowance = 0;
   for (Eigen::Index k = 0; k < p; ++k)
-    allowance += std::abs(r.y_eq(k)) * unmeasurable(qp.A.row(k).dot(r.z) - qp.b(k), row_scale(qp.A.row(k), r.z, qp.b(k)));
+    allowance += std::abs(r.y_eq(k)) *
+                 unmeasurable(qp.A.row(k).dot(r.z) - qp.b(k), row_scale(qp.A.row(k), r.z, qp.b(k)));
   for (Eigen::Index i = 0; i < m; ++i) {  // a saturated soft row's slack is no residual
     if (r.row_state(i) == rmpc::qp::saturated) continue;
     const double res = qp.C.row(i).dot(r.z) - qp.d(i);
@@ -441,8 +525,9 @@ void check_not_worse_than(const char* stage, const char* which, const Problem& q
   const double f_opt = objective(qp, r.z), f_c = objective(qp, zc);
   const double scale = objective_scale(qp, r.z) + objective_scale(qp, zc);
   if (f_opt > f_c + allowance + kTol * scale)
-    fail(stage, std::string("objective worse than the feasible point ") + which +
-                    fmt(": f(z*) = %.17g, f(zc) = %.17g, scale %.6g", f_opt, f_c, scale),
+    fail(stage,
+         std::string("objective worse than the feasible point ") + which +
+             fmt(": f(z*) = %.17g, f(zc) = %.17g, scale %.6g", f_opt, f_c, scale),
          qp, c, &r);
 }
 
@@ -457,19 +542,18 @@ bool check_result(const char* stage, const Problem& qp, const Case& c, const Res
     case Status::infeasible:
       if (c.planted) fail(stage, "infeasible, but z0 is feasible by construction", qp, c, &r);
       return false;
-    case Status::invalid_input:
-      fail(stage, "invalid_input on valid data: " + r.message, qp, c, &r);
+    case Status::invalid_input: fail(stage, "invalid_input on valid data: " + r.message, qp, c, &r);
     case Status::non_convex:
     case Status::singular_hessian:
       // H = L L' + shift I is PSD; it must be accepted when clearly positive definite.
       if (c.h_min_eig > 1e-8 * c.h_max_eig)
-        fail(stage, fmt("H rejected although eig(H) in [%.6g, %.6g]", c.h_min_eig, c.h_max_eig), qp, c, &r);
+        fail(stage, fmt("H rejected although eig(H) in [%.6g, %.6g]", c.h_min_eig, c.h_max_eig), qp,
+             c, &r);
       if (r.status == Status::non_convex && c.h_min_eig >= 0)
         fail(stage, "non_convex, although H is positive semidefinite", qp, c, &r);
       return false;
     case Status::max_iterations:
-    case Status::inaccurate:
-      return false;  // not certified; counted only
+    case Status::inaccurate: return false;  // not certified; counted only
   }
   return false;
 }
@@ -498,10 +582,12 @@ void check_sensitivity(const Solver& solved, const Case& c) {
   if (!dz.allFinite()) fail("sensitivity", "dz/dtheta has NaN/Inf entries", qp, c, &base);
   // h: a relative 1e-3 change of z or of the data, whichever is smaller.
   const double z_scale = 1.0 + base.z.cwiseAbs().maxCoeff();
-  const double data_scale = 1.0 + std::max({qp.g.cwiseAbs().maxCoeff(), qp.b.size() ? qp.b.cwiseAbs().maxCoeff() : 0.0,
-                                            qp.d.size() ? qp.d.cwiseAbs().maxCoeff() : 0.0});
-  const double dir_scale = std::max({c.sg.cwiseAbs().maxCoeff(), c.sb.size() ? c.sb.cwiseAbs().maxCoeff() : 0.0,
-                                     c.sd.size() ? c.sd.cwiseAbs().maxCoeff() : 0.0});
+  const double data_scale =
+      1.0 + std::max({qp.g.cwiseAbs().maxCoeff(), qp.b.size() ? qp.b.cwiseAbs().maxCoeff() : 0.0,
+                      qp.d.size() ? qp.d.cwiseAbs().maxCoeff() : 0.0});
+  const double dir_scale =
+      std::max({c.sg.cwiseAbs().maxCoeff(), c.sb.size() ? c.sb.cwiseAbs().maxCoeff() : 0.0,
+                c.sd.size() ? c.sd.cwiseAbs().maxCoeff() : 0.0});
   if (!(dir_scale > 0)) return;
   double h = 1e-3 * data_scale / dir_scale;
   const double dz_norm = dz.cwiseAbs().maxCoeff();
@@ -532,9 +618,13 @@ void check_sensitivity(const Solver& solved, const Case& c) {
     // A backward-stable solve leaves a stationarity residual of eps times the size of its
     // terms; H^-1 amplifies it by up to 1 / lambda_min(H) (tiny H: the null-space component
     // of z is pure rounding of g divided by 1e-12).
-    const double terms = qp.H.cwiseAbs().rowwise().sum().maxCoeff() * r.z.cwiseAbs().maxCoeff() + shifted.g.cwiseAbs().maxCoeff() +
-                         (qp.b.size() ? qp.A.cwiseAbs().colwise().sum().maxCoeff() * r.y_eq.cwiseAbs().maxCoeff() : 0.0) +
-                         (qp.d.size() ? qp.C.cwiseAbs().colwise().sum().maxCoeff() * r.y_ineq.cwiseAbs().maxCoeff() : 0.0);
+    const double terms =
+        qp.H.cwiseAbs().rowwise().sum().maxCoeff() * r.z.cwiseAbs().maxCoeff() +
+        shifted.g.cwiseAbs().maxCoeff() +
+        (qp.b.size() ? qp.A.cwiseAbs().colwise().sum().maxCoeff() * r.y_eq.cwiseAbs().maxCoeff()
+                     : 0.0) +
+        (qp.d.size() ? qp.C.cwiseAbs().colwise().sum().maxCoeff() * r.y_ineq.cwiseAbs().maxCoeff()
+                     : 0.0);
     z_error[side] = kEps * terms / std::max(c.h_min_eig, std::numeric_limits<double>::min());
   }
   ++counters.sens_checked;
@@ -545,9 +635,11 @@ void check_sensitivity(const Solver& solved, const Case& c) {
   const double err = (fd - dz).cwiseAbs().maxCoeff();
   if (err > kTolSens * std::max(dz_norm, fd.cwiseAbs().maxCoeff()) + roundoff) {
     std::ostringstream o;
-    o << "dz/dtheta mismatch: |fd - dz| = " << err << " (h = " << h << ", round-off allowance " << roundoff
-      << ")\ndz = " << dz.transpose().format(kFmt) << "\nfd = " << fd.transpose().format(kFmt)
-      << "\ndirection g: " << c.sg.transpose().format(kFmt) << "\ndirection b: " << c.sb.transpose().format(kFmt)
+    o << "dz/dtheta mismatch: |fd - dz| = " << err << " (h = " << h << ", round-off allowance "
+      << roundoff << ")\ndz = " << dz.transpose().format(kFmt)
+      << "\nfd = " << fd.transpose().format(kFmt)
+      << "\ndirection g: " << c.sg.transpose().format(kFmt)
+      << "\ndirection b: " << c.sb.transpose().format(kFmt)
       << "\ndirection d: " << c.sd.transpose().format(kFmt);
     fail("sensitivity", o.str(), qp, c, &base);
   }
@@ -563,12 +655,15 @@ void run_invalid(const Case& c) {
   solver.compute(c.qp);
   if (!c.invalid_via_update) {
     if (solver.info() != Status::invalid_input)
-      fail("invalid input", "compute() accepted invalid data (kind " + std::to_string(c.invalid_kind) + "): status " +
-                                rmpc::qp::to_string(solver.info()),
+      fail("invalid input",
+           "compute() accepted invalid data (kind " + std::to_string(c.invalid_kind) +
+               "): status " + rmpc::qp::to_string(solver.info()),
            c.qp, c, nullptr);
     const Result& r = solver.solve();
     if (r.status != Status::invalid_input)
-      fail("invalid input", std::string("solve() after a rejected compute(): ") + rmpc::qp::to_string(r.status), c.qp, c, &r);
+      fail("invalid input",
+           std::string("solve() after a rejected compute(): ") + rmpc::qp::to_string(r.status),
+           c.qp, c, &r);
     return;
   }
   if (solver.state() != rmpc::qp::SolverState::ready) return;  // e.g. singular H: nothing to update
@@ -576,7 +671,8 @@ void run_invalid(const Case& c) {
   if (solver.info() != Status::invalid_input)
     fail("invalid input", "update_linear_terms() accepted NaN/Inf", c.qp, c, nullptr);
   if (solver.state() != rmpc::qp::SolverState::ready)
-    fail("invalid input", "a rejected update_linear_terms() changed the solver state", c.qp, c, nullptr);
+    fail("invalid input", "a rejected update_linear_terms() changed the solver state", c.qp, c,
+         nullptr);
   check_result("solve after rejected update", c.qp, c, solver.solve());
 }
 
@@ -601,20 +697,24 @@ void run_valid(const Case& c) {
   next.g += c.dg;
   next.d += c.dd;
   solver.update_linear_terms(next.g, next.b, next.d);
-  if (solver.info() != Status::optimal) fail("update", "update_linear_terms() rejected finite data", next, c, nullptr);
+  if (solver.info() != Status::optimal)
+    fail("update", "update_linear_terms() rejected finite data", next, c, nullptr);
   const Result& warm = solver.solve(guess);
   ++counters.warm[int(warm.status)];
   if (!check_result("warm solve", next, c, warm)) return;
   check_not_worse_than("warm solve", "z0", next, c, warm, c.z0);
-  if (cold_ok) check_not_worse_than("warm solve", "the previous cold solution", next, c, warm, z_cold);
+  if (cold_ok)
+    check_not_worse_than("warm solve", "the previous cold solution", next, c, warm, z_cold);
   // A cold solve of the same data must not beat the warm answer (nor the reverse).
   const Vec z_warm = warm.z;
   Result warm_copy = warm;
   const Result& recold = solver.solve();
   if (recold.status == Status::optimal) {
     check_kkt("re-cold solve", next, c, recold);
-    check_not_worse_than("warm solve", "the cold solution of the same data", next, c, warm_copy, recold.z);
-    check_not_worse_than("re-cold solve", "the warm solution of the same data", next, c, recold, z_warm);
+    check_not_worse_than("warm solve", "the cold solution of the same data", next, c, warm_copy,
+                         recold.z);
+    check_not_worse_than("re-cold solve", "the warm solution of the same data", next, c, recold,
+                         z_warm);
   }
 }
 

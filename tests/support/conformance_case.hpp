@@ -21,9 +21,9 @@ using Eigen::VectorXd;
 
 /// One datum X with its parametric expansion.
 struct ParametricDatum {
-  MatrixXd x0;                               // rows x cols (vectors are cols == 1)
-  std::vector<MatrixXd> x1;                  // np
-  std::vector<std::vector<MatrixXd>> x2;     // np x np, empty when affine
+  MatrixXd x0;                            // rows x cols (vectors are cols == 1)
+  std::vector<MatrixXd> x1;               // np
+  std::vector<std::vector<MatrixXd>> x2;  // np x np, empty when affine
 
   MatrixXd value(const VectorXd& th) const {
     MatrixXd v = x0;
@@ -36,7 +36,8 @@ struct ParametricDatum {
   MatrixXd first(const VectorXd& th, Index i) const {
     MatrixXd v = x1[size_t(i)];
     if (!x2.empty())
-      for (Index j = 0; j < th.size(); ++j) v += 0.5 * th(j) * (x2[size_t(i)][size_t(j)] + x2[size_t(j)][size_t(i)]);
+      for (Index j = 0; j < th.size(); ++j)
+        v += 0.5 * th(j) * (x2[size_t(i)][size_t(j)] + x2[size_t(j)][size_t(i)]);
     return v;
   }
   MatrixXd second(Index i, Index j) const {
@@ -106,7 +107,8 @@ inline ParametricDatum datum(const nlohmann::json& j, Index rows, Index cols, In
   if (!j.at("X2").is_null())
     for (Index i = 0; i < np; ++i) {
       d.x2.emplace_back();
-      for (Index k = 0; k < np; ++k) d.x2.back().push_back(to_matrix(j.at("X2").at(size_t(i)).at(size_t(k)), rows, cols));
+      for (Index k = 0; k < np; ++k)
+        d.x2.back().push_back(to_matrix(j.at("X2").at(size_t(i)).at(size_t(k)), rows, cols));
     }
   return d;
 }
@@ -138,9 +140,12 @@ inline ConformanceCase load_case(const std::string& path) {
     c.y_eq = detail_json::to_matrix(e.at("y_eq"), c.p, 1);
     c.y_ineq = detail_json::to_matrix(e.at("y_ineq"), c.m, 1);
     c.active = e.at("active").get<std::vector<int>>();
-    if (e.contains("dz_dtheta") && !e.at("dz_dtheta").is_null()) c.dz_dtheta = detail_json::to_matrix(e.at("dz_dtheta"), c.n, c.np);
+    if (e.contains("dz_dtheta") && !e.at("dz_dtheta").is_null())
+      c.dz_dtheta = detail_json::to_matrix(e.at("dz_dtheta"), c.n, c.np);
     if (e.contains("d2z_dtheta2") && !e.at("d2z_dtheta2").is_null())
-      for (Index k = 0; k < c.n; ++k) c.d2z_dtheta2.push_back(detail_json::to_matrix(e.at("d2z_dtheta2").at(size_t(k)), c.np, c.np));
+      for (Index k = 0; k < c.n; ++k)
+        c.d2z_dtheta2.push_back(
+            detail_json::to_matrix(e.at("d2z_dtheta2").at(size_t(k)), c.np, c.np));
   }
   return c;
 }

@@ -13,7 +13,8 @@ namespace rmpc_test {
 
 /// Max abs error of du0/dtheta, d2u0/dtheta2 and du0/ds against central differences.
 template <class Mpc, class Theta, class State>
-void check_against_fd(Mpc& mpc, const Theta& theta, const State& s, double h, double tol1, double tol2) {
+void check_against_fd(Mpc& mpc, const Theta& theta, const State& s, double h, double tol1,
+                      double tol2) {
   const Eigen::Index np = theta.size(), nu = mpc.sizes().nu, nx = s.size();
   REQUIRE(mpc.set_parameters(theta) == rmpc::qp::Status::optimal);
   const auto r = mpc.evaluate(s);

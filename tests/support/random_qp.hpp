@@ -25,7 +25,8 @@ inline Eigen::MatrixXd random_spd(std::mt19937_64& rng, Eigen::Index n, double m
 
 /// A QP whose unconstrained minimiser lies far outside the feasible set, so that many
 /// inequality rows are active at the solution; feasible by construction (z = 0 is interior).
-inline qp::Problem<double> random_qp(std::mt19937_64& rng, Eigen::Index n, Eigen::Index p, Eigen::Index m) {
+inline qp::Problem<double> random_qp(std::mt19937_64& rng, Eigen::Index n, Eigen::Index p,
+                                     Eigen::Index m) {
   qp::Problem<double> pr(n, p, m);
   pr.H = random_spd(rng, n);
   pr.g = 5.0 * random_matrix(rng, n, 1);
@@ -42,9 +43,10 @@ inline qp::Problem<double> random_qp(std::mt19937_64& rng, Eigen::Index n, Eigen
 
 /// Largest violation of the KKT conditions of the L1-soft QP, relative to the data scale:
 /// stationarity, primal feasibility, multiplier boxes and complementarity.
-inline double kkt_error(const qp::Problem<double>& pr, const Eigen::VectorXd& z, const Eigen::VectorXd& y_eq,
-                        const Eigen::VectorXd& y_ineq) {
-  const double scale = 1.0 + pr.H.cwiseAbs().maxCoeff() * z.cwiseAbs().maxCoeff() + pr.g.cwiseAbs().maxCoeff();
+inline double kkt_error(const qp::Problem<double>& pr, const Eigen::VectorXd& z,
+                        const Eigen::VectorXd& y_eq, const Eigen::VectorXd& y_ineq) {
+  const double scale =
+      1.0 + pr.H.cwiseAbs().maxCoeff() * z.cwiseAbs().maxCoeff() + pr.g.cwiseAbs().maxCoeff();
   Eigen::VectorXd grad = pr.H * z + pr.g;
   if (pr.A.rows() > 0) grad += pr.A.transpose() * y_eq;
   if (pr.C.rows() > 0) grad += pr.C.transpose() * y_ineq;

@@ -55,9 +55,11 @@ void logistic(const ArrayIn& z, ArrayOut& out) {
 
 /// a = sigma(z) element-wise. `z` and `a` may not alias.
 template <typename DerivedZ, typename DerivedA>
-void activate(Activation kind, const Eigen::ArrayBase<DerivedZ>& z, const Eigen::ArrayBase<DerivedA>& a_out) {
+void activate(Activation kind, const Eigen::ArrayBase<DerivedZ>& z,
+              const Eigen::ArrayBase<DerivedA>& a_out) {
   using Scalar = typename DerivedA::Scalar;
-  auto& out = const_cast<DerivedA&>(a_out.derived());  // Eigen idiom: writable expressions arrive as const&.
+  auto& out = const_cast<DerivedA&>(
+      a_out.derived());  // Eigen idiom: writable expressions arrive as const&.
   switch (kind) {
     case Activation::identity: out = z; return;
     case Activation::tanh:
@@ -66,7 +68,8 @@ void activate(Activation kind, const Eigen::ArrayBase<DerivedZ>& z, const Eigen:
       } else {
         // tanh z = 1 - 2 / (e^{2z} + 1): vectorised exp; absolute error ~ eps near z = 0.
         // Clamp keeps e^{2z} finite (tanh(20) == 1 to double precision).
-        out = Scalar(1) - Scalar(2) / ((Scalar(2) * z.min(Scalar(20)).max(Scalar(-20))).exp() + Scalar(1));
+        out = Scalar(1) -
+              Scalar(2) / ((Scalar(2) * z.min(Scalar(20)).max(Scalar(-20))).exp() + Scalar(1));
       }
       return;
     case Activation::sigmoid: detail::logistic(z.derived(), out); return;
@@ -79,7 +82,8 @@ void activate(Activation kind, const Eigen::ArrayBase<DerivedZ>& z, const Eigen:
 
 /// sigma'(z) element-wise, given z and a = sigma(z).
 template <typename DerivedZ, typename DerivedA, typename DerivedD>
-void activate_derivative(Activation kind, const Eigen::ArrayBase<DerivedZ>& z, const Eigen::ArrayBase<DerivedA>& a,
+void activate_derivative(Activation kind, const Eigen::ArrayBase<DerivedZ>& z,
+                         const Eigen::ArrayBase<DerivedA>& a,
                          const Eigen::ArrayBase<DerivedD>& d1_out) {
   using Scalar = typename DerivedD::Scalar;
   auto& out = const_cast<DerivedD&>(d1_out.derived());
@@ -94,14 +98,17 @@ void activate_derivative(Activation kind, const Eigen::ArrayBase<DerivedZ>& z, c
 /// sigma''(z) element-wise, given a = sigma(z) and d1 = sigma'(z).
 template <typename DerivedA, typename DerivedD1, typename DerivedD2>
 void activate_second_derivative(Activation kind, const Eigen::ArrayBase<DerivedA>& a,
-                                const Eigen::ArrayBase<DerivedD1>& d1, const Eigen::ArrayBase<DerivedD2>& d2_out) {
+                                const Eigen::ArrayBase<DerivedD1>& d1,
+                                const Eigen::ArrayBase<DerivedD2>& d2_out) {
   using Scalar = typename DerivedD2::Scalar;
   auto& out = const_cast<DerivedD2&>(d2_out.derived());
   switch (kind) {
     case Activation::identity: out.setZero(); return;
-    case Activation::tanh: out = Scalar(-2) * a * d1; return;             // (1 - t^2)' = -2 t t'
-    case Activation::sigmoid: out = d1 * (Scalar(1) - Scalar(2) * a); return;  // (s(1-s))' = s'(1-2s)
-    case Activation::softplus: out = d1 * (Scalar(1) - d1); return;       // softplus' = logistic
+    case Activation::tanh: out = Scalar(-2) * a * d1; return;  // (1 - t^2)' = -2 t t'
+    case Activation::sigmoid:
+      out = d1 * (Scalar(1) - Scalar(2) * a);
+      return;                                                        // (s(1-s))' = s'(1-2s)
+    case Activation::softplus: out = d1 * (Scalar(1) - d1); return;  // softplus' = logistic
   }
 }
 

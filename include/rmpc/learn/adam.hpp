@@ -27,10 +27,14 @@ struct AdamSettings {
   /// Throws std::invalid_argument naming the first field outside its range.
   void validate() const {
     using rmpc::detail::require_setting;
-    require_setting(rmpc::detail::finite_positive(learning_rate), "AdamSettings::learning_rate", "finite and > 0", learning_rate);
-    require_setting(beta1 >= Scalar(0) && beta1 < Scalar(1), "AdamSettings::beta1", "in [0, 1)", beta1);
-    require_setting(beta2 >= Scalar(0) && beta2 < Scalar(1), "AdamSettings::beta2", "in [0, 1)", beta2);
-    require_setting(rmpc::detail::finite_positive(epsilon), "AdamSettings::epsilon", "finite and > 0", epsilon);
+    require_setting(rmpc::detail::finite_positive(learning_rate), "AdamSettings::learning_rate",
+                    "finite and > 0", learning_rate);
+    require_setting(beta1 >= Scalar(0) && beta1 < Scalar(1), "AdamSettings::beta1", "in [0, 1)",
+                    beta1);
+    require_setting(beta2 >= Scalar(0) && beta2 < Scalar(1), "AdamSettings::beta2", "in [0, 1)",
+                    beta2);
+    require_setting(rmpc::detail::finite_positive(epsilon), "AdamSettings::epsilon",
+                    "finite and > 0", epsilon);
   }
 };
 
@@ -58,15 +62,18 @@ class Adam {
 
   /// One update theta <- theta - lr * mhat / (sqrt(vhat) + eps). Allocation-free.
   void step(Eigen::Ref<Vector> theta, const Eigen::Ref<const Vector>& grad) {
-    if (theta.size() != grad.size()) throw std::invalid_argument("Adam::step: theta and grad sizes differ");
+    if (theta.size() != grad.size())
+      throw std::invalid_argument("Adam::step: theta and grad sizes differ");
     if (m_.size() != theta.size()) reset(theta.size());
     ++step_;
     b1_power_ *= settings_.beta1;
     b2_power_ *= settings_.beta2;
     m_ = settings_.beta1 * m_ + (Scalar(1) - settings_.beta1) * grad;
-    v_.array() = settings_.beta2 * v_.array() + (Scalar(1) - settings_.beta2) * grad.array().square();
+    v_.array() =
+        settings_.beta2 * v_.array() + (Scalar(1) - settings_.beta2) * grad.array().square();
     // Bias corrections folded into the step size (Kingma & Ba section 2, last paragraph).
-    const Scalar alpha = settings_.learning_rate * std::sqrt(Scalar(1) - b2_power_) / (Scalar(1) - b1_power_);
+    const Scalar alpha =
+        settings_.learning_rate * std::sqrt(Scalar(1) - b2_power_) / (Scalar(1) - b1_power_);
     const Scalar eps_hat = settings_.epsilon * std::sqrt(Scalar(1) - b2_power_);
     theta.array() -= alpha * m_.array() / (v_.array().sqrt() + eps_hat);
   }

@@ -6,7 +6,8 @@
 // mapped to [0, 1], sigmoid output, Q = 10^(lo + (hi - lo) net)). dQ/da and d2Q/da2 are
 // exact in physical units by the chain rule through both scalings:
 //     dQ/da_i      = T'(o) do/dx_i / scale_i,
-//     d2Q/da_i da_j = T''(o) (do/dx_i)(do/dx_j) / (scale_i scale_j) + T'(o) d2o/dx_i dx_j / (scale_i scale_j),
+//     d2Q/da_i da_j = T''(o) (do/dx_i)(do/dx_j) / (scale_i scale_j) + T'(o) d2o/dx_i dx_j /
+//     (scale_i scale_j),
 // where o is the network output and do/dx, d2o/dx2 its derivatives w.r.t. standardised inputs.
 // value_gradient_hessian() is the single-sample fast path of the policy-gradient estimator
 // (one call per buffer sample): it allocates nothing once warmed up for a given k.
@@ -28,9 +29,9 @@ namespace rmpc::learn {
 template <typename Scalar_>
 struct ValueGradientHessian {
   using Scalar = Scalar_;
-  Scalar value = Scalar(0);                                          ///< Q(x)
-  Eigen::Matrix<Scalar, Eigen::Dynamic, 1> dq_da;                    ///< dQ/da (k)
-  Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> d2q_da2;     ///< d2Q/da2 (k x k)
+  Scalar value = Scalar(0);                                       ///< Q(x)
+  Eigen::Matrix<Scalar, Eigen::Dynamic, 1> dq_da;                 ///< dQ/da (k)
+  Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> d2q_da2;  ///< d2Q/da2 (k x k)
 };
 
 template <typename Scalar_>
@@ -45,7 +46,8 @@ class Critic {
   /// `net` must have a scalar output; the scalers start as identity / range [0, 1] until fit().
   explicit Critic(Mlp<Scalar> net, TargetScalerSettings<Scalar> target = {})
       : net_(std::move(net)), input_scaler_(net_.input_dim()), target_scaler_(target) {
-    if (net_.output_dim() != 1) throw std::invalid_argument("Critic: net must have a scalar output");
+    if (net_.output_dim() != 1)
+      throw std::invalid_argument("Critic: net must have a scalar output");
   }
 
   Mlp<Scalar>& network() { return net_; }
@@ -98,13 +100,16 @@ class Critic {
 
   /// Batched Q, dQ/da and d2Q/da2 at every column of x (d_in x B); a = the inputs listed in
   /// action_indices (k). Outputs: q (B), dq_da (k x B), d2q_da2 (k*k x B, entry (i*k + j, b)).
-  void value_gradient_hessian(const Eigen::Ref<const Matrix>& x, const std::vector<Index>& action_indices,
-                              Eigen::Ref<Vector> q, Eigen::Ref<Matrix> dq_da, Eigen::Ref<Matrix> d2q_da2) {
+  void value_gradient_hessian(const Eigen::Ref<const Matrix>& x,
+                              const std::vector<Index>& action_indices, Eigen::Ref<Vector> q,
+                              Eigen::Ref<Matrix> dq_da, Eigen::Ref<Matrix> d2q_da2) {
     const Index k = static_cast<Index>(action_indices.size());
-    if (x.rows() != input_dim()) throw std::invalid_argument("Critic::value_gradient_hessian: x must have d_in rows");
-    if (q.size() != x.cols() || dq_da.rows() != k || dq_da.cols() != x.cols() || d2q_da2.rows() != k * k ||
-        d2q_da2.cols() != x.cols())
-      throw std::invalid_argument("Critic::value_gradient_hessian: q (B), dq_da (k x B), d2q_da2 (k*k x B)");
+    if (x.rows() != input_dim())
+      throw std::invalid_argument("Critic::value_gradient_hessian: x must have d_in rows");
+    if (q.size() != x.cols() || dq_da.rows() != k || dq_da.cols() != x.cols() ||
+        d2q_da2.rows() != k * k || d2q_da2.cols() != x.cols())
+      throw std::invalid_argument(
+          "Critic::value_gradient_hessian: q (B), dq_da (k x B), d2q_da2 (k*k x B)");
     xs_.resize(x.rows(), x.cols());
     input_scaler_.transform(x, xs_);
     net_.input_derivatives(xs_, action_indices, q, dq_da, d2q_da2);  // network units first
@@ -115,7 +120,8 @@ class Critic {
       for (Index i = 0; i < k; ++i)
         for (Index j = 0; j < k; ++j) {
           const Scalar si = scale(action_indices[i]), sj = scale(action_indices[j]);
-          d2q_da2(i * k + j, b) = (d2y * dq_da(i, b) * dq_da(j, b) + dy * d2q_da2(i * k + j, b)) / (si * sj);
+          d2q_da2(i * k + j, b) =
+              (d2y * dq_da(i, b) * dq_da(j, b) + dy * d2q_da2(i * k + j, b)) / (si * sj);
         }
       for (Index i = 0; i < k; ++i) dq_da(i, b) = dy * dq_da(i, b) / scale(action_indices[i]);
       q(b) = y;
@@ -125,10 +131,11 @@ class Critic {
   /// Single-sample fast path: Q, dQ/da (k), d2Q/da2 (k x k) at one input. Returns a reference
   /// to an internal result, valid until the next call; no heap allocation after the first
   /// call with this k.
-  const ValueGradientHessian<Scalar>& value_gradient_hessian(const Eigen::Ref<const Vector>& x,
-                                                             const std::vector<Index>& action_indices) {
+  const ValueGradientHessian<Scalar>& value_gradient_hessian(
+      const Eigen::Ref<const Vector>& x, const std::vector<Index>& action_indices) {
     const Index k = static_cast<Index>(action_indices.size());
-    if (x.size() != input_dim()) throw std::invalid_argument("Critic::value_gradient_hessian: x must have d_in entries");
+    if (x.size() != input_dim())
+      throw std::invalid_argument("Critic::value_gradient_hessian: x must have d_in entries");
     single_q_.resize(1);
     single_g_.resize(k, 1);
     single_h_.resize(k * k, 1);
@@ -156,8 +163,8 @@ class Critic {
 /// tanh layers of 20, sigmoid output, log10 min-max targets, Glorot init from `seed`
 /// (541 weights for the 2-D benchmark).
 template <typename Scalar>
-Critic<Scalar> make_paper_critic(Eigen::Index state_dim, Eigen::Index action_dim, std::uint64_t seed,
-                                 Eigen::Index hidden = 20) {
+Critic<Scalar> make_paper_critic(Eigen::Index state_dim, Eigen::Index action_dim,
+                                 std::uint64_t seed, Eigen::Index hidden = 20) {
   Mlp<Scalar> net({state_dim + 2 * action_dim, hidden, hidden, 1},
                   {Activation::tanh, Activation::tanh, Activation::sigmoid});
   net.initialize_glorot(seed);
@@ -165,9 +172,11 @@ Critic<Scalar> make_paper_critic(Eigen::Index state_dim, Eigen::Index action_dim
 }
 
 /// Indices of the action a inside the critic input (s, a_prev, a): the last action_dim entries.
-inline std::vector<Eigen::Index> critic_action_indices(Eigen::Index state_dim, Eigen::Index action_dim) {
+inline std::vector<Eigen::Index> critic_action_indices(Eigen::Index state_dim,
+                                                       Eigen::Index action_dim) {
   std::vector<Eigen::Index> idx(static_cast<std::size_t>(action_dim));
-  for (Eigen::Index j = 0; j < action_dim; ++j) idx[static_cast<std::size_t>(j)] = state_dim + action_dim + j;
+  for (Eigen::Index j = 0; j < action_dim; ++j)
+    idx[static_cast<std::size_t>(j)] = state_dim + action_dim + j;
   return idx;
 }
 

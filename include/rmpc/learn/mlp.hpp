@@ -80,18 +80,24 @@ class Mlp {
   /// Writable flat parameter vector (the optimiser updates it in place).
   Vector& parameters() { return params_; }
   void set_parameters(const Eigen::Ref<const Vector>& theta) {
-    if (theta.size() != params_.size()) throw std::invalid_argument("Mlp::set_parameters: theta has the wrong size");
+    if (theta.size() != params_.size())
+      throw std::invalid_argument("Mlp::set_parameters: theta has the wrong size");
     params_ = theta;
   }
 
   /// W_l (n_l x n_{l-1}), l = 0..L-1, viewing the flat parameter vector.
-  MatrixMap weights(Index l) { return MatrixMap(params_.data() + offsets_[l], widths_[l + 1], widths_[l]); }
+  MatrixMap weights(Index l) {
+    return MatrixMap(params_.data() + offsets_[l], widths_[l + 1], widths_[l]);
+  }
   ConstMatrixMap weights(Index l) const {
     return ConstMatrixMap(params_.data() + offsets_[l], widths_[l + 1], widths_[l]);
   }
-  VectorMap bias(Index l) { return VectorMap(params_.data() + offsets_[l] + widths_[l + 1] * widths_[l], widths_[l + 1]); }
+  VectorMap bias(Index l) {
+    return VectorMap(params_.data() + offsets_[l] + widths_[l + 1] * widths_[l], widths_[l + 1]);
+  }
   ConstVectorMap bias(Index l) const {
-    return ConstVectorMap(params_.data() + offsets_[l] + widths_[l + 1] * widths_[l], widths_[l + 1]);
+    return ConstVectorMap(params_.data() + offsets_[l] + widths_[l + 1] * widths_[l],
+                          widths_[l + 1]);
   }
   /// Offset of layer l's block (W_l then b_l) in the flat vector.
   Index parameter_offset(Index l) const { return offsets_[l]; }
@@ -134,8 +140,10 @@ class Mlp {
   void backward(const Eigen::Ref<const Matrix>& dloss_dy, Eigen::Ref<Vector> grad) {
     const Index layers = num_layers();
     if (layers == 0 || dloss_dy.rows() != output_dim() || dloss_dy.cols() != x_.cols())
-      throw std::invalid_argument("Mlp::backward: dloss_dy must be d_out x B of the last forward()");
-    if (grad.size() != params_.size()) throw std::invalid_argument("Mlp::backward: grad has the wrong size");
+      throw std::invalid_argument(
+          "Mlp::backward: dloss_dy must be d_out x B of the last forward()");
+    if (grad.size() != params_.size())
+      throw std::invalid_argument("Mlp::backward: grad has the wrong size");
     // delta_L = dloss/dy .* f_L'(z_L); delta_{l-1} = (W_l' delta_l) .* f'(z_{l-1}).
     for (Index l = layers - 1; l >= 0; --l) {
       Matrix& delta = delta_[l];
@@ -160,18 +168,24 @@ class Mlp {
 
   /// Value, gradient and Hessian of the (scalar) output with respect to the inputs listed in
   /// `idx` (k of them), for every column of x (d_in x B):
-  ///   value(b) = y(x_b),  grad(j, b) = dy/dx_{idx_j},  hess(i*k + j, b) = d2y/dx_{idx_i} dx_{idx_j}.
+  ///   value(b) = y(x_b),  grad(j, b) = dy/dx_{idx_j},  hess(i*k + j, b) = d2y/dx_{idx_i}
+  ///   dx_{idx_j}.
   /// No heap allocation once the workspace has been sized for this (B, k).
-  void input_derivatives(const Eigen::Ref<const Matrix>& x, const std::vector<Index>& idx, Eigen::Ref<Vector> value,
-                         Eigen::Ref<Matrix> grad, Eigen::Ref<Matrix> hess) {
+  void input_derivatives(const Eigen::Ref<const Matrix>& x, const std::vector<Index>& idx,
+                         Eigen::Ref<Vector> value, Eigen::Ref<Matrix> grad,
+                         Eigen::Ref<Matrix> hess) {
     check_input(x, "Mlp::input_derivatives: x");
-    if (output_dim() != 1) throw std::invalid_argument("Mlp::input_derivatives: needs a scalar output (d_out = 1)");
+    if (output_dim() != 1)
+      throw std::invalid_argument("Mlp::input_derivatives: needs a scalar output (d_out = 1)");
     const Index k = static_cast<Index>(idx.size());
     const Index nb = x.cols();
     for (Index j = 0; j < k; ++j)
-      if (idx[j] < 0 || idx[j] >= input_dim()) throw std::invalid_argument("Mlp::input_derivatives: idx out of range");
-    if (value.size() != nb || grad.rows() != k || grad.cols() != nb || hess.rows() != k * k || hess.cols() != nb)
-      throw std::invalid_argument("Mlp::input_derivatives: value (B), grad (k x B), hess (k*k x B) sizes");
+      if (idx[j] < 0 || idx[j] >= input_dim())
+        throw std::invalid_argument("Mlp::input_derivatives: idx out of range");
+    if (value.size() != nb || grad.rows() != k || grad.cols() != nb || hess.rows() != k * k ||
+        hess.cols() != nb)
+      throw std::invalid_argument(
+          "Mlp::input_derivatives: value (B), grad (k x B), hess (k*k x B) sizes");
     const Index blocks = 1 + k + k * k;  // column blocks: value | dz/dx_j | d2z/dx_i dx_j
     for (Index l = 0; l < num_layers(); ++l) {
       const Index n = widths_[l + 1];
@@ -181,7 +195,8 @@ class Mlp {
         // First layer: z = W x + b is affine in x, so dz/dx_j = W(:, idx_j) and d2z = 0.
         p.leftCols(nb).noalias() = weights(0) * x;
         p.leftCols(nb).colwise() += bias(0);
-        for (Index j = 0; j < k; ++j) p.middleCols((1 + j) * nb, nb).colwise() = weights(0).col(idx[j]);
+        for (Index j = 0; j < k; ++j)
+          p.middleCols((1 + j) * nb, nb).colwise() = weights(0).col(idx[j]);
         p.rightCols(k * k * nb).setZero();
       } else {
         p.noalias() = weights(l) * t_[l - 1];
@@ -205,9 +220,9 @@ class Mlp {
       for (Index i = 0; i < k; ++i)
         for (Index j = 0; j < k; ++j) {
           const Index c = (1 + k + i * k + j) * nb;
-          t.middleCols(c, nb).array() = d2 * p.middleCols((1 + i) * nb, nb).array() *
-                                             p.middleCols((1 + j) * nb, nb).array() +
-                                         d1 * p.middleCols(c, nb).array();
+          t.middleCols(c, nb).array() =
+              d2 * p.middleCols((1 + i) * nb, nb).array() * p.middleCols((1 + j) * nb, nb).array() +
+              d1 * p.middleCols(c, nb).array();
         }
     }
     const Matrix& out = t_.back();  // 1 x blocks*B
@@ -219,7 +234,8 @@ class Mlp {
  private:
   void check_input(const Eigen::Ref<const Matrix>& x, const char* what) const {
     if (widths_.empty()) throw std::invalid_argument(std::string(what) + ": network has no layers");
-    if (x.rows() != input_dim()) throw std::invalid_argument(std::string(what) + " must have d_in rows");
+    if (x.rows() != input_dim())
+      throw std::invalid_argument(std::string(what) + " must have d_in rows");
   }
 
   std::vector<Index> widths_;

@@ -36,8 +36,10 @@ class ReplayBuffer {
   /// Dimensions of s and a, and the number of closed episodes kept (paper: 250).
   ReplayBuffer(Index state_dim, Index action_dim, Index capacity_episodes)
       : state_dim_(state_dim), action_dim_(action_dim), capacity_episodes_(capacity_episodes) {
-    if (state_dim < 1 || action_dim < 1) throw std::invalid_argument("ReplayBuffer: state_dim and action_dim must be >= 1");
-    if (capacity_episodes < 1) throw std::invalid_argument("ReplayBuffer: capacity_episodes must be >= 1");
+    if (state_dim < 1 || action_dim < 1)
+      throw std::invalid_argument("ReplayBuffer: state_dim and action_dim must be >= 1");
+    if (capacity_episodes < 1)
+      throw std::invalid_argument("ReplayBuffer: capacity_episodes must be >= 1");
     reserve(64);
   }
 
@@ -49,19 +51,28 @@ class ReplayBuffer {
   Index size() const { return end_ - begin_; }
   bool empty() const { return size() == 0; }
   /// Episodes stored, counting an open (not yet closed) episode that has transitions.
-  Index num_episodes() const { return static_cast<Index>(lengths_.size()) + (open_length_ > 0 ? 1 : 0); }
+  Index num_episodes() const {
+    return static_cast<Index>(lengths_.size()) + (open_length_ > 0 ? 1 : 0);
+  }
   /// Closed episodes evicted so far (the oldest ones).
   std::int64_t evicted_episodes() const { return evicted_; }
 
   /// Appends one transition to the open episode.
-  void push(const Eigen::Ref<const Vector>& s, const Eigen::Ref<const Vector>& a_prev, const Eigen::Ref<const Vector>& a,
-            Scalar cost, const Eigen::Ref<const Vector>& s_next, bool done) {
-    if (state_dim_ == 0) throw std::invalid_argument("ReplayBuffer::push: buffer constructed without dimensions");
-    if (s.size() != state_dim_) throw std::invalid_argument("ReplayBuffer::push: s has the wrong size");
-    if (s_next.size() != state_dim_) throw std::invalid_argument("ReplayBuffer::push: s_next has the wrong size");
-    if (a.size() != action_dim_) throw std::invalid_argument("ReplayBuffer::push: a has the wrong size");
-    if (a_prev.size() != action_dim_) throw std::invalid_argument("ReplayBuffer::push: a_prev has the wrong size");
-    if (!s.allFinite() || !s_next.allFinite() || !a.allFinite() || !a_prev.allFinite() || !std::isfinite(cost))
+  void push(const Eigen::Ref<const Vector>& s, const Eigen::Ref<const Vector>& a_prev,
+            const Eigen::Ref<const Vector>& a, Scalar cost, const Eigen::Ref<const Vector>& s_next,
+            bool done) {
+    if (state_dim_ == 0)
+      throw std::invalid_argument("ReplayBuffer::push: buffer constructed without dimensions");
+    if (s.size() != state_dim_)
+      throw std::invalid_argument("ReplayBuffer::push: s has the wrong size");
+    if (s_next.size() != state_dim_)
+      throw std::invalid_argument("ReplayBuffer::push: s_next has the wrong size");
+    if (a.size() != action_dim_)
+      throw std::invalid_argument("ReplayBuffer::push: a has the wrong size");
+    if (a_prev.size() != action_dim_)
+      throw std::invalid_argument("ReplayBuffer::push: a_prev has the wrong size");
+    if (!s.allFinite() || !s_next.allFinite() || !a.allFinite() || !a_prev.allFinite() ||
+        !std::isfinite(cost))
       throw std::invalid_argument("ReplayBuffer::push: transition has NaN/Inf");
     if (end_ == s_.cols()) make_room();
     s_.col(end_) = s;
@@ -94,10 +105,13 @@ class ReplayBuffer {
     const Index t = s.cols();
     if (a_prev.cols() != t || a.cols() != t || cost.size() != t || s_next.cols() != t ||
         static_cast<Index>(done.size()) != t)
-      throw std::invalid_argument("ReplayBuffer::add_episode: all fields need the same number of steps");
-    if (open_length_ != 0) throw std::invalid_argument("ReplayBuffer::add_episode: an episode is open");
+      throw std::invalid_argument(
+          "ReplayBuffer::add_episode: all fields need the same number of steps");
+    if (open_length_ != 0)
+      throw std::invalid_argument("ReplayBuffer::add_episode: an episode is open");
     for (Index i = 0; i < t; ++i)
-      push(s.col(i), a_prev.col(i), a.col(i), cost(i), s_next.col(i), done[static_cast<std::size_t>(i)]);
+      push(s.col(i), a_prev.col(i), a.col(i), cost(i), s_next.col(i),
+           done[static_cast<std::size_t>(i)]);
     end_episode();
   }
 
@@ -147,7 +161,9 @@ class ReplayBuffer {
   }
 
  private:
-  ConstBlock const_block(const Matrix& m) const { return ConstBlock(m, 0, begin_, m.rows(), size()); }
+  ConstBlock const_block(const Matrix& m) const {
+    return ConstBlock(m, 0, begin_, m.rows(), size());
+  }
 
   void reserve(Index cols) {
     s_.conservativeResize(state_dim_, cols);
@@ -176,8 +192,10 @@ class ReplayBuffer {
   }
   template <typename M>
   void shift(M& m, Index n) {
-    const Index per_column = M::ColsAtCompileTime == 1 ? 1 : m.rows();  // vectors: one entry per transition
-    std::memmove(m.data(), m.data() + begin_ * per_column, static_cast<std::size_t>(n * per_column) * sizeof(Scalar));
+    const Index per_column =
+        M::ColsAtCompileTime == 1 ? 1 : m.rows();  // vectors: one entry per transition
+    std::memmove(m.data(), m.data() + begin_ * per_column,
+                 static_cast<std::size_t>(n * per_column) * sizeof(Scalar));
   }
 
   Index state_dim_ = 0, action_dim_ = 0, capacity_episodes_ = 0;

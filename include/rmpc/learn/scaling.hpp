@@ -37,13 +37,16 @@ class Standardizer {
     if (x.cols() < 1) throw std::invalid_argument("Standardizer::fit: x needs at least one column");
     if (!x.allFinite()) throw std::invalid_argument("Standardizer::fit: x has NaN/Inf");
     mean_ = x.rowwise().mean();
-    scale_ = ((x.colwise() - mean_).array().square().rowwise().sum() / Scalar(x.cols())).sqrt().matrix();
+    scale_ =
+        ((x.colwise() - mean_).array().square().rowwise().sum() / Scalar(x.cols())).sqrt().matrix();
     for (Eigen::Index i = 0; i < scale_.size(); ++i)
       if (!(scale_(i) >= min_scale)) scale_(i) = Scalar(1);
   }
   void set(const Eigen::Ref<const Vector>& mean, const Eigen::Ref<const Vector>& scale) {
-    if (mean.size() != scale.size()) throw std::invalid_argument("Standardizer::set: mean and scale sizes differ");
-    if ((scale.array() <= Scalar(0)).any()) throw std::invalid_argument("Standardizer::set: scale must be > 0");
+    if (mean.size() != scale.size())
+      throw std::invalid_argument("Standardizer::set: mean and scale sizes differ");
+    if ((scale.array() <= Scalar(0)).any())
+      throw std::invalid_argument("Standardizer::set: scale must be > 0");
     mean_ = mean;
     scale_ = scale;
   }
@@ -54,9 +57,11 @@ class Standardizer {
 
   /// out = (x - mean) / scale, column by column. out may be x itself.
   template <typename DerivedIn, typename DerivedOut>
-  void transform(const Eigen::MatrixBase<DerivedIn>& x, const Eigen::MatrixBase<DerivedOut>& out_) const {
+  void transform(const Eigen::MatrixBase<DerivedIn>& x,
+                 const Eigen::MatrixBase<DerivedOut>& out_) const {
     auto& out = const_cast<DerivedOut&>(out_.derived());  // Eigen idiom for writable expressions.
-    if (x.rows() != dim()) throw std::invalid_argument("Standardizer::transform: x must have dim() rows");
+    if (x.rows() != dim())
+      throw std::invalid_argument("Standardizer::transform: x must have dim() rows");
     out.array() = (x.array().colwise() - mean_.array()).colwise() / scale_.array();
   }
   Matrix transform(const Eigen::Ref<const Matrix>& x) const {
@@ -78,13 +83,16 @@ enum class TargetTransform {
 template <typename Scalar_>
 struct TargetScalerSettings {
   using Scalar = Scalar_;
-  TargetTransform transform = TargetTransform::log10_min_max;  ///< the paper's choice: costs span decades.
-  Scalar floor = Scalar(1e-6);  ///< log10 targets are clamped to >= floor: a zero cost has no logarithm.
+  TargetTransform transform =
+      TargetTransform::log10_min_max;  ///< the paper's choice: costs span decades.
+  Scalar floor =
+      Scalar(1e-6);  ///< log10 targets are clamped to >= floor: a zero cost has no logarithm.
 
   /// Throws std::invalid_argument naming the first field outside its range.
   void validate() const {
     using rmpc::detail::require_setting;
-    require_setting(rmpc::detail::finite_nonnegative(floor), "TargetScalerSettings::floor", "finite and >= 0", floor);
+    require_setting(rmpc::detail::finite_nonnegative(floor), "TargetScalerSettings::floor",
+                    "finite and >= 0", floor);
   }
 };
 
@@ -148,7 +156,9 @@ class TargetScaler {
 
  private:
   Scalar pre(Scalar y) const {
-    return settings_.transform == TargetTransform::log10_min_max ? std::log10(std::max(y, settings_.floor)) : y;
+    return settings_.transform == TargetTransform::log10_min_max
+               ? std::log10(std::max(y, settings_.floor))
+               : y;
   }
 
   Settings settings_{};

@@ -36,7 +36,8 @@ void make_critic_inputs(const Eigen::Ref<const typename ReplayBuffer<Scalar>::Ma
                         const Eigen::Ref<const typename ReplayBuffer<Scalar>::Matrix>& a,
                         Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>& out) {
   if (a_prev.cols() != s.cols() || a.cols() != s.cols())
-    throw std::invalid_argument("make_critic_inputs: s, a_prev and a need the same number of columns");
+    throw std::invalid_argument(
+        "make_critic_inputs: s, a_prev and a need the same number of columns");
   out.resize(s.rows() + a_prev.rows() + a.rows(), s.cols());
   out.topRows(s.rows()) = s;
   out.middleRows(s.rows(), a_prev.rows()) = a_prev;
@@ -45,7 +46,8 @@ void make_critic_inputs(const Eigen::Ref<const typename ReplayBuffer<Scalar>::Ma
 
 /// Critic inputs of the stored transitions, x_i = (s_i, a_prev_i, a_i).
 template <typename Scalar>
-Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> critic_inputs(const ReplayBuffer<Scalar>& buffer) {
+Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> critic_inputs(
+    const ReplayBuffer<Scalar>& buffer) {
   Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> x;
   make_critic_inputs<Scalar>(buffer.states(), buffer.prev_actions(), buffer.actions(), x);
   return x;
@@ -54,9 +56,11 @@ Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> critic_inputs(const Replay
 /// Critic inputs at the successor states, x'_i = (s'_i, a_i, next_actions_i).
 template <typename Scalar>
 Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> next_critic_inputs(
-    const ReplayBuffer<Scalar>& buffer, const Eigen::Ref<const typename ReplayBuffer<Scalar>::Matrix>& next_actions) {
+    const ReplayBuffer<Scalar>& buffer,
+    const Eigen::Ref<const typename ReplayBuffer<Scalar>::Matrix>& next_actions) {
   if (next_actions.rows() != buffer.action_dim() || next_actions.cols() != buffer.size())
-    throw std::invalid_argument("next_critic_inputs: next_actions must be action_dim x buffer.size()");
+    throw std::invalid_argument(
+        "next_critic_inputs: next_actions must be action_dim x buffer.size()");
   Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> x;
   make_critic_inputs<Scalar>(buffer.next_states(), buffer.actions(), next_actions, x);
   return x;
@@ -65,14 +69,16 @@ Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> next_critic_inputs(
 /// pi(s'_i) for every stored transition, computed once (theta is fixed during critic
 /// fitting). `policy` maps a state (Eigen vector, state_dim) to an action (action_dim).
 template <typename Scalar, typename Policy>
-Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> next_actions(const ReplayBuffer<Scalar>& buffer, Policy&& policy) {
+Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> next_actions(
+    const ReplayBuffer<Scalar>& buffer, Policy&& policy) {
   using Vector = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
   Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> out(buffer.action_dim(), buffer.size());
   Vector s(buffer.state_dim());
   for (Eigen::Index i = 0; i < buffer.size(); ++i) {
     s = buffer.next_states().col(i);
     const Vector a = policy(s);
-    if (a.size() != buffer.action_dim()) throw std::invalid_argument("next_actions: policy returned the wrong size");
+    if (a.size() != buffer.action_dim())
+      throw std::invalid_argument("next_actions: policy returned the wrong size");
     out.col(i) = a;
   }
   return out;
@@ -80,8 +86,10 @@ Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> next_actions(const ReplayB
 
 /// Bootstrap mask m_i in {0, 1} (see the header comment).
 template <typename Scalar>
-Eigen::Matrix<Scalar, Eigen::Dynamic, 1> bootstrap_mask(const ReplayBuffer<Scalar>& buffer, bool done_is_truncation) {
-  Eigen::Matrix<Scalar, Eigen::Dynamic, 1> m = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>::Ones(buffer.size());
+Eigen::Matrix<Scalar, Eigen::Dynamic, 1> bootstrap_mask(const ReplayBuffer<Scalar>& buffer,
+                                                        bool done_is_truncation) {
+  Eigen::Matrix<Scalar, Eigen::Dynamic, 1> m =
+      Eigen::Matrix<Scalar, Eigen::Dynamic, 1>::Ones(buffer.size());
   if (!done_is_truncation) m -= buffer.dones();
   return m;
 }
@@ -89,9 +97,10 @@ Eigen::Matrix<Scalar, Eigen::Dynamic, 1> bootstrap_mask(const ReplayBuffer<Scala
 /// (b) k-step returns along the stored episodes; bootstrap_values(i) = V_i = Q(s'_i, a_i, pi(s'_i))
 /// (pass zeros for the plain truncated k-step cost). Returns y (size()).
 template <typename Scalar>
-Eigen::Matrix<Scalar, Eigen::Dynamic, 1> k_step_returns(const ReplayBuffer<Scalar>& buffer, int k, Scalar gamma,
-                                                       const Eigen::Ref<const typename ReplayBuffer<Scalar>::Vector>& bootstrap_values,
-                                                       bool done_is_truncation = true) {
+Eigen::Matrix<Scalar, Eigen::Dynamic, 1> k_step_returns(
+    const ReplayBuffer<Scalar>& buffer, int k, Scalar gamma,
+    const Eigen::Ref<const typename ReplayBuffer<Scalar>::Vector>& bootstrap_values,
+    bool done_is_truncation = true) {
   if (k < 1) throw std::invalid_argument("k_step_returns: k must be >= 1");
   if (bootstrap_values.size() != buffer.size())
     throw std::invalid_argument("k_step_returns: bootstrap_values must have buffer.size() entries");
@@ -118,17 +127,19 @@ Eigen::Matrix<Scalar, Eigen::Dynamic, 1> k_step_returns(const ReplayBuffer<Scala
 template <typename Scalar_>
 struct FittedQSettings {
   using Scalar = Scalar_;
-  int sweeps = 10;                    ///< k of method.md section 4 (Q^(k) = k-step look-ahead).
-  Scalar gamma = Scalar(1);           ///< the paper's discount.
-  bool done_is_truncation = true;     ///< paper: 50-step episodes are cut, so s' is still bootstrapped.
-  bool refit_scalers = true;          ///< target range grows per sweep; the sigmoid output cannot exceed 1.
-  TrainSettings<Scalar> train{};      ///< per-sweep fit (warm-started from the previous sweep).
+  int sweeps = 10;           ///< k of method.md section 4 (Q^(k) = k-step look-ahead).
+  Scalar gamma = Scalar(1);  ///< the paper's discount.
+  bool done_is_truncation =
+      true;                   ///< paper: 50-step episodes are cut, so s' is still bootstrapped.
+  bool refit_scalers = true;  ///< target range grows per sweep; the sigmoid output cannot exceed 1.
+  TrainSettings<Scalar> train{};  ///< per-sweep fit (warm-started from the previous sweep).
 
   /// Throws std::invalid_argument naming the first field outside its range.
   void validate() const {
     using rmpc::detail::require_setting;
     require_setting(sweeps > 0, "FittedQSettings::sweeps", "> 0", sweeps);
-    require_setting(gamma > Scalar(0) && gamma <= Scalar(1), "FittedQSettings::gamma", "in (0, 1]", gamma);
+    require_setting(gamma > Scalar(0) && gamma <= Scalar(1), "FittedQSettings::gamma", "in (0, 1]",
+                    gamma);
     train.validate();
   }
 };
@@ -146,25 +157,28 @@ template <typename Scalar_>
 struct FittedQResult {
   using Scalar = Scalar_;
   FittedQStatus status = FittedQStatus::ok;
-  std::vector<TrainResult<Scalar>> fits;            ///< one per sweep run.
+  std::vector<TrainResult<Scalar>> fits;             ///< one per sweep run.
   Eigen::Matrix<Scalar, Eigen::Dynamic, 1> targets;  ///< y of the last sweep (physical units).
 };
 
 /// One fitted-Q target vector: y = cost + gamma * mask .* next_q.
 template <typename Scalar>
-Eigen::Matrix<Scalar, Eigen::Dynamic, 1> fitted_q_targets(const ReplayBuffer<Scalar>& buffer,
-                                                         const Eigen::Ref<const typename ReplayBuffer<Scalar>::Vector>& next_q,
-                                                         Scalar gamma, bool done_is_truncation = true) {
-  if (next_q.size() != buffer.size()) throw std::invalid_argument("fitted_q_targets: next_q must have buffer.size() entries");
+Eigen::Matrix<Scalar, Eigen::Dynamic, 1> fitted_q_targets(
+    const ReplayBuffer<Scalar>& buffer,
+    const Eigen::Ref<const typename ReplayBuffer<Scalar>::Vector>& next_q, Scalar gamma,
+    bool done_is_truncation = true) {
+  if (next_q.size() != buffer.size())
+    throw std::invalid_argument("fitted_q_targets: next_q must have buffer.size() entries");
   return buffer.costs() + gamma * bootstrap_mask(buffer, done_is_truncation).cwiseProduct(next_q);
 }
 
 /// (a) settings.sweeps fitted-Q sweeps of the critic over the whole memory, given
 /// next_actions = pi(s'_i) (action_dim x size()). The critic is warm-started throughout.
 template <typename Scalar>
-FittedQResult<Scalar> fitted_q_sweeps(Critic<Scalar>& critic, const ReplayBuffer<Scalar>& buffer,
-                                      const Eigen::Ref<const typename ReplayBuffer<Scalar>::Matrix>& next_actions,
-                                      const FittedQSettings<Scalar>& settings) {
+FittedQResult<Scalar> fitted_q_sweeps(
+    Critic<Scalar>& critic, const ReplayBuffer<Scalar>& buffer,
+    const Eigen::Ref<const typename ReplayBuffer<Scalar>::Matrix>& next_actions,
+    const FittedQSettings<Scalar>& settings) {
   using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
   using Vector = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
   settings.validate();
@@ -180,7 +194,8 @@ FittedQResult<Scalar> fitted_q_sweeps(Critic<Scalar>& critic, const ReplayBuffer
       result.targets = buffer.costs();
     } else {
       critic.value(x_next, next_q);  // Q^(n-1)
-      result.targets = fitted_q_targets(buffer, next_q, settings.gamma, settings.done_is_truncation);
+      result.targets =
+          fitted_q_targets(buffer, next_q, settings.gamma, settings.done_is_truncation);
     }
     result.fits.push_back(critic.fit(x, result.targets, settings.train, settings.refit_scalers));
     if (result.fits.back().status == TrainStatus::non_finite) {
@@ -193,9 +208,10 @@ FittedQResult<Scalar> fitted_q_sweeps(Critic<Scalar>& critic, const ReplayBuffer
 
 /// (b) as a critic target: k-step returns with V_i = critic(s'_i, a_i, next_actions_i).
 template <typename Scalar>
-Eigen::Matrix<Scalar, Eigen::Dynamic, 1> k_step_targets(Critic<Scalar>& critic, const ReplayBuffer<Scalar>& buffer,
-                                                       const Eigen::Ref<const typename ReplayBuffer<Scalar>::Matrix>& next_actions,
-                                                       int k, Scalar gamma, bool done_is_truncation = true) {
+Eigen::Matrix<Scalar, Eigen::Dynamic, 1> k_step_targets(
+    Critic<Scalar>& critic, const ReplayBuffer<Scalar>& buffer,
+    const Eigen::Ref<const typename ReplayBuffer<Scalar>::Matrix>& next_actions, int k,
+    Scalar gamma, bool done_is_truncation = true) {
   Eigen::Matrix<Scalar, Eigen::Dynamic, 1> v(buffer.size());
   critic.value(next_critic_inputs(buffer, next_actions), v);
   return k_step_returns(buffer, k, gamma, v, done_is_truncation);

@@ -33,16 +33,16 @@ namespace rmpc::learn {
 template <typename Scalar_>
 struct TrainSettings {
   using Scalar = Scalar_;
-  int max_epochs = 500;                 ///< hard cap; early stopping normally ends the fit first.
-  Eigen::Index batch_size = 256;        ///< the paper's minibatch size.
-  Loss loss = Loss::huber;              ///< the paper's critic loss.
-  Scalar huber_delta = Scalar(1);       ///< scaled targets live in [0, 1]: 1 is the Keras default.
-  AdamSettings<Scalar> adam{};          ///< lr 1e-3 as in the paper.
-  int patience = 50;                    ///< epochs without improvement before stopping (paper: 50).
-  Scalar min_delta = Scalar(0);         ///< an epoch loss must beat best - min_delta to count.
-  bool restore_best = true;             ///< end with the weights of the best epoch, not the last.
-  bool reset_optimizer = true;          ///< fresh Adam moments per fit (targets change between fits).
-  std::uint64_t seed = 0;               ///< shuffling seed; same seed and data -> same weights.
+  int max_epochs = 500;            ///< hard cap; early stopping normally ends the fit first.
+  Eigen::Index batch_size = 256;   ///< the paper's minibatch size.
+  Loss loss = Loss::huber;         ///< the paper's critic loss.
+  Scalar huber_delta = Scalar(1);  ///< scaled targets live in [0, 1]: 1 is the Keras default.
+  AdamSettings<Scalar> adam{};     ///< lr 1e-3 as in the paper.
+  int patience = 50;               ///< epochs without improvement before stopping (paper: 50).
+  Scalar min_delta = Scalar(0);    ///< an epoch loss must beat best - min_delta to count.
+  bool restore_best = true;        ///< end with the weights of the best epoch, not the last.
+  bool reset_optimizer = true;     ///< fresh Adam moments per fit (targets change between fits).
+  std::uint64_t seed = 0;          ///< shuffling seed; same seed and data -> same weights.
   /// Samples per gradient shard (the unit of parallel work): 128 = two shards per paper
   /// minibatch, one per core of a 2-core machine; large shards keep the matrix products
   /// efficient. Part of the result (the order of the sums), unlike `threads`.
@@ -55,11 +55,13 @@ struct TrainSettings {
     using rmpc::detail::require_setting;
     require_setting(max_epochs > 0, "TrainSettings::max_epochs", "> 0", max_epochs);
     require_setting(batch_size > 0, "TrainSettings::batch_size", "> 0", batch_size);
-    require_setting(rmpc::detail::finite_positive(huber_delta), "TrainSettings::huber_delta", "finite and > 0", huber_delta);
+    require_setting(rmpc::detail::finite_positive(huber_delta), "TrainSettings::huber_delta",
+                    "finite and > 0", huber_delta);
     require_setting(patience > 0, "TrainSettings::patience", "> 0", patience);
     require_setting(shard_size > 0, "TrainSettings::shard_size", "> 0", shard_size);
     require_setting(threads > 0, "TrainSettings::threads", "> 0", threads);
-    require_setting(rmpc::detail::finite_nonnegative(min_delta), "TrainSettings::min_delta", "finite and >= 0", min_delta);
+    require_setting(rmpc::detail::finite_nonnegative(min_delta), "TrainSettings::min_delta",
+                    "finite and >= 0", min_delta);
     adam.validate();
   }
 };
@@ -106,11 +108,11 @@ template <typename Scalar_>
 struct TrainResult {
   using Scalar = Scalar_;
   TrainStatus status = TrainStatus::max_epochs;
-  int epochs = 0;                                          ///< epochs run.
-  int best_epoch = -1;                                     ///< 0-based epoch of best_loss.
+  int epochs = 0;       ///< epochs run.
+  int best_epoch = -1;  ///< 0-based epoch of best_loss.
   Scalar best_loss = std::numeric_limits<Scalar>::infinity();
   Scalar final_loss = std::numeric_limits<Scalar>::infinity();  ///< loss of the last epoch run.
-  std::vector<Scalar> loss_history;                        ///< one entry per epoch.
+  std::vector<Scalar> loss_history;                             ///< one entry per epoch.
 };
 
 /// Holds the optimiser state, the shuffling generator and the minibatch buffers, so that
@@ -130,14 +132,17 @@ class Trainer {
   void set_settings(const Settings& settings) { settings_ = settings; }
 
   /// Fits net to Y (d_out x N) from X (d_in x N) starting from its current weights.
-  Result fit(Mlp<Scalar>& net, const Eigen::Ref<const Matrix>& x, const Eigen::Ref<const Matrix>& y) {
-    if (x.rows() != net.input_dim()) throw std::invalid_argument("Trainer::fit: x must have d_in rows");
+  Result fit(Mlp<Scalar>& net, const Eigen::Ref<const Matrix>& x,
+             const Eigen::Ref<const Matrix>& y) {
+    if (x.rows() != net.input_dim())
+      throw std::invalid_argument("Trainer::fit: x must have d_in rows");
     if (y.rows() != net.output_dim() || y.cols() != x.cols())
       throw std::invalid_argument("Trainer::fit: y must be d_out x N with N = x.cols()");
     if (x.cols() < 1) throw std::invalid_argument("Trainer::fit: no samples");
     if (!x.allFinite()) throw std::invalid_argument("Trainer::fit: x has NaN/Inf");
     if (!y.allFinite()) throw std::invalid_argument("Trainer::fit: y has NaN/Inf");
-    if (settings_.batch_size < 1) throw std::invalid_argument("Trainer::fit: batch_size must be >= 1");
+    if (settings_.batch_size < 1)
+      throw std::invalid_argument("Trainer::fit: batch_size must be >= 1");
     const Eigen::Index n = x.cols();
     const Eigen::Index nb = std::min(settings_.batch_size, n);
     adam_.set_settings(settings_.adam);
@@ -196,8 +201,8 @@ class Trainer {
  private:
   /// Loss of the minibatch order_[start, start + b) of (x, y) and its gradient into grad_, as
   /// the shard-weighted sums of the file comment. Each shard gathers its own samples.
-  Scalar minibatch_gradient(Mlp<Scalar>& net, const Eigen::Ref<const Matrix>& x, const Eigen::Ref<const Matrix>& y,
-                            Eigen::Index start, Eigen::Index b) {
+  Scalar minibatch_gradient(Mlp<Scalar>& net, const Eigen::Ref<const Matrix>& x,
+                            const Eigen::Ref<const Matrix>& y, Eigen::Index start, Eigen::Index b) {
     const Eigen::Index shard = std::min(settings_.shard_size, b);
     const int shards = int((b + shard - 1) / shard);
     if (!shard_nets_.empty() && shard_nets_.front().widths() != net.widths()) shard_nets_.clear();
@@ -220,7 +225,8 @@ class Trainer {
       }
       const Matrix& pred = copy.forward(xb_.middleCols(begin, len));
       auto dy = dy_.middleCols(begin, len);
-      shard_losses_(k) = regression_loss(settings_.loss, settings_.huber_delta, pred, yb_.middleCols(begin, len), dy);
+      shard_losses_(k) = regression_loss(settings_.loss, settings_.huber_delta, pred,
+                                         yb_.middleCols(begin, len), dy);
       copy.backward(dy, shard_grads_.col(k));
     }
     if (shards == 1) {

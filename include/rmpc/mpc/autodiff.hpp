@@ -3,7 +3,8 @@
 // theta, never per state: the condensed QP data are affine in the state (condensing.hpp).
 //
 //     Ad1 x:  x.value() = f,  x.derivatives()(i) = df/dtheta_i
-//     Ad2 x:  x.value() = (f, df/dtheta) as Ad1,  x.derivatives()(i) = (df/dtheta_i, d2f/dtheta_i dtheta_.)
+//     Ad2 x:  x.value() = (f, df/dtheta) as Ad1,  x.derivatives()(i) = (df/dtheta_i, d2f/dtheta_i
+//     dtheta_.)
 //
 // With dynamic NP a constant has an EMPTY derivative vector; readers below treat it as zero.
 #pragma once
@@ -57,7 +58,8 @@ Scalar ad_value(const Eigen::AutoDiffScalar<Eigen::Matrix<Scalar, NP, 1>>& x) {
   return x.value();
 }
 template <typename Scalar, int NP>
-Scalar ad_value(const Eigen::AutoDiffScalar<Eigen::Matrix<Eigen::AutoDiffScalar<Eigen::Matrix<Scalar, NP, 1>>, NP, 1>>& x) {
+Scalar ad_value(const Eigen::AutoDiffScalar<
+                Eigen::Matrix<Eigen::AutoDiffScalar<Eigen::Matrix<Scalar, NP, 1>>, NP, 1>>& x) {
   return x.value().value();
 }
 
@@ -67,14 +69,16 @@ Scalar ad_first(const Eigen::AutoDiffScalar<Eigen::Matrix<Scalar, NP, 1>>& x, Ei
   return x.derivatives().size() > i ? x.derivatives()(i) : Scalar(0);
 }
 template <typename Scalar, int NP>
-Scalar ad_first(const Eigen::AutoDiffScalar<Eigen::Matrix<Eigen::AutoDiffScalar<Eigen::Matrix<Scalar, NP, 1>>, NP, 1>>& x,
+Scalar ad_first(const Eigen::AutoDiffScalar<
+                    Eigen::Matrix<Eigen::AutoDiffScalar<Eigen::Matrix<Scalar, NP, 1>>, NP, 1>>& x,
                 Eigen::Index i) {
   return x.value().derivatives().size() > i ? x.value().derivatives()(i) : Scalar(0);
 }
 
 /// d2 x / d theta_i d theta_j.
 template <typename Scalar, int NP>
-Scalar ad_second(const Eigen::AutoDiffScalar<Eigen::Matrix<Eigen::AutoDiffScalar<Eigen::Matrix<Scalar, NP, 1>>, NP, 1>>& x,
+Scalar ad_second(const Eigen::AutoDiffScalar<
+                     Eigen::Matrix<Eigen::AutoDiffScalar<Eigen::Matrix<Scalar, NP, 1>>, NP, 1>>& x,
                  Eigen::Index i, Eigen::Index j) {
   if (x.derivatives().size() <= i) return Scalar(0);
   const auto& di = x.derivatives()(i).derivatives();

@@ -13,7 +13,7 @@ namespace rmpc::mpc {
 
 template <typename Scalar, int NX, int NU>
 struct ClosedLoopResult {
-  bool ok = false;          ///< false: the policy reported a failure at step failed_step.
+  bool ok = false;  ///< false: the policy reported a failure at step failed_step.
   int failed_step = -1;
   Scalar cost = Scalar(0);  ///< sum of stage costs over the simulated steps
   Eigen::Matrix<Scalar, NX, Eigen::Dynamic> states;  ///< s_0..s_steps (columns)
@@ -24,17 +24,24 @@ struct ClosedLoopResult {
 /// stage_cost(s, u) -> Scalar. Sizes are checked before any conversion to the fixed-size
 /// types (std::invalid_argument naming the argument): s0 must have NX entries when NX is fixed,
 /// nu must equal NU when NU is fixed, and what policy and step return must keep the sizes.
-template <typename Scalar, int NX, int NU, typename DerivedS0, typename Policy, typename Step, typename StageCost>
-ClosedLoopResult<Scalar, NX, NU> simulate_closed_loop(const Eigen::MatrixBase<DerivedS0>& s0, int steps, Policy&& policy,
-                                                      Step&& step, StageCost&& stage_cost, Eigen::Index nu = NU) {
+template <typename Scalar, int NX, int NU, typename DerivedS0, typename Policy, typename Step,
+          typename StageCost>
+ClosedLoopResult<Scalar, NX, NU> simulate_closed_loop(const Eigen::MatrixBase<DerivedS0>& s0,
+                                                      int steps, Policy&& policy, Step&& step,
+                                                      StageCost&& stage_cost,
+                                                      Eigen::Index nu = NU) {
   const Eigen::Index nx = s0.rows();
   if (s0.cols() != 1 || (NX != Eigen::Dynamic && nx != NX) || nx < 1)
-    throw std::invalid_argument("simulate_closed_loop: s0 is " + std::to_string(s0.rows()) + "x" + std::to_string(s0.cols()) +
+    throw std::invalid_argument("simulate_closed_loop: s0 is " + std::to_string(s0.rows()) + "x" +
+                                std::to_string(s0.cols()) +
                                 ", expected a vector of NX = " + std::to_string(NX) + " entries");
   if (nu < 0 || (NU != Eigen::Dynamic && nu != NU))
-    throw std::invalid_argument("simulate_closed_loop: nu = " + std::to_string(nu) + ", expected NU = " + std::to_string(NU) +
+    throw std::invalid_argument("simulate_closed_loop: nu = " + std::to_string(nu) +
+                                ", expected NU = " + std::to_string(NU) +
                                 " (pass nu for a dynamic NU)");
-  if (steps < 0) throw std::invalid_argument("simulate_closed_loop: steps = " + std::to_string(steps) + " is negative");
+  if (steps < 0)
+    throw std::invalid_argument("simulate_closed_loop: steps = " + std::to_string(steps) +
+                                " is negative");
   ClosedLoopResult<Scalar, NX, NU> out;
   out.states.resize(nx, steps + 1);
   out.inputs.resize(nu, steps);
@@ -50,14 +57,16 @@ ClosedLoopResult<Scalar, NX, NU> simulate_closed_loop(const Eigen::MatrixBase<De
       return out;
     }
     if (u.size() != nu)
-      throw std::invalid_argument("simulate_closed_loop: policy resized u to " + std::to_string(u.size()) +
+      throw std::invalid_argument("simulate_closed_loop: policy resized u to " +
+                                  std::to_string(u.size()) +
                                   " entries, expected nu = " + std::to_string(nu));
     out.inputs.col(k) = u;
     out.cost += stage_cost(s, u);
     const auto next = step(s, u);
     if (next.rows() != nx || next.cols() != 1)
-      throw std::invalid_argument("simulate_closed_loop: step returned a " + std::to_string(next.rows()) + "x" +
-                                  std::to_string(next.cols()) + " state, expected nx = " + std::to_string(nx) + " entries");
+      throw std::invalid_argument("simulate_closed_loop: step returned a " +
+                                  std::to_string(next.rows()) + "x" + std::to_string(next.cols()) +
+                                  " state, expected nx = " + std::to_string(nx) + " entries");
     detail::assign_checked(out.states.col(k + 1), next);
   }
   out.ok = true;

@@ -78,17 +78,20 @@ struct CondensedQp {
   using Vector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
   Matrix H, G, C, D;
   Vector g0, d0;
-  Vector soft_weight;  ///< Per row: L1 weight of exact-L1 soft rows, +inf for hard rows (and rows with a slack).
+  Vector soft_weight;  ///< Per row: L1 weight of exact-L1 soft rows, +inf for hard rows (and rows
+                       ///< with a slack).
 };
 
 /// Number of slack variables of `data` over `horizon` stages (model.hpp, soft constraints).
 template <typename T, int NX, int NU, int NC>
 Eigen::Index count_slacks(const LqData<T, NX, NU, NC>& data, Eigen::Index horizon) {
   Eigen::Index ns = 0;
-  for (Eigen::Index i = 0; i < data.nu(); ++i) ns += horizon * detail::has_slack(data.u_soft_weight(i), data.u_soft_quadratic(i));
+  for (Eigen::Index i = 0; i < data.nu(); ++i)
+    ns += horizon * detail::has_slack(data.u_soft_weight(i), data.u_soft_quadratic(i));
   for (Eigen::Index i = 0; i < data.nx(); ++i)
     ns += (horizon - 1) * detail::has_slack(data.x_soft_weight(i), data.x_soft_quadratic(i));
-  for (Eigen::Index i = 0; i < data.nc(); ++i) ns += horizon * detail::has_slack(data.e_soft_weight(i), data.e_soft_quadratic(i));
+  for (Eigen::Index i = 0; i < data.nc(); ++i)
+    ns += horizon * detail::has_slack(data.e_soft_weight(i), data.e_soft_quadratic(i));
   return ns;
 }
 
@@ -214,17 +217,17 @@ void condense(const LqData<T, NX, NU, NC>& data, Eigen::Index horizon, Condensed
     row += 2 * nx;
   }
   if constexpr (NC != 0) {
-  for (Eigen::Index k = 0; k < N && nc > 0; ++k) {
-    out.C.block(row, 0, nc, k * nu).noalias() = data.E_x * Gam.block(k * nx, 0, nx, k * nu);
-    out.C.block(row, k * nu, nc, nu) = data.E_u;
-    out.D.middleRows(row, nc).noalias() = -data.E_x * Phi.middleRows(k * nx, nx);
-    const Vector Ec = data.E_x * c.segment(k * nx, nx);
-    for (Eigen::Index i = 0; i < nc; ++i) {
-      out.d0(row + i) = bound(row + i, T(data.e(i) - Ec(i)));
-      soften(data.e_soft_weight(i), data.e_soft_quadratic(i), {row + i});
+    for (Eigen::Index k = 0; k < N && nc > 0; ++k) {
+      out.C.block(row, 0, nc, k * nu).noalias() = data.E_x * Gam.block(k * nx, 0, nx, k * nu);
+      out.C.block(row, k * nu, nc, nu) = data.E_u;
+      out.D.middleRows(row, nc).noalias() = -data.E_x * Phi.middleRows(k * nx, nx);
+      const Vector Ec = data.E_x * c.segment(k * nx, nx);
+      for (Eigen::Index i = 0; i < nc; ++i) {
+        out.d0(row + i) = bound(row + i, T(data.e(i) - Ec(i)));
+        soften(data.e_soft_weight(i), data.e_soft_quadratic(i), {row + i});
+      }
+      row += nc;
     }
-    row += nc;
-  }
   }
   for (Eigen::Index r : inert) {
     out.C.row(r).setZero();
@@ -242,7 +245,8 @@ void condensed_soft_weights(const LqData<Scalar, NX, NU, NC>& data, Eigen::Index
                             Eigen::MatrixBase<Derived>& w) {
   const Eigen::Index nx = data.nx(), nu = data.nu(), nc = data.nc(), N = horizon;
   const Scalar inf = std::numeric_limits<Scalar>::infinity();
-  // Slack components, zero-weight exact-L1 components and infinite bounds (inert rows) have no soft row.
+  // Slack components, zero-weight exact-L1 components and infinite bounds (inert rows) have no soft
+  // row.
   auto row_weight = [inf](Scalar wi, Scalar rho, Scalar bound) {
     return detail::has_slack(wi, rho) || wi == 0 || !std::isfinite(bound) ? inf : wi;
   };
@@ -259,7 +263,8 @@ void condensed_soft_weights(const LqData<Scalar, NX, NU, NC>& data, Eigen::Index
       w(row + nx + i) = row_weight(data.x_soft_weight(i), data.x_soft_quadratic(i), data.x_lb(i));
     }
   for (Eigen::Index k = 0; k < N; ++k, row += nc)
-    for (Eigen::Index i = 0; i < nc; ++i) w(row + i) = row_weight(data.e_soft_weight(i), data.e_soft_quadratic(i), data.e(i));
+    for (Eigen::Index i = 0; i < nc; ++i)
+      w(row + i) = row_weight(data.e_soft_weight(i), data.e_soft_quadratic(i), data.e(i));
 }
 
 namespace detail {
@@ -281,15 +286,16 @@ Scalar stage_penalty(const LqData<Scalar, NX, NU, NC>& data, const Eigen::Matrix
                      const Eigen::MatrixBase<DerivedU>& u) {
   Scalar pen(0);
   for (Eigen::Index i = 0; i < data.nx(); ++i)
-    pen += detail::component_penalty(data.x_soft_weight(i), data.x_soft_quadratic(i), x(i) - data.x_ub(i),
-                                     data.x_lb(i) - x(i));
+    pen += detail::component_penalty(data.x_soft_weight(i), data.x_soft_quadratic(i),
+                                     x(i) - data.x_ub(i), data.x_lb(i) - x(i));
   for (Eigen::Index i = 0; i < data.nu(); ++i)
-    pen += detail::component_penalty(data.u_soft_weight(i), data.u_soft_quadratic(i), u(i) - data.u_ub(i),
-                                     data.u_lb(i) - u(i));
+    pen += detail::component_penalty(data.u_soft_weight(i), data.u_soft_quadratic(i),
+                                     u(i) - data.u_ub(i), data.u_lb(i) - u(i));
   if (data.nc() > 0) {
     const Eigen::Matrix<Scalar, NC, 1> v = data.E_x * x + data.E_u * u - data.e;
     for (Eigen::Index i = 0; i < data.nc(); ++i)
-      pen += detail::component_penalty(data.e_soft_weight(i), data.e_soft_quadratic(i), v(i), Scalar(0));
+      pen += detail::component_penalty(data.e_soft_weight(i), data.e_soft_quadratic(i), v(i),
+                                       Scalar(0));
   }
   return pen;
 }
@@ -297,11 +303,12 @@ Scalar stage_penalty(const LqData<Scalar, NX, NU, NC>& data, const Eigen::Matrix
 /// State-bound part of stage_penalty only: the constant penalty of x_0 = s (its input and
 /// general rows are QP rows).
 template <typename Scalar, int NX, int NU, int NC, typename DerivedX>
-Scalar state_bound_penalty(const LqData<Scalar, NX, NU, NC>& data, const Eigen::MatrixBase<DerivedX>& x) {
+Scalar state_bound_penalty(const LqData<Scalar, NX, NU, NC>& data,
+                           const Eigen::MatrixBase<DerivedX>& x) {
   Scalar pen(0);
   for (Eigen::Index i = 0; i < data.nx(); ++i)
-    pen += detail::component_penalty(data.x_soft_weight(i), data.x_soft_quadratic(i), x(i) - data.x_ub(i),
-                                     data.x_lb(i) - x(i));
+    pen += detail::component_penalty(data.x_soft_weight(i), data.x_soft_quadratic(i),
+                                     x(i) - data.x_ub(i), data.x_lb(i) - x(i));
   return pen;
 }
 

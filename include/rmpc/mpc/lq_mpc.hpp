@@ -15,12 +15,7 @@
 // The exploration cost d (u_0 - u_1) of method.md §4 is an extra linear term on z
 // (exploration_cost()), and Q_theta(s, a) (the MPC as a Q-function) is the optimal cost with
 // u_0 = a imposed as an equality row (q_value()).
-//
-// Argument checks. Every public entry checks the sizes of its arguments BEFORE converting
-// them to the (possibly fixed-size) internal types, and throws std::invalid_argument naming
-// the argument on a mismatch (a programmer error). Data that a learning step can produce
-// (a NaN theta, a model that is not convex at theta, u_lb > u_ub at theta) is a status
-// (set_parameters() returns invalid_input / non_convex, setup_message() says why), never a throw.
+// Argument checks and statuses: detail/lq_mpc_checks.hpp.
 #pragma once
 
 #include "rmpc/mpc/autodiff.hpp"
@@ -94,7 +89,9 @@ class LqMpc {
   // One Sensitivity type, with a run-time parameter count, for theta (np) and for the state
   // (nx): one instantiation (~6 s of compile time each), two objects (each keeps its sizes, so
   // neither reallocates per call).
-  using PolicySensitivity = std::conditional_t<(MaxOrder >= 1), qp::Sensitivity<Scalar, NZ, Eigen::Dynamic, M, Eigen::Dynamic>, Unused>;
+  using PolicySensitivity =
+      std::conditional_t<(MaxOrder >= 1),
+                         qp::Sensitivity<Scalar, NZ, Eigen::Dynamic, M, Eigen::Dynamic>, Unused>;
   using Result = PolicyResult<Scalar, NX, NU, N, NP, NZ, M, NS>;
   using QResult = QValueResult<Scalar, NX, NU, N>;
   using Settings = LqMpcSettings<Scalar>;
@@ -104,7 +101,8 @@ class LqMpc {
   /// `model` is the user's functor (model.hpp); `sizes` are needed only for dynamic sizes and
   /// must agree with the compile-time ones.
   template <typename Model>
-  explicit LqMpc(const Model& model, const LqSizes& sizes = default_sizes(), const Settings& settings = {});
+  explicit LqMpc(const Model& model, const LqSizes& sizes = default_sizes(),
+                 const Settings& settings = {});
 
   /// The compile-time sizes (0 where Eigen::Dynamic).
   static LqSizes default_sizes();
@@ -112,7 +110,9 @@ class LqMpc {
   const LqSizes& sizes() const { return sizes_; }
   /// QP variables: N nu inputs, then the slack variables.
   Eigen::Index num_variables() const { return sizes_.horizon * sizes_.nu + sizes_.ns; }
-  Eigen::Index num_rows() const { return condensed_rows(sizes_.nx, sizes_.nu, sizes_.horizon, sizes_.nc, sizes_.ns); }
+  Eigen::Index num_rows() const {
+    return condensed_rows(sizes_.nx, sizes_.nu, sizes_.horizon, sizes_.nc, sizes_.ns);
+  }
 
   /// Rebuilds the condensed QP and its theta-derivatives at theta (once per theta; allocates).
   /// Returns the factorization status: optimal (ready), non_convex, or invalid_input (a NaN/Inf
@@ -121,16 +121,7 @@ class LqMpc {
   /// A theta of the wrong size, or a model that writes data of the wrong sizes, is a
   /// programmer error: std::invalid_argument naming the argument / field.
   template <typename DerivedTheta>
-  qp::Status set_parameters(const Eigen::MatrixBase<DerivedTheta>& theta) {
-    if (theta.cols() != 1 || theta.rows() != sizes_.np)
-      throw std::invalid_argument("LqMpc::set_parameters: theta is " + std::to_string(theta.rows()) + "x" +
-                                  std::to_string(theta.cols()) + ", expected a vector of np = " +
-                                  std::to_string(sizes_.np) + " entries");
-    // A copy: theta may alias theta_, which allocate() resets.
-    VectorTheta theta_in(sizes_.np);
-    detail::assign_checked(theta_in, theta);
-    return set_parameters_checked(theta_in);
-  }
+  qp::Status set_parameters(const Eigen::MatrixBase<DerivedTheta>& theta);
 
   qp::Status setup_status() const { return setup_status_; }
   /// Why the last set_parameters() did not return optimal (empty when it did).
@@ -148,7 +139,8 @@ class LqMpc {
   /// The extra linear cost d (u_0 - u_1) of method.md §4 (exploration), as a term on z:
   /// `out` (num_variables() entries; a resizable vector is resized) receives it.
   template <typename DerivedD, typename DerivedOut>
-  void exploration_cost(const Eigen::MatrixBase<DerivedD>& d, const Eigen::MatrixBase<DerivedOut>& out_) const;
+  void exploration_cost(const Eigen::MatrixBase<DerivedD>& d,
+                        const Eigen::MatrixBase<DerivedOut>& out_) const;
 
   /// pi_theta(s) and the requested derivatives, returned by value (see the class comment).
   /// No heap allocation for fixed sizes.
@@ -178,7 +170,8 @@ class LqMpc {
                 const Eigen::MatrixBase<DerivedG>& extra_g, Result& out) {
     take_state(s, "LqMpc::evaluate");
     check_vector(extra_g, num_variables(), "LqMpc::evaluate", "extra_g", "num_variables()");
-    if (!extra_g.allFinite()) throw std::invalid_argument("LqMpc::evaluate: extra_g has NaN/Inf entries");
+    if (!extra_g.allFinite())
+      throw std::invalid_argument("LqMpc::evaluate: extra_g has NaN/Inf entries");
     detail::assign_checked(extra_, extra_g);
     evaluate_impl(s_, request, true, out);
   }
@@ -204,9 +197,10 @@ class LqMpc {
     check_vector(u, sizes_.horizon * sizes_.nu, "LqMpc::rollout", "u", "horizon * nu");
     resize_if_possible(x, sizes_.nx, sizes_.horizon + 1);
     if (x.rows() != sizes_.nx || x.cols() != sizes_.horizon + 1)
-      throw std::invalid_argument("LqMpc::rollout: x is " + std::to_string(x.rows()) + "x" + std::to_string(x.cols()) +
-                                  ", expected nx x (horizon + 1) = " + std::to_string(sizes_.nx) + "x" +
-                                  std::to_string(sizes_.horizon + 1));
+      throw std::invalid_argument("LqMpc::rollout: x is " + std::to_string(x.rows()) + "x" +
+                                  std::to_string(x.cols()) +
+                                  ", expected nx x (horizon + 1) = " + std::to_string(sizes_.nx) +
+                                  "x" + std::to_string(sizes_.horizon + 1));
     return rollout_impl(s, u, x);
   }
 
@@ -218,19 +212,22 @@ class LqMpc {
   void check_sizes() const;
 
   template <typename Derived>
-  static void check_vector(const Eigen::MatrixBase<Derived>& v, Eigen::Index n, const char* where, const char* name,
-                           const char* what) {
+  static void check_vector(const Eigen::MatrixBase<Derived>& v, Eigen::Index n, const char* where,
+                           const char* name, const char* what) {
     if (v.cols() != 1 || v.rows() != n)
-      throw std::invalid_argument(std::string(where) + ": " + name + " is " + std::to_string(v.rows()) + "x" +
-                                  std::to_string(v.cols()) + ", expected a vector of " + what + " = " +
-                                  std::to_string(n) + " entries");
+      throw std::invalid_argument(std::string(where) + ": " + name + " is " +
+                                  std::to_string(v.rows()) + "x" + std::to_string(v.cols()) +
+                                  ", expected a vector of " + what + " = " + std::to_string(n) +
+                                  " entries");
   }
 
   template <typename Derived>
-  static void resize_if_possible(Eigen::MatrixBase<Derived>& x, Eigen::Index rows, Eigen::Index cols) {
+  static void resize_if_possible(Eigen::MatrixBase<Derived>& x, Eigen::Index rows,
+                                 Eigen::Index cols) {
     if constexpr (std::is_base_of_v<Eigen::PlainObjectBase<Derived>, Derived>) {
       constexpr int R = Derived::RowsAtCompileTime, C = Derived::ColsAtCompileTime;
-      if ((R == Eigen::Dynamic || R == rows) && (C == Eigen::Dynamic || C == cols) && (x.rows() != rows || x.cols() != cols))
+      if ((R == Eigen::Dynamic || R == rows) && (C == Eigen::Dynamic || C == cols) &&
+          (x.rows() != rows || x.cols() != cols))
         x.derived().resize(rows, cols);
     } else {
       (void)x, (void)rows, (void)cols;
@@ -241,7 +238,8 @@ class LqMpc {
   template <typename Derived>
   void take_state(const Eigen::MatrixBase<Derived>& s, const char* where) {
     check_vector(s, sizes_.nx, where, "s", "nx");
-    if (!s.allFinite()) throw std::invalid_argument(std::string(where) + ": state s has NaN/Inf entries");
+    if (!s.allFinite())
+      throw std::invalid_argument(std::string(where) + ": state s has NaN/Inf entries");
     detail::assign_checked(s_, s);
   }
 
@@ -259,7 +257,8 @@ class LqMpc {
 
   // d(w_row)/dtheta of the exact-L1 rows (via `part`); +inf rows (hard) have none.
   template <typename T, typename Part>
-  bool take_weight_derivative(const Eigen::Matrix<T, Eigen::Dynamic, 1>& w, VectorM& out, Part part) const;
+  bool take_weight_derivative(const Eigen::Matrix<T, Eigen::Dynamic, 1>& w, VectorM& out,
+                              Part part) const;
 
   // A family (all i) is kept only when some member is nonzero: empty = "does not depend on
   // theta" costs nothing in the sensitivities.
@@ -282,7 +281,8 @@ class LqMpc {
   // Second derivative of the saturated rows' w_r C_r' beyond w_r d2C_r' (in Sensitivity):
   // d2w_r,ij C_r' + dw_r,i dC_j,r' + dw_r,j dC_i,r'.
   template <typename RowStates, typename Out>
-  void add_weight_second_order(const RowStates& row_state, Eigen::Index i, Eigen::Index j, Out& out) const;
+  void add_weight_second_order(const RowStates& row_state, Eigen::Index i, Eigen::Index j,
+                               Out& out) const;
 
   // out(r) = D.row(r) s + d0(r) for the rows in rows_needed_ (others stay stale, unread).
   void affine_rows(const MatrixMX& D, const VectorM& d0, const VectorX& s, VectorM& out) const;
@@ -333,14 +333,15 @@ class LqMpc {
   Eigen::Matrix<int, M, 1> rows_needed_;  ///< rows whose dd, d2d are refreshed per state
   Eigen::Index num_rows_needed_ = 0;
   Eigen::Matrix<Scalar, NP, NP> hess_;
-  VectorX s_;       ///< the state of the current call (checked, converted once)
-  VectorZ extra_;   ///< extra linear cost of the current call
-  VectorU a_;       ///< q_value's u_0
-  VectorM cz_;      ///< C z of the current solution (zero-slack rows)
+  VectorX s_;      ///< the state of the current call (checked, converted once)
+  VectorZ extra_;  ///< extra linear cost of the current call
+  VectorU a_;      ///< q_value's u_0
+  VectorM cz_;     ///< C z of the current solution (zero-slack rows)
 };
 
 }  // namespace rmpc::mpc
 
 // The member definitions (out of the class body: see detail/lq_mpc_setup.hpp).
+#include "rmpc/mpc/detail/lq_mpc_checks.hpp"
 #include "rmpc/mpc/detail/lq_mpc_setup.hpp"
 #include "rmpc/mpc/detail/lq_mpc_evaluate.hpp"

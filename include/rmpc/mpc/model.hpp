@@ -1,7 +1,7 @@
 // The user-facing data of a parameterized linear-quadratic MPC (method.md §2):
 //
-//     min  sum_{k=0}^{N-1} ( x_k'Q x_k + q'x_k + u_k'R u_k + r'u_k + penalties_k ) + x_N'P x_N + p'x_N
-//     s.t. x_0 = s,   x_{k+1} = A x_k + B u_k + b,
+//     min  sum_{k=0}^{N-1} ( x_k'Q x_k + q'x_k + u_k'R u_k + r'u_k + penalties_k ) + x_N'P x_N +
+//     p'x_N s.t. x_0 = s,   x_{k+1} = A x_k + B u_k + b,
 //          u_lb <= u_k <= u_ub                          (k = 0..N-1),
 //          x_lb <= x_k <= x_ub                          (k = 0..N-1; at k = 0 a constant),
 //          E_x x_k + E_u u_k <= e                       (k = 0..N-1),
@@ -71,7 +71,8 @@ struct LqData {
   VectorC e_soft_quadratic;
 
   LqData() {
-    if constexpr (NX != Eigen::Dynamic && NU != Eigen::Dynamic && NC != Eigen::Dynamic) resize(NX, NU, NC);
+    if constexpr (NX != Eigen::Dynamic && NU != Eigen::Dynamic && NC != Eigen::Dynamic)
+      resize(NX, NU, NC);
   }
   LqData(Eigen::Index nx, Eigen::Index nu, Eigen::Index nc = 0) { resize(nx, nu, nc); }
 
@@ -114,7 +115,8 @@ struct LqSizes {
   Eigen::Index horizon = 0;  ///< N: inputs u_0..u_{N-1}, states x_0..x_N.
   Eigen::Index np = 0;       ///< Number of parameters theta.
   Eigen::Index nc = 0;       ///< General constraint rows per stage.
-  Eigen::Index ns = 0;       ///< Slack variables in total (soft_slack_count()); set by LqMpc when NS is dynamic.
+  Eigen::Index ns =
+      0;  ///< Slack variables in total (soft_slack_count()); set by LqMpc when NS is dynamic.
 };
 
 /// Slack variables of an MPC whose model has, per stage, nsx soft state components, nsu soft
@@ -126,8 +128,12 @@ constexpr int soft_slack_count(int horizon, int nsx, int nsu = 0, int nse = 0) {
 
 namespace detail {
 /// Compile-time product/sum that stays Dynamic when an operand is.
-constexpr int size_mul(int a, int b) { return (a == Eigen::Dynamic || b == Eigen::Dynamic) ? Eigen::Dynamic : a * b; }
-constexpr int size_add(int a, int b) { return (a == Eigen::Dynamic || b == Eigen::Dynamic) ? Eigen::Dynamic : a + b; }
+constexpr int size_mul(int a, int b) {
+  return (a == Eigen::Dynamic || b == Eigen::Dynamic) ? Eigen::Dynamic : a * b;
+}
+constexpr int size_add(int a, int b) {
+  return (a == Eigen::Dynamic || b == Eigen::Dynamic) ? Eigen::Dynamic : a + b;
+}
 constexpr int size_sub1(int a) { return a == Eigen::Dynamic ? Eigen::Dynamic : a - 1; }
 
 /// dst = src for operands whose sizes the caller has ALREADY checked at run time. When the
@@ -144,7 +150,8 @@ void assign_checked(Dst&& dst, const Src& src) {
   if constexpr (rows_ok && cols_ok) {
     dst = src;
   } else {
-    throw std::invalid_argument("assign_checked: compile-time sizes differ");  // unreachable after the caller's check
+    throw std::invalid_argument(
+        "assign_checked: compile-time sizes differ");  // unreachable after the caller's check
   }
 }
 }  // namespace detail
@@ -155,14 +162,15 @@ template <int NX, int NU, int N, int NC, int NS = 0>
 struct CondensedSizes {
   static constexpr int n = detail::size_add(detail::size_mul(N, NU), NS);
   static constexpr int m = detail::size_add(
-      detail::size_add(detail::size_add(detail::size_mul(2 * 1, detail::size_mul(NU, N)),
-                                        detail::size_mul(2, detail::size_mul(NX, detail::size_sub1(N)))),
-                       detail::size_mul(NC, N)),
+      detail::size_add(
+          detail::size_add(detail::size_mul(2 * 1, detail::size_mul(NU, N)),
+                           detail::size_mul(2, detail::size_mul(NX, detail::size_sub1(N)))),
+          detail::size_mul(NC, N)),
       NS);
 };
 
-inline Eigen::Index condensed_rows(Eigen::Index nx, Eigen::Index nu, Eigen::Index horizon, Eigen::Index nc,
-                                   Eigen::Index ns = 0) {
+inline Eigen::Index condensed_rows(Eigen::Index nx, Eigen::Index nu, Eigen::Index horizon,
+                                   Eigen::Index nc, Eigen::Index ns = 0) {
   return 2 * nu * horizon + 2 * nx * (horizon - 1) + nc * horizon + ns;
 }
 

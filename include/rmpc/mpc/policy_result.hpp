@@ -15,11 +15,13 @@
 namespace rmpc::mpc {
 
 enum class PolicyStatus {
-  ok,                   ///< QP solved, requested derivatives valid.
-  weakly_active,        ///< Solved; a row is weakly active, derivatives are one-sided (see qp::WeakRowChoice).
-  sensitivity_failed,   ///< Solved; LICQ fails or the KKT matrix is singular: derivatives not defined.
-  solver_failed,        ///< The QP was not solved to optimality (see qp_status).
-  not_ready,            ///< set_parameters() failed or was not called (see setup_status()).
+  ok,                  ///< QP solved, requested derivatives valid.
+  weakly_active,       ///< Solved; a row is weakly active, derivatives are one-sided (see
+                       ///< qp::WeakRowChoice).
+  sensitivity_failed,  ///< Solved; LICQ fails or the KKT matrix is singular: derivatives not
+                       ///< defined.
+  solver_failed,       ///< The QP was not solved to optimality (see qp_status).
+  not_ready,           ///< set_parameters() failed or was not called (see setup_status()).
 };
 
 inline const char* to_string(PolicyStatus s) {
@@ -49,41 +51,46 @@ struct LqMpcSettings {
     using rmpc::detail::require_setting;
     qp.validate();
     sensitivity.validate();
-    require_setting(derivative_order >= 0 && derivative_order <= 2, "LqMpcSettings::derivative_order", "0, 1 or 2", derivative_order);
+    require_setting(derivative_order >= 0 && derivative_order <= 2,
+                    "LqMpcSettings::derivative_order", "0, 1 or 2", derivative_order);
   }
 };
 
 /// What evaluate() computes beyond u_0*.
 struct PolicyRequest {
-  bool du0_dtheta = true;     ///< First-order policy derivative (needs derivative_order >= 1).
-  bool d2u0_dtheta2 = true;   ///< Second order (needs derivative_order == 2 and du0_dtheta).
-  bool du0_ds = true;         ///< State derivative (needs the type's MaxOrder >= 1).
-  bool dz_dtheta = false;     ///< Full dz/dtheta of all inputs (with du0_dtheta).
-  bool warm_start = true;     ///< Start the QP from the last solution's row state.
+  bool du0_dtheta = true;    ///< First-order policy derivative (needs derivative_order >= 1).
+  bool d2u0_dtheta2 = true;  ///< Second order (needs derivative_order == 2 and du0_dtheta).
+  bool du0_ds = true;        ///< State derivative (needs the type's MaxOrder >= 1).
+  bool dz_dtheta = false;    ///< Full dz/dtheta of all inputs (with du0_dtheta).
+  bool warm_start = true;    ///< Start the QP from the last solution's row state.
 };
 
 template <typename Scalar, int NX, int NU, int N, int NP, int NZ, int M, int NS = 0>
 struct PolicyResult {
   PolicyStatus status = PolicyStatus::not_ready;
   qp::Status qp_status = qp::Status::invalid_input;
-  qp::SensitivityStatus sensitivity_status = qp::SensitivityStatus::not_solved;        ///< theta-sensitivity
-  qp::SensitivityStatus state_sensitivity_status = qp::SensitivityStatus::not_solved;  ///< s-sensitivity
-  Eigen::Matrix<Scalar, NU, 1> u0;                                   ///< pi_theta(s)
-  Eigen::Matrix<Scalar, detail::size_mul(N, NU), 1> u;               ///< u_0..u_{N-1} stacked
-  Eigen::Matrix<Scalar, NS, 1> slack;                                ///< slack variables (quadratic soft rows)
-  Eigen::Matrix<Scalar, NX, detail::size_add(N, 1)> x;               ///< predicted x_0..x_N (columns)
-  Scalar cost = Scalar(0);                                           ///< optimal MPC cost (with x_0 penalty)
+  qp::SensitivityStatus sensitivity_status =
+      qp::SensitivityStatus::not_solved;  ///< theta-sensitivity
+  qp::SensitivityStatus state_sensitivity_status =
+      qp::SensitivityStatus::not_solved;                ///< s-sensitivity
+  Eigen::Matrix<Scalar, NU, 1> u0;                      ///< pi_theta(s)
+  Eigen::Matrix<Scalar, detail::size_mul(N, NU), 1> u;  ///< u_0..u_{N-1} stacked
+  Eigen::Matrix<Scalar, NS, 1> slack;                   ///< slack variables (quadratic soft rows)
+  Eigen::Matrix<Scalar, NX, detail::size_add(N, 1)> x;  ///< predicted x_0..x_N (columns)
+  Scalar cost = Scalar(0);                              ///< optimal MPC cost (with x_0 penalty)
   Eigen::Matrix<Scalar, NU, NP> du0_dtheta;
   /// Rows j*np .. j*np+np-1: the np x np Hessian of input j (hessian(j)).
   Eigen::Matrix<Scalar, detail::size_mul(NU, NP), NP> d2u0_dtheta2;
   Eigen::Matrix<Scalar, NU, NX> du0_ds;
-  Eigen::Matrix<Scalar, NZ, NP> dz_dtheta;                           ///< when requested; z = (u, slack)
-  Eigen::Matrix<std::int8_t, M, 1> row_state;                        ///< QP row states (warm start)
-  int iterations = 0;                                                ///< QP active-set changes
+  Eigen::Matrix<Scalar, NZ, NP> dz_dtheta;     ///< when requested; z = (u, slack)
+  Eigen::Matrix<std::int8_t, M, 1> row_state;  ///< QP row states (warm start)
+  int iterations = 0;                          ///< QP active-set changes
 
   bool ok() const { return status == PolicyStatus::ok; }
   /// d2 u0_j / dtheta2 (np x np).
-  auto hessian(Eigen::Index j) const { return d2u0_dtheta2.middleRows(j * du0_dtheta.cols(), du0_dtheta.cols()); }
+  auto hessian(Eigen::Index j) const {
+    return d2u0_dtheta2.middleRows(j * du0_dtheta.cols(), du0_dtheta.cols());
+  }
 };
 
 /// Q_theta(s, a): the optimal MPC cost with u_0 = a fixed (method.md, MPC as Q-function).

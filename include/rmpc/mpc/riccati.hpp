@@ -54,7 +54,8 @@ struct DareSettings {
   /// Throws std::invalid_argument naming the first field outside its range.
   void validate() const {
     using rmpc::detail::require_setting;
-    require_setting(rmpc::detail::finite_positive(tolerance), "DareSettings::tolerance", "finite and > 0", tolerance);
+    require_setting(rmpc::detail::finite_positive(tolerance), "DareSettings::tolerance",
+                    "finite and > 0", tolerance);
     require_setting(max_iterations > 0, "DareSettings::max_iterations", "> 0", max_iterations);
   }
 };
@@ -68,15 +69,20 @@ class DareSolver {
   using MatrixUU = Eigen::Matrix<Scalar, NU, NU>;
   using MatrixUX = Eigen::Matrix<Scalar, NU, NX>;
 
-  explicit DareSolver(const DareSettings<Scalar>& settings = {}) : settings_(settings) { settings_.validate(); }
+  explicit DareSolver(const DareSettings<Scalar>& settings = {}) : settings_(settings) {
+    settings_.validate();
+  }
 
   DareSolver& compute(const Eigen::Ref<const MatrixXX>& A, const Eigen::Ref<const MatrixXU>& B,
                       const Eigen::Ref<const MatrixXX>& Q, const Eigen::Ref<const MatrixUU>& R) {
     const Eigen::Index nx = A.rows(), nu = B.cols();
     if (A.cols() != nx) throw std::invalid_argument("DareSolver::compute: A must be square");
-    if (B.rows() != nx) throw std::invalid_argument("DareSolver::compute: B must have A.rows() rows");
-    if (Q.rows() != nx || Q.cols() != nx) throw std::invalid_argument("DareSolver::compute: Q must be nx x nx");
-    if (R.rows() != nu || R.cols() != nu) throw std::invalid_argument("DareSolver::compute: R must be nu x nu");
+    if (B.rows() != nx)
+      throw std::invalid_argument("DareSolver::compute: B must have A.rows() rows");
+    if (Q.rows() != nx || Q.cols() != nx)
+      throw std::invalid_argument("DareSolver::compute: Q must be nx x nx");
+    if (R.rows() != nu || R.cols() != nu)
+      throw std::invalid_argument("DareSolver::compute: R must be nu x nu");
     iterations_ = 0;
     status_ = DareStatus::singular;
     P_.setZero(nx, nx);
@@ -92,12 +98,13 @@ class DareSolver {
       Eigen::PartialPivLU<MatrixXX> lu(I + Gk * Hk);
       // PartialPivLU has no info(): a vanishing determinant relative to the scale flags
       // (I + G H) singular, where the doubling step is undefined.
-      if (!std::isfinite(lu.determinant()) || std::abs(lu.determinant()) < std::numeric_limits<Scalar>::min()) {
+      if (!std::isfinite(lu.determinant()) ||
+          std::abs(lu.determinant()) < std::numeric_limits<Scalar>::min()) {
         status_ = DareStatus::singular;
         break;
       }
-      const MatrixXX WA = lu.solve(Ak);   // W_k A_k
-      const MatrixXX WG = lu.solve(Gk);   // W_k G_k
+      const MatrixXX WA = lu.solve(Ak);  // W_k A_k
+      const MatrixXX WG = lu.solve(Gk);  // W_k G_k
       MatrixXX H_next = Hk + Ak.transpose() * Hk * WA;
       H_next = Scalar(0.5) * (H_next + H_next.transpose()).eval();
       MatrixXX G_next = Gk + Ak * WG * Ak.transpose();

@@ -50,7 +50,8 @@ struct BoxBounds {
                                   " entries (or both be empty)");
     for (Eigen::Index i = 0; i < n; ++i) {
       if (std::isnan(lower(i)) || std::isnan(upper(i)) || !(lower(i) <= upper(i)) ||
-          lower(i) == std::numeric_limits<Scalar>::infinity() || upper(i) == -std::numeric_limits<Scalar>::infinity())
+          lower(i) == std::numeric_limits<Scalar>::infinity() ||
+          upper(i) == -std::numeric_limits<Scalar>::infinity())
         throw std::invalid_argument(what + ": entry " + std::to_string(i) +
                                     " needs lower <= upper, no NaN, lower < +inf, upper > -inf");
     }
@@ -69,7 +70,8 @@ struct BoxBounds {
     V pg = g;
     if (empty()) return pg;
     for (Eigen::Index i = 0; i < x.size(); ++i)
-      if ((x(i) <= lower(i) && g(i) > Scalar(0)) || (x(i) >= upper(i) && g(i) < Scalar(0))) pg(i) = Scalar(0);
+      if ((x(i) <= lower(i) && g(i) > Scalar(0)) || (x(i) >= upper(i) && g(i) < Scalar(0)))
+        pg(i) = Scalar(0);
     return pg;
   }
 
@@ -83,7 +85,8 @@ struct BoxBounds {
   /// x + p can miss a bound by round-off: form the new point with clamp().
   void project_step(const Eigen::Ref<const Vector>& x, Eigen::Ref<Vector> p) const {
     if (empty()) return;
-    for (Eigen::Index i = 0; i < x.size(); ++i) p(i) = std::clamp(x(i) + p(i), lower(i), upper(i)) - x(i);
+    for (Eigen::Index i = 0; i < x.size(); ++i)
+      p(i) = std::clamp(x(i) + p(i), lower(i), upper(i)) - x(i);
   }
 };
 
@@ -101,20 +104,25 @@ struct BoundedStep {
 /// on Eigen::Dynamic sizes (compute(B), solve(g, Delta) -> SubproblemResult). x must lie in
 /// the box; B is the model Hessian (symmetric).
 template <typename Scalar, int N, typename Solver>
-BoundedStep<Scalar, N> bounded_step(const BoxBounds<Scalar>& box, const Eigen::Matrix<Scalar, N, 1>& x,
-                                    const Eigen::Matrix<Scalar, N, 1>& g, const Eigen::Matrix<Scalar, N, N>& B,
-                                    Scalar radius, Solver& solver) {
+BoundedStep<Scalar, N> bounded_step(const BoxBounds<Scalar>& box,
+                                    const Eigen::Matrix<Scalar, N, 1>& x,
+                                    const Eigen::Matrix<Scalar, N, 1>& g,
+                                    const Eigen::Matrix<Scalar, N, N>& B, Scalar radius,
+                                    Solver& solver) {
   using VectorX = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
   using MatrixX = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
   const Eigen::Index n = x.size();
   BoundedStep<Scalar, N> out;
   out.step.setZero(n);
   auto& p = out.step;
-  const auto model = [&](const Eigen::Matrix<Scalar, N, 1>& q) { return g.dot(q) + Scalar(0.5) * q.dot(B * q); };
+  const auto model = [&](const Eigen::Matrix<Scalar, N, 1>& q) {
+    return g.dot(q) + Scalar(0.5) * q.dot(B * q);
+  };
   std::vector<char> fixed(static_cast<std::size_t>(n), 0);
   // A variable at a bound whose model gradient points out of the box cannot move.
   for (Eigen::Index i = 0; i < n; ++i)
-    fixed[std::size_t(i)] = (x(i) <= box.lower(i) && g(i) > Scalar(0)) || (x(i) >= box.upper(i) && g(i) < Scalar(0));
+    fixed[std::size_t(i)] =
+        (x(i) <= box.lower(i) && g(i) > Scalar(0)) || (x(i) >= box.upper(i) && g(i) < Scalar(0));
   Scalar m = 0;
   std::vector<Eigen::Index> free;
   for (int pass = 0; pass < int(n); ++pass) {

@@ -23,7 +23,7 @@ namespace rmpc::optim {
 
 /// How an indefinite model Hessian is made usable.
 enum class Regularisation {
-  none,                  ///< Use B as given; the exact trust-region subproblem handles indefinite B.
+  none,  ///< Use B as given; the exact trust-region subproblem handles indefinite B.
   absolute_eigenvalues,  ///< B <- V max(|Lambda|, floor) V' (P1; keeps the curvature magnitude).
 };
 
@@ -34,7 +34,8 @@ template <typename Scalar, int N>
 bool regularise_absolute_eigenvalues(const Eigen::Matrix<Scalar, N, N>& B, Scalar floor,
                                      Eigen::Matrix<Scalar, N, N>& out) {
   if (!B.allFinite()) return false;
-  if (!(floor >= Scalar(0))) throw std::invalid_argument("regularise_absolute_eigenvalues: floor must be >= 0");
+  if (!(floor >= Scalar(0)))
+    throw std::invalid_argument("regularise_absolute_eigenvalues: floor must be >= 0");
   Eigen::SelfAdjointEigenSolver<Eigen::Matrix<Scalar, N, N>> eig(B);
   if (eig.info() != Eigen::Success) return false;
   const Eigen::Matrix<Scalar, N, 1> lambda = eig.eigenvalues().cwiseAbs().cwiseMax(floor);
@@ -68,9 +69,12 @@ struct BfgsSettings {
   /// Throws std::invalid_argument naming the first field outside its range.
   void validate() const {
     using rmpc::detail::require_setting;
-    require_setting(damping_threshold > Scalar(0) && damping_threshold < Scalar(1), "BfgsSettings::damping_threshold", "in (0, 1)", damping_threshold);
-    require_setting(rmpc::detail::finite_nonnegative(skip_tolerance), "BfgsSettings::skip_tolerance", "finite and >= 0", skip_tolerance);
-    require_setting(rmpc::detail::finite_positive(initial_scale), "BfgsSettings::initial_scale", "finite and > 0", initial_scale);
+    require_setting(damping_threshold > Scalar(0) && damping_threshold < Scalar(1),
+                    "BfgsSettings::damping_threshold", "in (0, 1)", damping_threshold);
+    require_setting(rmpc::detail::finite_nonnegative(skip_tolerance),
+                    "BfgsSettings::skip_tolerance", "finite and >= 0", skip_tolerance);
+    require_setting(rmpc::detail::finite_positive(initial_scale), "BfgsSettings::initial_scale",
+                    "finite and > 0", initial_scale);
   }
 };
 
@@ -98,8 +102,10 @@ class BfgsModel {
 
   /// One secant update from an accepted step s = x+ - x and y = g(x+) - g(x).
   BfgsUpdate update(const Eigen::Ref<const Vector>& s, const Eigen::Ref<const Vector>& y) {
-    if (s.size() != B_.rows()) throw std::invalid_argument("BfgsModel::update: s has the wrong size");
-    if (y.size() != B_.rows()) throw std::invalid_argument("BfgsModel::update: y has the wrong size");
+    if (s.size() != B_.rows())
+      throw std::invalid_argument("BfgsModel::update: s has the wrong size");
+    if (y.size() != B_.rows())
+      throw std::invalid_argument("BfgsModel::update: y has the wrong size");
     if (!s.allFinite() || !y.allFinite()) return BfgsUpdate::non_finite;
     // Norms, s'y and the rank-one terms are range-safe: gradients of 1e300 give y'y and
     // (Bs)(Bs)' beyond the range, the update itself does not.
@@ -107,7 +113,8 @@ class BfgsModel {
     const Scalar s_norm = detail::safe_norm(s);
     const Scalar y_norm = detail::safe_norm(y);
     if (s_norm == Scalar(0)) return BfgsUpdate::skipped;
-    if (!std::isfinite(sy) || !std::isfinite(s_norm) || !std::isfinite(y_norm)) return BfgsUpdate::non_finite;
+    if (!std::isfinite(sy) || !std::isfinite(s_norm) || !std::isfinite(y_norm))
+      return BfgsUpdate::non_finite;
     if (updates_ == 0 && settings_.scale_initial && cosine_above(sy, s_norm, y_norm)) {
       Scalar b0 = y.squaredNorm() / sy;  // N&W eq. (6.20) for B0 = H0^-1.
       if (!std::isfinite(b0) || !(b0 > Scalar(0))) b0 = y_norm * (y_norm / sy);
@@ -129,7 +136,8 @@ class BfgsModel {
       kind = BfgsUpdate::damped;
     }
     if (!std::isfinite(sr) || !r_.allFinite()) return BfgsUpdate::non_finite;
-    if (!cosine_above(sr, s_norm, detail::safe_norm(r_)) || !(sBs > Scalar(0))) return BfgsUpdate::skipped;
+    if (!cosine_above(sr, s_norm, detail::safe_norm(r_)) || !(sBs > Scalar(0)))
+      return BfgsUpdate::skipped;
     B_next_ = B_;
     B_next_.noalias() -= (Bs_ * Bs_.transpose()) / sBs;
     B_next_.noalias() += (r_ * r_.transpose()) / sr;
@@ -143,7 +151,8 @@ class BfgsModel {
       B_next_.noalias() += r_ * r_.transpose();
       if (!B_next_.allFinite()) return BfgsUpdate::non_finite;
     }
-    B_ = (B_next_ + B_next_.transpose()) * Scalar(0.5);  // keep exact symmetry against round-off drift
+    B_ = (B_next_ + B_next_.transpose()) *
+         Scalar(0.5);  // keep exact symmetry against round-off drift
     ++updates_;
     return kind;
   }

@@ -33,8 +33,8 @@ enum class FirstOrderRule {
 
 template <typename Scalar = double>
 struct FirstOrderSettings {
-  Scalar gd_learning_rate = Scalar(1e-4);    ///< GD of method.md section 4.
-  Scalar qn_learning_rate = Scalar(1e-2);    ///< QN of method.md section 4.
+  Scalar gd_learning_rate = Scalar(1e-4);  ///< GD of method.md section 4.
+  Scalar qn_learning_rate = Scalar(1e-2);  ///< QN of method.md section 4.
   /// |lambda| floored at qn_relative_floor * max|lambda|: keeps |H|^-1 bounded (a singular
   /// H would otherwise give an unbounded step without a trust region).
   Scalar qn_relative_floor = detail::default_tolerance<Scalar>(1e-8, 64);
@@ -50,15 +50,29 @@ struct FirstOrderSettings {
   /// Throws std::invalid_argument naming the first field outside its range.
   void validate() const {
     using rmpc::detail::require_setting;
-    require_setting(rmpc::detail::finite_nonnegative(gd_learning_rate), "FirstOrderSettings::gd_learning_rate", "finite and >= 0 (0: no step)", gd_learning_rate);
-    require_setting(rmpc::detail::finite_nonnegative(qn_learning_rate), "FirstOrderSettings::qn_learning_rate", "finite and >= 0 (0: no step)", qn_learning_rate);
-    require_setting(rmpc::detail::finite_positive(qn_relative_floor) && qn_relative_floor <= Scalar(1), "FirstOrderSettings::qn_relative_floor", "in (0, 1]", qn_relative_floor);
-    require_setting(rmpc::detail::finite_nonnegative(adam_learning_rate), "FirstOrderSettings::adam_learning_rate", "finite and >= 0 (0: no step)", adam_learning_rate);
-    require_setting(adam_beta1 >= Scalar(0) && adam_beta1 < Scalar(1), "FirstOrderSettings::adam_beta1", "in [0, 1)", adam_beta1);
-    require_setting(adam_beta2 >= Scalar(0) && adam_beta2 < Scalar(1), "FirstOrderSettings::adam_beta2", "in [0, 1)", adam_beta2);
-    require_setting(rmpc::detail::finite_positive(adam_epsilon), "FirstOrderSettings::adam_epsilon", "finite and > 0", adam_epsilon);
-    require_setting(rmpc::detail::finite_nonnegative(gradient_tolerance), "FirstOrderSettings::gradient_tolerance", "finite and >= 0", gradient_tolerance);
-    require_setting(max_iterations > 0, "FirstOrderSettings::max_iterations", "> 0", max_iterations);
+    require_setting(rmpc::detail::finite_nonnegative(gd_learning_rate),
+                    "FirstOrderSettings::gd_learning_rate", "finite and >= 0 (0: no step)",
+                    gd_learning_rate);
+    require_setting(rmpc::detail::finite_nonnegative(qn_learning_rate),
+                    "FirstOrderSettings::qn_learning_rate", "finite and >= 0 (0: no step)",
+                    qn_learning_rate);
+    require_setting(
+        rmpc::detail::finite_positive(qn_relative_floor) && qn_relative_floor <= Scalar(1),
+        "FirstOrderSettings::qn_relative_floor", "in (0, 1]", qn_relative_floor);
+    require_setting(rmpc::detail::finite_nonnegative(adam_learning_rate),
+                    "FirstOrderSettings::adam_learning_rate", "finite and >= 0 (0: no step)",
+                    adam_learning_rate);
+    require_setting(adam_beta1 >= Scalar(0) && adam_beta1 < Scalar(1),
+                    "FirstOrderSettings::adam_beta1", "in [0, 1)", adam_beta1);
+    require_setting(adam_beta2 >= Scalar(0) && adam_beta2 < Scalar(1),
+                    "FirstOrderSettings::adam_beta2", "in [0, 1)", adam_beta2);
+    require_setting(rmpc::detail::finite_positive(adam_epsilon), "FirstOrderSettings::adam_epsilon",
+                    "finite and > 0", adam_epsilon);
+    require_setting(rmpc::detail::finite_nonnegative(gradient_tolerance),
+                    "FirstOrderSettings::gradient_tolerance", "finite and >= 0",
+                    gradient_tolerance);
+    require_setting(max_iterations > 0, "FirstOrderSettings::max_iterations", "> 0",
+                    max_iterations);
   }
 };
 
@@ -70,7 +84,8 @@ class FirstOrder {
   using Step = TrialStep<Scalar, N>;
   using Outcome = StepOutcome<Scalar>;
 
-  explicit FirstOrder(FirstOrderRule rule = FirstOrderRule::gradient_descent, FirstOrderSettings<Scalar> settings = {})
+  explicit FirstOrder(FirstOrderRule rule = FirstOrderRule::gradient_descent,
+                      FirstOrderSettings<Scalar> settings = {})
       : rule_(rule), settings_(settings) {
     settings_.validate();
   }
@@ -91,7 +106,8 @@ class FirstOrder {
     trial_.point = x_;
     trial_.radius = std::numeric_limits<Scalar>::infinity();
     bounds_.validate(n, "FirstOrder::set_bounds");
-    if (!bounds_.contains(x0)) throw std::invalid_argument("FirstOrder::reset: x0 lies outside the bounds");
+    if (!bounds_.contains(x0))
+      throw std::invalid_argument("FirstOrder::reset: x0 lies outside the bounds");
     iterations_ = 0;
     phase_ = Phase::need_model;
     status_ = (x0.allFinite() && std::isfinite(J0)) ? Status::running : Status::non_finite_input;
@@ -128,7 +144,8 @@ class FirstOrder {
       trial_.predicted_decrease = 0;
       return trial_;
     }
-    if (phase_ != Phase::need_ask) throw std::logic_error("FirstOrder::ask: tell_model/tell_gradient first");
+    if (phase_ != Phase::need_ask)
+      throw std::logic_error("FirstOrder::ask: tell_model/tell_gradient first");
     switch (rule_) {
       case FirstOrderRule::gradient_descent:
         trial_.step = -settings_.gd_learning_rate * g_;
@@ -151,8 +168,10 @@ class FirstOrder {
         const Scalar c2 = Scalar(1) - std::pow(settings_.adam_beta2, t);
         // v is stored as v / 4^v_exponent_ (range-safe second moment); 2^0 = 1 is exact.
         const Scalar root_scale = std::ldexp(Scalar(1), v_exponent_);
-        trial_.step = -settings_.adam_learning_rate *
-                      ((m_ / c1).array() / ((v_ / c2).array().sqrt() * root_scale + settings_.adam_epsilon)).matrix();
+        trial_.step =
+            -settings_.adam_learning_rate *
+            ((m_ / c1).array() / ((v_ / c2).array().sqrt() * root_scale + settings_.adam_epsilon))
+                .matrix();
         trial_.predicted_decrease = -g_.dot(trial_.step);
         break;
       }
@@ -239,9 +258,11 @@ class FirstOrder {
     return s;
   }
   bool begin(const Eigen::Ref<const Vector>& g) {
-    if (g.size() != x_.size()) throw std::invalid_argument("FirstOrder::tell_model: g has the wrong size");
+    if (g.size() != x_.size())
+      throw std::invalid_argument("FirstOrder::tell_model: g has the wrong size");
     if (status_ != Status::running) return false;
-    if (phase_ == Phase::need_value) throw std::logic_error("FirstOrder::tell_model: tell_value() for the pending step first");
+    if (phase_ == Phase::need_value)
+      throw std::logic_error("FirstOrder::tell_model: tell_value() for the pending step first");
     if (!g.allFinite()) {
       stop(Status::non_finite_input);
       return false;
@@ -267,8 +288,8 @@ class FirstOrder {
       if (v_exponent_ == 0) {
         v_ = settings_.adam_beta2 * v_ + (Scalar(1) - settings_.adam_beta2) * g_.cwiseAbs2();
       } else {
-        v_ = settings_.adam_beta2 * v_ +
-             (Scalar(1) - settings_.adam_beta2) * (g_ * std::ldexp(Scalar(1), -v_exponent_)).cwiseAbs2();
+        v_ = settings_.adam_beta2 * v_ + (Scalar(1) - settings_.adam_beta2) *
+                                             (g_ * std::ldexp(Scalar(1), -v_exponent_)).cwiseAbs2();
       }
     }
     phase_ = Phase::need_ask;

@@ -33,7 +33,8 @@ MinimizeResult<Scalar, N> minimize(Function&& f, const Eigen::Matrix<Scalar, N, 
                                    std::vector<Eigen::Matrix<Scalar, N, 1>>* iterates = nullptr) {
   using Vector = Eigen::Matrix<Scalar, N, 1>;
   using Matrix = Eigen::Matrix<Scalar, N, N>;
-  const bool needs_hessian = model == TrustRegionModel::exact_hessian || model == TrustRegionModel::gauss_newton;
+  const bool needs_hessian =
+      model == TrustRegionModel::exact_hessian || model == TrustRegionModel::gauss_newton;
   const Eigen::Index n = x0.size();
   TrustRegion<Scalar, N> tr(model, settings);
   MinimizeResult<Scalar, N> res;
@@ -44,7 +45,10 @@ MinimizeResult<Scalar, N> minimize(Function&& f, const Eigen::Matrix<Scalar, N, 
   tr.reset(x0, f0);
   if (iterates) iterates->assign(1, x0);
   auto tell = [&](const Vector& gg, const Matrix& HH) {
-    if (needs_hessian) tr.tell_model(gg, HH); else tr.tell_gradient(gg);
+    if (needs_hessian)
+      tr.tell_model(gg, HH);
+    else
+      tr.tell_gradient(gg);
   };
   if (tr.status() == Status::running) tell(g, H);
   while (tr.status() == Status::running) {

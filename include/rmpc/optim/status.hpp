@@ -61,22 +61,28 @@ inline const char* to_string(Status s) {
 inline const char* describe(Status s) {
   switch (s) {
     case Status::running: return "running: the next ask/tell call is expected";
-    case Status::converged_gradient: return "converged: gradient norm at or below gradient_tolerance";
-    case Status::converged_step: return "converged: accepted step below step_tolerance or no model decrease left";
+    case Status::converged_gradient:
+      return "converged: gradient norm at or below gradient_tolerance";
+    case Status::converged_step:
+      return "converged: accepted step below step_tolerance or no model decrease left";
     case Status::converged_radius: return "converged: a finite trial was rejected at min_radius";
     case Status::max_iterations: return "stopped: trial budget exhausted";
-    case Status::non_finite_input: return "failed: NaN/Inf in the gradient, Hessian, start point or start value";
-    case Status::subproblem_failed: return "failed: the step computation failed (eigensolver or singular Hessian)";
-    case Status::non_finite_objective: return "failed: trial objective values were NaN/Inf (rejected, radius collapsed)";
-    case Status::numerical_overflow: return "failed: a norm, step or predicted decrease overflows the floating-point range";
+    case Status::non_finite_input:
+      return "failed: NaN/Inf in the gradient, Hessian, start point or start value";
+    case Status::subproblem_failed:
+      return "failed: the step computation failed (eigensolver or singular Hessian)";
+    case Status::non_finite_objective:
+      return "failed: trial objective values were NaN/Inf (rejected, radius collapsed)";
+    case Status::numerical_overflow:
+      return "failed: a norm, step or predicted decrease overflows the floating-point range";
   }
   return "unknown";
 }
 
 /// True for the statuses that mean a numerical failure (never convergence).
 inline bool is_failure(Status s) {
-  return s == Status::non_finite_input || s == Status::subproblem_failed || s == Status::non_finite_objective ||
-         s == Status::numerical_overflow;
+  return s == Status::non_finite_input || s == Status::subproblem_failed ||
+         s == Status::non_finite_objective || s == Status::numerical_overflow;
 }
 
 namespace detail {
@@ -89,7 +95,8 @@ typename Derived::RealScalar safe_norm(const Eigen::MatrixBase<Derived>& v) {
   using Real = typename Derived::RealScalar;
   const Real n = v.norm();
   // n^2 >= min / eps: underflowed squares change the sum by less than one ulp.
-  static const Real small = std::sqrt((std::numeric_limits<Real>::min)() / Eigen::NumTraits<Real>::epsilon());
+  static const Real small =
+      std::sqrt((std::numeric_limits<Real>::min)() / Eigen::NumTraits<Real>::epsilon());
   if (std::isfinite(n) && n >= small) return n;
   if (!v.allFinite()) return std::numeric_limits<Real>::quiet_NaN();
   return v.stableNorm();
@@ -113,21 +120,22 @@ Scalar default_tolerance(double v, double k) {
 /// The trial step returned by ask(): theta_trial = x + step.
 template <typename Scalar, int N = Eigen::Dynamic>
 struct TrialStep {
-  Eigen::Matrix<Scalar, N, 1> step;   ///< p.
-  Eigen::Matrix<Scalar, N, 1> point;  ///< x + p, clamped into the box bounds (box_bounds.hpp): measure J here.
-  Scalar predicted_decrease = 0;      ///< -(g'p + p'Hp/2) (H = 0 for linear models); m(0) - m(p).
-  Scalar radius = 0;                 ///< Trust radius used (+inf for rules without one).
-  bool on_boundary = false;          ///< ||p|| = radius (to solver tolerance).
+  Eigen::Matrix<Scalar, N, 1> step;  ///< p.
+  Eigen::Matrix<Scalar, N, 1>
+      point;  ///< x + p, clamped into the box bounds (box_bounds.hpp): measure J here.
+  Scalar predicted_decrease = 0;  ///< -(g'p + p'Hp/2) (H = 0 for linear models); m(0) - m(p).
+  Scalar radius = 0;              ///< Trust radius used (+inf for rules without one).
+  bool on_boundary = false;       ///< ||p|| = radius (to solver tolerance).
 };
 
 /// What tell_value() decided.
 template <typename Scalar>
 struct StepOutcome {
-  bool accepted = false;        ///< x moved to x + p.
-  Scalar ratio = 0;             ///< rho = actual / predicted decrease (NaN for rules without it).
-  Scalar actual_decrease = 0;   ///< J(x) - J(x + p) as measured by the caller.
+  bool accepted = false;       ///< x moved to x + p.
+  Scalar ratio = 0;            ///< rho = actual / predicted decrease (NaN for rules without it).
+  Scalar actual_decrease = 0;  ///< J(x) - J(x + p) as measured by the caller.
   Scalar predicted_decrease = 0;
-  Scalar radius = 0;            ///< Trust radius for the next step (after the update rule).
+  Scalar radius = 0;  ///< Trust radius for the next step (after the update rule).
   Status status = Status::running;
   bool non_finite_value = false;  ///< J(x + p) was NaN/Inf: rejected, ratio = -Inf.
 };

@@ -26,8 +26,11 @@ struct SteihaugCgSettings {
   /// Throws std::invalid_argument naming the first field outside its range.
   void validate() const {
     using rmpc::detail::require_setting;
-    require_setting(rmpc::detail::finite_positive(forcing_cap) && forcing_cap < Scalar(1), "SteihaugCgSettings::forcing_cap", "in (0, 1)", forcing_cap);
-    require_setting(max_iterations_per_dimension > 0, "SteihaugCgSettings::max_iterations_per_dimension", "> 0", max_iterations_per_dimension);
+    require_setting(rmpc::detail::finite_positive(forcing_cap) && forcing_cap < Scalar(1),
+                    "SteihaugCgSettings::forcing_cap", "in (0, 1)", forcing_cap);
+    require_setting(max_iterations_per_dimension > 0,
+                    "SteihaugCgSettings::max_iterations_per_dimension", "> 0",
+                    max_iterations_per_dimension);
   }
 };
 
@@ -39,7 +42,9 @@ class SteihaugCg {
   using Matrix = Eigen::Matrix<Scalar, N, N>;
   using Result = SubproblemResult<Scalar, N>;
 
-  explicit SteihaugCg(SteihaugCgSettings<Scalar> settings = {}) : settings_(settings) { settings_.validate(); }
+  explicit SteihaugCg(SteihaugCgSettings<Scalar> settings = {}) : settings_(settings) {
+    settings_.validate();
+  }
 
   SteihaugCg& compute(const Eigen::Ref<const Matrix>& B) {
     if (B.rows() != B.cols()) throw std::invalid_argument("SteihaugCg::compute: B must be square");
@@ -55,12 +60,14 @@ class SteihaugCg {
     const Eigen::Index n = B_.rows();
     if (g.size() != n) throw std::invalid_argument("SteihaugCg::solve: g has the wrong size");
     res.step.setZero(n);
-    if (info_ != Eigen::Success || !g.allFinite() || !(Delta > Scalar(0)) || !std::isfinite(Delta)) return res;
+    if (info_ != Eigen::Success || !g.allFinite() || !(Delta > Scalar(0)) || !std::isfinite(Delta))
+      return res;
     // (g, B) / sigma: same minimiser and CG iterates; sigma = 1 in the normal range.
     sigma_ = 1;
     const Scalar big = std::max(n > 0 ? g.cwiseAbs().maxCoeff() : Scalar(0), b_max_);
     static const Scalar high = std::sqrt(std::sqrt((std::numeric_limits<Scalar>::max)()));
-    if (big > high || (big > Scalar(0) && big < Scalar(1) / high)) sigma_ = detail::power_of_two(big);
+    if (big > high || (big > Scalar(0) && big < Scalar(1) / high))
+      sigma_ = detail::power_of_two(big);
     if (sigma_ == Scalar(1)) {
       gs_ = g;
     } else {
@@ -112,8 +119,11 @@ class SteihaugCg {
   static Scalar boundary_tau(const Vector& z, const Vector& d, Scalar Delta) {
     const Scalar a = d.squaredNorm(), b = 2 * z.dot(d), c = z.squaredNorm() - Delta * Delta;
     const Scalar tau = (-b + std::sqrt(std::max(b * b - 4 * a * c, Scalar(0)))) / (2 * a);
-    static const Scalar small = std::sqrt((std::numeric_limits<Scalar>::min)() / Eigen::NumTraits<Scalar>::epsilon());
-    if (std::isfinite(tau) && std::isfinite(b * b - 4 * a * c) && Delta >= small && a >= small * small) return tau;
+    static const Scalar small =
+        std::sqrt((std::numeric_limits<Scalar>::min)() / Eigen::NumTraits<Scalar>::epsilon());
+    if (std::isfinite(tau) && std::isfinite(b * b - 4 * a * c) && Delta >= small &&
+        a >= small * small)
+      return tau;
     const Scalar dn = detail::safe_norm(d);
     const Vector zh = z / Delta, dh = d / dn;  // ||zh + th dh|| = 1, tau = th Delta / ||d||
     const Scalar bh = zh.dot(dh), ch = zh.squaredNorm() - Scalar(1);
@@ -124,7 +134,8 @@ class SteihaugCg {
     Bd_.noalias() = B * res.step;
     res.predicted_decrease = -(g.dot(res.step) + Scalar(0.5) * res.step.dot(Bd_));
     if (sigma_ != Scalar(1)) res.predicted_decrease *= sigma_;
-    if (!res.step.allFinite() || !std::isfinite(res.predicted_decrease)) res.status = SubproblemStatus::non_finite;
+    if (!res.step.allFinite() || !std::isfinite(res.predicted_decrease))
+      res.status = SubproblemStatus::non_finite;
     return res;
   }
 

@@ -15,11 +15,11 @@
 // SteihaugCg (steihaug_cg.hpp) solves the same subproblem approximately for larger n.
 //
 // Range safety: the minimiser p is unchanged when g and B are divided by the same sigma > 0.
-// Both solvers (this one and SteihaugCg) divide by a power of two sigma (exact arithmetic, so results in the normal
-// range are bit-identical to sigma = 1) when the entries of g or B are far from 1, and step
-// norms fall back to scaled sums when a sum of squares would overflow or underflow: a finite
-// g with entries of 1e300 gives a boundary step, not a zero step. Only a predicted decrease
-// that truly exceeds the range is reported, as SubproblemStatus::non_finite.
+// Both solvers (this one and SteihaugCg) divide by a power of two sigma (exact arithmetic, so
+// results in the normal range are bit-identical to sigma = 1) when the entries of g or B are far
+// from 1, and step norms fall back to scaled sums when a sum of squares would overflow or
+// underflow: a finite g with entries of 1e300 gives a boundary step, not a zero step. Only a
+// predicted decrease that truly exceeds the range is reported, as SubproblemStatus::non_finite.
 #pragma once
 
 #include <rmpc/optim/status.hpp>  // first: wraps Eigen includes (GCC 12 false warning)
@@ -37,12 +37,12 @@
 namespace rmpc::optim {
 
 enum class SubproblemStatus {
-  interior,           ///< Unconstrained minimiser inside the region (lambda = 0, B PD).
-  boundary,           ///< ||p|| = Delta with lambda > max(0, -lambda_1) from the secular equation.
-  hard_case,          ///< ||p|| = Delta, lambda = -lambda_1, p has a component along z (N&W 4.3).
-  negative_curvature, ///< Steihaug-CG met d'Bd <= 0 and stopped at the boundary.
-  max_iterations,     ///< Iteration limit; the step is feasible but not optimal to tolerance.
-  non_finite,         ///< NaN/Inf in B, g or Delta, the eigensolver failed, or p / m(0) - m(p) overflow.
+  interior,            ///< Unconstrained minimiser inside the region (lambda = 0, B PD).
+  boundary,            ///< ||p|| = Delta with lambda > max(0, -lambda_1) from the secular equation.
+  hard_case,           ///< ||p|| = Delta, lambda = -lambda_1, p has a component along z (N&W 4.3).
+  negative_curvature,  ///< Steihaug-CG met d'Bd <= 0 and stopped at the boundary.
+  max_iterations,      ///< Iteration limit; the step is feasible but not optimal to tolerance.
+  non_finite,  ///< NaN/Inf in B, g or Delta, the eigensolver failed, or p / m(0) - m(p) overflow.
 };
 
 inline const char* to_string(SubproblemStatus s) {
@@ -75,10 +75,16 @@ struct ExactSubproblemSettings {
   /// Throws std::invalid_argument naming the first field outside its range.
   void validate() const {
     using rmpc::detail::require_setting;
-    require_setting(rmpc::detail::finite_positive(radius_tolerance) && radius_tolerance < Scalar(1), "ExactSubproblemSettings::radius_tolerance", "in (0, 1)", radius_tolerance);
-    require_setting(max_iterations > 0, "ExactSubproblemSettings::max_iterations", "> 0", max_iterations);
-    require_setting(rmpc::detail::finite_nonnegative(eigenvalue_tolerance), "ExactSubproblemSettings::eigenvalue_tolerance", "finite and >= 0", eigenvalue_tolerance);
-    require_setting(rmpc::detail::finite_nonnegative(hard_case_tolerance), "ExactSubproblemSettings::hard_case_tolerance", "finite and >= 0", hard_case_tolerance);
+    require_setting(rmpc::detail::finite_positive(radius_tolerance) && radius_tolerance < Scalar(1),
+                    "ExactSubproblemSettings::radius_tolerance", "in (0, 1)", radius_tolerance);
+    require_setting(max_iterations > 0, "ExactSubproblemSettings::max_iterations", "> 0",
+                    max_iterations);
+    require_setting(rmpc::detail::finite_nonnegative(eigenvalue_tolerance),
+                    "ExactSubproblemSettings::eigenvalue_tolerance", "finite and >= 0",
+                    eigenvalue_tolerance);
+    require_setting(rmpc::detail::finite_nonnegative(hard_case_tolerance),
+                    "ExactSubproblemSettings::hard_case_tolerance", "finite and >= 0",
+                    hard_case_tolerance);
   }
 };
 
@@ -103,11 +109,14 @@ class ExactSubproblem {
   using Matrix = Eigen::Matrix<Scalar, N, N>;
   using Result = SubproblemResult<Scalar, N>;
 
-  explicit ExactSubproblem(ExactSubproblemSettings<Scalar> settings = {}) : settings_(settings) { settings_.validate(); }
+  explicit ExactSubproblem(ExactSubproblemSettings<Scalar> settings = {}) : settings_(settings) {
+    settings_.validate();
+  }
 
   /// Decomposes symmetric B (lower triangle read). Check info() before solve().
   ExactSubproblem& compute(const Eigen::Ref<const Matrix>& B) {
-    if (B.rows() != B.cols()) throw std::invalid_argument("ExactSubproblem::compute: B must be square");
+    if (B.rows() != B.cols())
+      throw std::invalid_argument("ExactSubproblem::compute: B must be square");
     if (!B.allFinite()) {
       info_ = Eigen::NumericalIssue;
       return *this;
@@ -125,7 +134,8 @@ class ExactSubproblem {
   Result solve(const Eigen::Ref<const Vector>& g, Scalar Delta) {
     Result res;
     const Eigen::Index n = eig_.eigenvalues().size();
-    if (info_ != Eigen::Success || g.size() != n || !g.allFinite() || !(Delta > Scalar(0)) || !std::isfinite(Delta)) {
+    if (info_ != Eigen::Success || g.size() != n || !g.allFinite() || !(Delta > Scalar(0)) ||
+        !std::isfinite(Delta)) {
       if (info_ == Eigen::Success && g.size() != n)
         throw std::invalid_argument("ExactSubproblem::solve: g has the wrong size");
       res.step.setZero(g.size());
@@ -173,7 +183,9 @@ class ExactSubproblem {
         const bool psd = lambda1 >= -eig_tol;
         Scalar norm2 = 0;
         for (Eigen::Index i = 0; i < n; ++i) {
-          c_(i) = delta_(i) <= eig_tol ? Scalar(0) : -gt_(i) / (delta_(i) + (psd ? std::max(lambda1, Scalar(0)) : Scalar(0)));
+          c_(i) = delta_(i) <= eig_tol
+                      ? Scalar(0)
+                      : -gt_(i) / (delta_(i) + (psd ? std::max(lambda1, Scalar(0)) : Scalar(0)));
           norm2 += c_(i) * c_(i);
         }
         Scalar c_norm = std::sqrt(norm2);
@@ -200,7 +212,8 @@ class ExactSubproblem {
     // Secular equation in t on (lo, hi): ||p|| falls from +inf (pole at t = 0) or from
     // ||p(lambda = 0)|| > Delta at lo to <= Delta at hi, as ||p(t)|| <= ||g|| / t.
     Scalar lo = std::max(Scalar(0), lambda1);
-    Scalar hi = std::max(lo, g_norm / Delta) * (Scalar(1) + Scalar(1e-12)) + std::numeric_limits<Scalar>::min();
+    Scalar hi = std::max(lo, g_norm / Delta) * (Scalar(1) + Scalar(1e-12)) +
+                std::numeric_limits<Scalar>::min();
     // Start at lambda = 0 when B is PD, else just right of the pole, where Newton's first
     // step is nearly exact (one dominant pole).
     Scalar t = lambda1 > Scalar(0) ? lambda1 : lo + Scalar(1e-8) * (hi - lo);
@@ -213,8 +226,12 @@ class ExactSubproblem {
         res.status = SubproblemStatus::boundary;
         break;
       }
-      if (pn > Delta) lo = t; else hi = t;
-      // N&W Algorithm 4.3: lambda += (||p|| / ||q||)^2 (||p|| - Delta) / Delta, ||q||^2 = p'(B+lambda I)^-1 p.
+      if (pn > Delta)
+        lo = t;
+      else
+        hi = t;
+      // N&W Algorithm 4.3: lambda += (||p|| / ||q||)^2 (||p|| - Delta) / Delta, ||q||^2 =
+      // p'(B+lambda I)^-1 p.
       Scalar next = t + newton * (pn - Delta) / Delta;
       if (!(next > lo && next < hi) || !std::isfinite(next)) next = Scalar(0.5) * (lo + hi);
       if (next == t) {
@@ -234,12 +251,14 @@ class ExactSubproblem {
   // Power of two to divide g and B by when their magnitude `big` is far from 1 (else 1).
   static Scalar scale_for(Scalar big) {
     static const Scalar high = std::sqrt(std::sqrt((std::numeric_limits<Scalar>::max)()));
-    if (!(big > Scalar(0)) || !std::isfinite(big) || (big <= high && big >= Scalar(1) / high)) return Scalar(1);
+    if (!(big > Scalar(0)) || !std::isfinite(big) || (big <= high && big >= Scalar(1) / high))
+      return Scalar(1);
     return detail::power_of_two(big);
   }
   // Below this a sum of squares may have lost digits to underflow.
   static Scalar tiny_norm() {
-    static const Scalar v = std::sqrt((std::numeric_limits<Scalar>::min)() / Eigen::NumTraits<Scalar>::epsilon());
+    static const Scalar v =
+        std::sqrt((std::numeric_limits<Scalar>::min)() / Eigen::NumTraits<Scalar>::epsilon());
     return v;
   }
 
@@ -262,7 +281,8 @@ class ExactSubproblem {
       return pn;
     }
     Scalar m = 0;
-    for (Eigen::Index i = 0; i < delta_.size(); ++i) m = std::max(m, std::abs(gt_(i) / (delta_(i) + t)));
+    for (Eigen::Index i = 0; i < delta_.size(); ++i)
+      m = std::max(m, std::abs(gt_(i) / (delta_(i) + t)));
     if (!std::isfinite(m) || m == Scalar(0)) {
       if (newton) *newton = std::numeric_limits<Scalar>::quiet_NaN();  // bisection takes over
       return m;
@@ -287,9 +307,11 @@ class ExactSubproblem {
   Result& finish(Result& res) {
     const Vector& lam = lam_;
     Scalar m = 0;
-    for (Eigen::Index i = 0; i < lam.size(); ++i) m += gt_(i) * c_(i) + Scalar(0.5) * lam(i) * c_(i) * c_(i);
+    for (Eigen::Index i = 0; i < lam.size(); ++i)
+      m += gt_(i) * c_(i) + Scalar(0.5) * lam(i) * c_(i) * c_(i);
     res.predicted_decrease = sigma_ == Scalar(1) ? -m : -m * sigma_;
-    if (!res.step.allFinite() || !std::isfinite(res.predicted_decrease)) res.status = SubproblemStatus::non_finite;
+    if (!res.step.allFinite() || !std::isfinite(res.predicted_decrease))
+      res.status = SubproblemStatus::non_finite;
     return res;
   }
 

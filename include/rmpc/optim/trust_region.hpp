@@ -61,11 +61,12 @@ struct TrustRegionSettings {
   /// Floor of TR-QN; a rejection at it stops (converged_radius, or non_finite_objective when
   /// the rejected trial value was NaN/Inf). Must be a normal number (not 0 or denormal).
   Scalar min_radius = Scalar(1e-6);
-  Scalar reject_ratio = Scalar(0);       ///< Reject when rho <= this (paper: rho <= 0; N&W eta in [0, 1/4)).
-  Scalar shrink_ratio = Scalar(0.25);    ///< rho below: shrink (paper and N&W Algorithm 4.1).
-  Scalar shrink_factor = Scalar(0.25);   ///< Delta /= 4 (paper and N&W Algorithm 4.1).
-  Scalar expand_ratio = Scalar(0.75);    ///< rho above: expand (paper and N&W Algorithm 4.1).
-  Scalar expand_factor = Scalar(2);      ///< Delta *= 2, capped at max_radius (paper).
+  Scalar reject_ratio =
+      Scalar(0);  ///< Reject when rho <= this (paper: rho <= 0; N&W eta in [0, 1/4)).
+  Scalar shrink_ratio = Scalar(0.25);   ///< rho below: shrink (paper and N&W Algorithm 4.1).
+  Scalar shrink_factor = Scalar(0.25);  ///< Delta /= 4 (paper and N&W Algorithm 4.1).
+  Scalar expand_ratio = Scalar(0.75);   ///< rho above: expand (paper and N&W Algorithm 4.1).
+  Scalar expand_factor = Scalar(2);     ///< Delta *= 2, capped at max_radius (paper).
   /// N&W expand only when ||p|| = Delta; the paper expands on rho alone (default).
   bool expand_only_on_boundary = false;
   /// Shrink from min(Delta, ||p||) instead of Delta, so that a rejected interior step is not
@@ -98,20 +99,38 @@ struct TrustRegionSettings {
   /// Throws std::invalid_argument naming the first field outside its range.
   void validate() const {
     using rmpc::detail::require_setting;
-    require_setting(std::isnormal(min_radius) && min_radius > Scalar(0), "TrustRegionSettings::min_radius", "a normal number > 0", min_radius);
-    require_setting(rmpc::detail::finite_positive(max_radius) && max_radius >= min_radius, "TrustRegionSettings::max_radius", "finite and >= min_radius", max_radius);
-    require_setting(rmpc::detail::finite_positive(initial_radius), "TrustRegionSettings::initial_radius", "finite and > 0", initial_radius);
-    require_setting(reject_ratio >= Scalar(0) && reject_ratio < Scalar(1), "TrustRegionSettings::reject_ratio", "in [0, 1)", reject_ratio);
-    require_setting(shrink_ratio >= reject_ratio && shrink_ratio <= expand_ratio, "TrustRegionSettings::shrink_ratio", "in [reject_ratio, expand_ratio]", shrink_ratio);
-    require_setting(expand_ratio < Scalar(1), "TrustRegionSettings::expand_ratio", "< 1", expand_ratio);
-    require_setting(shrink_factor > Scalar(0) && shrink_factor < Scalar(1), "TrustRegionSettings::shrink_factor", "in (0, 1)", shrink_factor);
-    require_setting(rmpc::detail::finite_positive(expand_factor) && expand_factor >= Scalar(1), "TrustRegionSettings::expand_factor", "finite and >= 1", expand_factor);
-    require_setting(rmpc::detail::finite_nonnegative(gradient_tolerance), "TrustRegionSettings::gradient_tolerance", "finite and >= 0", gradient_tolerance);
-    require_setting(rmpc::detail::finite_nonnegative(step_tolerance), "TrustRegionSettings::step_tolerance", "finite and >= 0", step_tolerance);
-    require_setting(rmpc::detail::finite_nonnegative(roundoff_tolerance), "TrustRegionSettings::roundoff_tolerance", "finite and >= 0", roundoff_tolerance);
-    require_setting(max_iterations > 0, "TrustRegionSettings::max_iterations", "> 0", max_iterations);
-    require_setting(rmpc::detail::finite_nonnegative(regularisation_floor), "TrustRegionSettings::regularisation_floor", "finite and >= 0", regularisation_floor);
-    require_setting(exact_max_dimension >= 0, "TrustRegionSettings::exact_max_dimension", ">= 0", exact_max_dimension);
+    require_setting(std::isnormal(min_radius) && min_radius > Scalar(0),
+                    "TrustRegionSettings::min_radius", "a normal number > 0", min_radius);
+    require_setting(rmpc::detail::finite_positive(max_radius) && max_radius >= min_radius,
+                    "TrustRegionSettings::max_radius", "finite and >= min_radius", max_radius);
+    require_setting(rmpc::detail::finite_positive(initial_radius),
+                    "TrustRegionSettings::initial_radius", "finite and > 0", initial_radius);
+    require_setting(reject_ratio >= Scalar(0) && reject_ratio < Scalar(1),
+                    "TrustRegionSettings::reject_ratio", "in [0, 1)", reject_ratio);
+    require_setting(shrink_ratio >= reject_ratio && shrink_ratio <= expand_ratio,
+                    "TrustRegionSettings::shrink_ratio", "in [reject_ratio, expand_ratio]",
+                    shrink_ratio);
+    require_setting(expand_ratio < Scalar(1), "TrustRegionSettings::expand_ratio", "< 1",
+                    expand_ratio);
+    require_setting(shrink_factor > Scalar(0) && shrink_factor < Scalar(1),
+                    "TrustRegionSettings::shrink_factor", "in (0, 1)", shrink_factor);
+    require_setting(rmpc::detail::finite_positive(expand_factor) && expand_factor >= Scalar(1),
+                    "TrustRegionSettings::expand_factor", "finite and >= 1", expand_factor);
+    require_setting(rmpc::detail::finite_nonnegative(gradient_tolerance),
+                    "TrustRegionSettings::gradient_tolerance", "finite and >= 0",
+                    gradient_tolerance);
+    require_setting(rmpc::detail::finite_nonnegative(step_tolerance),
+                    "TrustRegionSettings::step_tolerance", "finite and >= 0", step_tolerance);
+    require_setting(rmpc::detail::finite_nonnegative(roundoff_tolerance),
+                    "TrustRegionSettings::roundoff_tolerance", "finite and >= 0",
+                    roundoff_tolerance);
+    require_setting(max_iterations > 0, "TrustRegionSettings::max_iterations", "> 0",
+                    max_iterations);
+    require_setting(rmpc::detail::finite_nonnegative(regularisation_floor),
+                    "TrustRegionSettings::regularisation_floor", "finite and >= 0",
+                    regularisation_floor);
+    require_setting(exact_max_dimension >= 0, "TrustRegionSettings::exact_max_dimension", ">= 0",
+                    exact_max_dimension);
     exact.validate();
     steihaug.validate();
     bfgs.validate();
@@ -130,12 +149,12 @@ class TrustRegion {
   explicit TrustRegion(TrustRegionModel model = TrustRegionModel::exact_hessian,
                        TrustRegionSettings<Scalar> settings = {})
       : model_(model),
-      settings_(settings),
-      exact_(settings.exact),
-      cg_(settings.steihaug),
-      exact_free_(settings.exact),
-      cg_free_(settings.steihaug),
-      bfgs_(settings.bfgs) {
+        settings_(settings),
+        exact_(settings.exact),
+        cg_(settings.steihaug),
+        exact_free_(settings.exact),
+        cg_free_(settings.steihaug),
+        bfgs_(settings.bfgs) {
     settings_.validate();
   }
 
@@ -152,7 +171,8 @@ class TrustRegion {
     trial_.step.setZero(n);
     trial_.point = x_;
     bounds_.validate(n, "TrustRegion::set_bounds");
-    if (!bounds_.contains(x0)) throw std::invalid_argument("TrustRegion::reset: x0 lies outside the bounds");
+    if (!bounds_.contains(x0))
+      throw std::invalid_argument("TrustRegion::reset: x0 lies outside the bounds");
     bfgs_.reset(n);
     radius_ = std::clamp(settings_.initial_radius, settings_.min_radius, settings_.max_radius);
     iterations_ = 0;
@@ -168,7 +188,8 @@ class TrustRegion {
   /// ignored by the bfgs and clipped_gradient models). May also replace the model at the
   /// same point before ask() (e.g. a refitted critic).
   Status tell_model(const Eigen::Ref<const Vector>& g, const Eigen::Ref<const Matrix>& H) {
-    if (model_ == TrustRegionModel::bfgs || model_ == TrustRegionModel::clipped_gradient) return tell_gradient(g);
+    if (model_ == TrustRegionModel::bfgs || model_ == TrustRegionModel::clipped_gradient)
+      return tell_gradient(g);
     if (H.rows() != x_.size() || H.cols() != x_.size())
       throw std::invalid_argument("TrustRegion::tell_model: H has the wrong size");
     if (!begin_model(g)) return status_;
@@ -188,7 +209,8 @@ class TrustRegion {
   Status tell_gradient(const Eigen::Ref<const Vector>& g) {
     if (model_ == TrustRegionModel::exact_hessian || model_ == TrustRegionModel::gauss_newton)
       throw std::invalid_argument("TrustRegion::tell_gradient: this model needs tell_model(g, H)");
-    if (model_ == TrustRegionModel::bfgs && has_model_ && moved_since_model_ && g.size() == g_.size() && g.allFinite()) {
+    if (model_ == TrustRegionModel::bfgs && has_model_ && moved_since_model_ &&
+        g.size() == g_.size() && g.allFinite()) {
       y_ = g - g_;
       last_bfgs_update_ = bfgs_.update(s_prev_, y_);
     }
@@ -215,13 +237,13 @@ class TrustRegion {
   }
   const BoxBounds<Scalar>& bounds() const { return bounds_; }
 
-  const Vector& x() const { return x_; }                ///< Accepted point.
-  Scalar value() const { return value_; }               ///< Measured J at the accepted point.
-  const Vector& gradient() const { return g_; }         ///< Last told gradient.
-  const Matrix& model_hessian() const { return B_; }    ///< B after regularisation / BFGS.
-  Scalar radius() const { return radius_; }             ///< Radius of the next ask().
+  const Vector& x() const { return x_; }              ///< Accepted point.
+  Scalar value() const { return value_; }             ///< Measured J at the accepted point.
+  const Vector& gradient() const { return g_; }       ///< Last told gradient.
+  const Matrix& model_hessian() const { return B_; }  ///< B after regularisation / BFGS.
+  Scalar radius() const { return radius_; }           ///< Radius of the next ask().
   Status status() const { return status_; }
-  int iterations() const { return iterations_; }        ///< tell_value calls so far.
+  int iterations() const { return iterations_; }  ///< tell_value calls so far.
   int accepted_steps() const { return accepted_; }
   /// tell_value calls with a NaN/Inf value (each one a rejection).
   int non_finite_trials() const { return non_finite_trials_; }
@@ -249,9 +271,11 @@ class TrustRegion {
   }
 
   bool begin_model(const Eigen::Ref<const Vector>& g) {
-    if (g.size() != x_.size()) throw std::invalid_argument("TrustRegion::tell_model: g has the wrong size");
+    if (g.size() != x_.size())
+      throw std::invalid_argument("TrustRegion::tell_model: g has the wrong size");
     if (status_ != Status::running) return false;
-    if (phase_ == Phase::need_value) throw std::logic_error("TrustRegion::tell_model: tell_value() for the pending step first");
+    if (phase_ == Phase::need_value)
+      throw std::logic_error("TrustRegion::tell_model: tell_value() for the pending step first");
     if (!g.allFinite()) {
       stop(Status::non_finite_input);
       return false;
@@ -268,7 +292,8 @@ class TrustRegion {
       return stop(Status::converged_gradient);
     if (model_ == TrustRegionModel::clipped_gradient) return status_;
     use_exact_ = settings_.subproblem == SubproblemMethod::exact ||
-                 (settings_.subproblem == SubproblemMethod::automatic && x_.size() <= settings_.exact_max_dimension);
+                 (settings_.subproblem == SubproblemMethod::automatic &&
+                  x_.size() <= settings_.exact_max_dimension);
     if (use_exact_) {
       if (exact_.compute(B_).info() != Eigen::Success) return stop(Status::subproblem_failed);
     } else {

@@ -37,14 +37,15 @@ inline bool needs_hessian(UpdateRule r) {
 }
 /// True when the rule has a ratio test (tell_value may reject; then ask() again, same model).
 inline bool uses_trust_region(UpdateRule r) {
-  return r == UpdateRule::tr_gd || r == UpdateRule::tr_qn || r == UpdateRule::tr_bfgs || r == UpdateRule::tr_gauss_newton;
+  return r == UpdateRule::tr_gd || r == UpdateRule::tr_qn || r == UpdateRule::tr_bfgs ||
+         r == UpdateRule::tr_gauss_newton;
 }
 
 template <typename Scalar = double>
 struct OptimizerSettings {
-  UpdateRule rule = UpdateRule::tr_qn;          ///< The proposed method (P1).
-  TrustRegionSettings<Scalar> trust_region{};   ///< Used by tr_* rules; defaults = TR-QN radii.
-  FirstOrderSettings<Scalar> first_order{};     ///< Used by gd, qn, adam.
+  UpdateRule rule = UpdateRule::tr_qn;         ///< The proposed method (P1).
+  TrustRegionSettings<Scalar> trust_region{};  ///< Used by tr_* rules; defaults = TR-QN radii.
+  FirstOrderSettings<Scalar> first_order{};    ///< Used by gd, qn, adam.
 
   /// Throws std::invalid_argument naming the first field outside its range.
   void validate() const {
@@ -81,7 +82,9 @@ class Optimizer {
         tr_(trust_region_model(settings.rule), settings.trust_region),
         fo_(first_order_rule(settings.rule), settings.first_order) {}
 
-  void reset(const Eigen::Ref<const Vector>& x0, Scalar J0) { tr() ? tr_.reset(x0, J0) : fo_.reset(x0, J0); }
+  void reset(const Eigen::Ref<const Vector>& x0, Scalar J0) {
+    tr() ? tr_.reset(x0, J0) : fo_.reset(x0, J0);
+  }
   /// Box bounds lower <= x <= upper honoured by every rule (box_bounds.hpp: a bounded
   /// subproblem for the trust-region rules, projected steps for GD, QN and Adam). Set before
   /// reset(); empty vectors remove them.
@@ -96,9 +99,13 @@ class Optimizer {
     return tr() ? tr_.tell_model(g, H) : fo_.tell_model(g, H);
   }
   /// g only; for rules with needs_hessian(rule) == false.
-  Status tell_gradient(const Eigen::Ref<const Vector>& g) { return tr() ? tr_.tell_gradient(g) : fo_.tell_gradient(g); }
+  Status tell_gradient(const Eigen::Ref<const Vector>& g) {
+    return tr() ? tr_.tell_gradient(g) : fo_.tell_gradient(g);
+  }
   const Step& ask() { return tr() ? tr_.ask() : fo_.ask(); }
-  Outcome tell_value(Scalar J_trial) { return tr() ? tr_.tell_value(J_trial) : fo_.tell_value(J_trial); }
+  Outcome tell_value(Scalar J_trial) {
+    return tr() ? tr_.tell_value(J_trial) : fo_.tell_value(J_trial);
+  }
 
   const Vector& x() const { return tr() ? tr_.x() : fo_.x(); }
   Scalar value() const { return tr() ? tr_.value() : fo_.value(); }

@@ -1,7 +1,8 @@
 // Dense convex QP solver: the Goldfarb-Idnani dual active-set method (Math. Prog. 27, 1983)
 // extended to exact-L1 soft rows, whose multipliers live in the box [0, w_i].
 //
-//     minimize 1/2 z'Hz + g'z + sum_{soft} w_i max(0, C_i z - d_i)  s.t.  A z = b, C_i z <= d_i (hard)
+//     minimize 1/2 z'Hz + g'z + sum_{soft} w_i max(0, C_i z - d_i)  s.t.  A z = b, C_i z <= d_i
+//     (hard)
 //
 // The method keeps z the minimiser over the working set W with dual-feasible multipliers and
 // adds the most violated row until none is left. Every step raises the dual objective, so it
@@ -64,7 +65,9 @@ class DenseSolver {
   /// Replaces g, b and d only: H, A, C and the soft weights (and the factorization) stay.
   /// Rejected (wrong sizes, NaN/Inf, no valid problem): info() is invalid_input with its own
   /// message and the data of the last accepted call stay, ready to solve.
-  DenseSolver& update_linear_terms(const Eigen::Ref<const VectorN>& g, const Eigen::Ref<const VectorP>& b, const Eigen::Ref<const VectorM>& d);
+  DenseSolver& update_linear_terms(const Eigen::Ref<const VectorN>& g,
+                                   const Eigen::Ref<const VectorP>& b,
+                                   const Eigen::Ref<const VectorM>& d);
 
   /// After compute()/update_linear_terms(): optimal when the call was accepted (ready to
   /// solve), else that call's status. After solve(): the solve's status.
@@ -104,7 +107,6 @@ class DenseSolver {
     factor_.solve_kkt(r1, kkt_rhs_, x, mu);
     for (Eigen::Index k = 0; k < q; ++k) mu(k) *= ws_sign_(k);
   }
-
 
  private:
   Eigen::Index n() const { return problem_.H.rows(); }
@@ -152,9 +154,13 @@ class DenseSolver {
   }
   // The scale of C_i z - d_i: |C_i| |z| + |d_i| (a bound on the terms summed), so that a
   // positive row scaling never changes a verdict.
-  Scalar row_scale(Eigen::Index i, Scalar z_norm) const { return row_norm_(i) * z_norm + std::abs(problem_.d(i)); }
+  Scalar row_scale(Eigen::Index i, Scalar z_norm) const {
+    return row_norm_(i) * z_norm + std::abs(problem_.d(i));
+  }
 
-  void saturate(Eigen::Index i, Scalar sign) { g_eff_.noalias() += (sign * weight(i)) * problem_.C.row(i).transpose(); }
+  void saturate(Eigen::Index i, Scalar sign) {
+    g_eff_.noalias() += (sign * weight(i)) * problem_.C.row(i).transpose();
+  }
 
   // g_eff = g + w_i C_i' summed over saturated rows and rows that entered the working set
   // from saturation (normal -C_i, multiplier w_i - lambda), from scratch (no running round-off).
@@ -224,7 +230,9 @@ class DenseSolver {
   void leave(Eigen::Index k, bool at_upper);
 
   // Relative residual num / scale, 0 for 0 / 0 (NaN stays NaN: it fails every test).
-  static Scalar relative(Scalar num, Scalar scale) { return num == Scalar(0) ? Scalar(0) : num / scale; }
+  static Scalar relative(Scalar num, Scalar scale) {
+    return num == Scalar(0) ? Scalar(0) : num / scale;
+  }
 
   // Largest relative KKT residual of the working set at (z, lambda): stationarity
   // |Hz + g_eff + N lambda| against |H||z| + |g_eff| + |N||lambda| (infinity norms), and each
@@ -251,14 +259,16 @@ class DenseSolver {
   const ResultType& finish(Status status, const std::string& message);
 
   // J = L^{-T} scales like 1/sqrt(|H|): dependency tests compare |J'n|^2 with |n|^2 / |H|.
-  Scalar llt_scale() const { return Scalar(1) / (h_shift_ * llt_.matrixLLT().diagonal().maxCoeff()); }
+  Scalar llt_scale() const {
+    return Scalar(1) / (h_shift_ * llt_.matrixLLT().diagonal().maxCoeff());
+  }
   static Scalar square(Scalar x) { return x * x; }
 
   Settings<Scalar> settings_;
   ProblemType problem_;
   Eigen::LLT<Eigen::Matrix<Scalar, N, N>> llt_;  ///< Of H / h_shift_^2.
-  Scalar h_shift_ = Scalar(1);                   ///< A power of two: L(H) = h_shift_ L(H / h_shift_^2).
-  Scalar h_norm_ = Scalar(0);                    ///< |H|_inf.
+  Scalar h_shift_ = Scalar(1);  ///< A power of two: L(H) = h_shift_ L(H / h_shift_^2).
+  Scalar h_norm_ = Scalar(0);   ///< |H|_inf.
   Factor factor_;
   ResultType result_;
   SolverState solver_state_ = SolverState::empty;

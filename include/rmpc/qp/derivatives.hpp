@@ -68,7 +68,8 @@ struct ProblemDerivatives {
   }
 
   bool has_second_order() const {
-    return !(d2H.empty() && d2g.empty() && d2A.empty() && d2b.empty() && d2C.empty() && d2d.empty());
+    return !(d2H.empty() && d2g.empty() && d2A.empty() && d2b.empty() && d2C.empty() &&
+             d2d.empty());
   }
 };
 

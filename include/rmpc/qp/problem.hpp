@@ -70,7 +70,8 @@ struct Problem {
   VectorM soft_weight;  ///< +inf: hard row; finite w > 0: exact L1 penalty w max(0, C_i z - d_i).
 
   Problem() {
-    if constexpr (N != Eigen::Dynamic && P != Eigen::Dynamic && M != Eigen::Dynamic) resize(N, P, M);
+    if constexpr (N != Eigen::Dynamic && P != Eigen::Dynamic && M != Eigen::Dynamic)
+      resize(N, P, M);
   }
   Problem(Eigen::Index n, Eigen::Index p, Eigen::Index m) { resize(n, p, m); }
 
@@ -88,7 +89,9 @@ struct Problem {
   Eigen::Index num_variables() const { return H.rows(); }
   Eigen::Index num_equalities() const { return A.rows(); }
   Eigen::Index num_inequalities() const { return C.rows(); }
-  bool is_soft(Eigen::Index i) const { return soft_weight(i) < std::numeric_limits<Scalar>::infinity(); }
+  bool is_soft(Eigen::Index i) const {
+    return soft_weight(i) < std::numeric_limits<Scalar>::infinity();
+  }
 };
 
 template <typename Scalar>
@@ -117,10 +120,14 @@ struct Settings {
   /// Throws std::invalid_argument naming the first field outside its range.
   void validate() const {
     using rmpc::detail::require_setting;
-    require_setting(max_iterations >= 0, "qp::Settings::max_iterations", ">= 0 (0: automatic)", max_iterations);
-    require_setting(feasibility_tolerance >= Scalar(0) && feasibility_tolerance < Scalar(1), "qp::Settings::feasibility_tolerance", "in [0, 1)", feasibility_tolerance);
-    require_setting(certificate_tolerance > Scalar(0) && certificate_tolerance < Scalar(1), "qp::Settings::certificate_tolerance", "in (0, 1)", certificate_tolerance);
-    require_setting(dependency_tolerance >= Scalar(0) && dependency_tolerance < Scalar(1), "qp::Settings::dependency_tolerance", "in [0, 1)", dependency_tolerance);
+    require_setting(max_iterations >= 0, "qp::Settings::max_iterations", ">= 0 (0: automatic)",
+                    max_iterations);
+    require_setting(feasibility_tolerance >= Scalar(0) && feasibility_tolerance < Scalar(1),
+                    "qp::Settings::feasibility_tolerance", "in [0, 1)", feasibility_tolerance);
+    require_setting(certificate_tolerance > Scalar(0) && certificate_tolerance < Scalar(1),
+                    "qp::Settings::certificate_tolerance", "in (0, 1)", certificate_tolerance);
+    require_setting(dependency_tolerance >= Scalar(0) && dependency_tolerance < Scalar(1),
+                    "qp::Settings::dependency_tolerance", "in [0, 1)", dependency_tolerance);
   }
 };
 
@@ -136,7 +143,9 @@ struct Result {
   std::string message;                         ///< Set only when status != optimal.
 
   bool ok() const { return status == Status::optimal; }
-  Eigen::Index num_active() const { return (row_state.array() == std::int8_t(RowState::active)).count(); }
+  Eigen::Index num_active() const {
+    return (row_state.array() == std::int8_t(RowState::active)).count();
+  }
 };
 
 }  // namespace rmpc::qp

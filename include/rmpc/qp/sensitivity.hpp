@@ -3,7 +3,8 @@
 //
 // At a solution with working set W (equality rows E, active inequality rows S) and saturated
 // soft rows T, the KKT conditions F(w, theta) = 0 in w = (z, lambda_W) read
-//     H z + g + N' lambda + sum_{k in T} w_k C_k' = 0,     N z = e,      N = [A_E; C_S], e = [b_E; d_S].
+//     H z + g + N' lambda + sum_{k in T} w_k C_k' = 0,     N z = e,      N = [A_E; C_S], e = [b_E;
+//     d_S].
 // Differentiating once and twice (K = [[H, N'], [N, 0]], subscripts are d/dtheta):
 //     K w_i  = -(K_i w + f_i)                                       (1)
 //     K w_ij = -(K_j w_i + K_i w_j + K_ij w + f_ij)                 (2)
@@ -51,12 +52,12 @@
 namespace rmpc::qp {
 
 enum class SensitivityStatus {
-  ok,              ///< Strict complementarity and LICQ hold: the derivatives exist.
-  weakly_active,   ///< A row has zero slack and a multiplier at a bound: one-sided derivatives.
-  licq_violated,   ///< Active normals are linearly dependent (e.g. redundant equalities).
-  singular_kkt,    ///< The working-set KKT matrix is numerically singular (conditioning, or the
-                   ///< first-order residual certificate failed): derivatives are zero.
-  not_solved,      ///< The QP was not solved to optimality; nothing was computed.
+  ok,             ///< Strict complementarity and LICQ hold: the derivatives exist.
+  weakly_active,  ///< A row has zero slack and a multiplier at a bound: one-sided derivatives.
+  licq_violated,  ///< Active normals are linearly dependent (e.g. redundant equalities).
+  singular_kkt,   ///< The working-set KKT matrix is numerically singular (conditioning, or the
+                  ///< first-order residual certificate failed): derivatives are zero.
+  not_solved,     ///< The QP was not solved to optimality; nothing was computed.
 };
 
 inline const char* to_string(SensitivityStatus s) {
@@ -91,18 +92,21 @@ struct SensitivitySettings {
   /// Relative size of min|R_jj| / max|R_jj| under which the working set is taken as dependent.
   Scalar singular_tolerance = Scalar(1e-11);
   /// Largest residual of the first-order KKT derivative system, relative to the normwise size
-  /// of its data terms (not the multipliers'), that `ok` / `weakly_active` may carry; above it the solve was not backward
-  /// stable (a numerically singular working set) and the status is `singular_kkt`. Same
-  /// scale as the solver's certificate_tolerance.
+  /// of its data terms (not the multipliers'), that `ok` / `weakly_active` may carry; above it the
+  /// solve was not backward stable (a numerically singular working set) and the status is
+  /// `singular_kkt`. Same scale as the solver's certificate_tolerance.
   Scalar residual_tolerance = Scalar(1e4) * std::numeric_limits<Scalar>::epsilon();
   WeakRowChoice weak_rows = WeakRowChoice::as_solved;
 
   /// Throws std::invalid_argument naming the first field outside its range.
   void validate() const {
     using rmpc::detail::require_setting;
-    require_setting(weak_tolerance >= Scalar(0) && weak_tolerance < Scalar(1), "SensitivitySettings::weak_tolerance", "in [0, 1)", weak_tolerance);
-    require_setting(singular_tolerance >= Scalar(0) && singular_tolerance < Scalar(1), "SensitivitySettings::singular_tolerance", "in [0, 1)", singular_tolerance);
-    require_setting(residual_tolerance > Scalar(0) && residual_tolerance < Scalar(1), "SensitivitySettings::residual_tolerance", "in (0, 1)", residual_tolerance);
+    require_setting(weak_tolerance >= Scalar(0) && weak_tolerance < Scalar(1),
+                    "SensitivitySettings::weak_tolerance", "in [0, 1)", weak_tolerance);
+    require_setting(singular_tolerance >= Scalar(0) && singular_tolerance < Scalar(1),
+                    "SensitivitySettings::singular_tolerance", "in [0, 1)", singular_tolerance);
+    require_setting(residual_tolerance > Scalar(0) && residual_tolerance < Scalar(1),
+                    "SensitivitySettings::residual_tolerance", "in (0, 1)", residual_tolerance);
   }
 };
 
@@ -120,9 +124,11 @@ class Sensitivity {
 
   /// Differentiates the solution held by `solved` along the data derivatives `dX`. `dX` must
   /// outlive every later functional_hessian() call (see the header comment).
-  Sensitivity& compute(const Solver& solved, const Derivatives& dX, const SensitivitySettings<Scalar>& settings = {});
+  Sensitivity& compute(const Solver& solved, const Derivatives& dX,
+                       const SensitivitySettings<Scalar>& settings = {});
   /// A temporary dX would dangle in functional_hessian(): not allowed.
-  Sensitivity& compute(const Solver& solved, const Derivatives&& dX, const SensitivitySettings<Scalar>& settings = {}) = delete;
+  Sensitivity& compute(const Solver& solved, const Derivatives&& dX,
+                       const SensitivitySettings<Scalar>& settings = {}) = delete;
 
   SensitivityStatus info() const { return status_; }
   /// RowFlag per inequality row (weakly active, or dependent on the working set).
@@ -137,7 +143,9 @@ class Sensitivity {
   /// All second derivatives: column i * np + j holds d2z/(dtheta_i dtheta_j).
   const MatrixNNP2& d2z_dtheta2() const { return d2z_; }
   /// d2(lambda_k)/(dtheta_i dtheta_j) of working-set member k (multiplier_second_order).
-  Scalar d2lambda_dtheta2(Eigen::Index k, Eigen::Index i, Eigen::Index j) const { return d2lambda_(k, i * np_ + j); }
+  Scalar d2lambda_dtheta2(Eigen::Index k, Eigen::Index i, Eigen::Index j) const {
+    return d2lambda_(k, i * np_ + j);
+  }
   Eigen::Index working_set_size() const { return q_; }
   /// Working-set member k: index < p an equality row, else inequality row index - p.
   int working_set_member(Eigen::Index k) const { return ws_index_(k); }
@@ -248,7 +256,8 @@ class Sensitivity {
   Eigen::Matrix<Scalar, P, NP> dy_eq_;
   Eigen::Matrix<Scalar, M, NP> dy_ineq_;
   MatrixNNP2 d2z_, d2lambda_;
-  static constexpr int NNP = (N == Eigen::Dynamic || NP == Eigen::Dynamic) ? Eigen::Dynamic : N * NP;
+  static constexpr int NNP =
+      (N == Eigen::Dynamic || NP == Eigen::Dynamic) ? Eigen::Dynamic : N * NP;
   Eigen::Matrix<Scalar, N, NNP> dN_;  ///< Block i: d/dtheta_i of the working-set rows (q x n).
   MatrixNNP de_;                      ///< Column i: d/dtheta_i of the working-set right-hand sides.
   MatrixNNP saturated_grad_;          ///< Column i: sum over saturated rows of w_k dC_i,k'.

@@ -19,18 +19,23 @@ namespace rmpc::rl {
 
 template <typename Scalar = double>
 struct ExplorationSettings {
-  Scalar initial_probability = Scalar(1);                  ///< eps at iteration 0 (paper: 1).
-  Scalar decay = std::pow(Scalar(0.01), Scalar(1) / 8);    ///< eps *= decay per iteration (paper: 0.01^(1/8)).
-  Scalar floor = Scalar(0.01);                             ///< eps never below (paper: 0.01).
-  Scalar sigma = Scalar(0.1);                              ///< std of d in d (u_0 - u_1) (paper: 0.1).
+  Scalar initial_probability = Scalar(1);  ///< eps at iteration 0 (paper: 1).
+  Scalar decay =
+      std::pow(Scalar(0.01), Scalar(1) / 8);  ///< eps *= decay per iteration (paper: 0.01^(1/8)).
+  Scalar floor = Scalar(0.01);                ///< eps never below (paper: 0.01).
+  Scalar sigma = Scalar(0.1);                 ///< std of d in d (u_0 - u_1) (paper: 0.1).
 
   /// Throws std::invalid_argument naming the first field outside its range.
   void validate() const {
     using rmpc::detail::require_setting;
-    require_setting(initial_probability >= Scalar(0) && initial_probability <= Scalar(1), "ExplorationSettings::initial_probability", "in [0, 1]", initial_probability);
-    require_setting(decay > Scalar(0) && decay <= Scalar(1), "ExplorationSettings::decay", "in (0, 1]", decay);
-    require_setting(floor >= Scalar(0) && floor <= Scalar(1), "ExplorationSettings::floor", "in [0, 1]", floor);
-    require_setting(rmpc::detail::finite_nonnegative(sigma), "ExplorationSettings::sigma", "finite and >= 0", sigma);
+    require_setting(initial_probability >= Scalar(0) && initial_probability <= Scalar(1),
+                    "ExplorationSettings::initial_probability", "in [0, 1]", initial_probability);
+    require_setting(decay > Scalar(0) && decay <= Scalar(1), "ExplorationSettings::decay",
+                    "in (0, 1]", decay);
+    require_setting(floor >= Scalar(0) && floor <= Scalar(1), "ExplorationSettings::floor",
+                    "in [0, 1]", floor);
+    require_setting(rmpc::detail::finite_nonnegative(sigma), "ExplorationSettings::sigma",
+                    "finite and >= 0", sigma);
   }
 };
 
@@ -52,11 +57,17 @@ inline std::uint64_t splitmix64(std::uint64_t x) {
 
 /// Purpose tags of the random streams (the first word of stream_seed's tuple).
 /// episode_common: the iteration-independent episode streams of common random numbers.
-enum class Stream : std::uint64_t { episode = 1, critic_init = 2, critic_fit = 3, episode_common = 4 };
+enum class Stream : std::uint64_t {
+  episode = 1,
+  critic_init = 2,
+  critic_fit = 3,
+  episode_common = 4
+};
 
 /// Seed of the stream (purpose, a, b) under the run seed: distinct tuples give unrelated
 /// streams; the same tuple gives the same stream on any thread.
-inline std::uint64_t stream_seed(std::uint64_t seed, Stream purpose, std::uint64_t a, std::uint64_t b = 0) {
+inline std::uint64_t stream_seed(std::uint64_t seed, Stream purpose, std::uint64_t a,
+                                 std::uint64_t b = 0) {
   std::uint64_t h = detail::splitmix64(seed);
   h = detail::splitmix64(h ^ static_cast<std::uint64_t>(purpose));
   h = detail::splitmix64(h ^ a);

@@ -21,6 +21,13 @@ std::string json_number(Scalar v) {
   std::snprintf(buf, sizeof buf, "%.10g", static_cast<double>(v));
   return buf;
 }
+/// CSV numbers: non-finite values as nan / inf / -inf (what gnuplot, awk and pandas read).
+template <typename Scalar>
+std::string csv_number(Scalar v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  return json_number(v);
+}
 template <typename Derived>
 std::string json_array(const Eigen::DenseBase<Derived>& v) {
   std::string s = "[";
@@ -29,9 +36,11 @@ std::string json_array(const Eigen::DenseBase<Derived>& v) {
 }
 inline std::string json_times(const PhaseTimes& t) {
   std::ostringstream o;
-  o << "{\"rollouts\": " << json_number(t.rollouts) << ", \"sensitivities\": " << json_number(t.sensitivities)
+  o << "{\"rollouts\": " << json_number(t.rollouts)
+    << ", \"sensitivities\": " << json_number(t.sensitivities)
     << ", \"critic\": " << json_number(t.critic) << ", \"step\": " << json_number(t.step)
-    << ", \"evaluation\": " << json_number(t.evaluation) << ", \"total\": " << json_number(t.total()) << "}";
+    << ", \"evaluation\": " << json_number(t.evaluation)
+    << ", \"total\": " << json_number(t.total()) << "}";
   return o.str();
 }
 }  // namespace detail
@@ -40,34 +49,40 @@ inline std::string json_times(const PhaseTimes& t) {
 template <typename Scalar, int NP>
 std::string progress_line(const IterationRecord<Scalar, NP>& r, const char* label = "") {
   char buf[256];
-  std::snprintf(buf, sizeof buf, "%s it %3d  Jbar %10.5f  eval %10.5f  radius %8.2e  %s  rho %8.3g  |g| %8.2e  skip %d  %.2f s",
+  std::snprintf(buf, sizeof buf,
+                "%s it %3d  Jbar %10.5f  eval %10.5f  radius %8.2e  %s  rho %8.3g  |g| %8.2e  skip "
+                "%d  %.2f s",
                 label, r.iteration, double(r.batch_cost), double(r.eval_cost), double(r.radius),
-                r.accepted ? "accepted" : "REJECTED", double(r.ratio), double(r.gradient_norm), r.skipped_samples,
-                r.time.total());
+                r.accepted ? "accepted" : "REJECTED", double(r.ratio), double(r.gradient_norm),
+                r.skipped_samples, r.time.total());
   return buf;
 }
 
-/// CSV header + one row per iteration.
+/// CSV header + one row per iteration (non-finite values as nan / inf / -inf).
 template <typename Scalar, int NP>
 void write_history_csv(std::ostream& out, const LoopResult<Scalar, NP>& res) {
-  out << "iteration,exploration,batch_cost,accepted,accepted_batch_cost,eval_cost,ratio,predicted_decrease,step_norm,"
-         "radius,gradient_norm,failed_episodes,derivative_samples,skipped_samples,weakly_active_samples,"
-         "next_action_failures,critic_epochs,critic_loss,t_rollouts,t_sensitivities,t_critic,t_step,t_evaluation";
+  out << "iteration,exploration,batch_cost,accepted,accepted_batch_cost,eval_cost,ratio,predicted_"
+         "decrease,step_norm,"
+         "radius,gradient_norm,failed_episodes,derivative_samples,skipped_samples,weakly_active_"
+         "samples,"
+         "next_action_failures,critic_epochs,critic_loss,t_rollouts,t_sensitivities,t_critic,t_"
+         "step,t_evaluation";
   const Eigen::Index np = res.theta.size();
   for (Eigen::Index j = 0; j < np; ++j) out << ",theta" << (j + 1);
   out << "\n";
   for (const auto& r : res.history) {
-    out << r.iteration << ',' << detail::json_number(r.exploration_probability) << ',' << detail::json_number(r.batch_cost)
-        << ',' << (r.accepted ? 1 : 0) << ',' << detail::json_number(r.accepted_batch_cost) << ','
-        << detail::json_number(r.eval_cost) << ',' << detail::json_number(r.ratio) << ','
-        << detail::json_number(r.predicted_decrease) << ',' << detail::json_number(r.step_norm) << ','
-        << detail::json_number(r.radius) << ',' << detail::json_number(r.gradient_norm) << ',' << r.failed_episodes << ','
+    out << r.iteration << ',' << detail::csv_number(r.exploration_probability) << ','
+        << detail::csv_number(r.batch_cost) << ',' << (r.accepted ? 1 : 0) << ','
+        << detail::csv_number(r.accepted_batch_cost) << ',' << detail::csv_number(r.eval_cost)
+        << ',' << detail::csv_number(r.ratio) << ',' << detail::csv_number(r.predicted_decrease)
+        << ',' << detail::csv_number(r.step_norm) << ',' << detail::csv_number(r.radius) << ','
+        << detail::csv_number(r.gradient_norm) << ',' << r.failed_episodes << ','
         << r.derivative_samples << ',' << r.skipped_samples << ',' << r.weakly_active_samples << ','
-        << r.next_action_failures << ',' << r.critic_epochs << ',' << detail::json_number(r.critic_loss) << ','
-        << detail::json_number(r.time.rollouts) << ',' << detail::json_number(r.time.sensitivities) << ','
-        << detail::json_number(r.time.critic) << ',' << detail::json_number(r.time.step) << ','
-        << detail::json_number(r.time.evaluation);
-    for (Eigen::Index j = 0; j < r.theta.size(); ++j) out << ',' << detail::json_number(r.theta(j));
+        << r.next_action_failures << ',' << r.critic_epochs << ','
+        << detail::csv_number(r.critic_loss) << ',' << detail::csv_number(r.time.rollouts) << ','
+        << detail::csv_number(r.time.sensitivities) << ',' << detail::csv_number(r.time.critic)
+        << ',' << detail::csv_number(r.time.step) << ',' << detail::csv_number(r.time.evaluation);
+    for (Eigen::Index j = 0; j < r.theta.size(); ++j) out << ',' << detail::csv_number(r.theta(j));
     out << "\n";
   }
 }
@@ -75,7 +90,8 @@ void write_history_csv(std::ostream& out, const LoopResult<Scalar, NP>& res) {
 /// JSON summary: status, best_cost, best_theta, initial_cost, final theta, timings per phase,
 /// per-iteration history. `extra` (already JSON, e.g. "\"method\": \"tr-qn\"") goes first.
 template <typename Scalar, int NP>
-void write_summary_json(std::ostream& out, const LoopResult<Scalar, NP>& res, const std::string& extra = "") {
+void write_summary_json(std::ostream& out, const LoopResult<Scalar, NP>& res,
+                        const std::string& extra = "") {
   using detail::json_number;
   out << "{\n";
   if (!extra.empty()) out << "  " << extra << ",\n";
@@ -91,13 +107,19 @@ void write_summary_json(std::ostream& out, const LoopResult<Scalar, NP>& res, co
   out << "  \"history\": [\n";
   for (std::size_t i = 0; i < res.history.size(); ++i) {
     const auto& r = res.history[i];
-    out << "    {\"iteration\": " << r.iteration << ", \"exploration\": " << json_number(r.exploration_probability)
-        << ", \"batch_cost\": " << json_number(r.batch_cost) << ", \"accepted\": " << (r.accepted ? "true" : "false")
-        << ", \"eval_cost\": " << json_number(r.eval_cost) << ", \"ratio\": " << json_number(r.ratio)
-        << ", \"radius\": " << json_number(r.radius) << ", \"gradient_norm\": " << json_number(r.gradient_norm)
-        << ", \"failed_episodes\": " << r.failed_episodes << ", \"skipped_samples\": " << r.skipped_samples
-        << ", \"weakly_active_samples\": " << r.weakly_active_samples << ", \"critic_epochs\": " << r.critic_epochs
-        << ", \"theta\": " << detail::json_array(r.theta) << ", \"timings\": " << detail::json_times(r.time) << "}"
+    out << "    {\"iteration\": " << r.iteration
+        << ", \"exploration\": " << json_number(r.exploration_probability)
+        << ", \"batch_cost\": " << json_number(r.batch_cost)
+        << ", \"accepted\": " << (r.accepted ? "true" : "false")
+        << ", \"eval_cost\": " << json_number(r.eval_cost)
+        << ", \"ratio\": " << json_number(r.ratio) << ", \"radius\": " << json_number(r.radius)
+        << ", \"gradient_norm\": " << json_number(r.gradient_norm)
+        << ", \"failed_episodes\": " << r.failed_episodes
+        << ", \"skipped_samples\": " << r.skipped_samples
+        << ", \"weakly_active_samples\": " << r.weakly_active_samples
+        << ", \"critic_epochs\": " << r.critic_epochs
+        << ", \"theta\": " << detail::json_array(r.theta)
+        << ", \"timings\": " << detail::json_times(r.time) << "}"
         << (i + 1 < res.history.size() ? "," : "") << "\n";
   }
   out << "  ]\n}\n";

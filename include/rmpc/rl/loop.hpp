@@ -14,11 +14,11 @@
 //             -> tell_model(g, H)
 //
 // Determinism: every random stream is seeded from (seed, purpose, iteration, episode)
-// (exploration.hpp; with common_random_numbers the episode streams drop the iteration); each worker owns one MPC object; each work item (an episode, or one
-// stored episode of the memory) starts its QP cold and warm-starts inside the item only;
-// reductions run in sample order. The same seed gives the same run for any `threads`.
-// Numerical failures (QP not solved, degenerate sensitivities) are counted per iteration;
-// nothing throws inside the loop.
+// (exploration.hpp; with common_random_numbers the episode streams drop the iteration); each worker
+// owns one MPC object; each work item (an episode, or one stored episode of the memory) starts its
+// QP cold and warm-starts inside the item only; reductions run in sample order. The same seed gives
+// the same run for any `threads`. Numerical failures (QP not solved, degenerate sensitivities) are
+// counted per iteration; nothing throws inside the loop.
 #pragma once
 
 #include <rmpc/learn/critic.hpp>
@@ -80,15 +80,18 @@ class PolicyOptimizer {
     nx_ = mpcs_[0]->sizes().nx;
     nu_ = mpcs_[0]->sizes().nu;
     np_ = mpcs_[0]->sizes().np;
-    if (initial_states_.rows() != nx_) throw std::invalid_argument("PolicyOptimizer: initial_states must have nx rows");
-    optim::BoxBounds<Scalar>{settings_.theta_lower, settings_.theta_upper}.validate(np_, "LoopSettings::theta_lower/theta_upper");
+    if (initial_states_.rows() != nx_)
+      throw std::invalid_argument("PolicyOptimizer: initial_states must have nx rows");
+    optim::BoxBounds<Scalar>{settings_.theta_lower, settings_.theta_upper}.validate(
+        np_, "LoopSettings::theta_lower/theta_upper");
   }
 
   const Settings& settings() const { return settings_; }
 
   /// Mean deterministic closed-loop cost (no exploration) of theta over the columns of
   /// `states` (per-state costs into per_state if given). NaN if a loop failed.
-  Scalar evaluate(const Eigen::Ref<const VectorTheta>& theta, const States& states, std::vector<Scalar>* per_state = nullptr, int* failed = nullptr);
+  Scalar evaluate(const Eigen::Ref<const VectorTheta>& theta, const States& states,
+                  std::vector<Scalar>* per_state = nullptr, int* failed = nullptr);
 
   /// Runs settings().iterations RL iterations from theta0; on_iteration is called after each.
   Result run(const Eigen::Ref<const VectorTheta>& theta0, const Callback& on_iteration = {});
@@ -96,12 +99,14 @@ class PolicyOptimizer {
   const learn::ReplayBuffer<Scalar>& buffer() const { return buffer_; }
   /// Q^(k), the critic of the gradient (valid after a run without float_critic).
   learn::Critic<Scalar>& critic() {
-    if (critics_.empty()) throw std::logic_error("PolicyOptimizer::critic: no critic (not run, or float_critic)");
+    if (critics_.empty())
+      throw std::logic_error("PolicyOptimizer::critic: no critic (not run, or float_critic)");
     return critics_.back();
   }
   /// Q^(k) of a run with float_critic.
   learn::Critic<float>& float_critic() {
-    if (critics_float_.empty()) throw std::logic_error("PolicyOptimizer::float_critic: no float critic");
+    if (critics_float_.empty())
+      throw std::logic_error("PolicyOptimizer::float_critic: no float critic");
     return critics_float_.back();
   }
 
@@ -112,7 +117,8 @@ class PolicyOptimizer {
     switch (settings_.common_random_numbers) {
       case CommonRandomNumbers::off: return false;
       case CommonRandomNumbers::always: return true;
-      case CommonRandomNumbers::trust_region: return optim::uses_trust_region(settings_.optimizer.rule);
+      case CommonRandomNumbers::trust_region:
+        return optim::uses_trust_region(settings_.optimizer.rule);
     }
     return false;
   }

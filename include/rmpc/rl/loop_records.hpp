@@ -21,7 +21,10 @@ struct PhaseTimes {
   double evaluation = 0;     ///< deterministic cost of accepted parameters (monitoring only)
   double total() const { return rollouts + sensitivities + critic + step + evaluation; }
   PhaseTimes& operator+=(const PhaseTimes& o) {
-    rollouts += o.rollouts; sensitivities += o.sensitivities; critic += o.critic; step += o.step;
+    rollouts += o.rollouts;
+    sensitivities += o.sensitivities;
+    critic += o.critic;
+    step += o.step;
     evaluation += o.evaluation;
     return *this;
   }
@@ -32,30 +35,33 @@ struct IterationRecord {
   using VectorTheta = Eigen::Matrix<Scalar, NP, 1>;
   static constexpr Scalar nan = std::numeric_limits<Scalar>::quiet_NaN();
   int iteration = 0;
-  VectorTheta theta_trial;              ///< parameters the batch ran with
-  VectorTheta theta;                    ///< accepted parameters after this iteration
-  Scalar exploration_probability = nan; ///< eps of this batch
-  Scalar batch_cost = nan;              ///< Jbar of this batch (mean episode cost, with exploration)
-  Scalar accepted_batch_cost = nan;     ///< ratio-test cost of the accepted point after this iteration (Jbar, or its deterministic cost: LoopSettings::ratio_test_cost)
-  Scalar eval_cost = nan;               ///< deterministic mean cost of `theta` (NaN when not evaluated)
-  Scalar trial_cost = nan;              ///< deterministic mean cost of theta_trial (ratio_test_cost = deterministic_batch; +inf: an episode failed)
-  bool accepted = true;                 ///< the trial became the accepted point (it 0: theta0)
-  Scalar ratio = nan;                   ///< rho of the ratio test (NaN at it 0)
+  VectorTheta theta_trial;               ///< parameters the batch ran with
+  VectorTheta theta;                     ///< accepted parameters after this iteration
+  Scalar exploration_probability = nan;  ///< eps of this batch
+  Scalar batch_cost = nan;  ///< Jbar of this batch (mean episode cost, with exploration)
+  Scalar accepted_batch_cost =
+      nan;  ///< ratio-test cost of the accepted point after this iteration (Jbar, or its
+            ///< deterministic cost: LoopSettings::ratio_test_cost)
+  Scalar eval_cost = nan;   ///< deterministic mean cost of `theta` (NaN when not evaluated)
+  Scalar trial_cost = nan;  ///< deterministic mean cost of theta_trial (ratio_test_cost =
+                            ///< deterministic_batch; +inf: an episode failed)
+  bool accepted = true;     ///< the trial became the accepted point (it 0: theta0)
+  Scalar ratio = nan;       ///< rho of the ratio test (NaN at it 0)
   Scalar predicted_decrease = nan;
   Scalar step_norm = 0;
-  Scalar radius = nan;                  ///< trust radius for the next step (+inf: none)
-  Scalar gradient_norm = nan;           ///< ||g|| of the model at `theta` (last computed)
+  Scalar radius = nan;         ///< trust radius for the next step (+inf: none)
+  Scalar gradient_norm = nan;  ///< ||g|| of the model at `theta` (last computed)
   optim::Status optimizer_status = optim::Status::running;
   // Numerical failures (counted, never thrown).
-  int failed_episodes = 0;              ///< episodes cut short by a failed MPC solve
-  int derivative_samples = 0;           ///< buffer samples in the DPG means
-  int skipped_samples = 0;              ///< left out: QP failed or sensitivity not defined
-  int weakly_active_samples = 0;        ///< one-sided derivatives (in the means if use_weakly_active)
-  int next_action_failures = 0;         ///< pi(s') not solved (the previous sweep's action kept: a)
-  bool model_updated = false;           ///< critic refit and g, H recomputed this iteration
-  bool restarted = false;               ///< optimizer restarted after stopping (restart_on_stop)
-  int critic_epochs = 0;                ///< sum over the sweeps
-  Scalar critic_loss = nan;             ///< best (scaled) loss of the last sweep
+  int failed_episodes = 0;        ///< episodes cut short by a failed MPC solve
+  int derivative_samples = 0;     ///< buffer samples in the DPG means
+  int skipped_samples = 0;        ///< left out: QP failed or sensitivity not defined
+  int weakly_active_samples = 0;  ///< one-sided derivatives (in the means if use_weakly_active)
+  int next_action_failures = 0;   ///< pi(s') not solved (the previous sweep's action kept: a)
+  bool model_updated = false;     ///< critic refit and g, H recomputed this iteration
+  bool restarted = false;         ///< optimizer restarted after stopping (restart_on_stop)
+  int critic_epochs = 0;          ///< sum over the sweeps
+  Scalar critic_loss = nan;       ///< best (scaled) loss of the last sweep
   learn::FittedQStatus critic_status = learn::FittedQStatus::ok;
   PhaseTimes time;
 };
@@ -88,7 +94,8 @@ struct LoopResult {
   optim::Status optimizer_status = optim::Status::running;
   std::vector<IterationRecord<Scalar, NP>> history;
   Scalar initial_cost = std::numeric_limits<Scalar>::quiet_NaN();  ///< deterministic cost at theta0
-  Scalar best_cost = std::numeric_limits<Scalar>::infinity();      ///< best deterministic cost of accepted thetas
+  Scalar best_cost =
+      std::numeric_limits<Scalar>::infinity();  ///< best deterministic cost of accepted thetas
   VectorTheta best_theta;
   int best_iteration = -1;
   int restarts = 0;   ///< optimizer restarts after a stop at the radius floor (restart_on_stop)

@@ -56,7 +56,7 @@ enum class CommonRandomNumbers {
 enum class FailedEpisodeCost {
   truncated,  ///< its cost up to the failure (the paper): a theta that fails earlier looks cheaper.
   infinite,   ///< +inf for the whole batch: the trial is rejected like an infeasible point.
-};  // A batch in which every episode failed costs +inf either way.
+};            // A batch in which every episode failed costs +inf either way.
 
 /// The cost the ratio test of the trust-region rules compares (LoopSettings).
 enum class RatioTestCost {
@@ -66,16 +66,18 @@ enum class RatioTestCost {
 
 template <typename Scalar = double>
 struct LoopSettings {
-  int iterations = 40;                 ///< batches of episodes, the first at theta0 (paper: 40 = 2000 episodes).
+  int iterations = 40;  ///< batches of episodes, the first at theta0 (paper: 40 = 2000 episodes).
   int episode_length = 50;             ///< steps per episode (paper: 50, gamma = 1).
   Eigen::Index buffer_episodes = 250;  ///< replay memory = the last 250 episodes (paper).
-  std::uint64_t seed = 0;              ///< every random stream derives from it (same seed, same run).
-  int threads = 1;                     ///< workers for episodes and MPC solves; results do not depend on it.
+  std::uint64_t seed = 0;  ///< every random stream derives from it (same seed, same run).
+  int threads = 1;         ///< workers for episodes and MPC solves; results do not depend on it.
   /// Update rule and its radii/rates (paper_settings(rule) = method.md section 4).
-  optim::OptimizerSettings<Scalar> optimizer = optim::paper_settings<Scalar>(optim::UpdateRule::tr_qn);
-  ExplorationSettings<Scalar> exploration{};                           ///< paper schedule.
-  learn::FittedQSettings<Scalar> critic = paper_critic_settings<Scalar>();  ///< k-step fitted-Q training.
-  Eigen::Index critic_hidden = 20;     ///< width of the critic's two tanh layers (paper: 20).
+  optim::OptimizerSettings<Scalar> optimizer =
+      optim::paper_settings<Scalar>(optim::UpdateRule::tr_qn);
+  ExplorationSettings<Scalar> exploration{};  ///< paper schedule.
+  learn::FittedQSettings<Scalar> critic =
+      paper_critic_settings<Scalar>();  ///< k-step fitted-Q training.
+  Eigen::Index critic_hidden = 20;      ///< width of the critic's two tanh layers (paper: 20).
   /// Epoch cap of the very first fits (from the random init); later fits are warm-started
   /// from the same sweep level and use critic.train.max_epochs.
   int first_fit_max_epochs = 60;
@@ -136,8 +138,10 @@ struct LoopSettings {
     require_setting(buffer_episodes > 0, "LoopSettings::buffer_episodes", "> 0", buffer_episodes);
     require_setting(threads > 0, "LoopSettings::threads", "> 0", threads);
     require_setting(critic_hidden > 0, "LoopSettings::critic_hidden", "> 0", critic_hidden);
-    require_setting(first_fit_max_epochs > 0, "LoopSettings::first_fit_max_epochs", "> 0", first_fit_max_epochs);
-    optim::BoxBounds<Scalar>{theta_lower, theta_upper}.validate(theta_lower.size(), "LoopSettings::theta_lower/theta_upper");
+    require_setting(first_fit_max_epochs > 0, "LoopSettings::first_fit_max_epochs", "> 0",
+                    first_fit_max_epochs);
+    optim::BoxBounds<Scalar>{theta_lower, theta_upper}.validate(
+        theta_lower.size(), "LoopSettings::theta_lower/theta_upper");
     optimizer.validate();
     exploration.validate();
     critic.validate();

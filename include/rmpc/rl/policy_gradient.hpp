@@ -41,7 +41,8 @@ class DpgEstimator {
   using VectorTheta = Eigen::Matrix<Scalar, NP, 1>;
   using MatrixTheta = Eigen::Matrix<Scalar, NP, NP>;
 
-  explicit DpgEstimator(Eigen::Index np = (NP == Eigen::Dynamic ? 0 : NP), HessianMode mode = HessianMode::exact)
+  explicit DpgEstimator(Eigen::Index np = (NP == Eigen::Dynamic ? 0 : NP),
+                        HessianMode mode = HessianMode::exact)
       : mode_(mode) {
     reset(np);
   }
@@ -56,14 +57,16 @@ class DpgEstimator {
   HessianMode mode() const { return mode_; }
 
   /// One sample: du0_dtheta (nu x np), d2u0_dtheta2 (nu*np x np, rows j*np.. = Hessian of
-  /// input j; read only when mode == exact), dq_da (nu), d2q_da2 (nu x nu; read unless mode == none).
+  /// input j; read only when mode == exact), dq_da (nu), d2q_da2 (nu x nu; read unless mode ==
+  /// none).
   template <typename DPi, typename D2Pi, typename DQ, typename D2Q>
   void add(const Eigen::MatrixBase<DPi>& du0_dtheta, const Eigen::MatrixBase<D2Pi>& d2u0_dtheta2,
            const Eigen::MatrixBase<DQ>& dq_da, const Eigen::MatrixBase<D2Q>& d2q_da2) {
     const Eigen::Index np = g_sum_.size(), nu = dq_da.size();
     if (du0_dtheta.rows() != nu || du0_dtheta.cols() != np)
       throw std::invalid_argument("DpgEstimator::add: du0_dtheta must be nu x np");
-    if (mode_ == HessianMode::exact && (d2u0_dtheta2.rows() != nu * np || d2u0_dtheta2.cols() != np))
+    if (mode_ == HessianMode::exact &&
+        (d2u0_dtheta2.rows() != nu * np || d2u0_dtheta2.cols() != np))
       throw std::invalid_argument("DpgEstimator::add: d2u0_dtheta2 must be nu*np x np");
     if (mode_ != HessianMode::none && (d2q_da2.rows() != nu || d2q_da2.cols() != nu))
       throw std::invalid_argument("DpgEstimator::add: d2q_da2 must be nu x nu");
@@ -76,7 +79,8 @@ class DpgEstimator {
           h_sum_.noalias() += q_ab * du0_dtheta.row(a).transpose() * du0_dtheta.row(b);
         }
       if (mode_ == HessianMode::exact)
-        for (Eigen::Index j = 0; j < nu; ++j) h_sum_ += dq_da(j) * d2u0_dtheta2.middleRows(j * np, np);
+        for (Eigen::Index j = 0; j < nu; ++j)
+          h_sum_ += dq_da(j) * d2u0_dtheta2.middleRows(j * np, np);
     }
     ++count_;
   }
@@ -86,7 +90,9 @@ class DpgEstimator {
   Eigen::Index count() const { return count_; }
   Eigen::Index skipped() const { return skipped_; }
   /// g (zero when no sample was added).
-  VectorTheta gradient() const { return count_ > 0 ? VectorTheta(g_sum_ / Scalar(count_)) : VectorTheta(g_sum_); }
+  VectorTheta gradient() const {
+    return count_ > 0 ? VectorTheta(g_sum_ / Scalar(count_)) : VectorTheta(g_sum_);
+  }
   /// H of the mode, symmetrised (zero for mode none or no samples).
   MatrixTheta hessian() const {
     MatrixTheta h = count_ > 0 ? MatrixTheta(h_sum_ / Scalar(count_)) : MatrixTheta(h_sum_);

@@ -13,7 +13,8 @@ namespace rmpc::mpc {
 
 template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS, int MaxOrder>
 void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::prepare_result(Result& out) const {
-  const Eigen::Index n = num_variables(), m = num_rows(), nx = sizes_.nx, nu = sizes_.nu, np = sizes_.np;
+  const Eigen::Index n = num_variables(), m = num_rows(), nx = sizes_.nx, nu = sizes_.nu,
+                     np = sizes_.np;
   out.status = PolicyStatus::not_ready;
   out.qp_status = setup_status_;
   out.sensitivity_status = qp::SensitivityStatus::not_solved;
@@ -32,7 +33,9 @@ void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::prepare_result(Result& out)
 }
 
 template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS, int MaxOrder>
-void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::evaluate_impl(const VectorX& s, const PolicyRequest& request, bool with_extra, Result& out) {
+void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::evaluate_impl(const VectorX& s,
+                                                                   const PolicyRequest& request,
+                                                                   bool with_extra, Result& out) {
   prepare_result(out);
   if (setup_status_ != qp::Status::optimal) return;
 
@@ -65,8 +68,10 @@ void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::evaluate_impl(const VectorX
   if constexpr (MaxOrder >= 1) {
     bool weak = false, failed = false;
     auto account = [&weak, &failed](qp::SensitivityStatus st) {
-      if (st == qp::SensitivityStatus::weakly_active) weak = true;
-      else if (st != qp::SensitivityStatus::ok) failed = true;
+      if (st == qp::SensitivityStatus::weakly_active)
+        weak = true;
+      else if (st != qp::SensitivityStatus::ok)
+        failed = true;
     };
     const bool first = request.du0_dtheta && settings_.derivative_order >= 1 && sizes_.np > 0;
     if (first) {
@@ -77,22 +82,29 @@ void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::evaluate_impl(const VectorX
       num_rows_needed_ = 0;
       const bool all_rows = settings_.sensitivity.weak_rows == qp::WeakRowChoice::keep_active;
       cz_.noalias() = problem_.C * res.z;
-      const Scalar zero_slack = std::max(Scalar(1e-6), Scalar(1e3) * settings_.sensitivity.weak_tolerance);
+      const Scalar zero_slack =
+          std::max(Scalar(1e-6), Scalar(1e3) * settings_.sensitivity.weak_tolerance);
       for (Eigen::Index r = 0; r < num_rows(); ++r)
         if (all_rows || res.row_state(r) != std::int8_t(qp::RowState::inactive) ||
-            std::abs(cz_(r) - d_(r)) <= zero_slack * (Scalar(1) + std::abs(d_(r)) + std::abs(cz_(r))))
+            std::abs(cz_(r) - d_(r)) <=
+                zero_slack * (Scalar(1) + std::abs(d_(r)) + std::abs(cz_(r))))
           rows_needed_(num_rows_needed_++) = int(r);
       const Eigen::Index np = sizes_.np;
       for (Eigen::Index i = 0; i < np; ++i) {
         const auto ii = size_t(i);
-        if (has_dg_) { dX_.dg[ii].noalias() = dG_[ii] * s; dX_.dg[ii] += dg0_[ii]; }
-        else if (has_dw_) dX_.dg[ii].setZero();
+        if (has_dg_) {
+          dX_.dg[ii].noalias() = dG_[ii] * s;
+          dX_.dg[ii] += dg0_[ii];
+        } else if (has_dw_)
+          dX_.dg[ii].setZero();
         if (has_dd_) affine_rows(dD_[ii], dd0_[ii], s, dX_.dd[ii]);
       }
-      if (has_dw_)  // saturated rows: d(w_r C_r') = dw_r C_r' + w_r dC_r' (the latter in Sensitivity)
+      if (has_dw_)  // saturated rows: d(w_r C_r') = dw_r C_r' + w_r dC_r' (the latter in
+                    // Sensitivity)
         for (Eigen::Index r = 0; r < num_rows(); ++r)
           if (res.row_state(r) == std::int8_t(qp::RowState::saturated))
-            for (Eigen::Index i = 0; i < np; ++i) dX_.dg[size_t(i)] += dw_[size_t(i)](r) * problem_.C.row(r).transpose();
+            for (Eigen::Index i = 0; i < np; ++i)
+              dX_.dg[size_t(i)] += dw_[size_t(i)](r) * problem_.C.row(r).transpose();
       const bool second = request.d2u0_dtheta2 && settings_.derivative_order >= 2;
       if (second) {
         for (Eigen::Index i = 0; i < np; ++i) {
@@ -100,8 +112,11 @@ void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::evaluate_impl(const VectorX
             // Sensitivity reads only the entry (first index >= second) of each pair: fill that one.
             const auto lo = size_t(j * np + i);
             if (!dX_.pair_present(i, j)) continue;
-            if (has_d2g_) { dX_.d2g[lo].noalias() = d2G_[lo] * s; dX_.d2g[lo] += d2g0_[lo]; }
-            else if (has_d2w_terms_) dX_.d2g[lo].setZero();
+            if (has_d2g_) {
+              dX_.d2g[lo].noalias() = d2G_[lo] * s;
+              dX_.d2g[lo] += d2g0_[lo];
+            } else if (has_d2w_terms_)
+              dX_.d2g[lo].setZero();
             if (has_d2w_terms_) add_weight_second_order(res.row_state, i, j, dX_.d2g[lo]);
             if (has_d2d_) affine_rows(d2D_[lo], d2d0_[lo], s, dX_.d2d[lo]);
           }
@@ -130,14 +145,17 @@ void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::evaluate_impl(const VectorX
       if (sensitivity_usable(out.state_sensitivity_status))
         out.du0_ds = state_sensitivity_.dz_dtheta().topRows(sizes_.nu);
     }
-    if (failed) out.status = PolicyStatus::sensitivity_failed;
-    else if (weak) out.status = PolicyStatus::weakly_active;
+    if (failed)
+      out.status = PolicyStatus::sensitivity_failed;
+    else if (weak)
+      out.status = PolicyStatus::weakly_active;
   }
 }
 
 template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS, int MaxOrder>
 template <typename RowStates, typename Out>
-void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::add_weight_second_order(const RowStates& row_state, Eigen::Index i, Eigen::Index j, Out& out) const {
+void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::add_weight_second_order(
+    const RowStates& row_state, Eigen::Index i, Eigen::Index j, Out& out) const {
   const auto ij = size_t(i * sizes_.np + j);
   for (Eigen::Index r = 0; r < num_rows(); ++r) {
     if (row_state(r) != std::int8_t(qp::RowState::saturated)) continue;
@@ -150,7 +168,10 @@ void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::add_weight_second_order(con
 }
 
 template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS, int MaxOrder>
-void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::affine_rows(const MatrixMX& D, const VectorM& d0, const VectorX& s, VectorM& out) const {
+void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::affine_rows(const MatrixMX& D,
+                                                                 const VectorM& d0,
+                                                                 const VectorX& s,
+                                                                 VectorM& out) const {
   for (Eigen::Index t = 0; t < num_rows_needed_; ++t) {
     const Eigen::Index r = rows_needed_(t);
     out(r) = D.row(r).dot(s) + d0(r);
@@ -159,8 +180,9 @@ void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::affine_rows(const MatrixMX&
 
 template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS, int MaxOrder>
 template <typename DerivedS, typename DerivedU, typename DerivedX>
-Scalar LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::rollout_impl(const Eigen::MatrixBase<DerivedS>& s, const Eigen::MatrixBase<DerivedU>& u,
-                                                      Eigen::MatrixBase<DerivedX>& x) const {
+Scalar LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::rollout_impl(
+    const Eigen::MatrixBase<DerivedS>& s, const Eigen::MatrixBase<DerivedU>& u,
+    Eigen::MatrixBase<DerivedX>& x) const {
   const Eigen::Index nu = sizes_.nu, Nh = sizes_.horizon;
   Scalar cost(0);
   detail::assign_checked(x.col(0), s);
@@ -180,10 +202,11 @@ Scalar LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::rollout_impl(const Eigen:
 
 template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS, int MaxOrder>
 template <typename DerivedD, typename DerivedOut>
-void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::exploration_cost(const Eigen::MatrixBase<DerivedD>& d,
-                                                                      const Eigen::MatrixBase<DerivedOut>& out_) const {
+void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::exploration_cost(
+    const Eigen::MatrixBase<DerivedD>& d, const Eigen::MatrixBase<DerivedOut>& out_) const {
   check_vector(d, sizes_.nu, "LqMpc::exploration_cost", "d", "nu");
-  auto& out = const_cast<Eigen::MatrixBase<DerivedOut>&>(out_);  // Eigen's idiom for writable temporaries
+  auto& out =
+      const_cast<Eigen::MatrixBase<DerivedOut>&>(out_);  // Eigen's idiom for writable temporaries
   resize_if_possible(out, num_variables(), 1);
   check_vector(out, num_variables(), "LqMpc::exploration_cost", "out", "num_variables()");
   out.setZero();
@@ -193,7 +216,8 @@ void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::exploration_cost(const Eige
 
 // q_value() after its argument checks: s_ and a_ hold the state and the fixed u_0.
 template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS, int MaxOrder>
-typename LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::QResult LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::q_value_impl() {
+typename LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::QResult
+LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::q_value_impl() {
   QResult q;
   q.u.setZero(sizes_.horizon * sizes_.nu);
   q.x.setZero(sizes_.nx, sizes_.horizon + 1);

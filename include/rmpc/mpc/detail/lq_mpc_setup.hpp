@@ -1,4 +1,4 @@
-// LqMpc, once per theta: construction, the argument and model checks, and set_parameters():
+// LqMpc, once per theta: construction and set_parameters() (checks: lq_mpc_checks.hpp):
 // the model at theta in values and nested AutoDiffScalar, condensed (condensing.hpp), with the
 // theta-derivatives of H, C, G, g0, D, d0 and the soft weights taken out (method.md §3).
 //
@@ -19,7 +19,8 @@ namespace rmpc::mpc {
 
 template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS, int MaxOrder>
 template <typename Model>
-LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::LqMpc(const Model& model, const LqSizes& sizes, const Settings& settings)
+LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::LqMpc(const Model& model, const LqSizes& sizes,
+                                                      const Settings& settings)
     : settings_(settings),
       sizes_(sizes),
       model_value_(model),
@@ -30,8 +31,10 @@ LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::LqMpc(const Model& model, const 
   check_sizes();
   settings_.validate();
   if (settings_.derivative_order > MaxOrder)
-    throw std::invalid_argument("LqMpc: settings.derivative_order = " + std::to_string(settings_.derivative_order) +
-                                " must be in [0, MaxOrder = " + std::to_string(MaxOrder) + "] (the type's template argument)");
+    throw std::invalid_argument(
+        "LqMpc: settings.derivative_order = " + std::to_string(settings_.derivative_order) +
+        " must be in [0, MaxOrder = " + std::to_string(MaxOrder) +
+        "] (the type's template argument)");
   settings_.sensitivity.second_order = false;
   allocate();
 }
@@ -51,7 +54,8 @@ LqSizes LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::default_sizes() {
 // set_parameters() after its size check: the value, first- and second-order condensing of
 // method.md §3 at theta, then the factorization.
 template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS, int MaxOrder>
-qp::Status LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::set_parameters_checked(const VectorTheta& theta_in) {
+qp::Status LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::set_parameters_checked(
+    const VectorTheta& theta_in) {
   fixed_ready_ = false;
   have_warm_start_ = false;
   setup_status_ = qp::Status::invalid_input;
@@ -65,16 +69,18 @@ qp::Status LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::set_parameters_checke
   model_value_(theta_in, data_);
   check_model_sizes(data_);
   if (const char* bad = invalid_soft_weights(data_)) {
-    setup_message_ = std::string("invalid soft weights: ") + bad + " (soft weight must be >= 0 or +inf, quadratic weight finite and >= 0)";
+    setup_message_ = std::string("invalid soft weights: ") + bad +
+                     " (soft weight must be >= 0 or +inf, quadratic weight finite and >= 0)";
     return setup_status_;
   }
   if (!check_model_values(data_)) return setup_status_;
   const Eigen::Index ns = count_slacks(data_, sizes_.horizon);
   if (ns != sizes_.ns) {
     if (NS != Eigen::Dynamic)
-      throw std::invalid_argument("LqMpc::set_parameters: the model has " + std::to_string(ns) +
-                                  " slack variables (soft components with a quadratic weight), template NS = " +
-                                  std::to_string(sizes_.ns) + "; use soft_slack_count()");
+      throw std::invalid_argument(
+          "LqMpc::set_parameters: the model has " + std::to_string(ns) +
+          " slack variables (soft components with a quadratic weight), template NS = " +
+          std::to_string(sizes_.ns) + "; use soft_slack_count()");
     sizes_.ns = ns;
     allocate();
     model_value_(theta_in, data_);
@@ -108,7 +114,8 @@ qp::Status LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::set_parameters_checke
   }
   solver_.compute(problem_);
   setup_status_ = solver_.info();
-  if (setup_status_ != qp::Status::optimal) setup_message_ = "condensed QP: " + solver_.result().message;
+  if (setup_status_ != qp::Status::optimal)
+    setup_message_ = "condensed QP: " + solver_.result().message;
   // du0/ds: "parameters" s enter only through g = G s + .. and d = D s + ..
   for (Eigen::Index i = 0; i < sizes_.nx; ++i) {
     dX_state_.dg[size_t(i)] = G_.col(i);
@@ -118,62 +125,9 @@ qp::Status LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::set_parameters_checke
 }
 
 template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS, int MaxOrder>
-void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::check_sizes() const {
-  auto check = [](int ct, Eigen::Index rt, const char* name) {
-    if (ct != Eigen::Dynamic && ct != rt)
-      throw std::invalid_argument(std::string("LqMpc: sizes.") + name + " differs from its compile-time size");
-    if (rt < 0 || (rt == 0 && std::string(name) != "nc" && std::string(name) != "np" && std::string(name) != "ns"))
-      throw std::invalid_argument(std::string("LqMpc: sizes.") + name + " must be positive");
-  };
-  check(NX, sizes_.nx, "nx");
-  check(NU, sizes_.nu, "nu");
-  check(N, sizes_.horizon, "horizon");
-  check(NP, sizes_.np, "np");
-  check(NC, sizes_.nc, "nc");
-  check(NS, sizes_.ns, "ns");
-}
-
-template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS, int MaxOrder>
-bool LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::check_model_values(const Data& data) {
-  auto finite = [this](const auto& mat, const char* name) {
-    if (mat.allFinite()) return true;
-    setup_message_ = std::string("the model set NaN/Inf entries in ") + name;
-    return false;
-  };
-  if (!(finite(data.A, "A") && finite(data.B, "B") && finite(data.b, "b") && finite(data.Q, "Q") &&
-        finite(data.q, "q") && finite(data.R, "R") && finite(data.r, "r") && finite(data.P, "P") &&
-        finite(data.p, "p") && finite(data.E_x, "E_x") && finite(data.E_u, "E_u")))
-    return false;
-  auto bounds = [this](const auto& lb, const auto& ub, const auto& w, const char* lb_name, const char* ub_name) {
-    for (Eigen::Index i = 0; i < lb.size(); ++i) {
-      const std::string idx = "(" + std::to_string(i) + ")";
-      if (std::isnan(lb(i)) || std::isnan(ub(i)) || lb(i) == std::numeric_limits<Scalar>::infinity() ||
-          ub(i) == -std::numeric_limits<Scalar>::infinity()) {
-        setup_message_ = std::string(lb_name) + idx + " / " + ub_name + idx + " is NaN or an empty infinite bound";
-        return false;
-      }
-      // A hard component with lb > ub makes every QP infeasible; a soft one is a valid penalty.
-      if (lb(i) > ub(i) && !(w(i) < std::numeric_limits<Scalar>::infinity())) {
-        setup_message_ = std::string(lb_name) + idx + " = " + std::to_string(double(lb(i))) + " > " + ub_name + idx +
-                         " = " + std::to_string(double(ub(i))) + " (hard bound: every QP would be infeasible)";
-        return false;
-      }
-    }
-    return true;
-  };
-  if (!bounds(data.u_lb, data.u_ub, data.u_soft_weight, "u_lb", "u_ub")) return false;
-  if (!bounds(data.x_lb, data.x_ub, data.x_soft_weight, "x_lb", "x_ub")) return false;
-  for (Eigen::Index i = 0; i < data.e.size(); ++i)
-    if (std::isnan(data.e(i)) || data.e(i) == -std::numeric_limits<Scalar>::infinity()) {
-      setup_message_ = "e(" + std::to_string(i) + ") is NaN or -inf";
-      return false;
-    }
-  return true;
-}
-
-template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS, int MaxOrder>
 void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::allocate() {
-  const Eigen::Index n = num_variables(), m = num_rows(), nx = sizes_.nx, nu = sizes_.nu, np = sizes_.np;
+  const Eigen::Index n = num_variables(), m = num_rows(), nx = sizes_.nx, nu = sizes_.nu,
+                     np = sizes_.np;
   theta_.setZero(np);
   data_ = Data(nx, nu, sizes_.nc);
   problem_.resize(n, 0, m);
@@ -199,40 +153,6 @@ void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::allocate() {
 }
 
 template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS, int MaxOrder>
-template <typename ModelData>
-void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::check_model_sizes(const ModelData& data) const {
-  const Eigen::Index nx = sizes_.nx, nu = sizes_.nu, nc = sizes_.nc;
-  auto check = [](const auto& mat, Eigen::Index r, Eigen::Index c, const char* name, const char* expected) {
-    if (mat.rows() != r || mat.cols() != c)
-      throw std::invalid_argument(std::string("LqMpc::set_parameters: the model set ") + name + " to " +
-                                  std::to_string(mat.rows()) + "x" + std::to_string(mat.cols()) + ", expected " +
-                                  expected + " = " + std::to_string(r) + "x" + std::to_string(c));
-  };
-  check(data.A, nx, nx, "A", "nx x nx");
-  check(data.B, nx, nu, "B", "nx x nu");
-  check(data.b, nx, 1, "b", "nx x 1");
-  check(data.Q, nx, nx, "Q", "nx x nx");
-  check(data.q, nx, 1, "q", "nx x 1");
-  check(data.R, nu, nu, "R", "nu x nu");
-  check(data.r, nu, 1, "r", "nu x 1");
-  check(data.P, nx, nx, "P", "nx x nx");
-  check(data.p, nx, 1, "p", "nx x 1");
-  check(data.u_lb, nu, 1, "u_lb", "nu x 1");
-  check(data.u_ub, nu, 1, "u_ub", "nu x 1");
-  check(data.u_soft_weight, nu, 1, "u_soft_weight", "nu x 1");
-  check(data.u_soft_quadratic, nu, 1, "u_soft_quadratic", "nu x 1");
-  check(data.x_lb, nx, 1, "x_lb", "nx x 1");
-  check(data.x_ub, nx, 1, "x_ub", "nx x 1");
-  check(data.x_soft_weight, nx, 1, "x_soft_weight", "nx x 1");
-  check(data.x_soft_quadratic, nx, 1, "x_soft_quadratic", "nx x 1");
-  check(data.E_x, nc, nx, "E_x", "nc x nx");
-  check(data.E_u, nc, nu, "E_u", "nc x nu");
-  check(data.e, nc, 1, "e", "nc x 1");
-  check(data.e_soft_weight, nc, 1, "e_soft_weight", "nc x 1");
-  check(data.e_soft_quadratic, nc, 1, "e_soft_quadratic", "nc x 1");
-}
-
-template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS, int MaxOrder>
 template <typename T>
 void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::extract_values(const CondensedQp<T>& qp) {
   detail::take_value(qp.H, problem_.H);
@@ -243,17 +163,31 @@ void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::extract_values(const Conden
   detail::take_value(qp.D, D_);
   detail::take_value(qp.d0, d0_);
   detail::take_value(qp.soft_weight, problem_.soft_weight);
-  dX_.dH.clear(); dX_.dg.clear(); dX_.dC.clear(); dX_.dd.clear();
-  dX_.d2H.clear(); dX_.d2g.clear(); dX_.d2C.clear(); dX_.d2d.clear();
-  dG_.clear(); dg0_.clear(); dD_.clear(); dd0_.clear();
-  d2G_.clear(); d2g0_.clear(); d2D_.clear(); d2d0_.clear();
-  dw_.clear(); d2w_.clear();
+  dX_.dH.clear();
+  dX_.dg.clear();
+  dX_.dC.clear();
+  dX_.dd.clear();
+  dX_.d2H.clear();
+  dX_.d2g.clear();
+  dX_.d2C.clear();
+  dX_.d2d.clear();
+  dG_.clear();
+  dg0_.clear();
+  dD_.clear();
+  dd0_.clear();
+  d2G_.clear();
+  d2g0_.clear();
+  d2D_.clear();
+  d2d0_.clear();
+  dw_.clear();
+  d2w_.clear();
   has_dg_ = has_dd_ = has_d2g_ = has_d2d_ = has_dw_ = has_d2w_ = has_d2w_terms_ = false;
 }
 
 template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS, int MaxOrder>
 template <typename T, typename Part>
-bool LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::take_weight_derivative(const Eigen::Matrix<T, Eigen::Dynamic, 1>& w, VectorM& out, Part part) const {
+bool LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::take_weight_derivative(
+    const Eigen::Matrix<T, Eigen::Dynamic, 1>& w, VectorM& out, Part part) const {
   out.setZero(w.size());
   bool any = false;
   for (Eigen::Index r = 0; r < w.size(); ++r) {
@@ -269,12 +203,18 @@ template <typename T>
 void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::extract_first(const CondensedQp<T>& qp) {
   const Eigen::Index np = sizes_.np;
   const auto k = size_t(np);
-  dX_.dH.resize(k); dX_.dC.resize(k); dG_.resize(k); dg0_.resize(k); dD_.resize(k); dd0_.resize(k);
+  dX_.dH.resize(k);
+  dX_.dC.resize(k);
+  dG_.resize(k);
+  dg0_.resize(k);
+  dD_.resize(k);
+  dd0_.resize(k);
   dw_.resize(k);
   bool any_H = false, any_C = false;
   for (Eigen::Index i = 0; i < np; ++i) {
     const auto ii = size_t(i);
-    has_dw_ |= take_weight_derivative(qp.soft_weight, dw_[ii], [i](const auto& x) { return detail::ad_first(x, i); });
+    has_dw_ |= take_weight_derivative(qp.soft_weight, dw_[ii],
+                                      [i](const auto& x) { return detail::ad_first(x, i); });
     any_H |= detail::take_first(qp.H, i, dX_.dH[ii]);
     dX_.dH[ii] = (Scalar(0.5) * (dX_.dH[ii] + dX_.dH[ii].transpose())).eval();
     any_C |= detail::take_first(qp.C, i, dX_.dC[ii]);
@@ -294,7 +234,12 @@ template <typename T>
 void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::extract_second(const CondensedQp<T>& qp) {
   const Eigen::Index np = sizes_.np;
   const auto k = size_t(np * np);
-  dX_.d2H.resize(k); dX_.d2C.resize(k); d2G_.resize(k); d2g0_.resize(k); d2D_.resize(k); d2d0_.resize(k);
+  dX_.d2H.resize(k);
+  dX_.d2C.resize(k);
+  d2G_.resize(k);
+  d2g0_.resize(k);
+  d2D_.resize(k);
+  d2d0_.resize(k);
   d2w_.resize(k);
   bool any_H = false, any_C = false, any_d2w = false;
   std::vector<std::uint8_t> pairs(k, 0);
@@ -303,27 +248,36 @@ void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::extract_second(const Conden
       const auto ij = size_t(i * np + j);
       if (j < i) {  // symmetric: copy the (j, i) entry
         const auto ji = size_t(j * np + i);
-        dX_.d2H[ij] = dX_.d2H[ji]; dX_.d2C[ij] = dX_.d2C[ji];
-        d2G_[ij] = d2G_[ji]; d2g0_[ij] = d2g0_[ji]; d2D_[ij] = d2D_[ji]; d2d0_[ij] = d2d0_[ji];
+        dX_.d2H[ij] = dX_.d2H[ji];
+        dX_.d2C[ij] = dX_.d2C[ji];
+        d2G_[ij] = d2G_[ji];
+        d2g0_[ij] = d2g0_[ji];
+        d2D_[ij] = d2D_[ji];
+        d2d0_[ij] = d2d0_[ji];
         d2w_[ij] = d2w_[ji];
         continue;
       }
-      const bool pair_w = take_weight_derivative(qp.soft_weight, d2w_[ij],
-                                                 [i, j](const auto& x) { return detail::ad_second(x, i, j); });
+      const bool pair_w = take_weight_derivative(
+          qp.soft_weight, d2w_[ij], [i, j](const auto& x) { return detail::ad_second(x, i, j); });
       any_d2w |= pair_w;
       // Saturated exact-L1 rows add w C_r' to g (stationarity), so a theta-dependent weight
       // couples with dC in the second derivative (evaluate_impl).
-      const bool pair_wC = has_dw_ && ((!dw_[size_t(i)].isZero(0) && !dX_.dC.empty() && !dX_.dC[size_t(j)].isZero(0)) ||
-                                       (!dw_[size_t(j)].isZero(0) && !dX_.dC.empty() && !dX_.dC[size_t(i)].isZero(0)));
+      const bool pair_wC =
+          has_dw_ &&
+          ((!dw_[size_t(i)].isZero(0) && !dX_.dC.empty() && !dX_.dC[size_t(j)].isZero(0)) ||
+           (!dw_[size_t(j)].isZero(0) && !dX_.dC.empty() && !dX_.dC[size_t(i)].isZero(0)));
       const bool pair_H = detail::take_second(qp.H, i, j, dX_.d2H[ij]);
       dX_.d2H[ij] = (Scalar(0.5) * (dX_.d2H[ij] + dX_.d2H[ij].transpose())).eval();
       const bool pair_C = detail::take_second(qp.C, i, j, dX_.d2C[ij]);
-      const bool pair_g = detail::take_second(qp.G, i, j, d2G_[ij]) | detail::take_second(qp.g0, i, j, d2g0_[ij]);
-      const bool pair_d = detail::take_second(qp.D, i, j, d2D_[ij]) | detail::take_second(qp.d0, i, j, d2d0_[ij]);
+      const bool pair_g =
+          detail::take_second(qp.G, i, j, d2G_[ij]) | detail::take_second(qp.g0, i, j, d2g0_[ij]);
+      const bool pair_d =
+          detail::take_second(qp.D, i, j, d2D_[ij]) | detail::take_second(qp.d0, i, j, d2d0_[ij]);
       any_H |= pair_H, any_C |= pair_C, has_d2g_ |= pair_g, has_d2d_ |= pair_d;
       // Pairs with no second derivative at all (e.g. the paper's b_theta and back-off
       // parameters) are skipped per state and in the sensitivities.
-      pairs[ij] = pairs[size_t(j * np + i)] = std::uint8_t(pair_H || pair_C || pair_g || pair_d || pair_w || pair_wC);
+      pairs[ij] = pairs[size_t(j * np + i)] =
+          std::uint8_t(pair_H || pair_C || pair_g || pair_d || pair_w || pair_wC);
       has_d2w_terms_ |= pair_w || pair_wC;
     }
   }

@@ -13,12 +13,14 @@ auto TrustRegion<Scalar, N>::ask() -> const Step& {
     trial_.predicted_decrease = 0;
     return trial_;
   }
-  if (phase_ == Phase::need_model) throw std::logic_error("TrustRegion::ask: tell_model/tell_gradient first");
+  if (phase_ == Phase::need_model)
+    throw std::logic_error("TrustRegion::ask: tell_model/tell_gradient first");
   trial_.radius = radius_;
   if (model_ == TrustRegionModel::clipped_gradient) {
     const Scalar gn = detail::safe_norm(g_);
     const Scalar alpha = radius_ / gn;
-    if (std::isfinite(gn) && (alpha >= Scalar(1) || alpha >= (std::numeric_limits<Scalar>::min)())) {
+    if (std::isfinite(gn) &&
+        (alpha >= Scalar(1) || alpha >= (std::numeric_limits<Scalar>::min)())) {
       trial_.step = -std::min(Scalar(1), alpha) * g_;  // method.md section 4, TR-GD
     } else if (std::isfinite(gn)) {
       trial_.step = -radius_ * (g_ / gn);  // radius / ||g|| would underflow
@@ -34,14 +36,16 @@ auto TrustRegion<Scalar, N>::ask() -> const Step& {
     }
     trial_.predicted_decrease = -g_.dot(trial_.step);  // linear model, B = 0
   } else if (!bounds_.empty()) {
-    const BoundedStep<Scalar, N> b = use_exact_ ? bounded_step(bounds_, x_, g_, B_, radius_, exact_free_)
-                                                : bounded_step(bounds_, x_, g_, B_, radius_, cg_free_);
+    const BoundedStep<Scalar, N> b = use_exact_
+                                         ? bounded_step(bounds_, x_, g_, B_, radius_, exact_free_)
+                                         : bounded_step(bounds_, x_, g_, B_, radius_, cg_free_);
     if (!b.finite) return stop_with_zero_step(Status::numerical_overflow);
     trial_.step = b.step;
     trial_.predicted_decrease = b.predicted_decrease;
     trial_.on_boundary = b.on_boundary;
   } else {
-    const SubproblemResult<Scalar, N> sub = use_exact_ ? exact_.solve(g_, radius_) : cg_.solve(g_, radius_);
+    const SubproblemResult<Scalar, N> sub =
+        use_exact_ ? exact_.solve(g_, radius_) : cg_.solve(g_, radius_);
     last_subproblem_ = sub.status;
     if (sub.status == SubproblemStatus::non_finite) {
       // g, B and the radius are finite here: the step or m(0) - m(p) left the range.
@@ -51,7 +55,8 @@ auto TrustRegion<Scalar, N>::ask() -> const Step& {
     trial_.predicted_decrease = sub.predicted_decrease;
     trial_.on_boundary = sub.on_boundary();
   }
-  if (!trial_.step.allFinite() || !std::isfinite(trial_.predicted_decrease) || !(x_ + trial_.step).allFinite())
+  if (!trial_.step.allFinite() || !std::isfinite(trial_.predicted_decrease) ||
+      !(x_ + trial_.step).allFinite())
     return stop_with_zero_step(Status::numerical_overflow);
   trial_.point = x_ + trial_.step;
   bounds_.clamp(trial_.point);
@@ -94,7 +99,8 @@ auto TrustRegion<Scalar, N>::tell_value(Scalar J_trial) -> Outcome {
   if (!(rho >= settings_.shrink_ratio)) {
     const Scalar base = settings_.shrink_from_step_length ? std::min(radius_, step_norm) : radius_;
     radius_ = std::max(settings_.shrink_factor * base, settings_.min_radius);
-  } else if (rho > settings_.expand_ratio && (!settings_.expand_only_on_boundary || trial_.on_boundary)) {
+  } else if (rho > settings_.expand_ratio &&
+             (!settings_.expand_only_on_boundary || trial_.on_boundary)) {
     radius_ = std::min(settings_.expand_factor * radius_, settings_.max_radius);
   }
   out.radius = radius_;
@@ -105,16 +111,19 @@ auto TrustRegion<Scalar, N>::tell_value(Scalar J_trial) -> Outcome {
     moved_since_model_ = true;
     ++accepted_;
     phase_ = Phase::need_model;
-    if (step_norm <= settings_.step_tolerance * (Scalar(1) + detail::safe_norm(x_))) stop(Status::converged_step);
+    if (step_norm <= settings_.step_tolerance * (Scalar(1) + detail::safe_norm(x_)))
+      stop(Status::converged_step);
   } else {
     phase_ = Phase::need_ask;  // same g and B, smaller radius (method.md section 4)
     // A rejection at the floor is convergence only when the trial was measured (finite).
-    if (trial_radius <= settings_.min_radius) stop(finite_trial ? Status::converged_radius : Status::non_finite_objective);
+    if (trial_radius <= settings_.min_radius)
+      stop(finite_trial ? Status::converged_radius : Status::non_finite_objective);
     // A rejected step far inside the smallest radius: round-off of J dominates (near x*).
     else if (step_norm <= settings_.step_tolerance * (Scalar(1) + detail::safe_norm(x_)))
       stop(finite_trial ? Status::converged_step : Status::non_finite_objective);
   }
-  if (status_ == Status::running && iterations_ >= settings_.max_iterations) stop(Status::max_iterations);
+  if (status_ == Status::running && iterations_ >= settings_.max_iterations)
+    stop(Status::max_iterations);
   out.status = status_;
   return out;
 }

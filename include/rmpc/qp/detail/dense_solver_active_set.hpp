@@ -1,5 +1,6 @@
 // DenseSolver: the dual active-set iteration (Goldfarb-Idnani with exact-L1 rows) and its
-// working-set moves. Out-of-class definitions of rmpc/qp/dense_solver.hpp, included only from there.
+// working-set moves. Out-of-class definitions of rmpc/qp/dense_solver.hpp, included only from
+// there.
 #pragma once
 
 namespace rmpc::qp {
@@ -9,8 +10,10 @@ auto DenseSolver<Scalar, N, P, M>::run(bool warm) -> const ResultType& {
   result_.iterations = 0;
   result_.message.clear();
   const Eigen::Index nn = n(), pp = p(), mm = m();
-  const int max_iter = settings_.max_iterations > 0 ? settings_.max_iterations : int(5 * (nn + mm + pp) + 20);
-  const Scalar feas_tol = settings_.feasibility_tolerance, cert_tol = settings_.certificate_tolerance;
+  const int max_iter =
+      settings_.max_iterations > 0 ? settings_.max_iterations : int(5 * (nn + mm + pp) + 20);
+  const Scalar feas_tol = settings_.feasibility_tolerance,
+               cert_tol = settings_.certificate_tolerance;
   const Scalar eq_tol = std::max(cert_tol, Scalar(1e3) * feas_tol);
   int& iter = iter_;
   iter = 0;
@@ -28,7 +31,8 @@ auto DenseSolver<Scalar, N, P, M>::run(bool warm) -> const ResultType& {
     for (Eigen::Index k = factor_.size() - 1; k >= 0; --k) {
       if (is_equality(k)) continue;
       const Eigen::Index i = ws_index_(k) - pp;
-      const bool keep = guess_(i) == RowState::active || (guess_(i) == RowState::saturated && !soft(i));
+      const bool keep =
+          guess_(i) == RowState::active || (guess_(i) == RowState::saturated && !soft(i));
       if (keep && ws_sign_(k) > 0)
         state_(i) = RowState::active;
       else
@@ -49,7 +53,8 @@ auto DenseSolver<Scalar, N, P, M>::run(bool warm) -> const ResultType& {
       const Scalar d2 = step_d_.tail(nn - q).squaredNorm();
       const Scalar viol = normal_.dot(z_) - problem_.b(k);
       factor_.dual_step(step_d_, dual_r_);
-      if (!(d2 > square(settings_.dependency_tolerance) * normal_.squaredNorm() * square(llt_scale()))) {
+      if (!(d2 >
+            square(settings_.dependency_tolerance) * normal_.squaredNorm() * square(llt_scale()))) {
         Scalar scale;
         const Scalar gap = dependent_gap(problem_.b(k), scale);
         if (std::abs(gap) <= eq_tol * scale) {
@@ -57,7 +62,9 @@ auto DenseSolver<Scalar, N, P, M>::run(bool warm) -> const ResultType& {
           continue;
         }
         factor_valid_ = false;
-        return finish(Status::infeasible, "equality rows are inconsistent (row " + std::to_string(k) + " contradicts the rows before it)");
+        return finish(Status::infeasible, "equality rows are inconsistent (row " +
+                                              std::to_string(k) +
+                                              " contradicts the rows before it)");
       }
       const Scalar t = viol / d2;
       factor_.primal_step(step_d_, step_s_);
@@ -87,7 +94,9 @@ auto DenseSolver<Scalar, N, P, M>::run(bool warm) -> const ResultType& {
       normal_ = problem_.C.row(i).transpose();
       factor_.rotate_normal(normal_, step_d_);
       const Scalar d2 = step_d_.tail(nn - factor_.size()).squaredNorm();
-      if (!(d2 > square(settings_.dependency_tolerance) * normal_.squaredNorm() * square(llt_scale()))) continue;
+      if (!(d2 >
+            square(settings_.dependency_tolerance) * normal_.squaredNorm() * square(llt_scale())))
+        continue;
       state_(i) = RowState::active;
       push(int(pp + i), 1, Scalar(0));
     }
@@ -124,7 +133,8 @@ auto DenseSolver<Scalar, N, P, M>::run(bool warm) -> const ResultType& {
         factor_.primal_step(step_d_, step_s_);
         factor_.dual_step(step_d_, dual_r_);
         const Scalar d2 = q < nn ? step_d_.tail(nn - q).squaredNorm() : Scalar(0);
-        const bool primal_move = d2 > square(settings_.dependency_tolerance) * normal_.squaredNorm() * square(llt_scale());
+        const bool primal_move = d2 > square(settings_.dependency_tolerance) *
+                                          normal_.squaredNorm() * square(llt_scale());
 
         if (!primal_move) {
           // A row linearly dependent on the working set: it may exchange places with a
@@ -170,7 +180,9 @@ auto DenseSolver<Scalar, N, P, M>::run(bool warm) -> const ResultType& {
         }
         const Scalar t_cap = pick_soft ? std::max(Scalar(0), weight(pick) - lambda_pick) : inf;
         const Scalar t = std::min({t_full, t_block, t_cap});
-        if (!(t < inf)) return finish(Status::infeasible, "hard constraints are infeasible (row " + std::to_string(pick) + " cannot be satisfied)");
+        if (!(t < inf))
+          return finish(Status::infeasible, "hard constraints are infeasible (row " +
+                                                std::to_string(pick) + " cannot be satisfied)");
 
         if (primal_move) z_ += t * step_s_;
         lambda_.head(q) -= t * dual_r_.head(q);
@@ -216,21 +228,28 @@ auto DenseSolver<Scalar, N, P, M>::run(bool warm) -> const ResultType& {
     }
     const bool last_pass = pass >= 8;
     if (!dual_feasible()) {
-      if (last_pass) return finish(Status::inaccurate, "multipliers outside their bounds after repeated repair");
+      if (last_pass)
+        return finish(Status::inaccurate, "multipliers outside their bounds after repeated repair");
       repair_dual();
       continue;
     }
     const Eigen::Index bad = primal_violated();
     if (bad >= 0) {
-      if (last_pass) return finish(Status::inaccurate, "row " + std::to_string(bad) + " stays violated beyond round-off after repeated passes");
+      if (last_pass)
+        return finish(Status::inaccurate,
+                      "row " + std::to_string(bad) +
+                          " stays violated beyond round-off after repeated passes");
       clear_skips();
       continue;
     }
     const Scalar eq_res = equality_residual();
     if (!(eq_res <= eq_tol))
-      return finish(Status::inaccurate, "equality residual " + fmt(eq_res) + " (relative) exceeds the tolerance");
+      return finish(Status::inaccurate,
+                    "equality residual " + fmt(eq_res) + " (relative) exceeds the tolerance");
     if (!(res <= cert_tol))
-      return finish(Status::inaccurate, "KKT residual " + fmt(res) + " (relative) exceeds certificate_tolerance " + fmt(cert_tol));
+      return finish(Status::inaccurate, "KKT residual " + fmt(res) +
+                                            " (relative) exceeds certificate_tolerance " +
+                                            fmt(cert_tol));
     return finish(Status::optimal, {});
   }
 }
@@ -295,7 +314,9 @@ Scalar DenseSolver<Scalar, N, P, M>::dependent_gap(Scalar rhs, Scalar& scale) {
     scale_per_z += std::abs(dual_r_(k)) * nk;
   }
   const Scalar kappa_cap = Scalar(1) / std::numeric_limits<Scalar>::epsilon();
-  const Scalar kappa = rn_max > Scalar(0) && rn_min > rn_max / kappa_cap ? rn_max / rn_min : (rn_max > Scalar(0) ? kappa_cap : Scalar(1));
+  const Scalar kappa = rn_max > Scalar(0) && rn_min > rn_max / kappa_cap
+                           ? rn_max / rn_min
+                           : (rn_max > Scalar(0) ? kappa_cap : Scalar(1));
   scale = std::abs(rhs) + kappa * std::sqrt(r_sq) * std::sqrt(rhs_sq) + scale_per_z * z_norm;
   return gap;
 }

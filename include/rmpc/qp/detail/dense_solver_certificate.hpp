@@ -18,7 +18,8 @@ Scalar DenseSolver<Scalar, N, P, M>::kkt_residual() {
     residual_x_.noalias() += lambda_(k) * normal_;
     scale += std::abs(lambda_(k)) * normal_.cwiseAbs().maxCoeff();
     const Scalar rk = rhs_of(k);
-    const Scalar r = relative(std::abs(normal_.dot(z_) - rk), normal_.norm() * z_norm + std::abs(rk));
+    const Scalar r =
+        relative(std::abs(normal_.dot(z_) - rk), normal_.norm() * z_norm + std::abs(rk));
     if (!(r <= worst)) worst = r;
   }
   stat_scale_ = scale;
@@ -64,7 +65,8 @@ Scalar DenseSolver<Scalar, N, P, M>::equality_residual() const {
   const Scalar zn = z_.norm();
   Scalar worst = 0;
   for (Eigen::Index k = 0; k < p(); ++k) {
-    const Scalar r = relative(std::abs(detail::row(problem_.A, k).dot(z_) - problem_.b(k)), eq_norm_(k) * zn + std::abs(problem_.b(k)));
+    const Scalar r = relative(std::abs(detail::row(problem_.A, k).dot(z_) - problem_.b(k)),
+                              eq_norm_(k) * zn + std::abs(problem_.b(k)));
     if (!(r <= worst)) worst = r;
   }
   return worst;
@@ -86,7 +88,8 @@ void DenseSolver<Scalar, N, P, M>::refine() {
 }
 
 template <typename Scalar, int N, int P, int M>
-auto DenseSolver<Scalar, N, P, M>::finish(Status status, const std::string& message) -> const ResultType& {
+auto DenseSolver<Scalar, N, P, M>::finish(Status status, const std::string& message)
+    -> const ResultType& {
   const Eigen::Index pp = p(), mm = m();
   result_.status = status;
   if (status != Status::optimal) result_.message = message;

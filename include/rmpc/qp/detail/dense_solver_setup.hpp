@@ -20,10 +20,12 @@ auto DenseSolver<Scalar, N, P, M>::compute(const ProblemType& problem) -> DenseS
   if (h_max > Scalar(0) && std::isfinite(h_max)) k = std::ilogb(h_max) / 2;
   h_shift_ = std::ldexp(Scalar(1), k);
   llt_.compute(problem_.H * std::ldexp(Scalar(1), -2 * k));
-  const Scalar h_scale = problem_.H.diagonal().cwiseAbs().maxCoeff() * std::ldexp(Scalar(1), -2 * k);
+  const Scalar h_scale =
+      problem_.H.diagonal().cwiseAbs().maxCoeff() * std::ldexp(Scalar(1), -2 * k);
   if (llt_.info() != Eigen::Success || !llt_.matrixLLT().allFinite() ||
       !(llt_.matrixLLT().diagonal().minCoeff() >
-        std::sqrt(Scalar(n()) * std::numeric_limits<Scalar>::epsilon() * (h_scale > 0 ? h_scale : Scalar(1))))) {
+        std::sqrt(Scalar(n()) * std::numeric_limits<Scalar>::epsilon() *
+                  (h_scale > 0 ? h_scale : Scalar(1))))) {
     classify_hessian(k);
     return reject();
   }
@@ -37,7 +39,10 @@ auto DenseSolver<Scalar, N, P, M>::compute(const ProblemType& problem) -> DenseS
 }
 
 template <typename Scalar, int N, int P, int M>
-auto DenseSolver<Scalar, N, P, M>::update_linear_terms(const Eigen::Ref<const VectorN>& g, const Eigen::Ref<const VectorP>& b, const Eigen::Ref<const VectorM>& d) -> DenseSolver& {
+auto DenseSolver<Scalar, N, P, M>::update_linear_terms(const Eigen::Ref<const VectorN>& g,
+                                                       const Eigen::Ref<const VectorP>& b,
+                                                       const Eigen::Ref<const VectorM>& d)
+    -> DenseSolver& {
   result_.iterations = 0;
   if (solver_state_ != SolverState::ready) {
     not_ready("update_linear_terms()");
@@ -50,7 +55,9 @@ auto DenseSolver<Scalar, N, P, M>::update_linear_terms(const Eigen::Ref<const Ve
   }
   if (settings_.check_input && !(g.allFinite() && b.allFinite() && d.allFinite())) {
     result_.status = Status::invalid_input;
-    result_.message = !g.allFinite() ? "g has NaN/Inf entries" : !b.allFinite() ? "b has NaN/Inf entries" : "d has NaN/Inf entries";
+    result_.message = !g.allFinite()   ? "g has NaN/Inf entries"
+                      : !b.allFinite() ? "b has NaN/Inf entries"
+                                       : "d has NaN/Inf entries";
     return *this;
   }
   problem_.g = g;
@@ -67,7 +74,8 @@ auto DenseSolver<Scalar, N, P, M>::solve(const RowStates& warm_start) -> const R
   if (warm_start.size() != m()) {
     result_.status = Status::invalid_input;
     result_.iterations = 0;
-    result_.message = "warm_start has " + std::to_string(warm_start.size()) + " entries, expected m = " + std::to_string(m());
+    result_.message = "warm_start has " + std::to_string(warm_start.size()) +
+                      " entries, expected m = " + std::to_string(m());
     return result_;
   }
   guess_ = warm_start;
@@ -109,7 +117,8 @@ auto DenseSolver<Scalar, N, P, M>::not_ready(const char* what) -> const ResultTy
   result_.iterations = 0;
   if (solver_state_ == SolverState::failed) {
     result_.status = failure_status_;
-    result_.message = std::string(what) + ": no problem to solve, the last compute() was rejected: " + failure_message_;
+    result_.message = std::string(what) +
+                      ": no problem to solve, the last compute() was rejected: " + failure_message_;
   } else {
     result_.status = Status::invalid_input;
     result_.message = std::string(what) + " called before a successful compute()";
@@ -120,13 +129,27 @@ auto DenseSolver<Scalar, N, P, M>::not_ready(const char* what) -> const ResultTy
 template <typename Scalar, int N, int P, int M>
 bool DenseSolver<Scalar, N, P, M>::check_problem(const ProblemType& q) {
   const Eigen::Index nn = q.H.rows();
-  if (q.H.cols() != nn) return fail_input("H must be square, got " + std::to_string(q.H.rows()) + "x" + std::to_string(q.H.cols()));
-  if (q.g.size() != nn) return fail_input("g has " + std::to_string(q.g.size()) + " entries, expected n = " + std::to_string(nn));
-  if (q.A.cols() != nn) return fail_input("A has " + std::to_string(q.A.cols()) + " columns, expected n = " + std::to_string(nn));
-  if (q.b.size() != q.A.rows()) return fail_input("b has " + std::to_string(q.b.size()) + " entries, expected p = rows(A) = " + std::to_string(q.A.rows()));
-  if (q.C.cols() != nn) return fail_input("C has " + std::to_string(q.C.cols()) + " columns, expected n = " + std::to_string(nn));
-  if (q.d.size() != q.C.rows()) return fail_input("d has " + std::to_string(q.d.size()) + " entries, expected m = rows(C) = " + std::to_string(q.C.rows()));
-  if (q.soft_weight.size() != q.C.rows()) return fail_input("soft_weight has " + std::to_string(q.soft_weight.size()) + " entries, expected m = rows(C) = " + std::to_string(q.C.rows()));
+  if (q.H.cols() != nn)
+    return fail_input("H must be square, got " + std::to_string(q.H.rows()) + "x" +
+                      std::to_string(q.H.cols()));
+  if (q.g.size() != nn)
+    return fail_input("g has " + std::to_string(q.g.size()) +
+                      " entries, expected n = " + std::to_string(nn));
+  if (q.A.cols() != nn)
+    return fail_input("A has " + std::to_string(q.A.cols()) +
+                      " columns, expected n = " + std::to_string(nn));
+  if (q.b.size() != q.A.rows())
+    return fail_input("b has " + std::to_string(q.b.size()) +
+                      " entries, expected p = rows(A) = " + std::to_string(q.A.rows()));
+  if (q.C.cols() != nn)
+    return fail_input("C has " + std::to_string(q.C.cols()) +
+                      " columns, expected n = " + std::to_string(nn));
+  if (q.d.size() != q.C.rows())
+    return fail_input("d has " + std::to_string(q.d.size()) +
+                      " entries, expected m = rows(C) = " + std::to_string(q.C.rows()));
+  if (q.soft_weight.size() != q.C.rows())
+    return fail_input("soft_weight has " + std::to_string(q.soft_weight.size()) +
+                      " entries, expected m = rows(C) = " + std::to_string(q.C.rows()));
   if (nn == 0) return fail_input("the problem has no variables (n = 0)");
   if (!q.H.allFinite()) return fail_input("H has NaN/Inf entries");
   if (!q.g.allFinite()) return fail_input("g has NaN/Inf entries");
@@ -135,33 +158,42 @@ bool DenseSolver<Scalar, N, P, M>::check_problem(const ProblemType& q) {
   if (!q.C.allFinite()) return fail_input("C has NaN/Inf entries");
   if (!q.d.allFinite()) return fail_input("d has NaN/Inf entries");
   for (Eigen::Index i = 0; i < q.soft_weight.size(); ++i)
-    if (!(q.soft_weight(i) > 0)) return fail_input("soft_weight(" + std::to_string(i) + ") must be > 0 (or +inf for a hard row)");
+    if (!(q.soft_weight(i) > 0))
+      return fail_input("soft_weight(" + std::to_string(i) +
+                        ") must be > 0 (or +inf for a hard row)");
   // Relative to |H| (no absolute floor): a scaled H is as symmetric.
   const Scalar h_max = q.H.cwiseAbs().maxCoeff();
   for (Eigen::Index j = 0; j < nn; ++j)
     for (Eigen::Index i = j + 1; i < nn; ++i)
-      if (std::abs(q.H(i, j) - q.H(j, i)) > Scalar(1e3) * eps() * h_max) return fail_input("H is not symmetric");
+      if (std::abs(q.H(i, j) - q.H(j, i)) > Scalar(1e3) * eps() * h_max)
+        return fail_input("H is not symmetric");
   return true;
 }
 
 template <typename Scalar, int N, int P, int M>
 void DenseSolver<Scalar, N, P, M>::classify_hessian(int k) {
-  Eigen::SelfAdjointEigenSolver<Eigen::Matrix<Scalar, N, N>> es(problem_.H * std::ldexp(Scalar(1), -2 * k), Eigen::EigenvaluesOnly);
+  Eigen::SelfAdjointEigenSolver<Eigen::Matrix<Scalar, N, N>> es(
+      problem_.H * std::ldexp(Scalar(1), -2 * k), Eigen::EigenvaluesOnly);
   const Scalar unscale = std::ldexp(Scalar(1), 2 * k);
   if (es.info() != Eigen::Success || !es.eigenvalues().allFinite()) {
     result_.status = Status::invalid_input;
-    result_.message = "H could not be factorized: Cholesky and the eigenvalue decomposition both failed (largest entry " +
-                      fmt(problem_.H.cwiseAbs().maxCoeff()) + ")";
+    result_.message =
+        "H could not be factorized: Cholesky and the eigenvalue decomposition both failed (largest "
+        "entry " +
+        fmt(problem_.H.cwiseAbs().maxCoeff()) + ")";
     return;
   }
   const Scalar lmin = es.eigenvalues().minCoeff(), lmax = es.eigenvalues().cwiseAbs().maxCoeff();
   if (lmin < -Scalar(64) * Scalar(n()) * eps() * lmax) {
     result_.status = Status::non_convex;
-    result_.message = "H is not positive semidefinite (smallest eigenvalue " + fmt(lmin * unscale) + ")";
+    result_.message =
+        "H is not positive semidefinite (smallest eigenvalue " + fmt(lmin * unscale) + ")";
   } else {
     result_.status = Status::singular_hessian;
-    result_.message = "H is positive semidefinite but singular to working precision (eigenvalues in [" + fmt(lmin * unscale) + ", " +
-                      fmt(lmax * unscale) + "]): the QP is convex, but the dual active-set method needs a positive definite H";
+    result_.message =
+        "H is positive semidefinite but singular to working precision (eigenvalues in [" +
+        fmt(lmin * unscale) + ", " + fmt(lmax * unscale) +
+        "]): the QP is convex, but the dual active-set method needs a positive definite H";
   }
 }
 

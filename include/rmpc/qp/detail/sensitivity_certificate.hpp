@@ -15,7 +15,8 @@ bool Sensitivity<Scalar, N, P, M, NP>::first_order_certified() {
   for (Eigen::Index r = 0; r < n_; ++r) h_norm = std::max(h_norm, pr.H.row(r).cwiseAbs().sum());
   for (Eigen::Index k = 0; k < q_; ++k) {
     const int idx = ws_index_(k);
-    n_norm = std::max(n_norm, idx < p_ ? detail::row(pr.A, idx).cwiseAbs().sum() : pr.C.row(idx - p_).cwiseAbs().sum());
+    n_norm = std::max(n_norm, idx < p_ ? detail::row(pr.A, idx).cwiseAbs().sum()
+                                       : pr.C.row(idx - p_).cwiseAbs().sum());
   }
   auto res = work_.leftCols(np_);
   res.noalias() = pr.H * dz_;
@@ -33,7 +34,8 @@ bool Sensitivity<Scalar, N, P, M, NP>::first_order_certified() {
     Scalar r = res.col(j).cwiseAbs().maxCoeff();
     for (Eigen::Index k = 0; k < q_; ++k) {
       const int idx = ws_index_(k);
-      const Scalar nz = idx < p_ ? detail::row(pr.A, idx).dot(dz_.col(j)) : pr.C.row(idx - p_).dot(dz_.col(j));
+      const Scalar nz =
+          idx < p_ ? detail::row(pr.A, idx).dot(dz_.col(j)) : pr.C.row(idx - p_).dot(dz_.col(j));
       r = std::max(r, std::abs(nz - rhs2_(k, j)));
       rhs_max = std::max(rhs_max, std::abs(rhs2_(k, j)));
     }

@@ -6,7 +6,9 @@
 namespace rmpc::qp {
 
 template <typename Scalar, int N, int P, int M, int NP>
-auto Sensitivity<Scalar, N, P, M, NP>::compute(const Solver& solved, const Derivatives& dX, const SensitivitySettings<Scalar>& settings) -> Sensitivity& {
+auto Sensitivity<Scalar, N, P, M, NP>::compute(const Solver& solved, const Derivatives& dX,
+                                               const SensitivitySettings<Scalar>& settings)
+    -> Sensitivity& {
   validate(solved, dX);
   settings.validate();
   settings_ = settings;
@@ -49,7 +51,8 @@ auto Sensitivity<Scalar, N, P, M, NP>::compute(const Solver& solved, const Deriv
     for (Eigen::Index i = 0; i < m_; ++i)
       if (row_flags_(i) == RowFlag::row_weakly_active) status_ = SensitivityStatus::weakly_active;
   apply_weak_choice();
-  if (factor_.conditioning() < settings_.singular_tolerance) status_ = SensitivityStatus::singular_kkt;
+  if (factor_.conditioning() < settings_.singular_tolerance)
+    status_ = SensitivityStatus::singular_kkt;
   if (status_ == SensitivityStatus::singular_kkt) {
     problem_ = nullptr;
     return *this;
@@ -78,14 +81,18 @@ template <typename Scalar, int N, int P, int M, int NP>
 template <typename E, typename Out>
 void Sensitivity<Scalar, N, P, M, NP>::functional_hessian(const E& e, Out& out) const {
   if (e.rows() != n_ || e.cols() != 1)
-    throw std::invalid_argument("Sensitivity::functional_hessian: e is " + std::to_string(e.rows()) + "x" +
-                                std::to_string(e.cols()) + ", expected a vector of n = " + std::to_string(n_) + " entries");
+    throw std::invalid_argument("Sensitivity::functional_hessian: e is " +
+                                std::to_string(e.rows()) + "x" + std::to_string(e.cols()) +
+                                ", expected a vector of n = " + std::to_string(n_) + " entries");
   if (out.rows() != np_ || out.cols() != np_)
-    throw std::invalid_argument("Sensitivity::functional_hessian: out is " + std::to_string(out.rows()) + "x" +
-                                std::to_string(out.cols()) + ", expected np x np = " + std::to_string(np_) + "x" +
+    throw std::invalid_argument("Sensitivity::functional_hessian: out is " +
+                                std::to_string(out.rows()) + "x" + std::to_string(out.cols()) +
+                                ", expected np x np = " + std::to_string(np_) + "x" +
                                 std::to_string(np_));
   out.setZero();
-  if (status_ == SensitivityStatus::not_solved || status_ == SensitivityStatus::singular_kkt || np_ == 0) return;
+  if (status_ == SensitivityStatus::not_solved || status_ == SensitivityStatus::singular_kkt ||
+      np_ == 0)
+    return;
   const Derivatives& dX = *dx_;
   zero_n_.head(q_).setZero();
   e_buf_ = e;
@@ -107,7 +114,8 @@ void Sensitivity<Scalar, N, P, M, NP>::functional_hessian(const E& e, Out& out) 
   }
   for (Eigen::Index i = 0; i < np_; ++i)
     for (Eigen::Index j = 0; j <= i; ++j) {
-      Scalar v = ha_.col(j).dot(dz_.col(i)) + ha_.col(i).dot(dz_.col(j)) + na_.col(j).head(q_).dot(dlambda_.col(i).head(q_)) +
+      Scalar v = ha_.col(j).dot(dz_.col(i)) + ha_.col(i).dot(dz_.col(j)) +
+                 na_.col(j).head(q_).dot(dlambda_.col(i).head(q_)) +
                  na_.col(i).head(q_).dot(dlambda_.col(j).head(q_));
       out(i, j) = -v;
       out(j, i) = -v;
@@ -127,17 +135,25 @@ void Sensitivity<Scalar, N, P, M, NP>::gather_first_order_data() {
       const int idx = ws_index_(k);
       auto dN_row = dN_.block(k, i * n_, 1, n_);
       if (idx < p_) {
-        if (!dX.dA.empty()) dN_row = detail::row(dX.dA[size_t(i)], idx); else if (has_dN_) dN_row.setZero();
+        if (!dX.dA.empty())
+          dN_row = detail::row(dX.dA[size_t(i)], idx);
+        else if (has_dN_)
+          dN_row.setZero();
         if (!dX.db.empty()) de_(k, i) = dX.db[size_t(i)](idx);
       } else {
         const Eigen::Index r = idx - p_;
-        if (!dX.dC.empty()) dN_row = dX.dC[size_t(i)].row(r); else if (has_dN_) dN_row.setZero();
+        if (!dX.dC.empty())
+          dN_row = dX.dC[size_t(i)].row(r);
+        else if (has_dN_)
+          dN_row.setZero();
         if (!dX.dd.empty()) de_(k, i) = dX.dd[size_t(i)](r);
       }
     }
     if (!dX.dC.empty())
       for (Eigen::Index r = 0; r < m_; ++r)
-        if (row_state_(r) == RowState::saturated) saturated_grad_.col(i).noalias() += pr.soft_weight(r) * dX.dC[size_t(i)].row(r).transpose();
+        if (row_state_(r) == RowState::saturated)
+          saturated_grad_.col(i).noalias() +=
+              pr.soft_weight(r) * dX.dC[size_t(i)].row(r).transpose();
   }
 }
 
@@ -175,10 +191,13 @@ void Sensitivity<Scalar, N, P, M, NP>::first_order() {
 
 template <typename Scalar, int N, int P, int M, int NP>
 template <typename R1, typename R2, typename X, typename L, typename W>
-void Sensitivity<Scalar, N, P, M, NP>::solve_block(const R1& r1, const R2& r2, X& x, L& lam, W& work) {
+void Sensitivity<Scalar, N, P, M, NP>::solve_block(const R1& r1, const R2& r2, X& x, L& lam,
+                                                   W& work) {
   for (Eigen::Index k = 0; k < q_; ++k)
-    if (ws_sign_(k) < 0) signed_rhs2_.row(k).head(r2.cols()) = -r2.row(k);
-    else signed_rhs2_.row(k).head(r2.cols()) = r2.row(k);
+    if (ws_sign_(k) < 0)
+      signed_rhs2_.row(k).head(r2.cols()) = -r2.row(k);
+    else
+      signed_rhs2_.row(k).head(r2.cols()) = r2.row(k);
   factor_.solve_kkt_block(r1, signed_rhs2_.leftCols(r2.cols()), x, lam, work);
   for (Eigen::Index k = 0; k < q_; ++k)
     if (ws_sign_(k) < 0) lam.row(k) = -lam.row(k);
@@ -208,13 +227,18 @@ void Sensitivity<Scalar, N, P, M, NP>::build_row_weights() {
 
 template <typename Scalar, int N, int P, int M, int NP>
 template <typename Out>
-void Sensitivity<Scalar, N, P, M, NP>::add_second_order_data_terms(const VectorN& a, const VectorN& beta, Out& out) const {
+void Sensitivity<Scalar, N, P, M, NP>::add_second_order_data_terms(const VectorN& a,
+                                                                   const VectorN& beta,
+                                                                   Out& out) const {
   const Derivatives& dX = *dx_;
   beta_ineq_.setZero(m_);
   beta_eq_.setZero(p_);
   for (Eigen::Index k = 0; k < q_; ++k) {
     const int idx = ws_index_(k);
-    if (idx < p_) beta_eq_(idx) = beta(k); else beta_ineq_(idx - p_) = beta(k);
+    if (idx < p_)
+      beta_eq_(idx) = beta(k);
+    else
+      beta_ineq_(idx - p_) = beta(k);
   }
   if (!dX.d2H.empty()) weight_h_.noalias() = a * z_.transpose();
   if (!dX.d2C.empty())

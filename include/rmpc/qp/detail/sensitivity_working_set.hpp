@@ -9,26 +9,31 @@ template <typename Scalar, int N, int P, int M, int NP>
 void Sensitivity<Scalar, N, P, M, NP>::validate(const Solver& solved, const Derivatives& dX) const {
   const auto& pr = solved.problem();
   const Eigen::Index n = pr.H.rows(), p = pr.A.rows(), m = pr.C.rows(), np = dX.num_parameters;
-  auto fail = [](const std::string& msg) { throw std::invalid_argument("Sensitivity::compute: " + msg); };
+  auto fail = [](const std::string& msg) {
+    throw std::invalid_argument("Sensitivity::compute: " + msg);
+  };
   auto str = [](Eigen::Index v) { return std::to_string(v); };
   if (np < 0) fail("dX.num_parameters = " + str(np) + " is negative");
   if (NP != Eigen::Dynamic && np != NP)
     fail("dX.num_parameters = " + str(np) + ", expected the compile-time NP = " + str(NP));
   // An unsolved problem is not read (status not_solved): only num_parameters matters then.
   if (solved.result().status != Status::optimal) return;
-  if (solved.result().z.size() != n || pr.g.size() != n || pr.d.size() != m || pr.soft_weight.size() != m)
+  if (solved.result().z.size() != n || pr.g.size() != n || pr.d.size() != m ||
+      pr.soft_weight.size() != m)
     fail("solved holds a problem of inconsistent sizes");
-  auto check = [&](const auto& vec, size_t count, Eigen::Index rows, Eigen::Index cols, const char* name,
-                   const char* expected) {
+  auto check = [&](const auto& vec, size_t count, Eigen::Index rows, Eigen::Index cols,
+                   const char* name, const char* expected) {
     if (vec.empty()) return;
     if (vec.size() != count)
-      fail(std::string("dX.") + name + " has " + std::to_string(vec.size()) + " elements, expected " +
-           (count == size_t(np) ? "num_parameters = " : "num_parameters^2 = ") + std::to_string(count) +
-           " (or none)");
+      fail(std::string("dX.") + name + " has " + std::to_string(vec.size()) +
+           " elements, expected " +
+           (count == size_t(np) ? "num_parameters = " : "num_parameters^2 = ") +
+           std::to_string(count) + " (or none)");
     for (size_t i = 0; i < vec.size(); ++i)
       if (vec[i].rows() != rows || vec[i].cols() != cols)
-        fail(std::string("dX.") + name + "[" + std::to_string(i) + "] is " + str(vec[i].rows()) + "x" +
-             str(vec[i].cols()) + ", expected " + expected + " = " + str(rows) + "x" + str(cols));
+        fail(std::string("dX.") + name + "[" + std::to_string(i) + "] is " + str(vec[i].rows()) +
+             "x" + str(vec[i].cols()) + ", expected " + expected + " = " + str(rows) + "x" +
+             str(cols));
   };
   const auto k1 = size_t(np), k2 = size_t(np * np);
   check(dX.dH, k1, n, n, "dH", "n x n");
@@ -71,7 +76,8 @@ void Sensitivity<Scalar, N, P, M, NP>::allocate() {
   dy_ineq_.resize(m_, np_);
   ha_.resize(n_, np_);
   dN_.resize(n_, n_ * np_);
-  omega_ineq_.resize(m_), beta_ineq_.resize(m_), weight_c_.resize(m_, n_), weighted_rows_.resize(m_);
+  omega_ineq_.resize(m_), beta_ineq_.resize(m_), weight_c_.resize(m_, n_),
+      weighted_rows_.resize(m_);
   omega_eq_.resize(p_), row_values_eq_.resize(p_), beta_eq_.resize(p_), weight_a_.resize(p_, n_);
   weight_h_.resize(n_, n_);
   const Eigen::Index pairs = np_ * (np_ + 1) / 2;
@@ -94,7 +100,8 @@ bool Sensitivity<Scalar, N, P, M, NP>::join_working_set(Eigen::Index i) {
   if (q_ == n_) return false;
   r1_ = problem_->C.row(i).transpose();
   factor_.rotate_normal(r1_, d_);
-  if (!(d_.tail(n_ - q_).norm() > std::sqrt(settings_.singular_tolerance) * d_.norm())) return false;
+  if (!(d_.tail(n_ - q_).norm() > std::sqrt(settings_.singular_tolerance) * d_.norm()))
+    return false;
   ws_index_(q_) = int(p_ + i);
   ws_sign_(q_) = 1;
   factor_.add(d_);
@@ -105,7 +112,8 @@ bool Sensitivity<Scalar, N, P, M, NP>::join_working_set(Eigen::Index i) {
 }
 
 template <typename Scalar, int N, int P, int M, int NP>
-bool Sensitivity<Scalar, N, P, M, NP>::pair_consistent(Eigen::Index i, Eigen::Index j, Scalar c) const {
+bool Sensitivity<Scalar, N, P, M, NP>::pair_consistent(Eigen::Index i, Eigen::Index j,
+                                                       Scalar c) const {
   const Derivatives& dX = *dx_;
   for (Eigen::Index k = 0; k < np_; ++k) {
     Scalar r = 0, scale = 1;
@@ -152,7 +160,8 @@ void Sensitivity<Scalar, N, P, M, NP>::resolve_dependent_rows() {
         row_flags_(i) = row_flags_(j) = RowFlag::row_dependent;
         status_ = SensitivityStatus::licq_violated;
       } else if (in_i || in_j) {
-        row_flags_(in_i ? i : j) = RowFlag::row_regular;  // an equality: its multiplier sign is free
+        row_flags_(in_i ? i : j) =
+            RowFlag::row_regular;  // an equality: its multiplier sign is free
         row_flags_(in_i ? j : i) = RowFlag::row_dependent;
       } else if (join_working_set(i)) {
         row_flags_(i) = RowFlag::row_regular;
@@ -165,7 +174,9 @@ void Sensitivity<Scalar, N, P, M, NP>::resolve_dependent_rows() {
   // Zero-slack rows outside the working set in its span (duplicates, equalities pinning a
   // bound): dependent; check_one_sided() requires them to keep zero slack.
   for (Eigen::Index i = 0; i < m_; ++i) {
-    if (!candidate(i) || row_flags_(i) == RowFlag::row_dependent || row_state_(i) == RowState::active) continue;
+    if (!candidate(i) || row_flags_(i) == RowFlag::row_dependent ||
+        row_state_(i) == RowState::active)
+      continue;
     bool dependent = q_ == n_;
     if (!dependent) {
       r1_ = pr.C.row(i).transpose();
@@ -230,7 +241,8 @@ void Sensitivity<Scalar, N, P, M, NP>::classify_rows() {
   const Scalar mu_scale = Scalar(1) + (m_ > 0 ? y_ineq_.cwiseAbs().maxCoeff() : Scalar(0));
   for (Eigen::Index i = 0; i < m_; ++i) {
     const Scalar ci_z = pr.C.row(i).dot(z_);
-    const bool zero_slack = std::abs(ci_z - pr.d(i)) <= tol * (Scalar(1) + std::abs(pr.d(i)) + std::abs(ci_z));
+    const bool zero_slack =
+        std::abs(ci_z - pr.d(i)) <= tol * (Scalar(1) + std::abs(pr.d(i)) + std::abs(ci_z));
     const Scalar w = pr.soft_weight(i);
     const bool soft = pr.is_soft(i);
     bool weak = false;
@@ -239,9 +251,7 @@ void Sensitivity<Scalar, N, P, M, NP>::classify_rows() {
         weak = y_ineq_(i) <= tol * mu_scale || (soft && w - y_ineq_(i) <= tol * mu_scale);
         break;
       case RowState::inactive:
-      case RowState::saturated:
-        weak = zero_slack;
-        break;
+      case RowState::saturated: weak = zero_slack; break;
       default: break;
     }
     zero_slack_(i) = std::int8_t(zero_slack || row_state_(i) == RowState::active);
@@ -251,7 +261,9 @@ void Sensitivity<Scalar, N, P, M, NP>::classify_rows() {
 
 template <typename Scalar, int N, int P, int M, int NP>
 void Sensitivity<Scalar, N, P, M, NP>::apply_weak_choice() {
-  if (settings_.weak_rows == WeakRowChoice::as_solved || status_ != SensitivityStatus::weakly_active) return;
+  if (settings_.weak_rows == WeakRowChoice::as_solved ||
+      status_ != SensitivityStatus::weakly_active)
+    return;
   const auto& pr = *problem_;
   if (settings_.weak_rows == WeakRowChoice::drop) {
     for (Eigen::Index k = q_ - 1; k >= 0; --k) {
@@ -259,8 +271,9 @@ void Sensitivity<Scalar, N, P, M, NP>::apply_weak_choice() {
       if (idx < p_ || row_flags_(idx - p_) != RowFlag::row_weakly_active) continue;
       const Eigen::Index i = idx - p_;
       // Released to the side its multiplier sits on: 0 -> inactive, w -> saturated.
-      row_state_(i) = y_ineq_(i) <= Scalar(0.5) * (pr.is_soft(i) ? pr.soft_weight(i) : Scalar(1)) ? RowState::inactive
-                                                                                               : RowState::saturated;
+      row_state_(i) = y_ineq_(i) <= Scalar(0.5) * (pr.is_soft(i) ? pr.soft_weight(i) : Scalar(1))
+                          ? RowState::inactive
+                          : RowState::saturated;
       if (row_state_(i) == RowState::inactive) y_ineq_(i) = 0;
       remove_member(k);
     }

@@ -89,7 +89,8 @@ class WorkingSetFactor {
 
   /// Removes the k-th normal, restoring R's triangular form with Givens rotations.
   void remove(Eigen::Index k) {
-    for (Eigen::Index col = k; col + 1 < q_; ++col) R_.col(col).head(col + 2) = R_.col(col + 1).head(col + 2);
+    for (Eigen::Index col = k; col + 1 < q_; ++col)
+      R_.col(col).head(col + 2) = R_.col(col + 1).head(col + 2);
     for (Eigen::Index j = k; j + 1 < q_; ++j) {
       const Scalar a = R_(j, j), b = R_(j + 1, j);
       if (b == Scalar(0)) continue;
@@ -115,7 +116,8 @@ class WorkingSetFactor {
     work_.noalias() = J_.transpose() * r1;
     // u = R^{-T} r2 overwrites lambda's storage, then lambda = R^{-1}(v1 - u).
     lambda.head(q_) = r2.head(q_);
-    R_.topLeftCorner(q_, q_).transpose().template triangularView<Eigen::Lower>().solveInPlace(lambda.head(q_));
+    R_.topLeftCorner(q_, q_).transpose().template triangularView<Eigen::Lower>().solveInPlace(
+        lambda.head(q_));
     x.noalias() = J_.leftCols(q_) * lambda.head(q_);
     if (q_ < n) x.noalias() += J_.rightCols(n - q_) * work_.tail(n - q_);
     lambda.head(q_) = work_.head(q_) - lambda.head(q_);
@@ -129,11 +131,13 @@ class WorkingSetFactor {
     const Eigen::Index n = dim();
     work.noalias() = J_.transpose() * r1;
     lambda.topRows(q_) = r2.topRows(q_);
-    R_.topLeftCorner(q_, q_).transpose().template triangularView<Eigen::Lower>().solveInPlace(lambda.topRows(q_));
+    R_.topLeftCorner(q_, q_).transpose().template triangularView<Eigen::Lower>().solveInPlace(
+        lambda.topRows(q_));
     x.noalias() = J_.leftCols(q_) * lambda.topRows(q_);
     if (q_ < n) x.noalias() += J_.rightCols(n - q_) * work.bottomRows(n - q_);
     lambda.topRows(q_) = work.topRows(q_) - lambda.topRows(q_);
-    R_.topLeftCorner(q_, q_).template triangularView<Eigen::Upper>().solveInPlace(lambda.topRows(q_));
+    R_.topLeftCorner(q_, q_).template triangularView<Eigen::Upper>().solveInPlace(
+        lambda.topRows(q_));
   }
 
   /// Smallest |R(j,j)| relative to the largest: near zero when the working-set normals are

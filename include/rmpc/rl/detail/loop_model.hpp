@@ -27,7 +27,8 @@ void PolicyOptimizer<Env, Mpc>::update_model(const VectorTheta& theta, int it, R
   const auto next_states = buffer_.next_states();
   parallel_for(std::ptrdiff_t(starts.size()) - 1, threads(), [&](std::ptrdiff_t e, int w) {
     Mpc& mpc = *mpcs_[static_cast<std::size_t>(w)];
-    const Eigen::Index begin = starts[static_cast<std::size_t>(e)], end = starts[static_cast<std::size_t>(e) + 1];
+    const Eigen::Index begin = starts[static_cast<std::size_t>(e)],
+                       end = starts[static_cast<std::size_t>(e) + 1];
     mpc::PolicyRequest req;
     req.du0_dtheta = true;
     req.d2u0_dtheta2 = second;
@@ -46,17 +47,22 @@ void PolicyOptimizer<Env, Mpc>::update_model(const VectorTheta& theta, int it, R
     }
     // pi(s'_i) = pi(s_{i+1}) inside an episode (same state); one solve for the last one.
     for (Eigen::Index i = begin; i < end; ++i) {
-      const bool chained = i + 1 < end && next_states.col(i) == states.col(i + 1) &&
-                           status_[static_cast<std::size_t>(i + 1)] != mpc::PolicyStatus::solver_failed &&
-                           status_[static_cast<std::size_t>(i + 1)] != mpc::PolicyStatus::not_ready;
+      const bool chained =
+          i + 1 < end && next_states.col(i) == states.col(i + 1) &&
+          status_[static_cast<std::size_t>(i + 1)] != mpc::PolicyStatus::solver_failed &&
+          status_[static_cast<std::size_t>(i + 1)] != mpc::PolicyStatus::not_ready;
       if (chained) {
         pi_next_.col(i) = pi_s_.col(i + 1);
         continue;
       }
       const VectorX s = next_states.col(i);
       const auto& r = mpc.evaluate(s, values_request(false));
-      if (r.qp_status == qp::Status::optimal) pi_next_.col(i) = r.u0;
-      else { pi_next_.col(i) = buffer_.actions().col(i); next_ok[static_cast<std::size_t>(i)] = 0; }
+      if (r.qp_status == qp::Status::optimal)
+        pi_next_.col(i) = r.u0;
+      else {
+        pi_next_.col(i) = buffer_.actions().col(i);
+        next_ok[static_cast<std::size_t>(i)] = 0;
+      }
     }
   });
   for (char ok : next_ok) rec.next_action_failures += ok ? 0 : 1;
@@ -69,8 +75,10 @@ void PolicyOptimizer<Env, Mpc>::update_model(const VectorTheta& theta, int it, R
   q_.resize(m);
   dq_.resize(nu, m);
   d2q_.resize(nu * nu, m);
-  if (settings_.float_critic) fit_and_differentiate(critics_float_, it, rec);
-  else fit_and_differentiate(critics_, it, rec);
+  if (settings_.float_critic)
+    fit_and_differentiate(critics_float_, it, rec);
+  else
+    fit_and_differentiate(critics_, it, rec);
   rec.time.critic += std::chrono::duration<double>(clock::now() - t0).count();
 
   // DPG means in sample order, then the optimizer's model.
@@ -80,8 +88,8 @@ void PolicyOptimizer<Env, Mpc>::update_model(const VectorTheta& theta, int it, R
     const auto st = status_[static_cast<std::size_t>(i)];
     const bool weak = st == mpc::PolicyStatus::weakly_active;
     if (weak) ++rec.weakly_active_samples;
-    if (!(st == mpc::PolicyStatus::ok || (weak && settings_.use_weakly_active)) || !dq_.col(i).allFinite() ||
-        !d2q_.col(i).allFinite()) {
+    if (!(st == mpc::PolicyStatus::ok || (weak && settings_.use_weakly_active)) ||
+        !dq_.col(i).allFinite() || !d2q_.col(i).allFinite()) {
       estimator_.skip();
       continue;
     }
@@ -106,7 +114,8 @@ void PolicyOptimizer<Env, Mpc>::update_model(const VectorTheta& theta, int it, R
 
 template <typename Env, typename Mpc>
 template <typename C>
-void PolicyOptimizer<Env, Mpc>::fit_and_differentiate(std::vector<learn::Critic<C>>& critics, int it, Record& rec) {
+void PolicyOptimizer<Env, Mpc>::fit_and_differentiate(std::vector<learn::Critic<C>>& critics,
+                                                      int it, Record& rec) {
   using MatrixC = Eigen::Matrix<C, Eigen::Dynamic, Eigen::Dynamic>;
   using VectorC = Eigen::Matrix<C, Eigen::Dynamic, 1>;
   const auto& fq = settings_.critic;
@@ -123,8 +132,9 @@ void PolicyOptimizer<Env, Mpc>::fit_and_differentiate(std::vector<learn::Critic<
   for (int n = 1; n <= k; ++n) {
     if (first) {
       if (n == 1)
-        critics.push_back(learn::make_paper_critic<C>(nx_, nu_, stream_seed(settings_.seed, Stream::critic_init, 0),
-                                                      settings_.critic_hidden));
+        critics.push_back(learn::make_paper_critic<C>(
+            nx_, nu_, stream_seed(settings_.seed, Stream::critic_init, 0),
+            settings_.critic_hidden));
       else
         critics.push_back(critics.back());
     }
@@ -136,20 +146,23 @@ void PolicyOptimizer<Env, Mpc>::fit_and_differentiate(std::vector<learn::Critic<
       y = learn::fitted_q_targets(buffer_, next_q, fq.gamma, fq.done_is_truncation);
     }
     auto train = train_c;
-    train.seed = stream_seed(settings_.seed, Stream::critic_fit, std::uint64_t(it), std::uint64_t(n));
+    train.seed =
+        stream_seed(settings_.seed, Stream::critic_fit, std::uint64_t(it), std::uint64_t(n));
     if (first) train.max_epochs = std::max(train.max_epochs, settings_.first_fit_max_epochs);
     train.threads = settings_.threads;  // shards in parallel; the result does not depend on it
     const VectorC yc = y.template cast<C>();
     const auto fit = critics[std::size_t(n - 1)].fit(xc, yc, train, fq.refit_scalers);
     rec.critic_epochs += fit.epochs;
     rec.critic_loss = Scalar(fit.best_loss);
-    if (fit.status == learn::TrainStatus::non_finite) rec.critic_status = learn::FittedQStatus::non_finite;
+    if (fit.status == learn::TrainStatus::non_finite)
+      rec.critic_status = learn::FittedQStatus::non_finite;
   }
   const Eigen::Index m = buffer_.size(), nu = nu_;
   learn::make_critic_inputs<Scalar>(buffer_.states(), buffer_.prev_actions(), pi_s_, x);
   VectorC qc(m);
   MatrixC dqc(nu, m), d2qc(nu * nu, m);
-  critics.back().value_gradient_hessian(x.template cast<C>(), learn::critic_action_indices(nx_, nu), qc, dqc, d2qc);
+  critics.back().value_gradient_hessian(x.template cast<C>(), learn::critic_action_indices(nx_, nu),
+                                        qc, dqc, d2qc);
   q_ = qc.template cast<Scalar>();
   dq_ = dqc.template cast<Scalar>();
   d2q_ = d2qc.template cast<Scalar>();

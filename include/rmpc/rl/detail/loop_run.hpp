@@ -6,7 +6,8 @@
 namespace rmpc::rl {
 
 template <typename Env, typename Mpc>
-auto PolicyOptimizer<Env, Mpc>::run(const Eigen::Ref<const VectorTheta>& theta0, const Callback& on_iteration) -> Result {
+auto PolicyOptimizer<Env, Mpc>::run(const Eigen::Ref<const VectorTheta>& theta0,
+                                    const Callback& on_iteration) -> Result {
   using clock = std::chrono::steady_clock;
   const auto t_start = clock::now();
   Result result;
@@ -20,7 +21,8 @@ auto PolicyOptimizer<Env, Mpc>::run(const Eigen::Ref<const VectorTheta>& theta0,
   critics_.clear();
   critics_float_.clear();
   if (!optim::BoxBounds<Scalar>{settings_.theta_lower, settings_.theta_upper}.contains(theta0))
-    throw std::invalid_argument("PolicyOptimizer::run: theta0 lies outside LoopSettings::theta_lower/theta_upper");
+    throw std::invalid_argument(
+        "PolicyOptimizer::run: theta0 lies outside LoopSettings::theta_lower/theta_upper");
   optimizer_ = std::make_unique<optim::Optimizer<Scalar, NP>>(settings_.optimizer);
   optimizer_->set_bounds(settings_.theta_lower, settings_.theta_upper);
   estimator_ = DpgEstimator<Scalar, NP, NU>(np_, hessian_mode(settings_.optimizer.rule));
@@ -93,8 +95,9 @@ auto PolicyOptimizer<Env, Mpc>::run(const Eigen::Ref<const VectorTheta>& theta0,
     if (accepted && (settings_.evaluate_accepted || deterministic_test)) {
       t0 = clock::now();
       // The deterministic test already measured the accepted (= trial) theta.
-      rec.eval_cost = deterministic_test ? (std::isfinite(rec.trial_cost) ? rec.trial_cost
-                                                                          : std::numeric_limits<Scalar>::quiet_NaN())
+      rec.eval_cost = deterministic_test ? (std::isfinite(rec.trial_cost)
+                                                ? rec.trial_cost
+                                                : std::numeric_limits<Scalar>::quiet_NaN())
                                          : evaluate(theta, initial_states_);
       rec.time.evaluation += seconds_since(t0);
       if (it == 0) result.initial_cost = rec.eval_cost;
@@ -144,7 +147,8 @@ auto PolicyOptimizer<Env, Mpc>::run(const Eigen::Ref<const VectorTheta>& theta0,
 }
 
 template <typename Env, typename Mpc>
-auto PolicyOptimizer<Env, Mpc>::run_batch(const VectorTheta& theta, int it, Scalar eps, int& failed) -> Scalar {
+auto PolicyOptimizer<Env, Mpc>::run_batch(const VectorTheta& theta, int it, Scalar eps, int& failed)
+    -> Scalar {
   failed = 0;
   const Eigen::Index ne = initial_states_.cols();
   if (!set_parameters(theta)) {
@@ -156,28 +160,30 @@ auto PolicyOptimizer<Env, Mpc>::run_batch(const VectorTheta& theta, int it, Scal
   parallel_for(ne, threads(), [&](std::ptrdiff_t e, int w) {
     Mpc& mpc = *mpcs_[static_cast<std::size_t>(w)];
     const bool crn = common_random_numbers_active();
-    std::mt19937_64 rng(crn ? stream_seed(settings_.seed, Stream::episode_common, std::uint64_t(e))
-                            : stream_seed(settings_.seed, Stream::episode, std::uint64_t(it), std::uint64_t(e)));
+    std::mt19937_64 rng(
+        crn ? stream_seed(settings_.seed, Stream::episode_common, std::uint64_t(e))
+            : stream_seed(settings_.seed, Stream::episode, std::uint64_t(it), std::uint64_t(e)));
     std::uniform_real_distribution<Scalar> uniform(Scalar(0), Scalar(1));
     std::normal_distribution<Scalar> normal(Scalar(0), sigma);
     VectorU d(nu_);
     VectorZ extra(mpc.num_variables());
     const VectorX s0 = initial_states_.col(e);
-    run_episode<Scalar, NX, NU>(env_, s0, settings_.episode_length,
-                                [&](const VectorX& s, const VectorU&, int k, VectorU& a) {
-                                  const bool explore = uniform(rng) < eps;
-                                  const auto req = values_request(k > 0);
-                                  // CRN: d is drawn at every step, so step k of episode e sees the
-                                  // same (uniform, d) whatever eps and the earlier decisions were.
-                                  if (explore || crn)
-                                    for (Eigen::Index j = 0; j < nu_; ++j) d(j) = normal(rng);
-                                  if (explore) mpc.exploration_cost(d, extra);
-                                  const auto& r = explore ? mpc.evaluate(s, req, extra) : mpc.evaluate(s, req);
-                                  if (r.qp_status != qp::Status::optimal) return false;
-                                  a = r.u0;
-                                  return true;
-                                },
-                                episodes[static_cast<std::size_t>(e)], nu_);
+    run_episode<Scalar, NX, NU>(
+        env_, s0, settings_.episode_length,
+        [&](const VectorX& s, const VectorU&, int k, VectorU& a) {
+          const bool explore = uniform(rng) < eps;
+          const auto req = values_request(k > 0);
+          // CRN: d is drawn at every step, so step k of episode e sees the
+          // same (uniform, d) whatever eps and the earlier decisions were.
+          if (explore || crn)
+            for (Eigen::Index j = 0; j < nu_; ++j) d(j) = normal(rng);
+          if (explore) mpc.exploration_cost(d, extra);
+          const auto& r = explore ? mpc.evaluate(s, req, extra) : mpc.evaluate(s, req);
+          if (r.qp_status != qp::Status::optimal) return false;
+          a = r.u0;
+          return true;
+        },
+        episodes[static_cast<std::size_t>(e)], nu_);
   });
   Scalar mean = 0;
   for (const auto& ep : episodes) {
@@ -188,13 +194,16 @@ auto PolicyOptimizer<Env, Mpc>::run_batch(const VectorTheta& theta, int it, Scal
     done.back() = true;
     buffer_.add_episode(ep.states, ep.prev_actions, ep.actions, ep.costs, ep.next_states, done);
   }
-  if (failed > 0 && (failed == int(ne) || settings_.failed_episode_cost == FailedEpisodeCost::infinite))
+  if (failed > 0 &&
+      (failed == int(ne) || settings_.failed_episode_cost == FailedEpisodeCost::infinite))
     return std::numeric_limits<Scalar>::infinity();
   return mean / Scalar(ne);
 }
 
 template <typename Env, typename Mpc>
-auto PolicyOptimizer<Env, Mpc>::evaluate(const Eigen::Ref<const VectorTheta>& theta, const States& states, std::vector<Scalar>* per_state, int* failed) -> Scalar {
+auto PolicyOptimizer<Env, Mpc>::evaluate(const Eigen::Ref<const VectorTheta>& theta,
+                                         const States& states, std::vector<Scalar>* per_state,
+                                         int* failed) -> Scalar {
   if (!set_parameters(theta)) return std::numeric_limits<Scalar>::quiet_NaN();
   std::vector<Scalar> cost(static_cast<std::size_t>(states.cols()));
   std::vector<char> ok(cost.size(), 1);
@@ -202,14 +211,15 @@ auto PolicyOptimizer<Env, Mpc>::evaluate(const Eigen::Ref<const VectorTheta>& th
     Mpc& mpc = *mpcs_[static_cast<std::size_t>(w)];
     Episode<Scalar, NX, NU> ep;
     const VectorX s0 = states.col(e);
-    run_episode<Scalar, NX, NU>(env_, s0, settings_.episode_length,
-                                [&](const VectorX& s, const VectorU&, int k, VectorU& a) {
-                                  const auto& r = mpc.evaluate(s, values_request(k > 0));
-                                  if (r.qp_status != qp::Status::optimal) return false;
-                                  a = r.u0;
-                                  return true;
-                                },
-                                ep, nu_);
+    run_episode<Scalar, NX, NU>(
+        env_, s0, settings_.episode_length,
+        [&](const VectorX& s, const VectorU&, int k, VectorU& a) {
+          const auto& r = mpc.evaluate(s, values_request(k > 0));
+          if (r.qp_status != qp::Status::optimal) return false;
+          a = r.u0;
+          return true;
+        },
+        ep, nu_);
     cost[static_cast<std::size_t>(e)] = ep.total_cost;
     ok[static_cast<std::size_t>(e)] = ep.ok() ? 1 : 0;
   });

@@ -32,6 +32,7 @@
 #include "rmpc/mpc/policy_result.hpp"
 #include "rmpc/mpc/lq_mpc.hpp"
 #include "rmpc/mpc/closed_loop.hpp"
+#include "rmpc/mpc/derivative_check.hpp"
 
 // learn: critic, replay buffer, k-step targets.
 #include "rmpc/learn/learn.hpp"

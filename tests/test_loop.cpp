@@ -273,3 +273,32 @@ TEST_CASE("Loop: a failed episode makes the batch infeasible, not cheap", "[loop
   CHECK(p.history[0].failed_episodes == 1);
   CHECK(std::isfinite(p.history[0].batch_cost));
 }
+
+TEST_CASE("Loop: a stop at the radius floor restarts the trust region instead of ending the run",
+          "[loop][restart]") {
+  // min = max = initial radius: the first rejected trial is a rejection at the floor.
+  auto settings = tiny(rmpc::optim::UpdateRule::tr_qn, 5, 1);
+  settings.iterations = 8;
+  settings.optimizer.trust_region.initial_radius = 0.05;
+  settings.optimizer.trust_region.max_radius = 0.05;
+  settings.optimizer.trust_region.min_radius = 0.05;
+  settings.restart_on_stop = false;
+  Loop paper(TrueSystem{}, make_mpc, states(), settings);
+  const auto stopped = paper.run(linear_2d::theta0());
+  REQUIRE(stopped.status == rmpc::rl::LoopStatus::optimizer_stopped);  // a rejection happened
+  CHECK(stopped.optimizer_status == rmpc::optim::Status::converged_radius);
+  CHECK(int(stopped.history.size()) < settings.iterations);
+
+  settings.restart_on_stop = true;  // the default
+  Loop restarting(TrueSystem{}, make_mpc, states(), settings);
+  const auto r = restarting.run(linear_2d::theta0());
+  CHECK(r.status == rmpc::rl::LoopStatus::completed);
+  CHECK(int(r.history.size()) == settings.iterations);  // the whole budget is used
+  CHECK(r.restarts >= 1);
+  int flagged = 0;
+  for (const auto& h : r.history) flagged += h.restarted ? 1 : 0;
+  CHECK(flagged == r.restarts);
+  // Up to the first stop both runs are the same run.
+  const std::size_t same = stopped.history.size();
+  for (std::size_t i = 0; i + 1 < same; ++i) CHECK(r.history[i].theta == stopped.history[i].theta);
+}

@@ -135,7 +135,9 @@ auto PolicyOptimizer<Env, Mpc>::run(const Eigen::Ref<const VectorTheta>& theta0,
     result.time += rec.time;
     result.history.push_back(rec);
     if (on_iteration) on_iteration(result.history.back());
-    if (optimizer_->status() != optim::Status::running) {
+    // A stop on the last iteration ends nothing early: the run completed (optimizer_status
+    // still says why the optimizer stopped).
+    if (optimizer_->status() != optim::Status::running && it + 1 < settings_.iterations) {
       result.status = LoopStatus::optimizer_stopped;
       break;
     }

@@ -12,8 +12,10 @@ if [[ "${1:-}" == "--fix" ]]; then
   clang-format-14 -i "${files[@]}"
 fi
 status=0
-if ! clang-format-14 --dry-run --Werror "${files[@]}" 2> /tmp/rmpc_format.txt; then
-  grep -o '^[^:]*:[0-9]*' /tmp/rmpc_format.txt | sort -u | head -n 20
+report="$(mktemp)"
+trap 'rm -f "$report"' EXIT
+if ! clang-format-14 --dry-run --Werror "${files[@]}" 2> "$report"; then
+  grep -o '^[^:]*:[0-9]*' "$report" | sort -u | head -n 20
   echo "check_style: files above are not clang-format-14 clean (scripts/check_style.sh --fix)"
   status=1
 fi

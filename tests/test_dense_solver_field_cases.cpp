@@ -3,6 +3,7 @@
 // checks. Answers are checked against the data's own scale (no absolute floors), since the
 // faults were exactly answers that passed an absolute test.
 #include "rmpc_catch.hpp"
+#include "support/anchor_qps.hpp"
 #include "support/random_qp.hpp"
 
 #include "rmpc/qp/dense_solver.hpp"
@@ -665,4 +666,44 @@ TEST_CASE(
   CHECK(std::abs(qp.A.row(0).dot(r.z) - qp.b(0)) < 1e-9);
   CHECK(std::abs(pair.dot(r.z) - 9.9091796875) < 1e-9);
   CHECK(row0.dot(r.z) <= -1.7822265625 + 1e-9);
+}
+
+// Anchor QPs (../shared/spec/anchor_qps.md, nx = 8): 810 of the 1000 initial states are
+// feasible. Before the dependency test was measured against L^{-T} (and above the round-off
+// of a rotated normal), 31 (N = 10) and 47 (N = 30) of the 190 infeasible ones ended
+// `inaccurate`: a bound exactly in the span of the working set entered on a round-off pivot
+// (x0 #0, #43: |J2'n| / |J'n| = 1.7e-13, 5.1e-13) and the working set turned singular.
+TEST_CASE("anchor QPs nx = 8: every x0 is optimal (the reference's answer) or infeasible",
+          "[qp][field][anchor]") {
+  namespace anchor = rmpc::testing::anchor;
+  const anchor::System sys = anchor::system_nx8();
+  CHECK(sys.riccati_iterations == 32);
+  const std::vector<VectorXd> x0s = anchor::initial_states(sys);
+  for (int N : {10, 30}) {
+    const anchor::Condensed c = anchor::condense(sys, N);
+    DenseSolver<double> solver;
+    solver.compute(c.problem);
+    REQUIRE(solver.info() == Status::optimal);
+    int optimal = 0, infeasible = 0, with_active = 0;
+    for (size_t k = 0; k < x0s.size(); ++k) {
+      CAPTURE(N, k);
+      const VectorXd g = c.g(x0s[k]), d = c.d(x0s[k]);
+      solver.update_linear_terms(g, VectorXd(0), d);
+      const auto& res = solver.solve();
+      REQUIRE((res.status == Status::optimal || res.status == Status::infeasible));
+      if (res.status == Status::infeasible) {
+        ++infeasible;
+        continue;
+      }
+      ++optimal;
+      const anchor::Reference ref = anchor::reference_solution(c, g, d, res.z);
+      REQUIRE(ref.ok);
+      REQUIRE((res.z - ref.z).cwiseAbs().maxCoeff() <= 1e-8);
+      with_active += ref.any_active ? 1 : 0;
+      if (k == 0 || k == 43) FAIL("x0 #0 and #43 are infeasible");
+    }
+    CHECK(optimal == 810);
+    CHECK(infeasible == 190);
+    CHECK(with_active == 280);
+  }
 }

@@ -245,8 +245,9 @@ class DenseSolver {
   bool dual_feasible();
 
   // Primal feasibility (and, for saturated soft rows, the sign of the slack) of every row
-  // outside the working set; -1 when all pass, else the worst row.
-  Eigen::Index primal_violated();
+  // outside the working set; -1 when all pass, else the worst row. C z is recomputed only when
+  // z moved since the last scan of the main loop (which left it in cz_).
+  Eigen::Index primal_violated(bool z_moved);
 
   // Every equality, the redundant ones included.
   Scalar equality_residual() const;
@@ -258,10 +259,14 @@ class DenseSolver {
 
   const ResultType& finish(Status status, const std::string& message);
 
-  // J = L^{-T} scales like 1/sqrt(|H|): dependency tests compare |J'n|^2 with |n|^2 / |H|.
-  Scalar llt_scale() const {
-    return Scalar(1) / (h_shift_ * llt_.matrixLLT().diagonal().maxCoeff());
-  }
+  // Round-off in a rotated normal J'n is eps |J_j| |n| per component, and a working set's J
+  // is J0 = L^{-T} times an orthogonal Q: dependency tests compare |J2'n| with |n| times the
+  // largest column norm of J0 (between |J0|_2 / sqrt(n) and |J0|_2 = 1 / sqrt(lambda_min(H))).
+  // A scale from the LARGEST eigenvalue instead let round-off pass for independence: on the
+  // anchor QPs (cond(H) = 199) a bound exactly in the span of 18 working-set rows showed
+  // |J2'n| = 1.7e-13 |J'n| and entered, the working set turned singular and an infeasible
+  // problem ended `inaccurate` instead of `infeasible`.
+  Scalar j_scale() const { return j_scale_; }
   static Scalar square(Scalar x) { return x * x; }
 
   Settings<Scalar> settings_;
@@ -269,6 +274,8 @@ class DenseSolver {
   Eigen::LLT<Eigen::Matrix<Scalar, N, N>> llt_;  ///< Of H / h_shift_^2.
   Scalar h_shift_ = Scalar(1);  ///< A power of two: L(H) = h_shift_ L(H / h_shift_^2).
   Scalar h_norm_ = Scalar(0);   ///< |H|_inf.
+  Eigen::Matrix<Scalar, N, N> j0_;  ///< L(H)^{-T}: the empty working set's J, once per H.
+  Scalar j_scale_ = Scalar(1);      ///< Largest column norm of j0_ (see j_scale()).
   Factor factor_;
   ResultType result_;
   SolverState solver_state_ = SolverState::empty;
@@ -280,7 +287,7 @@ class DenseSolver {
   bool any_skip_ = false;
   Scalar stat_scale_ = Scalar(0);
 
-  VectorN z_, g_eff_, step_d_, step_s_, normal_, residual_x_;
+  VectorN z_, g_eff_, step_d_, step_s_, normal_, residual_x_, hz_;
   IndexN ws_index_;
   SignN ws_sign_;
   VectorN lambda_, dual_r_, correction_l_, residual_l_;

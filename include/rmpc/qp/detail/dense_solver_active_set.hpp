@@ -39,7 +39,7 @@ auto DenseSolver<Scalar, N, P, M>::run(bool warm) -> const ResultType& {
         pop(k);
     }
   } else {
-    factor_.reset(llt_.matrixLLT(), h_shift_);
+    factor_.reset(j0_);
     redundant_equalities_ = 0;
     // Equalities first (Goldfarb-Idnani step 1): they enter with free-sign multipliers
     // and never leave. Their order of entry is the row order.
@@ -54,7 +54,7 @@ auto DenseSolver<Scalar, N, P, M>::run(bool warm) -> const ResultType& {
       const Scalar viol = normal_.dot(z_) - problem_.b(k);
       factor_.dual_step(step_d_, dual_r_);
       if (!(d2 >
-            square(settings_.dependency_tolerance) * normal_.squaredNorm() * square(llt_scale()))) {
+            square(settings_.dependency_tolerance) * normal_.squaredNorm() * square(j_scale()))) {
         Scalar scale;
         const Scalar gap = dependent_gap(problem_.b(k), scale);
         if (std::abs(gap) <= eq_tol * scale) {
@@ -95,7 +95,7 @@ auto DenseSolver<Scalar, N, P, M>::run(bool warm) -> const ResultType& {
       factor_.rotate_normal(normal_, step_d_);
       const Scalar d2 = step_d_.tail(nn - factor_.size()).squaredNorm();
       if (!(d2 >
-            square(settings_.dependency_tolerance) * normal_.squaredNorm() * square(llt_scale())))
+            square(settings_.dependency_tolerance) * normal_.squaredNorm() * square(j_scale())))
         continue;
       state_(i) = RowState::active;
       push(int(pp + i), 1, Scalar(0));
@@ -134,7 +134,7 @@ auto DenseSolver<Scalar, N, P, M>::run(bool warm) -> const ResultType& {
         factor_.dual_step(step_d_, dual_r_);
         const Scalar d2 = q < nn ? step_d_.tail(nn - q).squaredNorm() : Scalar(0);
         const bool primal_move = d2 > square(settings_.dependency_tolerance) *
-                                          normal_.squaredNorm() * square(llt_scale());
+                                          normal_.squaredNorm() * square(j_scale());
 
         if (!primal_move) {
           // A row linearly dependent on the working set: it may exchange places with a
@@ -217,11 +217,22 @@ auto DenseSolver<Scalar, N, P, M>::run(bool warm) -> const ResultType& {
     // Soft rows that entered from saturation (normal -C_i, multiplier w_i - lambda, w_i C_i'
     // in g_eff) turn into their natural orientation (normal C_i, multiplier lambda): the
     // same KKT point without two terms of size w_i that cancel.
-    for (Eigen::Index k = 0; k < factor_.size(); ++k)
-      if (ws_sign_(k) < 0) ws_sign_(k) = 1, factor_.flip(k);
+    // The running iterate is tested first: when its residual passes, z is the one the last
+    // scan saw (that scan's C z is reused below) and the re-solve is saved.
+    for (Eigen::Index k = 0; k < factor_.size(); ++k) {
+      if (ws_sign_(k) > 0) continue;
+      ws_sign_(k) = 1;
+      factor_.flip(k);
+      lambda_(k) = weight(ws_index_(k) - pp) - lambda_(k);
+    }
     rebuild_g_eff();
-    solve_working_set();
     Scalar res = kkt_residual();
+    bool z_moved = false;
+    if (!(res <= cert_tol)) {
+      solve_working_set();
+      res = kkt_residual();
+      z_moved = true;
+    }
     for (int r = 0; r < 3 && settings_.refine && !(res <= cert_tol); ++r) {
       refine();
       res = kkt_residual();
@@ -233,7 +244,7 @@ auto DenseSolver<Scalar, N, P, M>::run(bool warm) -> const ResultType& {
       repair_dual();
       continue;
     }
-    const Eigen::Index bad = primal_violated();
+    const Eigen::Index bad = primal_violated(z_moved);
     if (bad >= 0) {
       if (last_pass)
         return finish(Status::inaccurate,

@@ -8,8 +8,8 @@ namespace rmpc::qp {
 template <typename Scalar, int N, int P, int M>
 Scalar DenseSolver<Scalar, N, P, M>::kkt_residual() {
   const Eigen::Index q = factor_.size();
-  residual_x_.noalias() = problem_.H * z_;
-  residual_x_ += g_eff_;
+  hz_.noalias() = problem_.H * z_;
+  residual_x_ = hz_ + g_eff_;
   Scalar scale = h_norm_ * z_.cwiseAbs().maxCoeff() + g_eff_.cwiseAbs().maxCoeff();
   const Scalar z_norm = z_.norm();
   Scalar worst = 0;
@@ -43,8 +43,8 @@ bool DenseSolver<Scalar, N, P, M>::dual_feasible() {
 }
 
 template <typename Scalar, int N, int P, int M>
-Eigen::Index DenseSolver<Scalar, N, P, M>::primal_violated() {
-  cz_.noalias() = problem_.C * z_;
+Eigen::Index DenseSolver<Scalar, N, P, M>::primal_violated(bool z_moved) {
+  if (z_moved) cz_.noalias() = problem_.C * z_;
   const Scalar zn = z_.norm();
   Eigen::Index worst = -1;
   Scalar worst_score = 0;
@@ -75,8 +75,8 @@ Scalar DenseSolver<Scalar, N, P, M>::equality_residual() const {
 template <typename Scalar, int N, int P, int M>
 void DenseSolver<Scalar, N, P, M>::refine() {
   const Eigen::Index q = factor_.size();
-  residual_x_.noalias() = -(problem_.H * z_);
-  residual_x_ -= g_eff_;
+  hz_.noalias() = problem_.H * z_;
+  residual_x_ = -hz_ - g_eff_;
   for (Eigen::Index k = 0; k < q; ++k) {
     normal_of(k, normal_);
     residual_x_.noalias() -= lambda_(k) * normal_;
@@ -112,9 +112,15 @@ auto DenseSolver<Scalar, N, P, M>::finish(Status status, const std::string& mess
     }
   }
   result_.row_state = state_;
-  Scalar obj = Scalar(0.5) * z_.dot(problem_.H * z_) + problem_.g.dot(z_);
+  // On the optimal path the certificate's last kkt_residual() and primal_violated() saw this
+  // z: H z and C z are reused. Any other status may come after a step: recomputed.
+  if (status != Status::optimal) {
+    hz_.noalias() = problem_.H * z_;
+    cz_.noalias() = problem_.C * z_;
+  }
+  Scalar obj = Scalar(0.5) * z_.dot(hz_) + problem_.g.dot(z_);
   for (Eigen::Index i = 0; i < mm; ++i)
-    if (soft(i)) obj += weight(i) * std::max(Scalar(0), problem_.C.row(i).dot(z_) - problem_.d(i));
+    if (soft(i)) obj += weight(i) * std::max(Scalar(0), cz_(i) - problem_.d(i));
   result_.objective = obj;
   return result_;
 }

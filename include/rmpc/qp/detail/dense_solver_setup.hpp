@@ -29,6 +29,8 @@ auto DenseSolver<Scalar, N, P, M>::compute(const ProblemType& problem) -> DenseS
     classify_hessian(k);
     return reject();
   }
+  Factor::inverse_transpose(llt_.matrixLLT(), h_shift_, j0_);
+  j_scale_ = j0_.colwise().norm().maxCoeff();
   for (Eigen::Index i = 0; i < m(); ++i) row_norm_(i) = problem_.C.row(i).norm();
   for (Eigen::Index k2 = 0; k2 < p(); ++k2) eq_norm_(k2) = detail::row(problem_.A, k2).norm();
   h_norm_ = problem_.H.cwiseAbs().rowwise().sum().maxCoeff();
@@ -92,6 +94,7 @@ void DenseSolver<Scalar, N, P, M>::allocate() {
   step_s_.resize(nn);
   normal_.resize(nn);
   residual_x_.resize(nn);
+  hz_.resize(nn);
   ws_index_.resize(nn);
   ws_sign_.resize(nn);
   lambda_.resize(nn);

@@ -27,13 +27,19 @@ class WorkingSetFactor {
     q_ = 0;
   }
 
-  /// Start from the empty working set: J = L^{-T}; `L` holds the Cholesky factor in its lower
-  /// triangle, of H scaled by 1/scale^2 (scale a power of two, so J = L^{-T}/scale is exact).
+  /// J0 = L^{-T} / scale for the Cholesky factor L (lower triangle of `L`) of H / scale^2,
+  /// `scale` a power of two so that the division is exact: the empty working set's J. It
+  /// depends on H only, so the solver computes it once per H and every cold start copies it.
   template <typename LowerFactor>
-  void reset(const LowerFactor& L, Scalar scale = Scalar(1)) {
-    J_.setIdentity();
-    L.transpose().template triangularView<Eigen::Upper>().solveInPlace(J_);
-    if (scale != Scalar(1)) J_ /= scale;
+  static void inverse_transpose(const LowerFactor& L, Scalar scale, MatrixNN& j0) {
+    j0.setIdentity(L.rows(), L.cols());
+    L.transpose().template triangularView<Eigen::Upper>().solveInPlace(j0);
+    if (scale != Scalar(1)) j0 /= scale;
+  }
+
+  /// Start from the empty working set, J = J0 (see inverse_transpose()).
+  void reset(const MatrixNN& j0) {
+    J_ = j0;
     q_ = 0;
   }
 

@@ -16,6 +16,7 @@
 // multiplier w_i - mu_i). No slack variable is ever carried.
 #pragma once
 
+#include "rmpc/qp/detail/row_structure.hpp"
 #include "rmpc/qp/detail/rows.hpp"
 #include "rmpc/qp/detail/working_set.hpp"
 #include "rmpc/qp/problem.hpp"
@@ -215,6 +216,19 @@ class DenseSolver {
   // inputs: a hard row violated by 1e-5 relative; a soft row violated by 8.59, scale 4e16).
   Scalar dependent_gap(Scalar rhs, Scalar& scale);
 
+  // normal_ = sign C_i' and step_d_ = J' normal_ (one row of J for a bound row).
+  void rotate_row(Eigen::Index i, std::int8_t sign) {
+    if (rows_.is_bound(i)) {
+      const Scalar a = Scalar(sign) * rows_.coefficient(i);
+      normal_.setZero();
+      normal_(rows_.variable(i)) = a;
+      factor_.rotate_unit(rows_.variable(i), a, step_d_);
+    } else {
+      normal_ = Scalar(sign) * problem_.C.row(i).transpose();
+      factor_.rotate_normal(normal_, step_d_);
+    }
+  }
+
   // Adds the row whose normal is in normal_ (already rotated into step_d_) to the working set.
   void push(int index, std::int8_t sign, Scalar multiplier) {
     const Eigen::Index q = factor_.size();
@@ -274,8 +288,7 @@ class DenseSolver {
   Eigen::LLT<Eigen::Matrix<Scalar, N, N>> llt_;  ///< Of H / h_shift_^2.
   Scalar h_shift_ = Scalar(1);  ///< A power of two: L(H) = h_shift_ L(H / h_shift_^2).
   Scalar h_norm_ = Scalar(0);   ///< |H|_inf.
-  Eigen::Matrix<Scalar, N, N> j0_;  ///< L(H)^{-T}: the empty working set's J, once per H.
-  Scalar j_scale_ = Scalar(1);      ///< Largest column norm of j0_ (see j_scale()).
+  Scalar j_scale_ = Scalar(1);  ///< Largest column norm of L(H)^{-T} (see j_scale()).
   Factor factor_;
   ResultType result_;
   SolverState solver_state_ = SolverState::empty;
@@ -293,6 +306,7 @@ class DenseSolver {
   VectorN lambda_, dual_r_, correction_l_, residual_l_;
   mutable VectorN kkt_rhs_;
   VectorM row_norm_, cz_;
+  detail::RowStructure<Scalar, N, M> rows_;  ///< Bounds and mirrored rows of C, per compute().
   VectorP eq_norm_;
   RowStates state_, guess_, skip_;
 };

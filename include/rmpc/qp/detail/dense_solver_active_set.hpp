@@ -39,7 +39,7 @@ auto DenseSolver<Scalar, N, P, M>::run(bool warm) -> const ResultType& {
         pop(k);
     }
   } else {
-    factor_.reset(j0_);
+    factor_.reset();
     redundant_equalities_ = 0;
     // Equalities first (Goldfarb-Idnani step 1): they enter with free-sign multipliers
     // and never leave. Their order of entry is the row order.
@@ -91,8 +91,7 @@ auto DenseSolver<Scalar, N, P, M>::run(bool warm) -> const ResultType& {
       if (!(s == RowState::active || (s == RowState::saturated && !soft(i)))) continue;
       if (state_(i) == RowState::active) continue;  // kept from the reused working set
       if (factor_.size() == nn) break;
-      normal_ = problem_.C.row(i).transpose();
-      factor_.rotate_normal(normal_, step_d_);
+      rotate_row(i, 1);
       const Scalar d2 = step_d_.tail(nn - factor_.size()).squaredNorm();
       if (!(d2 >
             square(settings_.dependency_tolerance) * normal_.squaredNorm() * square(j_scale())))
@@ -109,7 +108,7 @@ auto DenseSolver<Scalar, N, P, M>::run(bool warm) -> const ResultType& {
       if (iter >= max_iter) return finish(Status::max_iterations, "iteration limit reached");
       Eigen::Index pick = -1;
       Scalar pick_score = 0;
-      cz_.noalias() = problem_.C * z_;
+      rows_.multiply(z_, cz_);
       const Scalar zn = z_.norm();
       for (Eigen::Index i = 0; i < mm; ++i) {
         if (state_(i) == RowState::active || skip_(i)) continue;
@@ -127,14 +126,13 @@ auto DenseSolver<Scalar, N, P, M>::run(bool warm) -> const ResultType& {
       Scalar lambda_pick = 0;
       for (;;) {
         if (iter >= max_iter) return finish(Status::max_iterations, "iteration limit reached");
-        normal_ = Scalar(sign) * problem_.C.row(pick).transpose();
         const Eigen::Index q = factor_.size();
-        factor_.rotate_normal(normal_, step_d_);
+        rotate_row(pick, sign);
         factor_.primal_step(step_d_, step_s_);
         factor_.dual_step(step_d_, dual_r_);
         const Scalar d2 = q < nn ? step_d_.tail(nn - q).squaredNorm() : Scalar(0);
-        const bool primal_move = d2 > square(settings_.dependency_tolerance) *
-                                          normal_.squaredNorm() * square(j_scale());
+        const bool primal_move =
+            d2 > square(settings_.dependency_tolerance) * normal_.squaredNorm() * square(j_scale());
 
         if (!primal_move) {
           // A row linearly dependent on the working set: it may exchange places with a
@@ -286,50 +284,6 @@ void DenseSolver<Scalar, N, P, M>::repair_dual() {
     ++iter_;
   }
   clear_skips();
-}
-
-template <typename Scalar, int N, int P, int M>
-Scalar DenseSolver<Scalar, N, P, M>::dependent_gap(Scalar rhs, Scalar& scale) {
-  // The coefficients r (normal = sum_k r_k n_k) carry round-off in EVERY component: a row equal
-  // to working-set member 0 came out as r = (1, 2.9e-18), and 2.9e-18 b_1 was then the whole
-  // gap against a componentwise scale sum_k |r_k b_k| of the same size (an equality written
-  // twice reported inconsistent; fuzz input equality_copy_roundoff_coefficient). The rhs part
-  // of the scale is therefore normwise, ||(r_k |n_k|)|| ||(b_k / |n_k|)||: each row measured in
-  // units of its own norm, so that a positive row scaling (r_k / s, s n_k, s b_k) changes
-  // nothing (a plain ||r|| ||b|| mixed rows scaled by 1e8 and 1e-8). r comes from the
-  // working-set factor, so its error is eps times that factor's condition, estimated from R's
-  // diagonal with each column in units of its row's norm (max/min of |R_kk| / |n_k|: a row
-  // scaling must not change it). The rhs part is scaled by it (a copy of a working-set row
-  // under cond(L) = 1.6e5 came out as r = (2e-11, -1, -3e-11) with a gap 3.7e-12 of the plain
-  // scale, and an equality written as two inequalities was `infeasible`; fuzz input
-  // dependent_copy_roundoff_ill_conditioned_ws). Too lax a gap only skips a row; the final
-  // certificate still judges it at z.
-  const Eigen::Index q = factor_.size();
-  Scalar rn_min = std::numeric_limits<Scalar>::infinity(), rn_max = 0;
-  const Scalar z_norm = z_.norm();
-  Scalar gap = -rhs;
-  Scalar r_sq = 0, rhs_sq = 0;
-  Scalar scale_per_z = normal_.norm();
-  for (Eigen::Index k = 0; k < q; ++k) {
-    const Scalar rk = rhs_of(k);
-    normal_of(k, residual_l_);
-    const Scalar nk = residual_l_.norm();
-    if (nk > Scalar(0)) {
-      const Scalar rn = std::abs(factor_.R()(k, k)) / nk;
-      rn_min = std::min(rn_min, rn);
-      rn_max = std::max(rn_max, rn);
-    }
-    gap += dual_r_(k) * rk;
-    r_sq += square(dual_r_(k) * nk);
-    if (nk > Scalar(0)) rhs_sq += square(rk / nk);
-    scale_per_z += std::abs(dual_r_(k)) * nk;
-  }
-  const Scalar kappa_cap = Scalar(1) / std::numeric_limits<Scalar>::epsilon();
-  const Scalar kappa = rn_max > Scalar(0) && rn_min > rn_max / kappa_cap
-                           ? rn_max / rn_min
-                           : (rn_max > Scalar(0) ? kappa_cap : Scalar(1));
-  scale = std::abs(rhs) + kappa * std::sqrt(r_sq) * std::sqrt(rhs_sq) + scale_per_z * z_norm;
-  return gap;
 }
 
 template <typename Scalar, int N, int P, int M>

@@ -1,9 +1,53 @@
 // DenseSolver: the final KKT certificate before a solve may report optimal (residuals,
-// dual boxes, every row, refinement). Out-of-class definitions of rmpc/qp/dense_solver.hpp,
-// included only from there.
+// dual boxes, every row, refinement), and the round-off judge of a dependent row's gap.
+// Out-of-class definitions of rmpc/qp/dense_solver.hpp, included only from there.
 #pragma once
 
 namespace rmpc::qp {
+
+template <typename Scalar, int N, int P, int M>
+Scalar DenseSolver<Scalar, N, P, M>::dependent_gap(Scalar rhs, Scalar& scale) {
+  // The coefficients r (normal = sum_k r_k n_k) carry round-off in EVERY component: a row equal
+  // to working-set member 0 came out as r = (1, 2.9e-18), and 2.9e-18 b_1 was then the whole
+  // gap against a componentwise scale sum_k |r_k b_k| of the same size (an equality written
+  // twice reported inconsistent; fuzz input equality_copy_roundoff_coefficient). The rhs part
+  // of the scale is therefore normwise, ||(r_k |n_k|)|| ||(b_k / |n_k|)||: each row measured in
+  // units of its own norm, so that a positive row scaling (r_k / s, s n_k, s b_k) changes
+  // nothing (a plain ||r|| ||b|| mixed rows scaled by 1e8 and 1e-8). r comes from the
+  // working-set factor, so its error is eps times that factor's condition, estimated from R's
+  // diagonal with each column in units of its row's norm (max/min of |R_kk| / |n_k|: a row
+  // scaling must not change it). The rhs part is scaled by it (a copy of a working-set row
+  // under cond(L) = 1.6e5 came out as r = (2e-11, -1, -3e-11) with a gap 3.7e-12 of the plain
+  // scale, and an equality written as two inequalities was `infeasible`; fuzz input
+  // dependent_copy_roundoff_ill_conditioned_ws). Too lax a gap only skips a row; the final
+  // certificate still judges it at z.
+  const Eigen::Index q = factor_.size();
+  Scalar rn_min = std::numeric_limits<Scalar>::infinity(), rn_max = 0;
+  const Scalar z_norm = z_.norm();
+  Scalar gap = -rhs;
+  Scalar r_sq = 0, rhs_sq = 0;
+  Scalar scale_per_z = normal_.norm();
+  for (Eigen::Index k = 0; k < q; ++k) {
+    const Scalar rk = rhs_of(k);
+    normal_of(k, residual_l_);
+    const Scalar nk = residual_l_.norm();
+    if (nk > Scalar(0)) {
+      const Scalar rn = std::abs(factor_.R()(k, k)) / nk;
+      rn_min = std::min(rn_min, rn);
+      rn_max = std::max(rn_max, rn);
+    }
+    gap += dual_r_(k) * rk;
+    r_sq += square(dual_r_(k) * nk);
+    if (nk > Scalar(0)) rhs_sq += square(rk / nk);
+    scale_per_z += std::abs(dual_r_(k)) * nk;
+  }
+  const Scalar kappa_cap = Scalar(1) / std::numeric_limits<Scalar>::epsilon();
+  const Scalar kappa = rn_max > Scalar(0) && rn_min > rn_max / kappa_cap
+                           ? rn_max / rn_min
+                           : (rn_max > Scalar(0) ? kappa_cap : Scalar(1));
+  scale = std::abs(rhs) + kappa * std::sqrt(r_sq) * std::sqrt(rhs_sq) + scale_per_z * z_norm;
+  return gap;
+}
 
 template <typename Scalar, int N, int P, int M>
 Scalar DenseSolver<Scalar, N, P, M>::kkt_residual() {
@@ -44,7 +88,7 @@ bool DenseSolver<Scalar, N, P, M>::dual_feasible() {
 
 template <typename Scalar, int N, int P, int M>
 Eigen::Index DenseSolver<Scalar, N, P, M>::primal_violated(bool z_moved) {
-  if (z_moved) cz_.noalias() = problem_.C * z_;
+  if (z_moved) rows_.multiply(z_, cz_);
   const Scalar zn = z_.norm();
   Eigen::Index worst = -1;
   Scalar worst_score = 0;
@@ -116,7 +160,7 @@ auto DenseSolver<Scalar, N, P, M>::finish(Status status, const std::string& mess
   // z: H z and C z are reused. Any other status may come after a step: recomputed.
   if (status != Status::optimal) {
     hz_.noalias() = problem_.H * z_;
-    cz_.noalias() = problem_.C * z_;
+    rows_.multiply(z_, cz_);
   }
   Scalar obj = Scalar(0.5) * z_.dot(hz_) + problem_.g.dot(z_);
   for (Eigen::Index i = 0; i < mm; ++i)

@@ -21,38 +21,52 @@ class WorkingSetFactor {
   using VectorN = Eigen::Matrix<Scalar, N, 1>;
 
   void resize(Eigen::Index n) {
+    J0_.resize(n, n);
     J_.resize(n, n);
     R_.resize(n, n);
     work_.resize(n);
     q_ = 0;
+    pristine_ = false;
   }
 
-  /// J0 = L^{-T} / scale for the Cholesky factor L (lower triangle of `L`) of H / scale^2,
-  /// `scale` a power of two so that the division is exact: the empty working set's J. It
-  /// depends on H only, so the solver computes it once per H and every cold start copies it.
+  /// Once per H: J0 = L^{-T} / scale for the Cholesky factor L (lower triangle of `L`) of
+  /// H / scale^2, `scale` a power of two so that the division is exact. J0 is the empty working
+  /// set's J; it depends on H only, so every cold start reuses it (reset()).
   template <typename LowerFactor>
-  static void inverse_transpose(const LowerFactor& L, Scalar scale, MatrixNN& j0) {
-    j0.setIdentity(L.rows(), L.cols());
-    L.transpose().template triangularView<Eigen::Upper>().solveInPlace(j0);
-    if (scale != Scalar(1)) j0 /= scale;
-  }
-
-  /// Start from the empty working set, J = J0 (see inverse_transpose()).
-  void reset(const MatrixNN& j0) {
-    J_ = j0;
+  void set_hessian_factor(const LowerFactor& L, Scalar scale) {
+    J0_.setIdentity(L.rows(), L.cols());
+    L.transpose().template triangularView<Eigen::Upper>().solveInPlace(J0_);
+    if (scale != Scalar(1)) J0_ /= scale;
+    J_.resize(L.rows(), L.cols());
+    R_.resize(L.rows(), L.cols());
+    work_.resize(L.rows());
     q_ = 0;
+    pristine_ = true;
+  }
+  const MatrixNN& J0() const { return J0_; }
+
+  /// Start from the empty working set, J = J0. Nothing is copied until the first add(): a
+  /// cold solve that ends with no active row never touches J.
+  void reset() {
+    q_ = 0;
+    pristine_ = true;
   }
 
   Eigen::Index size() const { return q_; }
   Eigen::Index dim() const { return J_.rows(); }
-  const MatrixNN& J() const { return J_; }
+  const MatrixNN& J() const { return pristine_ ? J0_ : J_; }
   const MatrixNN& R() const { return R_; }
 
   /// d = J' n: the normal in the rotated coordinates. Its head(q) gives the dual step
   /// (R r = d1) and its tail the primal step (s = -J2 d2).
   template <typename Normal>
   void rotate_normal(const Normal& normal, VectorN& d) const {
-    d.noalias() = J_.transpose() * normal;
+    d.noalias() = J().transpose() * normal;
+  }
+
+  /// d = J' (a e_k) = a J(k, :)': the rotated normal of a bound on variable k, in O(n).
+  void rotate_unit(Eigen::Index k, Scalar a, VectorN& d) const {
+    d.noalias() = a * J().row(k).transpose();
   }
 
   /// Primal step s = -J2 d2 (the projection of -H^{-1} n onto the working set's null space).
@@ -62,7 +76,7 @@ class WorkingSetFactor {
       s.setZero();
       return;
     }
-    s.noalias() = -J_.rightCols(n - q_) * d.tail(n - q_);
+    s.noalias() = -J().rightCols(n - q_) * d.tail(n - q_);
   }
 
   /// Dual step r = R^{-1} d1 (the working-set multipliers change by -t r).
@@ -76,6 +90,10 @@ class WorkingSetFactor {
   /// normal's distance from the span of the working set in the H^{-1} metric.
   Scalar add(VectorN& d) {
     const Eigen::Index n = dim();
+    if (pristine_) {
+      J_ = J0_;
+      pristine_ = false;
+    }
     for (Eigen::Index j = n - 1; j > q_; --j) {
       const Scalar a = d(j - 1), b = d(j);
       if (b == Scalar(0)) continue;
@@ -119,13 +137,14 @@ class WorkingSetFactor {
   template <typename R1, typename R2, typename X, typename Lambda>
   void solve_kkt(const R1& r1, const R2& r2, X& x, Lambda& lambda) const {
     const Eigen::Index n = dim();
-    work_.noalias() = J_.transpose() * r1;
+    const MatrixNN& J = this->J();
+    work_.noalias() = J.transpose() * r1;
     // u = R^{-T} r2 overwrites lambda's storage, then lambda = R^{-1}(v1 - u).
     lambda.head(q_) = r2.head(q_);
     R_.topLeftCorner(q_, q_).transpose().template triangularView<Eigen::Lower>().solveInPlace(
         lambda.head(q_));
-    x.noalias() = J_.leftCols(q_) * lambda.head(q_);
-    if (q_ < n) x.noalias() += J_.rightCols(n - q_) * work_.tail(n - q_);
+    x.noalias() = J.leftCols(q_) * lambda.head(q_);
+    if (q_ < n) x.noalias() += J.rightCols(n - q_) * work_.tail(n - q_);
     lambda.head(q_) = work_.head(q_) - lambda.head(q_);
     R_.topLeftCorner(q_, q_).template triangularView<Eigen::Upper>().solveInPlace(lambda.head(q_));
   }
@@ -135,12 +154,13 @@ class WorkingSetFactor {
   template <typename R1, typename R2, typename X, typename Lambda, typename Work>
   void solve_kkt_block(const R1& r1, const R2& r2, X& x, Lambda& lambda, Work& work) const {
     const Eigen::Index n = dim();
-    work.noalias() = J_.transpose() * r1;
+    const MatrixNN& J = this->J();
+    work.noalias() = J.transpose() * r1;
     lambda.topRows(q_) = r2.topRows(q_);
     R_.topLeftCorner(q_, q_).transpose().template triangularView<Eigen::Lower>().solveInPlace(
         lambda.topRows(q_));
-    x.noalias() = J_.leftCols(q_) * lambda.topRows(q_);
-    if (q_ < n) x.noalias() += J_.rightCols(n - q_) * work.bottomRows(n - q_);
+    x.noalias() = J.leftCols(q_) * lambda.topRows(q_);
+    if (q_ < n) x.noalias() += J.rightCols(n - q_) * work.bottomRows(n - q_);
     lambda.topRows(q_) = work.topRows(q_) - lambda.topRows(q_);
     R_.topLeftCorner(q_, q_).template triangularView<Eigen::Upper>().solveInPlace(
         lambda.topRows(q_));
@@ -163,10 +183,12 @@ class WorkingSetFactor {
     }
   }
 
-  MatrixNN J_;
+  MatrixNN J0_;  ///< L(H)^{-T}: once per H.
+  MatrixNN J_;   ///< J0 times the working set's rotations; stale while pristine_.
   MatrixNN R_;
   mutable VectorN work_;
   Eigen::Index q_ = 0;
+  bool pristine_ = false;  ///< J is J0 (no add() since reset()): J_ not yet written.
 };
 
 }  // namespace rmpc::qp::detail

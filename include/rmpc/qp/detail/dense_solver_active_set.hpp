@@ -43,9 +43,8 @@ auto DenseSolver<Scalar, N, P, M>::run(bool warm) -> const ResultType& {
     redundant_equalities_ = 0;
     // Equalities first (Goldfarb-Idnani step 1): they enter with free-sign multipliers
     // and never leave. Their order of entry is the row order.
-    z_ = llt_.solve(g_eff_);
-    z_ /= -h_shift_;
-    z_ /= h_shift_;
+    factor_.solve_hessian(g_eff_, z_);
+    z_ = -z_;
     for (Eigen::Index k = 0; k < pp; ++k) {
       normal_ = detail::row(problem_.A, k).transpose();
       factor_.rotate_normal(normal_, step_d_);

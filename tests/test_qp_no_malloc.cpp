@@ -65,3 +65,66 @@ TEST_CASE("fixed-size solve, warm start and sensitivities allocate nothing", "[q
   CHECK(std::abs(hess(1, 2) - sens.d2z_dtheta2(1, 2)(0)) <= 1e-10 * (1 + std::abs(hess(1, 2))));
   (void)settings;
 }
+
+// Dynamic sizes: after the set-up (compute() and a first solve size every buffer), solves
+// with new linear terms, cold and warm, allocate nothing. The anchor QP nx = 8, N = 10 has
+// bound rows, mirrored rows and active sets of many sizes along a closed loop.
+#include "support/anchor_qps.hpp"
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+// Counts every operator new of this executable (std::string, std::vector, ...): Eigen's own
+// allocations are caught by EIGEN_RUNTIME_NO_MALLOC, everything else by this counter.
+namespace {
+std::atomic<long> g_operator_new_calls{0};
+}
+void* operator new(std::size_t size) {
+  ++g_operator_new_calls;
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+TEST_CASE("dynamic-size solves allocate nothing after set-up", "[qp][no_malloc]") {
+  namespace anchor = rmpc::testing::anchor;
+  const anchor::System sys = anchor::system_nx8();
+  const anchor::Condensed c = anchor::condense(sys, 10);
+  const std::vector<Eigen::VectorXd> x0s = anchor::initial_states(sys, 60);
+  std::vector<Eigen::VectorXd> gs, ds;
+  for (const auto& x0 : x0s) gs.push_back(c.g(x0)), ds.push_back(c.d(x0));
+  rmpc::qp::Problem<double> pr = c.problem;
+  pr.g = gs[0];
+  pr.d = ds[0];
+  rmpc::qp::DenseSolver<double> solver;
+  solver.compute(pr);
+  (void)solver.solve();  // sizes the result
+  const Eigen::VectorXd b(0);
+  Eigen::Matrix<std::int8_t, Eigen::Dynamic, 1> guess = solver.result().row_state;
+  int optimal = 0, infeasible = 0, active = 0, allocating_optimal_solves = 0;
+
+  // Only a failed solve builds a message (a std::string): optimal ones must not allocate.
+  Eigen::internal::set_is_malloc_allowed(false);
+  for (size_t k = 0; k < gs.size(); ++k) {
+    long before = g_operator_new_calls;
+    solver.update_linear_terms(gs[k], b, ds[k]);
+    const auto& cold = solver.solve();
+    if (cold.status == rmpc::qp::Status::optimal) {
+      ++optimal, active += cold.num_active() > 0;
+      allocating_optimal_solves += g_operator_new_calls != before;
+    }
+    if (cold.status == rmpc::qp::Status::infeasible) ++infeasible;
+    before = g_operator_new_calls;
+    const auto& warm = solver.solve(guess);  // warm from the previous x0's answer
+    if (warm.status == rmpc::qp::Status::optimal)
+      allocating_optimal_solves += g_operator_new_calls != before;
+    guess = solver.result().row_state;
+  }
+  Eigen::internal::set_is_malloc_allowed(true);
+  CHECK(allocating_optimal_solves == 0);
+  CHECK(optimal + infeasible == int(gs.size()));
+  CHECK(active > 0);
+  CHECK(infeasible > 0);
+}

@@ -13,7 +13,8 @@
 // Every solution is checked against an independent one (see `Reference`): max |dU| <= 1e-8.
 //
 // Output: one line per problem and protocol,
-//   cold nx2_N10 ratio_to_floor 1.87 us 3.21 floor_us 1.72 instances 959 failures 0
+//   cold nx2_N10 ratio_to_floor 4.68 us 0.932 floor_us 0.199 instances 959 failures 0 max_error
+//   2e-15
 // then the instance counts. `--quick` runs a few x0 per problem (the ctest smoke run).
 // This file has its own main (bench/CMakeLists.txt links it without benchmark_main).
 #include "../tests/support/anchor_qps.hpp"
@@ -86,12 +87,15 @@ struct Line {
   std::string protocol, name;
   double solve_s = 0, floor_s = 0;
   int instances = 0, failures = 0;
+  double max_error = 0;  ///< Largest max|dU| against the independent solution.
 };
 
 void print(const Line& l) {
-  std::printf("%s %s ratio_to_floor %.2f us %.3f floor_us %.3f instances %d failures %d\n",
-              l.protocol.c_str(), l.name.c_str(), l.floor_s > 0 ? l.solve_s / l.floor_s : 0.0,
-              1e6 * l.solve_s, 1e6 * l.floor_s, l.instances, l.failures);
+  std::printf(
+      "%s %s ratio_to_floor %.2f us %.3f floor_us %.3f instances %d failures %d "
+      "max_error %.1e\n",
+      l.protocol.c_str(), l.name.c_str(), l.floor_s > 0 ? l.solve_s / l.floor_s : 0.0,
+      1e6 * l.solve_s, 1e6 * l.floor_s, l.instances, l.failures, l.max_error);
 }
 
 void run_problem(const System& sys, int N, bool quick) {
@@ -113,6 +117,7 @@ void run_problem(const System& sys, int N, bool quick) {
   std::vector<VectorXd> feasible;
   std::vector<double> cold, cold_active, floor_all, floor_active;
   int failures = 0, infeasible = 0;
+  double cold_error = 0, warm_error = 0;
   VectorXd u_floor(c.n());
   for (int k = 0; k < points; ++k) {
     const VectorXd& x0 = x0s[size_t(k)];
@@ -131,6 +136,7 @@ void run_problem(const System& sys, int N, bool quick) {
                   ref.ok ? (res.z - ref.z).cwiseAbs().maxCoeff() : 0.0, res.message.c_str());
       continue;
     }
+    cold_error = std::max(cold_error, (res.z - ref.z).cwiseAbs().maxCoeff());
     feasible.push_back(x0);
     const double t = per_call_median(
         [&] {
@@ -148,9 +154,9 @@ void run_problem(const System& sys, int N, bool quick) {
     floor_all.push_back(f);
     if (ref.any_active) cold_active.push_back(t), floor_active.push_back(f);
   }
-  print({"cold", name, median(cold), median(floor_all), int(cold.size()), failures});
+  print({"cold", name, median(cold), median(floor_all), int(cold.size()), failures, cold_error});
   print({"cold_active", name, median(cold_active), median(floor_active), int(cold_active.size()),
-         failures});
+         failures, cold_error});
 
   // Warm: closed loops from the first 100 feasible x0.
   const double overhead = clock_overhead();
@@ -179,6 +185,7 @@ void run_problem(const System& sys, int N, bool quick) {
         if (rep == 0 && s > 0) {
           const Reference ref = reference_solution(c, g, d, res.z);
           if (!ref.ok || (res.z - ref.z).cwiseAbs().maxCoeff() > 1e-8) step_ok[size_t(s)] = false;
+          if (ref.ok) warm_error = std::max(warm_error, (res.z - ref.z).cwiseAbs().maxCoeff());
           step_floor[size_t(s)] = per_call_median(
               [&] {
                 u_floor = llt.solve(-g);
@@ -200,7 +207,8 @@ void run_problem(const System& sys, int N, bool quick) {
       floor_warm.push_back(step_floor[size_t(s)]);
     }
   }
-  print({"warm", name, median(warm), median(floor_warm), int(warm.size()), warm_failures});
+  print({"warm", name, median(warm), median(floor_warm), int(warm.size()), warm_failures,
+         warm_error});
   std::printf(
       "# %s: n %ld, rows %ld, feasible x0 %zu of %d (%zu with an active constraint), "
       "infeasible %d, Riccati iterations %d\n",

@@ -167,8 +167,9 @@ class DenseSolver {
   // from saturation (normal -C_i, multiplier w_i - lambda), from scratch (no running round-off).
   void rebuild_g_eff() {
     g_eff_ = problem_.g;
-    for (Eigen::Index i = 0; i < m(); ++i)
-      if (state_(i) == RowState::saturated) saturate(i, Scalar(1));
+    if (num_soft_ > 0)  // only soft rows are ever saturated
+      for (Eigen::Index i = 0; i < m(); ++i)
+        if (state_(i) == RowState::saturated) saturate(i, Scalar(1));
     for (Eigen::Index k = 0; k < factor_.size(); ++k)
       if (ws_sign_(k) < 0) saturate(ws_index_(k) - p(), Scalar(1));
   }
@@ -295,6 +296,7 @@ class DenseSolver {
   Status failure_status_ = Status::invalid_input;
   std::string failure_message_;
   int redundant_equalities_ = 0;
+  Eigen::Index num_soft_ = 0;  ///< Soft rows of C (per compute()).
   int iter_ = 0;
   bool factor_valid_ = false;  ///< The factor holds a working set of the current H, A, C.
   bool any_skip_ = false;

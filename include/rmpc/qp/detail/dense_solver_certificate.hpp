@@ -98,7 +98,9 @@ Eigen::Index DenseSolver<Scalar, N, P, M>::primal_violated(bool z_moved) {
     // No excuse for skipped (dependent) rows: their gap was judged through the working-set
     // decomposition, whose round-off can be far above the data (huge dual_r_ on a nearly
     // dependent working set); at the final z the row is evaluated directly.
-    const Scalar r = relative(std::max(Scalar(0), violation(i, cz_(i))), scale);
+    const Scalar v = std::max(Scalar(0), violation(i, cz_(i)));
+    if (v <= settings_.certificate_tolerance * scale) continue;  // the common case: no division
+    const Scalar r = relative(v, scale);
     if (!(r <= settings_.certificate_tolerance) && !(r <= worst_score)) worst = i, worst_score = r;
   }
   return worst;
@@ -141,8 +143,9 @@ auto DenseSolver<Scalar, N, P, M>::finish(Status status, const std::string& mess
   result_.z = z_;
   result_.y_eq.setZero(pp);
   result_.y_ineq.setZero(mm);
-  for (Eigen::Index i = 0; i < mm; ++i)
-    if (state_(i) == RowState::saturated) result_.y_ineq(i) = weight(i);
+  if (num_soft_ > 0)
+    for (Eigen::Index i = 0; i < mm; ++i)
+      if (state_(i) == RowState::saturated) result_.y_ineq(i) = weight(i);
   for (Eigen::Index k = 0; k < factor_.size(); ++k) {
     const int idx = ws_index_(k);
     if (idx < pp) {
@@ -163,8 +166,9 @@ auto DenseSolver<Scalar, N, P, M>::finish(Status status, const std::string& mess
     rows_.multiply(z_, cz_);
   }
   Scalar obj = Scalar(0.5) * z_.dot(hz_) + problem_.g.dot(z_);
-  for (Eigen::Index i = 0; i < mm; ++i)
-    if (soft(i)) obj += weight(i) * std::max(Scalar(0), cz_(i) - problem_.d(i));
+  if (num_soft_ > 0)
+    for (Eigen::Index i = 0; i < mm; ++i)
+      if (soft(i)) obj += weight(i) * std::max(Scalar(0), cz_(i) - problem_.d(i));
   result_.objective = obj;
   return result_;
 }

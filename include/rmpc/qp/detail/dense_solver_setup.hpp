@@ -32,6 +32,7 @@ auto DenseSolver<Scalar, N, P, M>::compute(const ProblemType& problem) -> DenseS
   factor_.set_hessian_factor(llt_.matrixLLT(), h_shift_);
   j_scale_ = factor_.J0().colwise().norm().maxCoeff();
   rows_.analyze(problem_.C);
+  num_soft_ = (problem_.soft_weight.array() < std::numeric_limits<Scalar>::infinity()).count();
   for (Eigen::Index i = 0; i < m(); ++i) row_norm_(i) = problem_.C.row(i).norm();
   for (Eigen::Index k2 = 0; k2 < p(); ++k2) eq_norm_(k2) = detail::row(problem_.A, k2).norm();
   h_norm_ = problem_.H.cwiseAbs().rowwise().sum().maxCoeff();

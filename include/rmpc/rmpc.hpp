@@ -7,8 +7,7 @@
 // in result structs (info() / .status), never thrown; values are valid only under a good status.
 #pragma once
 
-// optim first: it wraps Eigen's eigensolver include against a GCC 12 false warning, which
-// works only if it is the first to include <Eigen/Eigenvalues>.
+// optim: trust region, curvature models and the update rules of the RL loop.
 #include "rmpc/optim/status.hpp"
 #include "rmpc/optim/box_bounds.hpp"
 #include "rmpc/optim/curvature.hpp"

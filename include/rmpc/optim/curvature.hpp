@@ -8,12 +8,12 @@
 // section 4, "replace eigenvalues by their absolute values"), optionally floored.
 #pragma once
 
-#include <rmpc/optim/status.hpp>  // first: wraps Eigen includes (GCC 12 false warning)
-
 #include "rmpc/detail/settings_check.hpp"
+#include "rmpc/detail/symmetric_eigen.hpp"
+
+#include <rmpc/optim/status.hpp>
 
 #include <Eigen/Core>
-#include <Eigen/Eigenvalues>
 
 #include <algorithm>
 #include <cmath>
@@ -36,7 +36,8 @@ bool regularise_absolute_eigenvalues(const Eigen::Matrix<Scalar, N, N>& B, Scala
   if (!B.allFinite()) return false;
   if (!(floor >= Scalar(0)))
     throw std::invalid_argument("regularise_absolute_eigenvalues: floor must be >= 0");
-  Eigen::SelfAdjointEigenSolver<Eigen::Matrix<Scalar, N, N>> eig(B);
+  rmpc::detail::SymmetricEigen<Scalar, N> eig;
+  eig.compute(B);
   if (eig.info() != Eigen::Success) return false;
   const Eigen::Matrix<Scalar, N, 1> lambda = eig.eigenvalues().cwiseAbs().cwiseMax(floor);
   out.noalias() = eig.eigenvectors() * lambda.asDiagonal() * eig.eigenvectors().transpose();

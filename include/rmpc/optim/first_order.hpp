@@ -11,12 +11,12 @@
 #pragma once
 
 #include "rmpc/detail/settings_check.hpp"
+#include "rmpc/detail/symmetric_eigen.hpp"
 
 #include <rmpc/optim/box_bounds.hpp>
 #include <rmpc/optim/status.hpp>
 
 #include <Eigen/Core>
-#include <Eigen/Eigenvalues>
 
 #include <algorithm>
 #include <cmath>
@@ -300,7 +300,7 @@ class FirstOrder {
 
   FirstOrderRule rule_;
   FirstOrderSettings<Scalar> settings_;
-  Eigen::SelfAdjointEigenSolver<Matrix> eig_;
+  rmpc::detail::SymmetricEigen<Scalar, N> eig_;
   Vector x_, g_, m_, v_, lambda_, tmp_;
   Matrix Hreg_;
   Step trial_;

@@ -5,18 +5,7 @@
 //     -> caller measures J(x + p) -> tell_value(J) -> StepOutcome {accepted, rho, radius, status}
 #pragma once
 
-// GCC 12 reports a false -Wmaybe-uninitialized inside Eigen's symmetric eigensolver
-// (selfadjoint/triangular matrix-vector kernels) when sizes are known after inlining; the
-// state must be set while Eigen's text is parsed, so it wraps Eigen's includes here.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
 #include <Eigen/Core>
-#include <Eigen/Eigenvalues>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
 
 #include <algorithm>
 #include <cmath>

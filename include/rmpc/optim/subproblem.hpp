@@ -22,12 +22,12 @@
 // predicted decrease that truly exceeds the range is reported, as SubproblemStatus::non_finite.
 #pragma once
 
-#include <rmpc/optim/status.hpp>  // first: wraps Eigen includes (GCC 12 false warning)
-
 #include "rmpc/detail/settings_check.hpp"
+#include "rmpc/detail/symmetric_eigen.hpp"
+
+#include <rmpc/optim/status.hpp>
 
 #include <Eigen/Core>
-#include <Eigen/Eigenvalues>
 
 #include <algorithm>
 #include <cmath>
@@ -316,7 +316,7 @@ class ExactSubproblem {
   }
 
   ExactSubproblemSettings<Scalar> settings_;
-  Eigen::SelfAdjointEigenSolver<Matrix> eig_;
+  rmpc::detail::SymmetricEigen<Scalar, N> eig_;
   Eigen::ComputationInfo info_ = Eigen::InvalidInput;
   Vector gt_;
   Vector gs_;

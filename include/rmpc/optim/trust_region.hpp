@@ -152,8 +152,6 @@ class TrustRegion {
         settings_(settings),
         exact_(settings.exact),
         cg_(settings.steihaug),
-        exact_free_(settings.exact),
-        cg_free_(settings.steihaug),
         bfgs_(settings.bfgs) {
     settings_.validate();
   }
@@ -304,10 +302,12 @@ class TrustRegion {
 
   TrustRegionModel model_;
   TrustRegionSettings<Scalar> settings_;
-  ExactSubproblem<Scalar, N> exact_;
-  SteihaugCg<Scalar, N> cg_;
-  ExactSubproblem<Scalar> exact_free_;  ///< bounded steps: the subproblem over the free variables
-  SteihaugCg<Scalar> cg_free_;
+  // The subproblem solvers at run-time size whatever N is: with bounds they work on the free
+  // variables, without on all of them. One size keeps one instantiation per Scalar: each
+  // size costs seconds of compile time in every user's translation unit, and theta is small,
+  // so the fixed-size kernels bought nothing measurable. Set up once per model, not per ask.
+  ExactSubproblem<Scalar> exact_;
+  SteihaugCg<Scalar> cg_;
   BfgsModel<Scalar, N> bfgs_;
   BoxBounds<Scalar> bounds_;
   Vector x_, g_, s_prev_, y_;

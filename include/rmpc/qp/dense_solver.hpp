@@ -16,6 +16,7 @@
 // multiplier w_i - mu_i). No slack variable is ever carried.
 #pragma once
 
+#include "rmpc/detail/symmetric_eigen.hpp"
 #include "rmpc/qp/detail/row_structure.hpp"
 #include "rmpc/qp/detail/rows.hpp"
 #include "rmpc/qp/detail/working_set.hpp"
@@ -23,7 +24,6 @@
 
 #include <Eigen/Cholesky>
 #include <Eigen/Core>
-#include <Eigen/Eigenvalues>
 
 #include <algorithm>
 #include <cmath>

@@ -36,15 +36,14 @@ auto TrustRegion<Scalar, N>::ask() -> const Step& {
     }
     trial_.predicted_decrease = -g_.dot(trial_.step);  // linear model, B = 0
   } else if (!bounds_.empty()) {
-    const BoundedStep<Scalar, N> b = use_exact_
-                                         ? bounded_step(bounds_, x_, g_, B_, radius_, exact_free_)
-                                         : bounded_step(bounds_, x_, g_, B_, radius_, cg_free_);
+    const BoundedStep<Scalar, N> b = use_exact_ ? bounded_step(bounds_, x_, g_, B_, radius_, exact_)
+                                                : bounded_step(bounds_, x_, g_, B_, radius_, cg_);
     if (!b.finite) return stop_with_zero_step(Status::numerical_overflow);
     trial_.step = b.step;
     trial_.predicted_decrease = b.predicted_decrease;
     trial_.on_boundary = b.on_boundary;
   } else {
-    const SubproblemResult<Scalar, N> sub =
+    const SubproblemResult<Scalar> sub =
         use_exact_ ? exact_.solve(g_, radius_) : cg_.solve(g_, radius_);
     last_subproblem_ = sub.status;
     if (sub.status == SubproblemStatus::non_finite) {

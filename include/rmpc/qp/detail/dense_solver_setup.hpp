@@ -177,8 +177,8 @@ bool DenseSolver<Scalar, N, P, M>::check_problem(const ProblemType& q) {
 
 template <typename Scalar, int N, int P, int M>
 void DenseSolver<Scalar, N, P, M>::classify_hessian(int k) {
-  Eigen::SelfAdjointEigenSolver<Eigen::Matrix<Scalar, N, N>> es(
-      problem_.H * std::ldexp(Scalar(1), -2 * k), Eigen::EigenvaluesOnly);
+  rmpc::detail::SymmetricEigen<Scalar, N> es;
+  es.compute(problem_.H * std::ldexp(Scalar(1), -2 * k), false);
   const Scalar unscale = std::ldexp(Scalar(1), 2 * k);
   if (es.info() != Eigen::Success || !es.eigenvalues().allFinite()) {
     result_.status = Status::invalid_input;

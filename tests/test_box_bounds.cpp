@@ -115,9 +115,9 @@ TEST_CASE(
                           UpdateRule::tr_bfgs, UpdateRule::tr_gauss_newton, UpdateRule::adam}) {
     INFO(to_string(rule));
     auto settings = paper_settings<double>(rule);
-    settings.first_order.gd_learning_rate = 0.1;
-    settings.first_order.qn_learning_rate = 0.5;
-    settings.first_order.adam_learning_rate = 0.05;
+    settings.fixed_rate.gd_learning_rate = 0.1;
+    settings.fixed_rate.qn_learning_rate = 0.5;
+    settings.fixed_rate.adam_learning_rate = 0.05;
     Optimizer<double, 2> opt(settings);
     opt.set_bounds(lower, upper);
     V2 g;
@@ -168,5 +168,5 @@ TEST_CASE("box bounds: programmer errors are named", "[box_bounds]") {
   Optimizer<double, 2> gd(paper_settings<double>(UpdateRule::gd));
   gd.set_bounds(Eigen::VectorXd::Zero(2), Eigen::VectorXd::Constant(2, 0.25));
   CHECK(thrown_message([&] { gd.reset(V2(0.5, 0.5), 1.0); }) ==
-        "FirstOrder::reset: x0 lies outside the bounds");
+        "FixedRate::reset: x0 lies outside the bounds");
 }

@@ -14,14 +14,7 @@
 namespace {
 
 using Action = Eigen::Matrix<double, 1, 1>;
-struct TrueSystem {
-  Eigen::Vector2d step(const Eigen::Vector2d& s, const Action& a) const {
-    return linear_2d::true_step(s, a(0));
-  }
-  double cost(const Eigen::Vector2d& s, const Action& a) const {
-    return linear_2d::stage_cost(s, a(0));
-  }
-};
+using linear_2d::TrueSystem;
 using Loop = rmpc::rl::PolicyOptimizer<TrueSystem, linear_2d::PaperMpc>;
 
 std::unique_ptr<linear_2d::PaperMpc> make_mpc() {
@@ -118,7 +111,7 @@ TEST_CASE("Loop: common random numbers give every batch the same exploration", "
   // theta never moves (GD with rate 0) and eps is constant: with common random numbers every
   // batch repeats the first exactly; with per-iteration streams (the paper) they differ.
   auto settings = tiny(rmpc::optim::UpdateRule::gd, 5, 1);
-  settings.optimizer.first_order.gd_learning_rate = 0.0;
+  settings.optimizer.fixed_rate.gd_learning_rate = 0.0;
   settings.exploration.initial_probability = 0.5;
   settings.exploration.decay = 1.0;
   settings.common_random_numbers = rmpc::rl::CommonRandomNumbers::always;

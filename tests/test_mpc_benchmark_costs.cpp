@@ -1,7 +1,7 @@
 // Closed-loop costs of method.md §1: the benchmark MPC (true model, N = 50, P_true) and the
 // untrained parameterized MPC (theta0, N = 10) over the 50 training initial states, per state
 // against data/ecc24_train_ic_costs_benchmark_untrained.csv and in the mean (11.901, 26.350).
-#include "rmpc/mpc/closed_loop.hpp"
+#include "rmpc/rl/environment.hpp"
 
 #include "../examples/linear_2d/paper_model.hpp"
 #include "rmpc_catch.hpp"
@@ -38,20 +38,16 @@ double closed_loop_cost(Mpc& mpc, const Eigen::Vector2d& s0) {
   values_only.du0_dtheta = false;
   values_only.d2u0_dtheta2 = false;
   values_only.du0_ds = false;
-  auto policy = [&](const Eigen::Vector2d& s, Eigen::Matrix<double, 1, 1>& u) {
+  auto policy = [&](const Eigen::Vector2d& s, const Eigen::Matrix<double, 1, 1>&, int,
+                    Eigen::Matrix<double, 1, 1>& u) {
     const auto& r = mpc.evaluate(s, values_only);
     u = r.u0;
     return r.qp_status == rmpc::qp::Status::optimal;
   };
-  auto step = [](const Eigen::Vector2d& s, const Eigen::Matrix<double, 1, 1>& u) {
-    return linear_2d::true_step(s, u(0));
-  };
-  auto cost = [](const Eigen::Vector2d& s, const Eigen::Matrix<double, 1, 1>& u) {
-    return linear_2d::stage_cost(s, u(0));
-  };
-  const auto loop = rmpc::mpc::simulate_closed_loop<double, 2, 1>(s0, 50, policy, step, cost);
-  REQUIRE(loop.ok);
-  return loop.cost;
+  rmpc::rl::Episode<double, 2, 1> episode;
+  rmpc::rl::run_episode<double, 2, 1>(linear_2d::TrueSystem{}, s0, 50, policy, episode);
+  REQUIRE(episode.ok());
+  return episode.total_cost;
 }
 
 }  // namespace

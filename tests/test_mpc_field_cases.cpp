@@ -1,4 +1,4 @@
-// Field cases of issue #15 at the MPC level (lq_mpc.hpp, condensing.hpp, closed_loop.hpp):
+// Field cases of issue #15 at the MPC level (lq_mpc.hpp, condensing.hpp):
 //  5   an input pinned by u_lb = u_ub = theta: du0/dtheta from the equality, checked against
 //      finite differences from both sides;
 //  8   sizes checked before any conversion to fixed-size types, at every public entry;
@@ -7,7 +7,6 @@
 //  13  infinite bounds never become rows;
 //  15a an exact-L1 soft weight of 0 is valid data ("no penalty") for the MPC and the QP;
 //      a NaN theta is a status, not a throw.
-#include "rmpc/mpc/closed_loop.hpp"
 #include "rmpc/mpc/lq_mpc.hpp"
 
 #include "../examples/linear_2d/paper_model.hpp"
@@ -211,47 +210,6 @@ TEST_CASE(
   CHECK(std::isfinite(mpc.rollout(s4d, Eigen::Vector3d::Zero(), xd)));
   CHECK(xd.rows() == 4);
   CHECK(xd.cols() == 4);
-}
-
-TEST_CASE("simulate_closed_loop checks s0, nu and the sizes policy and step return",
-          "[lq_mpc][field][sizes]") {
-  auto policy = [](const Eigen::Matrix<double, 4, 1>&, Eigen::Matrix<double, 1, 1>& u) {
-    u.setZero();
-    return true;
-  };
-  auto step = [](const Eigen::Matrix<double, 4, 1>& s, const Eigen::Matrix<double, 1, 1>&) {
-    return Eigen::Vector4d(0.5 * s);
-  };
-  auto cost = [](const Eigen::Matrix<double, 4, 1>& s, const Eigen::Matrix<double, 1, 1>&) {
-    return s.squaredNorm();
-  };
-  const Eigen::VectorXd s3 = Eigen::VectorXd::Ones(3), s4 = Eigen::VectorXd::Ones(4);
-  CHECK(thrown_message([&] {
-          rmpc::mpc::simulate_closed_loop<double, 4, 1>(s3, 5, policy, step, cost);
-        }).find("s0") != std::string::npos);
-  CHECK(thrown_message([&] {
-          rmpc::mpc::simulate_closed_loop<double, 4, 1>(s4, 5, policy, step, cost, 2);
-        }).find("nu = 2") != std::string::npos);
-  const auto ok = rmpc::mpc::simulate_closed_loop<double, 4, 1>(s4, 5, policy, step, cost);
-  CHECK(ok.ok);
-  CHECK(ok.cost == Approx(4.0 * (1 + 0.25 + 0.0625 + 0.015625 + 0.00390625)));
-
-  auto bad_step = [](const Eigen::VectorXd& s, const Eigen::VectorXd&) {
-    return Eigen::VectorXd(s.head(3));
-  };
-  auto dyn_policy = [](const Eigen::VectorXd&, Eigen::VectorXd& u) {
-    u.setZero(1);
-    return true;
-  };
-  auto dyn_cost = [](const Eigen::VectorXd& s, const Eigen::VectorXd&) { return s.squaredNorm(); };
-  CHECK(thrown_message([&] {
-          rmpc::mpc::simulate_closed_loop<double, Eigen::Dynamic, Eigen::Dynamic>(
-              s4, 5, dyn_policy, bad_step, dyn_cost, 1);
-        }).find("step returned a 3x1 state") != std::string::npos);
-  CHECK(thrown_message([&] {
-          rmpc::mpc::simulate_closed_loop<double, Eigen::Dynamic, Eigen::Dynamic>(
-              s4, 5, dyn_policy, bad_step, dyn_cost, 2);
-        }).find("policy resized u") != std::string::npos);
 }
 
 // ---------------------------------------------------------------------------------- item 9

@@ -94,7 +94,7 @@ TEST_CASE("field case: gradient entries 1e154..1e300 on a quadratic, every updat
     const V2 x0 = f.c + V2(1.0, -1.0);
     for (UpdateRule rule : kAllRules) {
       auto settings = paper_settings<double>(rule);
-      settings.trust_region.max_iterations = settings.first_order.max_iterations = 5;
+      settings.trust_region.max_iterations = settings.fixed_rate.max_iterations = 5;
       Optimizer<double, 2> opt(settings);
       const RunLog log = drive(opt, x0, f, 100);
       INFO("s = " << s << ", rule " << to_string(rule) << ": " << to_string(opt.status())
@@ -132,7 +132,7 @@ TEST_CASE("field case: gradient entries 1e154..1e300 with a unit Hessian, every 
     const V2 x0(0.5, 0.25);
     for (UpdateRule rule : kAllRules) {
       auto settings = paper_settings<double>(rule);
-      settings.trust_region.max_iterations = settings.first_order.max_iterations = 5;
+      settings.trust_region.max_iterations = settings.fixed_rate.max_iterations = 5;
       Optimizer<double, 2> opt(settings);
       const RunLog log = drive(opt, x0, f, 100);
       INFO("s = " << s << ", rule " << to_string(rule) << ": " << to_string(opt.status())
@@ -403,7 +403,7 @@ TEST_CASE("field case: float instantiation, default tolerances above float epsil
   CHECK(ts.exact.eigenvalue_tolerance >= eps);
   CHECK(ts.exact.hard_case_tolerance >= eps);
   CHECK(ts.bfgs.skip_tolerance >= eps);
-  const FirstOrderSettings<float> fs;
+  const FixedRateSettings<float> fs;
   CHECK(fs.gradient_tolerance >= eps);
   CHECK(fs.qn_relative_floor >= eps);
   // The double defaults are the documented values.

@@ -2,8 +2,6 @@
 // derivatives: a policy quadratic in theta with two inputs and a quadratic Q. The exact
 // Hessian estimate must equal the Hessian of J(theta) = mean_i Q(s_i, pi_theta(s_i)) (checked
 // by central differences of J), the gradient its gradient, and Gauss-Newton the second term.
-#include "rmpc/rl/exploration.hpp"
-#include "rmpc/rl/parallel.hpp"
 #include "rmpc/rl/policy_gradient.hpp"
 
 #include "rmpc_catch.hpp"
@@ -138,35 +136,5 @@ TEST_CASE("Skipped samples are counted and left out of the means", "[policy_grad
   CHECK(est.gradient()(1) == Approx(6.0));
   CHECK(est.hessian()(0, 1) == Approx(4.0));
   CHECK_THROWS_AS(est.add(Eigen::Matrix<double, 1, 3>::Ones(), Mat(), dq, d2q),
-                  std::invalid_argument);
-}
-
-TEST_CASE(
-    "Random streams depend on the tuple, not on the thread; parallel_for covers every item once",
-    "[exploration]") {
-  using rmpc::rl::Stream;
-  CHECK(rmpc::rl::stream_seed(1, Stream::episode, 2, 3) ==
-        rmpc::rl::stream_seed(1, Stream::episode, 2, 3));
-  CHECK(rmpc::rl::stream_seed(1, Stream::episode, 2, 3) !=
-        rmpc::rl::stream_seed(1, Stream::episode, 3, 2));
-  CHECK(rmpc::rl::stream_seed(1, Stream::episode, 2, 3) !=
-        rmpc::rl::stream_seed(2, Stream::episode, 2, 3));
-  rmpc::rl::ExplorationSettings<double> ex;
-  CHECK(rmpc::rl::exploration_probability(ex, 0) == 1.0);
-  CHECK(rmpc::rl::exploration_probability(ex, 8) == Approx(0.01));
-  CHECK(rmpc::rl::exploration_probability(ex, 4) == Approx(0.1));
-  CHECK(rmpc::rl::exploration_probability(ex, 30) == 0.01);
-  for (int threads : {1, 2, 5}) {
-    std::vector<int> hits(37, 0);
-    rmpc::rl::parallel_for(37, threads, [&](std::ptrdiff_t i, int w) {
-      REQUIRE(w < threads);
-      hits[std::size_t(i)] += 1;
-    });
-    for (int hcount : hits) CHECK(hcount == 1);
-  }
-  CHECK_THROWS_AS(rmpc::rl::parallel_for(10, 2,
-                                         [](std::ptrdiff_t i, int) {
-                                           if (i == 3) throw std::invalid_argument("x");
-                                         }),
                   std::invalid_argument);
 }

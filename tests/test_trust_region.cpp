@@ -470,10 +470,10 @@ TEST_CASE("optimizer settings: defaults and paper presets validate, a bad field 
   tr.bfgs.damping_threshold = 0;  // nested settings are validated too
   CHECK(thrown_message([&] { tr.validate(); }).find("BfgsSettings::damping_threshold") == 0);
   OptimizerSettings<double> os;
-  os.first_order.adam_beta2 = 1.0;
+  os.fixed_rate.adam_beta2 = 1.0;
   CHECK(thrown_message([&] {
           Optimizer<double> o(os);
-        }).find("FirstOrderSettings::adam_beta2 must be in [0, 1)") == 0);
+        }).find("FixedRateSettings::adam_beta2 must be in [0, 1)") == 0);
   SteihaugCgSettings<double> cg;
   cg.max_iterations_per_dimension = 0;
   CHECK(thrown_message([&] {

@@ -95,6 +95,17 @@ inline Eigen::Vector2d true_step(const Eigen::Vector2d& s, double u) {
   return true_A() * s + true_B() * u;
 }
 
+/// The true system as an rl environment (rmpc/rl/environment.hpp): what the loop learns on
+/// and what every closed-loop cost of the study is measured on.
+struct TrueSystem {
+  Eigen::Vector2d step(const Eigen::Vector2d& s, const Eigen::Matrix<double, 1, 1>& a) const {
+    return true_step(s, a(0));
+  }
+  double cost(const Eigen::Vector2d& s, const Eigen::Matrix<double, 1, 1>& a) const {
+    return stage_cost(s, a(0));
+  }
+};
+
 }  // namespace linear_2d
 
 // Both MPC types are compiled once per program, in paper_mpc.cpp (target linear_2d_paper_mpc,

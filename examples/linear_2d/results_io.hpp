@@ -118,7 +118,7 @@ inline Settings settings_record(const cli::Options& o, const rmpc::rl::LoopSetti
       r.push_back({"tr_max_radius", num(s.optimizer.trust_region.max_radius), false});
       r.push_back({"tr_min_radius", num(s.optimizer.trust_region.min_radius), false});
     } else {
-      const auto& f = s.optimizer.first_order;
+      const auto& f = s.optimizer.fixed_rate;
       const double lr = rule == UpdateRule::gd   ? f.gd_learning_rate
                         : rule == UpdateRule::qn ? f.qn_learning_rate
                                                  : f.adam_learning_rate;

@@ -15,7 +15,7 @@
 #include "rmpc/optim/steihaug_cg.hpp"
 #include "rmpc/optim/trust_region.hpp"
 #include "rmpc/optim/minimize.hpp"
-#include "rmpc/optim/first_order.hpp"
+#include "rmpc/optim/fixed_rate.hpp"
 #include "rmpc/optim/update_rule.hpp"
 
 // qp: the dense QP solver and its sensitivities.
@@ -30,7 +30,6 @@
 #include "rmpc/mpc/condensing.hpp"
 #include "rmpc/mpc/policy_result.hpp"
 #include "rmpc/mpc/lq_mpc.hpp"
-#include "rmpc/mpc/closed_loop.hpp"
 #include "rmpc/mpc/derivative_check.hpp"
 
 // learn: critic, replay buffer, k-step targets.
@@ -39,6 +38,7 @@
 // rl: the policy-optimization loop.
 #include "rmpc/rl/environment.hpp"
 #include "rmpc/rl/exploration.hpp"
+#include "rmpc/rl/random_streams.hpp"
 #include "rmpc/rl/policy_gradient.hpp"
 #include "rmpc/rl/parallel.hpp"
 #include "rmpc/rl/log.hpp"

@@ -1,11 +1,9 @@
 // Critic targets over a replay memory (method.md section 4).
 //
-// (a) k fitted-Q sweeps: Q^(1) fits y = L(s, a); Q^(n) fits
-//         y = L(s, a) + gamma * m * Q^(n-1)(s', a, pi(s')),
-//     with critic input x = (s, a_prev, a): at the next state the previous action is the
-//     action just taken. Q^(k) approximates the k-step truncated cost of taking a and then
-//     following pi. pi(s') is fixed while theta is, so the caller computes it once for all
-//     samples (next_actions()) and passes the matrix in.
+// (a) fitted-Q targets y = L(s, a) + gamma * m * Q^(n-1)(s', a, pi(s')) of the sweeps of
+//     fitted_q.hpp, with critic input x = (s, a_prev, a): at the next state the previous
+//     action is the action just taken. pi(s') is fixed while theta is, so the caller computes
+//     it once for all samples (next_actions()) and passes the matrix in.
 // (b) k-step returns along the stored episodes with a bootstrap at step k:
 //         y_t = sum_{j<m} gamma^j c_{t+j} + gamma^m * m_{t+m-1} * V_{t+m-1},
 //     m = min(k, steps left in t's episode), V_i = Q(s'_i, a_i, pi(s'_i)).
@@ -13,8 +11,6 @@
 // With done_is_truncation = true (the paper's fixed 50-step episodes, which are cut, not
 // ended) every transition bootstraps, the last one of an episode included.
 #pragma once
-
-#include "rmpc/detail/settings_check.hpp"
 
 #include <rmpc/learn/critic.hpp>
 #include <rmpc/learn/replay_buffer.hpp>
@@ -124,43 +120,6 @@ Eigen::Matrix<Scalar, Eigen::Dynamic, 1> k_step_returns(
   return y;
 }
 
-template <typename Scalar_>
-struct FittedQSettings {
-  using Scalar = Scalar_;
-  int sweeps = 10;           ///< k of method.md section 4 (Q^(k) = k-step look-ahead).
-  Scalar gamma = Scalar(1);  ///< the paper's discount.
-  bool done_is_truncation =
-      true;                   ///< paper: 50-step episodes are cut, so s' is still bootstrapped.
-  bool refit_scalers = true;  ///< target range grows per sweep; the sigmoid output cannot exceed 1.
-  TrainSettings<Scalar> train{};  ///< per-sweep fit (warm-started from the previous sweep).
-
-  /// Throws std::invalid_argument naming the first field outside its range.
-  void validate() const {
-    using rmpc::detail::require_setting;
-    require_setting(sweeps > 0, "FittedQSettings::sweeps", "> 0", sweeps);
-    require_setting(gamma > Scalar(0) && gamma <= Scalar(1), "FittedQSettings::gamma", "in (0, 1]",
-                    gamma);
-    train.validate();
-  }
-};
-
-enum class FittedQStatus {
-  ok,          ///< all sweeps fitted.
-  non_finite,  ///< a fit hit NaN/Inf (its best weights are kept); later sweeps were skipped.
-};
-
-inline const char* to_string(FittedQStatus s) {
-  return s == FittedQStatus::ok ? "ok" : s == FittedQStatus::non_finite ? "non_finite" : "unknown";
-}
-
-template <typename Scalar_>
-struct FittedQResult {
-  using Scalar = Scalar_;
-  FittedQStatus status = FittedQStatus::ok;
-  std::vector<TrainResult<Scalar>> fits;             ///< one per sweep run.
-  Eigen::Matrix<Scalar, Eigen::Dynamic, 1> targets;  ///< y of the last sweep (physical units).
-};
-
 /// One fitted-Q target vector: y = cost + gamma * mask .* next_q.
 template <typename Scalar>
 Eigen::Matrix<Scalar, Eigen::Dynamic, 1> fitted_q_targets(
@@ -170,40 +129,6 @@ Eigen::Matrix<Scalar, Eigen::Dynamic, 1> fitted_q_targets(
   if (next_q.size() != buffer.size())
     throw std::invalid_argument("fitted_q_targets: next_q must have buffer.size() entries");
   return buffer.costs() + gamma * bootstrap_mask(buffer, done_is_truncation).cwiseProduct(next_q);
-}
-
-/// (a) settings.sweeps fitted-Q sweeps of the critic over the whole memory, given
-/// next_actions = pi(s'_i) (action_dim x size()). The critic is warm-started throughout.
-template <typename Scalar>
-FittedQResult<Scalar> fitted_q_sweeps(
-    Critic<Scalar>& critic, const ReplayBuffer<Scalar>& buffer,
-    const Eigen::Ref<const typename ReplayBuffer<Scalar>::Matrix>& next_actions,
-    const FittedQSettings<Scalar>& settings) {
-  using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
-  using Vector = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
-  settings.validate();
-  if (buffer.empty()) throw std::invalid_argument("fitted_q_sweeps: buffer is empty");
-  if (critic.input_dim() != buffer.state_dim() + 2 * buffer.action_dim())
-    throw std::invalid_argument("fitted_q_sweeps: critic input must be (s, a_prev, a)");
-  const Matrix x = critic_inputs(buffer);
-  const Matrix x_next = next_critic_inputs(buffer, next_actions);
-  FittedQResult<Scalar> result;
-  Vector next_q(buffer.size());
-  for (int n = 1; n <= settings.sweeps; ++n) {
-    if (n == 1) {
-      result.targets = buffer.costs();
-    } else {
-      critic.value(x_next, next_q);  // Q^(n-1)
-      result.targets =
-          fitted_q_targets(buffer, next_q, settings.gamma, settings.done_is_truncation);
-    }
-    result.fits.push_back(critic.fit(x, result.targets, settings.train, settings.refit_scalers));
-    if (result.fits.back().status == TrainStatus::non_finite) {
-      result.status = FittedQStatus::non_finite;
-      break;
-    }
-  }
-  return result;
 }
 
 /// (b) as a critic target: k-step returns with V_i = critic(s'_i, a_i, next_actions_i).

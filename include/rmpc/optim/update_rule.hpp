@@ -6,7 +6,7 @@
 
 #include "rmpc/detail/settings_check.hpp"
 
-#include <rmpc/optim/first_order.hpp>
+#include <rmpc/optim/fixed_rate.hpp>
 #include <rmpc/optim/status.hpp>
 #include <rmpc/optim/trust_region.hpp>
 
@@ -45,13 +45,13 @@ template <typename Scalar = double>
 struct OptimizerSettings {
   UpdateRule rule = UpdateRule::tr_qn;         ///< The proposed method (P1).
   TrustRegionSettings<Scalar> trust_region{};  ///< Used by tr_* rules; defaults = TR-QN radii.
-  FirstOrderSettings<Scalar> first_order{};    ///< Used by gd, qn, adam.
+  FixedRateSettings<Scalar> fixed_rate{};      ///< Used by gd, qn, adam.
 
   /// Throws std::invalid_argument naming the first field outside its range.
   void validate() const {
     using rmpc::detail::require_setting;
     trust_region.validate();
-    first_order.validate();
+    fixed_rate.validate();
   }
 };
 
@@ -80,10 +80,10 @@ class Optimizer {
   explicit Optimizer(OptimizerSettings<Scalar> settings = {})
       : settings_(settings),
         tr_(trust_region_model(settings.rule), settings.trust_region),
-        fo_(first_order_rule(settings.rule), settings.first_order) {}
+        fixed_rate_(fixed_rate_rule(settings.rule), settings.fixed_rate) {}
 
   void reset(const Eigen::Ref<const Vector>& x0, Scalar J0) {
-    tr() ? tr_.reset(x0, J0) : fo_.reset(x0, J0);
+    tr() ? tr_.reset(x0, J0) : fixed_rate_.reset(x0, J0);
   }
   /// Box bounds lower <= x <= upper honoured by every rule (box_bounds.hpp: a bounded
   /// subproblem for the trust-region rules, projected steps for GD, QN and Adam). Set before
@@ -91,34 +91,36 @@ class Optimizer {
   void set_bounds(const Eigen::Ref<const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>& lower,
                   const Eigen::Ref<const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>& upper) {
     tr_.set_bounds(lower, upper);
-    fo_.set_bounds(lower, upper);
+    fixed_rate_.set_bounds(lower, upper);
   }
   /// g and H at the current accepted point; H is ignored unless needs_hessian(rule).
   Status tell_model(const Eigen::Ref<const Vector>& g, const Eigen::Ref<const Matrix>& H) {
     if (!needs_hessian(settings_.rule)) return tell_gradient(g);
-    return tr() ? tr_.tell_model(g, H) : fo_.tell_model(g, H);
+    return tr() ? tr_.tell_model(g, H) : fixed_rate_.tell_model(g, H);
   }
   /// g only; for rules with needs_hessian(rule) == false.
   Status tell_gradient(const Eigen::Ref<const Vector>& g) {
-    return tr() ? tr_.tell_gradient(g) : fo_.tell_gradient(g);
+    return tr() ? tr_.tell_gradient(g) : fixed_rate_.tell_gradient(g);
   }
-  const Step& ask() { return tr() ? tr_.ask() : fo_.ask(); }
+  const Step& ask() { return tr() ? tr_.ask() : fixed_rate_.ask(); }
   Outcome tell_value(Scalar J_trial) {
-    return tr() ? tr_.tell_value(J_trial) : fo_.tell_value(J_trial);
+    return tr() ? tr_.tell_value(J_trial) : fixed_rate_.tell_value(J_trial);
   }
 
-  const Vector& x() const { return tr() ? tr_.x() : fo_.x(); }
-  Scalar value() const { return tr() ? tr_.value() : fo_.value(); }
-  Status status() const { return tr() ? tr_.status() : fo_.status(); }
-  int iterations() const { return tr() ? tr_.iterations() : fo_.iterations(); }
+  const Vector& x() const { return tr() ? tr_.x() : fixed_rate_.x(); }
+  Scalar value() const { return tr() ? tr_.value() : fixed_rate_.value(); }
+  Status status() const { return tr() ? tr_.status() : fixed_rate_.status(); }
+  int iterations() const { return tr() ? tr_.iterations() : fixed_rate_.iterations(); }
   /// Trials with a NaN/Inf value (rejected; see Status::non_finite_objective).
-  int non_finite_trials() const { return tr() ? tr_.non_finite_trials() : fo_.non_finite_trials(); }
-  bool needs_model() const { return tr() ? tr_.needs_model() : fo_.needs_model(); }
+  int non_finite_trials() const {
+    return tr() ? tr_.non_finite_trials() : fixed_rate_.non_finite_trials();
+  }
+  bool needs_model() const { return tr() ? tr_.needs_model() : fixed_rate_.needs_model(); }
   /// Trust radius of the next step (+inf for rules without one).
   Scalar radius() const { return tr() ? tr_.radius() : std::numeric_limits<Scalar>::infinity(); }
   UpdateRule rule() const { return settings_.rule; }
   const TrustRegion<Scalar, N>& trust_region() const { return tr_; }
-  const FirstOrder<Scalar, N>& first_order() const { return fo_; }
+  const FixedRate<Scalar, N>& fixed_rate() const { return fixed_rate_; }
 
  private:
   bool tr() const { return uses_trust_region(settings_.rule); }
@@ -130,17 +132,17 @@ class Optimizer {
       default: return TrustRegionModel::exact_hessian;
     }
   }
-  static FirstOrderRule first_order_rule(UpdateRule r) {
+  static FixedRateRule fixed_rate_rule(UpdateRule r) {
     switch (r) {
-      case UpdateRule::qn: return FirstOrderRule::quasi_newton;
-      case UpdateRule::adam: return FirstOrderRule::adam;
-      default: return FirstOrderRule::gradient_descent;
+      case UpdateRule::qn: return FixedRateRule::quasi_newton;
+      case UpdateRule::adam: return FixedRateRule::adam;
+      default: return FixedRateRule::gradient_descent;
     }
   }
 
   OptimizerSettings<Scalar> settings_;
   TrustRegion<Scalar, N> tr_;
-  FirstOrder<Scalar, N> fo_;
+  FixedRate<Scalar, N> fixed_rate_;
 };
 
 }  // namespace rmpc::optim

@@ -1,4 +1,5 @@
-// The environment the RL loop learns on (method.md section 1) and the closed-loop episode.
+// The environment the RL loop learns on (method.md section 1) and the closed-loop episode: the
+// library's one closed-loop simulation (training batches, evaluations, the examples' tables).
 //
 // An environment is any type E with (const, thread-safe: episodes run in parallel)
 //
@@ -13,6 +14,8 @@
 #include <Eigen/Core>
 
 #include <cmath>
+#include <stdexcept>
+#include <string>
 
 namespace rmpc::rl {
 
@@ -33,11 +36,19 @@ struct Episode {
 
 /// Runs `steps` steps from s0: policy(s, a_prev, k, a) -> bool fills a (false = failure,
 /// the episode stops there, never throws); env.step / env.cost as above. A non-finite
-/// successor state also stops the episode (counted as a failure).
+/// action, cost or successor state also stops the episode (counted as a failure). Sizes are
+/// programmer errors (std::invalid_argument naming the argument): s0 empty, nu != NU for a
+/// fixed NU, steps < 0, a policy that resizes a, an env.step that returns another size.
 template <typename Scalar, int NX, int NU, typename Env, typename Policy>
 void run_episode(const Env& env, const Eigen::Matrix<Scalar, NX, 1>& s0, int steps, Policy&& policy,
                  Episode<Scalar, NX, NU>& out, Eigen::Index nu = NU) {
   const Eigen::Index nx = s0.size();
+  if (nx < 1) throw std::invalid_argument("run_episode: s0 is empty");
+  if (nu < 0 || (NU != Eigen::Dynamic && nu != NU))
+    throw std::invalid_argument("run_episode: nu = " + std::to_string(nu) + ", expected NU = " +
+                                std::to_string(NU) + " (pass nu for a dynamic NU)");
+  if (steps < 0)
+    throw std::invalid_argument("run_episode: steps = " + std::to_string(steps) + " is negative");
   out.states.resize(nx, steps);
   out.prev_actions.resize(nu, steps);
   out.actions.resize(nu, steps);
@@ -49,12 +60,22 @@ void run_episode(const Env& env, const Eigen::Matrix<Scalar, NX, 1>& s0, int ste
   Eigen::Matrix<Scalar, NX, 1> s = s0;
   Eigen::Matrix<Scalar, NU, 1> a_prev = Eigen::Matrix<Scalar, NU, 1>::Zero(nu), a(nu);
   for (int k = 0; k < steps; ++k) {
-    if (!policy(s, a_prev, k, a) || !a.allFinite()) {
+    const bool acted = policy(s, a_prev, k, a);
+    if (a.size() != nu)
+      throw std::invalid_argument("run_episode: the policy resized a to " +
+                                  std::to_string(a.size()) +
+                                  " entries, expected nu = " + std::to_string(nu));
+    if (!acted || !a.allFinite()) {
       out.failed_step = k;
       break;
     }
     const Scalar c = env.cost(s, a);
-    const Eigen::Matrix<Scalar, NX, 1> s_next = env.step(s, a);
+    const auto next = env.step(s, a);  // size checked before the fixed-size copy
+    if (next.rows() != nx || next.cols() != 1)
+      throw std::invalid_argument("run_episode: env.step returned a " +
+                                  std::to_string(next.rows()) + "x" + std::to_string(next.cols()) +
+                                  " state, expected nx = " + std::to_string(nx) + " entries");
+    const Eigen::Matrix<Scalar, NX, 1> s_next = next;
     if (!s_next.allFinite() || !std::isfinite(c)) {
       out.failed_step = k;
       break;

@@ -14,16 +14,16 @@
 //             -> tell_model(g, H)
 //
 // Determinism: every random stream is seeded from (seed, purpose, iteration, episode)
-// (exploration.hpp; with common_random_numbers the episode streams drop the iteration); each worker
-// owns one MPC object; each work item (an episode, or one stored episode of the memory) starts its
-// QP cold and warm-starts inside the item only; reductions run in sample order. The same seed gives
-// the same run for any `threads`. Numerical failures (QP not solved, degenerate sensitivities) are
-// counted per iteration; nothing throws inside the loop.
+// (random_streams.hpp; with common_random_numbers the episode streams drop the iteration); each
+// worker owns one MPC object; each work item (an episode, or one stored episode of the memory)
+// starts its QP cold and warm-starts inside the item only; reductions run in sample order. The same
+// seed gives the same run for any `threads`. Numerical failures (QP not solved, degenerate
+// sensitivities) are counted per iteration; nothing throws inside the loop.
 #pragma once
 
 #include <rmpc/learn/critic.hpp>
 #include <rmpc/learn/replay_buffer.hpp>
-#include <rmpc/learn/targets.hpp>
+#include <rmpc/learn/fitted_q.hpp>
 #include <rmpc/mpc/lq_mpc.hpp>
 #include <rmpc/optim/update_rule.hpp>
 #include <rmpc/rl/environment.hpp>
@@ -31,6 +31,7 @@
 #include <rmpc/rl/loop_records.hpp>
 #include <rmpc/rl/loop_settings.hpp>
 #include <rmpc/rl/parallel.hpp>
+#include <rmpc/rl/random_streams.hpp>
 #include <rmpc/rl/policy_gradient.hpp>
 
 #include <Eigen/Core>
@@ -99,15 +100,15 @@ class PolicyOptimizer {
   const learn::ReplayBuffer<Scalar>& buffer() const { return buffer_; }
   /// Q^(k), the critic of the gradient (valid after a run without float_critic).
   learn::Critic<Scalar>& critic() {
-    if (critics_.empty())
+    if (fitted_q_.empty())
       throw std::logic_error("PolicyOptimizer::critic: no critic (not run, or float_critic)");
-    return critics_.back();
+    return fitted_q_.critic();
   }
   /// Q^(k) of a run with float_critic.
   learn::Critic<float>& float_critic() {
-    if (critics_float_.empty())
+    if (fitted_q_float_.empty())
       throw std::logic_error("PolicyOptimizer::float_critic: no float critic");
-    return critics_float_.back();
+    return fitted_q_float_.critic();
   }
 
  private:
@@ -149,7 +150,7 @@ class PolicyOptimizer {
   /// pi_next_), then Q^(k)'s dQ/da and d2Q/da2 at (s_i, a_prev_i, pi(s_i)) into dq_, d2q_.
   /// C is the critic network's scalar (Scalar, or float with float_critic).
   template <typename C>
-  void fit_and_differentiate(std::vector<learn::Critic<C>>& critics, int it, Record& rec);
+  void fit_and_differentiate(learn::FittedQ<C>& fitted_q, int it, Record& rec);
 
   Env env_;
   States initial_states_;
@@ -157,8 +158,8 @@ class PolicyOptimizer {
   std::vector<std::unique_ptr<Mpc>> mpcs_;
   Eigen::Index nx_ = 0, nu_ = 0, np_ = 0;
   learn::ReplayBuffer<Scalar> buffer_;
-  std::vector<learn::Critic<Scalar>> critics_;       ///< Q^(1)..Q^(k)
-  std::vector<learn::Critic<float>> critics_float_;  ///< Q^(1)..Q^(k) with float_critic
+  learn::FittedQ<Scalar> fitted_q_;       ///< Q^(1)..Q^(k)
+  learn::FittedQ<float> fitted_q_float_;  ///< Q^(1)..Q^(k) with float_critic
   std::unique_ptr<optim::Optimizer<Scalar, NP>> optimizer_;
   DpgEstimator<Scalar, NP, NU> estimator_;
   std::vector<mpc::PolicyStatus> status_;

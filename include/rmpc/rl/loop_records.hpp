@@ -2,7 +2,7 @@
 // iteration, the loop's status and its result.
 #pragma once
 
-#include <rmpc/learn/targets.hpp>
+#include <rmpc/learn/fitted_q.hpp>
 #include <rmpc/optim/status.hpp>
 
 #include <Eigen/Core>

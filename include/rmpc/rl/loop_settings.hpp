@@ -4,7 +4,7 @@
 
 #include "rmpc/detail/settings_check.hpp"
 
-#include <rmpc/learn/targets.hpp>
+#include <rmpc/learn/fitted_q.hpp>
 #include <rmpc/optim/update_rule.hpp>
 #include <rmpc/rl/exploration.hpp>
 #include <rmpc/rl/policy_gradient.hpp>

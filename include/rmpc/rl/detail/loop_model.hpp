@@ -69,16 +69,11 @@ void PolicyOptimizer<Env, Mpc>::update_model(const VectorTheta& theta, int it, R
   rec.time.sensitivities += std::chrono::duration<double>(clock::now() - t0).count();
 
   // k fitted-Q sweeps (pi(s') reused by all), then the critic's action derivatives.
-  // Q^(n) = critics_[n-1], warm-started from its own fit at the previous accepted theta
-  // (Q^(n) moves little with theta); at the first fit from Q^(n-1) just fitted.
   t0 = clock::now();
-  q_.resize(m);
-  dq_.resize(nu, m);
-  d2q_.resize(nu * nu, m);
   if (settings_.float_critic)
-    fit_and_differentiate(critics_float_, it, rec);
+    fit_and_differentiate(fitted_q_float_, it, rec);
   else
-    fit_and_differentiate(critics_, it, rec);
+    fit_and_differentiate(fitted_q_, it, rec);
   rec.time.critic += std::chrono::duration<double>(clock::now() - t0).count();
 
   // DPG means in sample order, then the optimizer's model.
@@ -114,58 +109,26 @@ void PolicyOptimizer<Env, Mpc>::update_model(const VectorTheta& theta, int it, R
 
 template <typename Env, typename Mpc>
 template <typename C>
-void PolicyOptimizer<Env, Mpc>::fit_and_differentiate(std::vector<learn::Critic<C>>& critics,
-                                                      int it, Record& rec) {
-  using MatrixC = Eigen::Matrix<C, Eigen::Dynamic, Eigen::Dynamic>;
-  using VectorC = Eigen::Matrix<C, Eigen::Dynamic, 1>;
-  const auto& fq = settings_.critic;
-  const int k = std::max(fq.sweeps, 1);
-  const bool first = critics.empty();
-  if (first) critics.reserve(std::size_t(k));  // copies of back() below must not reallocate
-  Matrix x, x_next;
-  learn::make_critic_inputs<Scalar>(buffer_.states(), buffer_.prev_actions(), buffer_.actions(), x);
-  learn::make_critic_inputs<Scalar>(buffer_.next_states(), buffer_.actions(), pi_next_, x_next);
-  const MatrixC xc = x.template cast<C>(), xc_next = x_next.template cast<C>();
-  Vector y;
-  VectorC next_qc(buffer_.size());
-  const learn::TrainSettings<C> train_c = learn::cast_settings<C>(fq.train);
-  for (int n = 1; n <= k; ++n) {
-    if (first) {
-      if (n == 1)
-        critics.push_back(learn::make_paper_critic<C>(
-            nx_, nu_, stream_seed(settings_.seed, Stream::critic_init, 0),
-            settings_.critic_hidden));
-      else
-        critics.push_back(critics.back());
-    }
-    if (n == 1) {
-      y = buffer_.costs();
-    } else {
-      critics[std::size_t(n - 2)].value(xc_next, next_qc);  // Q^(n-1)(s', a, pi(s'))
-      const Vector next_q = next_qc.template cast<Scalar>();
-      y = learn::fitted_q_targets(buffer_, next_q, fq.gamma, fq.done_is_truncation);
-    }
-    auto train = train_c;
-    train.seed =
-        stream_seed(settings_.seed, Stream::critic_fit, std::uint64_t(it), std::uint64_t(n));
-    if (first) train.max_epochs = std::max(train.max_epochs, settings_.first_fit_max_epochs);
-    train.threads = settings_.threads;  // shards in parallel; the result does not depend on it
-    const VectorC yc = y.template cast<C>();
-    const auto fit = critics[std::size_t(n - 1)].fit(xc, yc, train, fq.refit_scalers);
-    rec.critic_epochs += fit.epochs;
-    rec.critic_loss = Scalar(fit.best_loss);
-    if (fit.status == learn::TrainStatus::non_finite)
-      rec.critic_status = learn::FittedQStatus::non_finite;
-  }
-  const Eigen::Index m = buffer_.size(), nu = nu_;
-  learn::make_critic_inputs<Scalar>(buffer_.states(), buffer_.prev_actions(), pi_s_, x);
-  VectorC qc(m);
-  MatrixC dqc(nu, m), d2qc(nu * nu, m);
-  critics.back().value_gradient_hessian(x.template cast<C>(), learn::critic_action_indices(nx_, nu),
-                                        qc, dqc, d2qc);
-  q_ = qc.template cast<Scalar>();
-  dq_ = dqc.template cast<Scalar>();
-  d2q_ = d2qc.template cast<Scalar>();
+void PolicyOptimizer<Env, Mpc>::fit_and_differentiate(learn::FittedQ<C>& fitted_q, int it,
+                                                      Record& rec) {
+  // Q^(n) warm-starts from its own fit at the previous accepted theta; the first fit starts
+  // from the seeded initial network and gets at least first_fit_max_epochs per sweep.
+  const bool first = fitted_q.empty();
+  if (first)
+    fitted_q.reset(learn::make_paper_critic<C>(
+        nx_, nu_, stream_seed(settings_.seed, Stream::critic_init, 0), settings_.critic_hidden));
+  learn::FittedQSettings<Scalar> fq = settings_.critic;
+  fq.train.threads = settings_.threads;  // shards in parallel; the result does not depend on it
+  if (first) fq.train.max_epochs = std::max(fq.train.max_epochs, settings_.first_fit_max_epochs);
+  const auto fit = fitted_q.fit(buffer_, pi_next_, fq, [&](int n) {
+    return stream_seed(settings_.seed, Stream::critic_fit, std::uint64_t(it), std::uint64_t(n));
+  });
+  rec.critic_epochs += fit.epochs;
+  rec.critic_loss = Scalar(fit.fits.back().best_loss);
+  if (fit.status == learn::FittedQStatus::non_finite)
+    rec.critic_status = learn::FittedQStatus::non_finite;
+  fitted_q.template action_derivatives<Scalar>(buffer_.states(), buffer_.prev_actions(), pi_s_, q_,
+                                               dq_, d2q_);
 }
 
 }  // namespace rmpc::rl

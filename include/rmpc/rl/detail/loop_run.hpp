@@ -18,8 +18,8 @@ auto PolicyOptimizer<Env, Mpc>::run(const Eigen::Ref<const VectorTheta>& theta0,
     return result;
   }
   buffer_ = learn::ReplayBuffer<Scalar>(nx_, nu_, settings_.buffer_episodes);
-  critics_.clear();
-  critics_float_.clear();
+  fitted_q_.clear();
+  fitted_q_float_.clear();
   if (!optim::BoxBounds<Scalar>{settings_.theta_lower, settings_.theta_upper}.contains(theta0))
     throw std::invalid_argument(
         "PolicyOptimizer::run: theta0 lies outside LoopSettings::theta_lower/theta_upper");

@@ -1,5 +1,6 @@
-// Baseline update rules without a ratio test (method.md section 4), in the ask/tell shape of
-// TrustRegion so the RL loop can swap them:
+// Update rules with a fixed learning rate and no ratio test, the paper's baselines (method.md
+// section 4; first-order GD and Adam, and QN, which scales g by |H|^-1 but has no trust
+// region), in the ask/tell shape of TrustRegion so the RL loop can swap them:
 //   GD:   p = -lr g                                     (paper: lr = 1e-4)
 //   QN:   p = -lr |H|^-1 g, |H| = V max(|Lambda|, floor) V'   (paper: lr = 1e-2, P1's H)
 //   Adam: p = -lr m_hat / (sqrt(v_hat) + eps)           (Kingma & Ba 2015, Algorithm 1)
@@ -25,14 +26,14 @@
 
 namespace rmpc::optim {
 
-enum class FirstOrderRule {
+enum class FixedRateRule {
   gradient_descent,  ///< p = -lr g.
   quasi_newton,      ///< p = -lr |H|^-1 g (no trust region).
   adam,              ///< Adam moments on g.
 };
 
 template <typename Scalar = double>
-struct FirstOrderSettings {
+struct FixedRateSettings {
   Scalar gd_learning_rate = Scalar(1e-4);  ///< GD of method.md section 4.
   Scalar qn_learning_rate = Scalar(1e-2);  ///< QN of method.md section 4.
   /// |lambda| floored at qn_relative_floor * max|lambda|: keeps |H|^-1 bounded (a singular
@@ -51,48 +52,46 @@ struct FirstOrderSettings {
   void validate() const {
     using rmpc::detail::require_setting;
     require_setting(rmpc::detail::finite_nonnegative(gd_learning_rate),
-                    "FirstOrderSettings::gd_learning_rate", "finite and >= 0 (0: no step)",
+                    "FixedRateSettings::gd_learning_rate", "finite and >= 0 (0: no step)",
                     gd_learning_rate);
     require_setting(rmpc::detail::finite_nonnegative(qn_learning_rate),
-                    "FirstOrderSettings::qn_learning_rate", "finite and >= 0 (0: no step)",
+                    "FixedRateSettings::qn_learning_rate", "finite and >= 0 (0: no step)",
                     qn_learning_rate);
     require_setting(
         rmpc::detail::finite_positive(qn_relative_floor) && qn_relative_floor <= Scalar(1),
-        "FirstOrderSettings::qn_relative_floor", "in (0, 1]", qn_relative_floor);
+        "FixedRateSettings::qn_relative_floor", "in (0, 1]", qn_relative_floor);
     require_setting(rmpc::detail::finite_nonnegative(adam_learning_rate),
-                    "FirstOrderSettings::adam_learning_rate", "finite and >= 0 (0: no step)",
+                    "FixedRateSettings::adam_learning_rate", "finite and >= 0 (0: no step)",
                     adam_learning_rate);
     require_setting(adam_beta1 >= Scalar(0) && adam_beta1 < Scalar(1),
-                    "FirstOrderSettings::adam_beta1", "in [0, 1)", adam_beta1);
+                    "FixedRateSettings::adam_beta1", "in [0, 1)", adam_beta1);
     require_setting(adam_beta2 >= Scalar(0) && adam_beta2 < Scalar(1),
-                    "FirstOrderSettings::adam_beta2", "in [0, 1)", adam_beta2);
-    require_setting(rmpc::detail::finite_positive(adam_epsilon), "FirstOrderSettings::adam_epsilon",
+                    "FixedRateSettings::adam_beta2", "in [0, 1)", adam_beta2);
+    require_setting(rmpc::detail::finite_positive(adam_epsilon), "FixedRateSettings::adam_epsilon",
                     "finite and > 0", adam_epsilon);
     require_setting(rmpc::detail::finite_nonnegative(gradient_tolerance),
-                    "FirstOrderSettings::gradient_tolerance", "finite and >= 0",
-                    gradient_tolerance);
-    require_setting(max_iterations > 0, "FirstOrderSettings::max_iterations", "> 0",
-                    max_iterations);
+                    "FixedRateSettings::gradient_tolerance", "finite and >= 0", gradient_tolerance);
+    require_setting(max_iterations > 0, "FixedRateSettings::max_iterations", "> 0", max_iterations);
   }
 };
 
 template <typename Scalar = double, int N = Eigen::Dynamic>
-class FirstOrder {
+class FixedRate {
  public:
   using Vector = Eigen::Matrix<Scalar, N, 1>;
   using Matrix = Eigen::Matrix<Scalar, N, N>;
   using Step = TrialStep<Scalar, N>;
   using Outcome = StepOutcome<Scalar>;
 
-  explicit FirstOrder(FirstOrderRule rule = FirstOrderRule::gradient_descent,
-                      FirstOrderSettings<Scalar> settings = {})
+  explicit FixedRate(FixedRateRule rule = FixedRateRule::gradient_descent,
+                     FixedRateSettings<Scalar> settings = {})
       : rule_(rule), settings_(settings) {
     settings_.validate();
   }
 
   void reset(const Eigen::Ref<const Vector>& x0, Scalar J0) {
     if constexpr (N != Eigen::Dynamic)
-      if (x0.size() != N) throw std::invalid_argument("FirstOrder::reset: x0 has the wrong size");
+      if (x0.size() != N) throw std::invalid_argument("FixedRate::reset: x0 has the wrong size");
     const Eigen::Index n = x0.size();
     x_ = x0;
     value_ = J0;
@@ -105,9 +104,9 @@ class FirstOrder {
     trial_.step.setZero(n);
     trial_.point = x_;
     trial_.radius = std::numeric_limits<Scalar>::infinity();
-    bounds_.validate(n, "FirstOrder::set_bounds");
+    bounds_.validate(n, "FixedRate::set_bounds");
     if (!bounds_.contains(x0))
-      throw std::invalid_argument("FirstOrder::reset: x0 lies outside the bounds");
+      throw std::invalid_argument("FixedRate::reset: x0 lies outside the bounds");
     iterations_ = 0;
     phase_ = Phase::need_model;
     status_ = (x0.allFinite() && std::isfinite(J0)) ? Status::running : Status::non_finite_input;
@@ -115,9 +114,9 @@ class FirstOrder {
 
   /// Gradient and Hessian at the current point (H used by quasi_newton only).
   Status tell_model(const Eigen::Ref<const Vector>& g, const Eigen::Ref<const Matrix>& H) {
-    if (rule_ != FirstOrderRule::quasi_newton) return tell_gradient(g);
+    if (rule_ != FixedRateRule::quasi_newton) return tell_gradient(g);
     if (H.rows() != x_.size() || H.cols() != x_.size())
-      throw std::invalid_argument("FirstOrder::tell_model: H has the wrong size");
+      throw std::invalid_argument("FixedRate::tell_model: H has the wrong size");
     if (!begin(g)) return status_;
     if (!H.allFinite()) return stop(Status::non_finite_input);
     eig_.compute(H);
@@ -131,8 +130,8 @@ class FirstOrder {
 
   /// Gradient at the current point (gradient_descent, adam).
   Status tell_gradient(const Eigen::Ref<const Vector>& g) {
-    if (rule_ == FirstOrderRule::quasi_newton)
-      throw std::invalid_argument("FirstOrder::tell_gradient: quasi_newton needs tell_model(g, H)");
+    if (rule_ == FixedRateRule::quasi_newton)
+      throw std::invalid_argument("FixedRate::tell_gradient: quasi_newton needs tell_model(g, H)");
     if (!begin(g)) return status_;
     return end();
   }
@@ -145,13 +144,13 @@ class FirstOrder {
       return trial_;
     }
     if (phase_ != Phase::need_ask)
-      throw std::logic_error("FirstOrder::ask: tell_model/tell_gradient first");
+      throw std::logic_error("FixedRate::ask: tell_model/tell_gradient first");
     switch (rule_) {
-      case FirstOrderRule::gradient_descent:
+      case FixedRateRule::gradient_descent:
         trial_.step = -settings_.gd_learning_rate * g_;
         trial_.predicted_decrease = -g_.dot(trial_.step);
         break;
-      case FirstOrderRule::quasi_newton: {
+      case FixedRateRule::quasi_newton: {
         // p = -lr V |Lambda|^-1 V' g; predicted decrease of m(p) = g'p + p'|H|p/2.
         tmp_.noalias() = eig_.eigenvectors().transpose() * g_;
         tmp_.array() /= lambda_.array();
@@ -161,7 +160,7 @@ class FirstOrder {
         trial_.predicted_decrease = -(g_.dot(trial_.step) + Scalar(0.5) * trial_.step.dot(tmp_));
         break;
       }
-      case FirstOrderRule::adam: {
+      case FixedRateRule::adam: {
         // Moments were advanced in tell_gradient (one per gradient); bias-corrected here.
         const Scalar t = Scalar(iterations_ + 1);
         const Scalar c1 = Scalar(1) - std::pow(settings_.adam_beta1, t);
@@ -180,7 +179,7 @@ class FirstOrder {
       // Projected step (box_bounds.hpp); the predicted decrease is that of the projected step.
       bounds_.project_step(x_, trial_.step);
       trial_.predicted_decrease = -g_.dot(trial_.step);
-      if (rule_ == FirstOrderRule::quasi_newton) {
+      if (rule_ == FixedRateRule::quasi_newton) {
         tmp_.noalias() = Hreg_ * trial_.step;
         trial_.predicted_decrease -= Scalar(0.5) * trial_.step.dot(tmp_);
       }
@@ -206,7 +205,7 @@ class FirstOrder {
     out.radius = trial_.radius;
     out.status = status_;
     if (status_ != Status::running) return out;
-    if (phase_ != Phase::need_value) throw std::logic_error("FirstOrder::tell_value: ask() first");
+    if (phase_ != Phase::need_value) throw std::logic_error("FixedRate::tell_value: ask() first");
     ++iterations_;
     out.actual_decrease = value_ - J_trial;
     out.predicted_decrease = trial_.predicted_decrease;
@@ -247,8 +246,8 @@ class FirstOrder {
   /// tell_value calls with a NaN/Inf value (each one rejected).
   int non_finite_trials() const { return non_finite_trials_; }
   bool needs_model() const { return status_ == Status::running && phase_ == Phase::need_model; }
-  FirstOrderRule rule() const { return rule_; }
-  const FirstOrderSettings<Scalar>& settings() const { return settings_; }
+  FixedRateRule rule() const { return rule_; }
+  const FixedRateSettings<Scalar>& settings() const { return settings_; }
 
  private:
   enum class Phase { need_model, need_ask, need_value };
@@ -259,10 +258,10 @@ class FirstOrder {
   }
   bool begin(const Eigen::Ref<const Vector>& g) {
     if (g.size() != x_.size())
-      throw std::invalid_argument("FirstOrder::tell_model: g has the wrong size");
+      throw std::invalid_argument("FixedRate::tell_model: g has the wrong size");
     if (status_ != Status::running) return false;
     if (phase_ == Phase::need_value)
-      throw std::logic_error("FirstOrder::tell_model: tell_value() for the pending step first");
+      throw std::logic_error("FixedRate::tell_model: tell_value() for the pending step first");
     if (!g.allFinite()) {
       stop(Status::non_finite_input);
       return false;
@@ -272,7 +271,7 @@ class FirstOrder {
   }
   Status end() {
     // Adam: one moment update per point; re-telling at the same point only replaces g.
-    if (rule_ == FirstOrderRule::adam && phase_ == Phase::need_model) {
+    if (rule_ == FixedRateRule::adam && phase_ == Phase::need_model) {
       m_ = settings_.adam_beta1 * m_ + (Scalar(1) - settings_.adam_beta1) * g_;
       // g^2 overflows for |g| > 1e154 (double): v is kept as v / 4^e, e raised (exactly, by
       // powers of two) when |g| / 2^e leaves the safe range; e = 0 in the normal range.
@@ -298,8 +297,8 @@ class FirstOrder {
     return status_;
   }
 
-  FirstOrderRule rule_;
-  FirstOrderSettings<Scalar> settings_;
+  FixedRateRule rule_;
+  FixedRateSettings<Scalar> settings_;
   rmpc::detail::SymmetricEigen<Scalar, N> eig_;
   Vector x_, g_, m_, v_, lambda_, tmp_;
   Matrix Hreg_;

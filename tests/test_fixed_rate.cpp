@@ -34,10 +34,10 @@ void run(Opt& opt, const V2& x0, int steps, bool with_hessian) {
 }
 }  // namespace
 
-TEST_CASE("GD: p = -lr g, always accepted", "[first_order]") {
-  FirstOrderSettings<double> s;
+TEST_CASE("GD: p = -lr g, always accepted", "[fixed_rate]") {
+  FixedRateSettings<double> s;
   s.gd_learning_rate = 0.1;
-  FirstOrder<double, 2> gd(FirstOrderRule::gradient_descent, s);
+  FixedRate<double, 2> gd(FixedRateRule::gradient_descent, s);
   const V2 x0(0.0, 0.0);
   gd.reset(x0, quad(x0));
   gd.tell_gradient(quad_grad(x0));
@@ -52,16 +52,16 @@ TEST_CASE("GD: p = -lr g, always accepted", "[first_order]") {
   CHECK((gd.x() - kC).norm() < 1e-8);
 }
 
-TEST_CASE("QN without trust region: p = -lr |H|^-1 g", "[first_order]") {
-  FirstOrderSettings<double> s;
+TEST_CASE("QN without trust region: p = -lr |H|^-1 g", "[fixed_rate]") {
+  FixedRateSettings<double> s;
   s.qn_learning_rate = 1.0;  // full Newton step lands on the minimiser of a quadratic
-  FirstOrder<double, 2> qn(FirstOrderRule::quasi_newton, s);
+  FixedRate<double, 2> qn(FixedRateRule::quasi_newton, s);
   run(qn, V2(1.0, 1.0), 5, true);
   CHECK(qn.status() == Status::converged_gradient);
   CHECK(qn.iterations() == 1);
   CHECK((qn.x() - kC).norm() < 1e-12);
   // Indefinite H: |H| is used, so the step is still a descent direction.
-  FirstOrder<double, 2> qi(FirstOrderRule::quasi_newton, FirstOrderSettings<double>{});
+  FixedRate<double, 2> qi(FixedRateRule::quasi_newton, FixedRateSettings<double>{});
   const V2 g(1.0, 1.0);
   const M2 H = (M2() << -2.0, 0.0, 0.0, 4.0).finished();
   qi.reset(V2::Zero(), 0.0);
@@ -69,18 +69,18 @@ TEST_CASE("QN without trust region: p = -lr |H|^-1 g", "[first_order]") {
   const auto& t = qi.ask();
   CHECK((t.step - V2(-1e-2 * 0.5, -1e-2 * 0.25)).norm() < 1e-15);
   CHECK(t.step.dot(g) < 0);
-  FirstOrder<double, 2> qz(FirstOrderRule::quasi_newton);
+  FixedRate<double, 2> qz(FixedRateRule::quasi_newton);
   qz.reset(V2::Zero(), 0.0);
   CHECK(qz.tell_model(g, M2::Zero()) == Status::subproblem_failed);
   CHECK_THROWS_AS(qz.tell_gradient(g), std::invalid_argument);
 }
 
-TEST_CASE("Adam: first step is -lr sign(g), converges on a quadratic", "[first_order]") {
-  FirstOrderSettings<double> s;
+TEST_CASE("Adam: first step is -lr sign(g), converges on a quadratic", "[fixed_rate]") {
+  FixedRateSettings<double> s;
   s.adam_learning_rate = 1e-2;
   s.max_iterations = 20000;
   s.gradient_tolerance = 1e-6;
-  FirstOrder<double, 2> adam(FirstOrderRule::adam, s);
+  FixedRate<double, 2> adam(FixedRateRule::adam, s);
   const V2 x0(1.0, -1.0);
   adam.reset(x0, quad(x0));
   adam.tell_gradient(quad_grad(x0));
@@ -92,12 +92,12 @@ TEST_CASE("Adam: first step is -lr sign(g), converges on a quadratic", "[first_o
   CHECK((adam.x() - kC).norm() < 1e-4);
 }
 
-TEST_CASE("Optimizer: every update rule through one ask/tell interface", "[first_order]") {
+TEST_CASE("Optimizer: every update rule through one ask/tell interface", "[fixed_rate]") {
   const V2 x0(-0.5, 0.6);
   for (UpdateRule rule : {UpdateRule::gd, UpdateRule::tr_gd, UpdateRule::qn, UpdateRule::tr_qn,
                           UpdateRule::tr_bfgs, UpdateRule::tr_gauss_newton, UpdateRule::adam}) {
     auto s = paper_settings<double>(rule);
-    s.first_order.max_iterations = s.trust_region.max_iterations = 100;
+    s.fixed_rate.max_iterations = s.trust_region.max_iterations = 100;
     Optimizer<double, 2> opt(s);
     opt.reset(x0, quad(x0));
     // The RL loop's shape: always pass (g, H); rules that do not need H ignore it.

@@ -13,6 +13,7 @@
 // (settings, rule, seed, rmpc version) and spell missing values nan; the JSON has the same
 // record under "settings".
 #include "cli.hpp"
+#include "paper_loop.hpp"
 #include "paper_model.hpp"
 #include "policy_mode.hpp"
 #include "results_io.hpp"
@@ -46,17 +47,8 @@ using Action = Eigen::Matrix<double, 1, 1>;
 constexpr double benchmark_cost = 11.901;  // method.md section 1
 constexpr double untrained_cost = 26.350;
 
-/// The true system of method.md section 1 as an rl environment.
-struct TrueSystem {
-  Eigen::Vector2d step(const Eigen::Vector2d& s, const Action& a) const {
-    return linear_2d::true_step(s, a(0));
-  }
-  double cost(const Eigen::Vector2d& s, const Action& a) const {
-    return linear_2d::stage_cost(s, a(0));
-  }
-};
-
-using Loop = rmpc::rl::PolicyOptimizer<TrueSystem, PaperMpc>;
+using linear_2d::TrueSystem;
+using Loop = linear_2d::PaperLoop;
 
 States read_states(const std::string& path) {
   std::ifstream in(path);

@@ -14,24 +14,33 @@
 
 using rmpc::learn::ReplayBuffer;
 
-TEST_CASE("fitted-Q sweeps approach the k-step truncated cost", "[fitted_q]") {
-  // Deterministic chain s' = s + 0.1, cost L(s, a) = 1 + s (positive for the log10 scaling),
-  // policy independent of the action: Q^(k)(s) = sum_{j<k} (1 + s + 0.1 j) with
-  // gamma = 1 and truncation bootstrapping. Episodes start at s in [0, 1].
-  ReplayBuffer<double> buf(1, 1, 250);
-  std::mt19937_64 rng(3);
+namespace {
+/// Episodes of 5 steps on the chain s' = s + 0.1 from s0 ~ U[0, 1], actions ~ U[-0.5, 0.5]
+/// that do not move the state, cost L(s, a) = 1 + s (positive for the log10 scaling).
+ReplayBuffer<double> chain(int episodes, std::uint64_t seed) {
+  ReplayBuffer<double> buf(1, 1, episodes);
+  std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> u(0.0, 1.0);
-  for (int e = 0; e < 60; ++e) {
+  for (int e = 0; e < episodes; ++e) {
     double s = u(rng);
     for (int t = 0; t < 5; ++t) {
       const double a = u(rng) - 0.5;
-      buf.push(Eigen::VectorXd::Constant(1, s), Eigen::VectorXd::Constant(1, 0.0),
+      buf.push(Eigen::VectorXd::Constant(1, s), Eigen::VectorXd::Zero(1),
                Eigen::VectorXd::Constant(1, a), 1.0 + s, Eigen::VectorXd::Constant(1, s + 0.1),
                t == 4);
       s += 0.1;
     }
     buf.end_episode();
   }
+  return buf;
+}
+}  // namespace
+
+TEST_CASE("fitted-Q sweeps approach the k-step truncated cost", "[fitted_q]") {
+  // Deterministic chain s' = s + 0.1, cost L(s, a) = 1 + s (positive for the log10 scaling),
+  // policy independent of the action: Q^(k)(s) = sum_{j<k} (1 + s + 0.1 j) with
+  // gamma = 1 and truncation bootstrapping. Episodes start at s in [0, 1].
+  const ReplayBuffer<double> buf = chain(60, 3);
   rmpc::learn::FittedQ<double> fitted_q;
   fitted_q.reset(rmpc::learn::make_paper_critic<double>(1, 1, 11));
   const Eigen::MatrixXd pi_next = Eigen::MatrixXd::Zero(1, buf.size());
@@ -65,19 +74,7 @@ TEST_CASE("fitted-Q sweeps approach the k-step truncated cost", "[fitted_q]") {
 }
 
 TEST_CASE("FittedQ: a second fit warm-starts every Q^(n); errors are named", "[fitted_q]") {
-  ReplayBuffer<double> buf(1, 1, 100);
-  std::mt19937_64 rng(4);
-  std::uniform_real_distribution<double> u(0.0, 1.0);
-  for (int e = 0; e < 10; ++e) {
-    double s = u(rng);
-    for (int t = 0; t < 5; ++t) {
-      buf.push(Eigen::VectorXd::Constant(1, s), Eigen::VectorXd::Zero(1),
-               Eigen::VectorXd::Constant(1, u(rng) - 0.5), 1.0 + s,
-               Eigen::VectorXd::Constant(1, s + 0.1), t == 4);
-      s += 0.1;
-    }
-    buf.end_episode();
-  }
+  const ReplayBuffer<double> buf = chain(10, 4);
   const Eigen::MatrixXd pi_next = Eigen::MatrixXd::Zero(1, buf.size());
   rmpc::learn::FittedQSettings<double> settings;
   settings.sweeps = 2;

@@ -15,6 +15,7 @@
 #include "rmpc/detail/symmetric_eigen.hpp"
 
 #include <rmpc/optim/box_bounds.hpp>
+#include <rmpc/optim/detail/ask_tell.hpp>
 #include <rmpc/optim/status.hpp>
 
 #include <Eigen/Core>
@@ -76,7 +77,7 @@ struct FixedRateSettings {
 };
 
 template <typename Scalar = double, int N = Eigen::Dynamic>
-class FixedRate {
+class FixedRate : private detail::AskTell<Scalar, N> {
  public:
   using Vector = Eigen::Matrix<Scalar, N, 1>;
   using Matrix = Eigen::Matrix<Scalar, N, N>;
@@ -85,7 +86,7 @@ class FixedRate {
 
   explicit FixedRate(FixedRateRule rule = FixedRateRule::gradient_descent,
                      FixedRateSettings<Scalar> settings = {})
-      : rule_(rule), settings_(settings) {
+      : AskTellBase("FixedRate"), rule_(rule), settings_(settings) {
     settings_.validate();
   }
 
@@ -117,7 +118,7 @@ class FixedRate {
     if (rule_ != FixedRateRule::quasi_newton) return tell_gradient(g);
     if (H.rows() != x_.size() || H.cols() != x_.size())
       throw std::invalid_argument("FixedRate::tell_model: H has the wrong size");
-    if (!begin(g)) return status_;
+    if (!begin_model(g)) return status_;
     if (!H.allFinite()) return stop(Status::non_finite_input);
     eig_.compute(H);
     if (eig_.info() != Eigen::Success) return stop(Status::non_finite_input);
@@ -132,7 +133,7 @@ class FixedRate {
   Status tell_gradient(const Eigen::Ref<const Vector>& g) {
     if (rule_ == FixedRateRule::quasi_newton)
       throw std::invalid_argument("FixedRate::tell_gradient: quasi_newton needs tell_model(g, H)");
-    if (!begin(g)) return status_;
+    if (!begin_model(g)) return status_;
     return end();
   }
 
@@ -250,25 +251,15 @@ class FixedRate {
   const FixedRateSettings<Scalar>& settings() const { return settings_; }
 
  private:
-  enum class Phase { need_model, need_ask, need_value };
+  using AskTellBase = detail::AskTell<Scalar, N>;
+  using AskTellBase::begin_model;
+  using AskTellBase::g_;
+  using AskTellBase::phase_;
+  using AskTellBase::status_;
+  using AskTellBase::stop;
+  using AskTellBase::x_;
+  using typename AskTellBase::Phase;
 
-  Status stop(Status s) {
-    status_ = s;
-    return s;
-  }
-  bool begin(const Eigen::Ref<const Vector>& g) {
-    if (g.size() != x_.size())
-      throw std::invalid_argument("FixedRate::tell_model: g has the wrong size");
-    if (status_ != Status::running) return false;
-    if (phase_ == Phase::need_value)
-      throw std::logic_error("FixedRate::tell_model: tell_value() for the pending step first");
-    if (!g.allFinite()) {
-      stop(Status::non_finite_input);
-      return false;
-    }
-    g_ = g;
-    return true;
-  }
   Status end() {
     // Adam: one moment update per point; re-telling at the same point only replaces g.
     if (rule_ == FixedRateRule::adam && phase_ == Phase::need_model) {
@@ -300,7 +291,7 @@ class FixedRate {
   FixedRateRule rule_;
   FixedRateSettings<Scalar> settings_;
   rmpc::detail::SymmetricEigen<Scalar, N> eig_;
-  Vector x_, g_, m_, v_, lambda_, tmp_;
+  Vector m_, v_, lambda_, tmp_;
   Matrix Hreg_;
   Step trial_;
   BoxBounds<Scalar> bounds_;
@@ -308,8 +299,6 @@ class FixedRate {
   int iterations_ = 0;
   int non_finite_trials_ = 0;
   int v_exponent_ = 0;  ///< Adam: stored v_ = v / 4^v_exponent_.
-  Phase phase_ = Phase::need_model;
-  Status status_ = Status::non_finite_input;
 };
 
 }  // namespace rmpc::optim

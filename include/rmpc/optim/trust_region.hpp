@@ -26,6 +26,7 @@
 
 #include <rmpc/optim/box_bounds.hpp>
 #include <rmpc/optim/curvature.hpp>
+#include <rmpc/optim/detail/ask_tell.hpp>
 #include <rmpc/optim/status.hpp>
 #include <rmpc/optim/steihaug_cg.hpp>
 #include <rmpc/optim/subproblem.hpp>
@@ -139,7 +140,7 @@ struct TrustRegionSettings {
 
 /// Ask/tell trust-region optimizer; see the file comment for the call sequence.
 template <typename Scalar = double, int N = Eigen::Dynamic>
-class TrustRegion {
+class TrustRegion : private detail::AskTell<Scalar, N> {
  public:
   using Vector = Eigen::Matrix<Scalar, N, 1>;
   using Matrix = Eigen::Matrix<Scalar, N, N>;
@@ -148,7 +149,8 @@ class TrustRegion {
 
   explicit TrustRegion(TrustRegionModel model = TrustRegionModel::exact_hessian,
                        TrustRegionSettings<Scalar> settings = {})
-      : model_(model),
+      : AskTellBase("TrustRegion"),
+        model_(model),
         settings_(settings),
         exact_(settings.exact),
         cg_(settings.steihaug),
@@ -253,12 +255,14 @@ class TrustRegion {
   const TrustRegionSettings<Scalar>& settings() const { return settings_; }
 
  private:
-  enum class Phase { need_model, need_ask, need_value };
-
-  Status stop(Status s) {
-    status_ = s;
-    return s;
-  }
+  using AskTellBase = detail::AskTell<Scalar, N>;
+  using AskTellBase::begin_model;
+  using AskTellBase::g_;
+  using AskTellBase::phase_;
+  using AskTellBase::status_;
+  using AskTellBase::stop;
+  using AskTellBase::x_;
+  using typename AskTellBase::Phase;
 
   const Step& stop_with_zero_step(Status s) {
     stop(s);
@@ -266,20 +270,6 @@ class TrustRegion {
     trial_.point = x_;
     trial_.predicted_decrease = 0;
     return trial_;
-  }
-
-  bool begin_model(const Eigen::Ref<const Vector>& g) {
-    if (g.size() != x_.size())
-      throw std::invalid_argument("TrustRegion::tell_model: g has the wrong size");
-    if (status_ != Status::running) return false;
-    if (phase_ == Phase::need_value)
-      throw std::logic_error("TrustRegion::tell_model: tell_value() for the pending step first");
-    if (!g.allFinite()) {
-      stop(Status::non_finite_input);
-      return false;
-    }
-    g_ = g;
-    return true;
   }
 
   Status end_model() {
@@ -310,7 +300,7 @@ class TrustRegion {
   SteihaugCg<Scalar> cg_;
   BfgsModel<Scalar, N> bfgs_;
   BoxBounds<Scalar> bounds_;
-  Vector x_, g_, s_prev_, y_;
+  Vector s_prev_, y_;
   Matrix B_;
   Step trial_;
   Scalar value_ = 0;
@@ -321,8 +311,6 @@ class TrustRegion {
   bool moved_since_model_ = false;
   bool has_model_ = false;
   bool use_exact_ = true;
-  Phase phase_ = Phase::need_model;
-  Status status_ = Status::non_finite_input;
   SubproblemStatus last_subproblem_ = SubproblemStatus::non_finite;
   BfgsUpdate last_bfgs_update_ = BfgsUpdate::skipped;
 };

@@ -7,6 +7,7 @@
 // for |r| <= delta and delta (|r| - delta / 2) otherwise, r = prediction - target.
 #pragma once
 
+#include "rmpc/detail/adam.hpp"
 #include "rmpc/detail/settings_check.hpp"
 
 #include <Eigen/Core>
@@ -51,38 +52,22 @@ class Adam {
   const Settings& settings() const { return settings_; }
   void set_settings(const Settings& settings) { settings_ = settings; }
   /// Zero moments and step count for n parameters.
-  void reset(Eigen::Index n) {
-    m_.setZero(n);
-    v_.setZero(n);
-    step_ = 0;
-    b1_power_ = Scalar(1);
-    b2_power_ = Scalar(1);
-  }
-  long steps() const { return step_; }
+  void reset(Eigen::Index n) { moments_.reset(n); }
+  long steps() const { return moments_.steps(); }
 
-  /// One update theta <- theta - lr * mhat / (sqrt(vhat) + eps). Allocation-free.
+  /// One update theta <- theta - lr * mhat / (sqrt(vhat) + eps) (rmpc/detail/adam.hpp).
+  /// Allocation-free.
   void step(Eigen::Ref<Vector> theta, const Eigen::Ref<const Vector>& grad) {
     if (theta.size() != grad.size())
       throw std::invalid_argument("Adam::step: theta and grad sizes differ");
-    if (m_.size() != theta.size()) reset(theta.size());
-    ++step_;
-    b1_power_ *= settings_.beta1;
-    b2_power_ *= settings_.beta2;
-    m_ = settings_.beta1 * m_ + (Scalar(1) - settings_.beta1) * grad;
-    v_.array() =
-        settings_.beta2 * v_.array() + (Scalar(1) - settings_.beta2) * grad.array().square();
-    // Bias corrections folded into the step size (Kingma & Ba section 2, last paragraph).
-    const Scalar alpha =
-        settings_.learning_rate * std::sqrt(Scalar(1) - b2_power_) / (Scalar(1) - b1_power_);
-    const Scalar eps_hat = settings_.epsilon * std::sqrt(Scalar(1) - b2_power_);
-    theta.array() -= alpha * m_.array() / (v_.array().sqrt() + eps_hat);
+    if (moments_.size() != theta.size()) reset(theta.size());
+    moments_.update(grad, settings_.beta1, settings_.beta2);
+    moments_.subtract_step(theta, settings_.learning_rate, settings_.epsilon);
   }
 
  private:
   Settings settings_{};
-  Vector m_, v_;
-  long step_ = 0;
-  Scalar b1_power_ = Scalar(1), b2_power_ = Scalar(1);
+  rmpc::detail::AdamMoments<Scalar> moments_;
 };
 
 enum class Loss {

@@ -11,6 +11,7 @@
 // radius-clipped gradient step with the ratio test, is TrustRegionModel::clipped_gradient.
 #pragma once
 
+#include "rmpc/detail/adam.hpp"
 #include "rmpc/detail/settings_check.hpp"
 #include "rmpc/detail/symmetric_eigen.hpp"
 
@@ -97,9 +98,7 @@ class FixedRate : private detail::AskTell<Scalar, N> {
     x_ = x0;
     value_ = J0;
     g_.setZero(n);
-    m_.setZero(n);
-    v_.setZero(n);
-    v_exponent_ = 0;
+    adam_.reset(n);
     non_finite_trials_ = 0;
     Hreg_.setZero(n, n);
     trial_.step.setZero(n);
@@ -162,16 +161,9 @@ class FixedRate : private detail::AskTell<Scalar, N> {
         break;
       }
       case FixedRateRule::adam: {
-        // Moments were advanced in tell_gradient (one per gradient); bias-corrected here.
-        const Scalar t = Scalar(iterations_ + 1);
-        const Scalar c1 = Scalar(1) - std::pow(settings_.adam_beta1, t);
-        const Scalar c2 = Scalar(1) - std::pow(settings_.adam_beta2, t);
-        // v is stored as v / 4^v_exponent_ (range-safe second moment); 2^0 = 1 is exact.
-        const Scalar root_scale = std::ldexp(Scalar(1), v_exponent_);
-        trial_.step =
-            -settings_.adam_learning_rate *
-            ((m_ / c1).array() / ((v_ / c2).array().sqrt() * root_scale + settings_.adam_epsilon))
-                .matrix();
+        // Moments were advanced in tell_gradient (one update per point, rmpc/detail/adam.hpp).
+        trial_.step.setZero();
+        adam_.subtract_step(trial_.step, settings_.adam_learning_rate, settings_.adam_epsilon);
         trial_.predicted_decrease = -g_.dot(trial_.step);
         break;
       }
@@ -263,24 +255,7 @@ class FixedRate : private detail::AskTell<Scalar, N> {
   Status end() {
     // Adam: one moment update per point; re-telling at the same point only replaces g.
     if (rule_ == FixedRateRule::adam && phase_ == Phase::need_model) {
-      m_ = settings_.adam_beta1 * m_ + (Scalar(1) - settings_.adam_beta1) * g_;
-      // g^2 overflows for |g| > 1e154 (double): v is kept as v / 4^e, e raised (exactly, by
-      // powers of two) when |g| / 2^e leaves the safe range; e = 0 in the normal range.
-      static const Scalar high = std::sqrt(std::sqrt((std::numeric_limits<Scalar>::max)()));
-      const Scalar g_max = g_.cwiseAbs().maxCoeff();
-      const Scalar g_scaled_max = std::ldexp(g_max, -v_exponent_);
-      if (g_scaled_max > high) {
-        const int raise = std::ilogb(g_scaled_max);
-        v_ *= std::ldexp(Scalar(1), -raise);  // twice: 2^-2raise alone may underflow
-        v_ *= std::ldexp(Scalar(1), -raise);
-        v_exponent_ += raise;
-      }
-      if (v_exponent_ == 0) {
-        v_ = settings_.adam_beta2 * v_ + (Scalar(1) - settings_.adam_beta2) * g_.cwiseAbs2();
-      } else {
-        v_ = settings_.adam_beta2 * v_ + (Scalar(1) - settings_.adam_beta2) *
-                                             (g_ * std::ldexp(Scalar(1), -v_exponent_)).cwiseAbs2();
-      }
+      adam_.update(g_, settings_.adam_beta1, settings_.adam_beta2);
     }
     phase_ = Phase::need_ask;
     if (detail::safe_norm(bounds_.projected_gradient(x_, g_)) <= settings_.gradient_tolerance)
@@ -291,14 +266,14 @@ class FixedRate : private detail::AskTell<Scalar, N> {
   FixedRateRule rule_;
   FixedRateSettings<Scalar> settings_;
   rmpc::detail::SymmetricEigen<Scalar, N> eig_;
-  Vector m_, v_, lambda_, tmp_;
+  rmpc::detail::AdamMoments<Scalar, N> adam_;
+  Vector lambda_, tmp_;
   Matrix Hreg_;
   Step trial_;
   BoxBounds<Scalar> bounds_;
   Scalar value_ = 0;
   int iterations_ = 0;
   int non_finite_trials_ = 0;
-  int v_exponent_ = 0;  ///< Adam: stored v_ = v / 4^v_exponent_.
 };
 
 }  // namespace rmpc::optim

@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <limits>
+#include <stdexcept>
 #include <string>
 
 namespace rmpc::qp {
@@ -59,13 +60,16 @@ class DenseSolver {
   Settings<Scalar>& settings() { return settings_; }
 
   /// Checks the data, copies it and factors H = LL'. Sizes are taken from `problem`; with
-  /// dynamic sizes, storage is reallocated only when they change. A rejected problem leaves
-  /// the solver `failed` (info() says why) until a later compute() succeeds.
+  /// dynamic sizes, storage is reallocated only when they change. Inconsistent sizes (or
+  /// n = 0) throw std::invalid_argument naming the argument. Rejected data (NaN/Inf, an
+  /// asymmetric or unusable H, a soft weight <= 0) leave the solver `failed` (info() says
+  /// why) until a later compute() succeeds.
   DenseSolver& compute(const ProblemType& problem);
 
   /// Replaces g, b and d only: H, A, C and the soft weights (and the factorization) stay.
-  /// Rejected (wrong sizes, NaN/Inf, no valid problem): info() is invalid_input with its own
-  /// message and the data of the last accepted call stay, ready to solve.
+  /// Wrong sizes throw std::invalid_argument, a call before any compute() std::logic_error.
+  /// Rejected (NaN/Inf, or the last compute() was rejected): info() is invalid_input with its
+  /// own message and the data of the last accepted call stay, ready to solve.
   DenseSolver& update_linear_terms(const Eigen::Ref<const VectorN>& g,
                                    const Eigen::Ref<const VectorP>& b,
                                    const Eigen::Ref<const VectorM>& d);
@@ -135,12 +139,18 @@ class DenseSolver {
 
   const ResultType& not_ready(const char* what);
 
+  /// Sizes are programmer errors (README, "Errors"): thrown, naming the argument.
+  [[noreturn]] static void size_error(const std::string& msg) {
+    throw std::invalid_argument("DenseSolver::compute: " + msg);
+  }
+
   bool fail_input(const std::string& msg) {
     result_.status = Status::invalid_input;
     result_.message = msg;
     return false;
   }
 
+  void check_sizes(const ProblemType& q);
   bool check_problem(const ProblemType& q);
 
   // H failed the positive-definiteness test: say whether it is indefinite (non-convex),

@@ -24,7 +24,7 @@ enum class Status {
   infeasible,        ///< The (hard) constraints admit no point (a checked Farkas certificate).
   max_iterations,    ///< Active-set iteration limit hit; the iterate is dual feasible only.
   non_convex,        ///< H has a (clearly) negative eigenvalue: the QP is not convex.
-  invalid_input,     ///< NaN/Inf, inconsistent sizes or an unusable H; `message` says which.
+  invalid_input,     ///< NaN/Inf or an unusable H (sizes throw); `message` says which.
   singular_hessian,  ///< H is positive semidefinite but (numerically) singular: the QP is
                      ///< convex, but this solver needs a positive definite H.
   inaccurate,        ///< The solver stopped, but its answer failed the final KKT certificate.

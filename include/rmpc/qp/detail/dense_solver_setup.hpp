@@ -7,6 +7,7 @@ namespace rmpc::qp {
 template <typename Scalar, int N, int P, int M>
 auto DenseSolver<Scalar, N, P, M>::compute(const ProblemType& problem) -> DenseSolver& {
   settings_.validate();  // settings() is mutable between calls: checked where they are used
+  check_sizes(problem);  // before any state changes: a throw leaves the solver as it was
   factor_valid_ = false;
   redundant_equalities_ = 0;
   result_.iterations = 0;
@@ -52,11 +53,12 @@ auto DenseSolver<Scalar, N, P, M>::update_linear_terms(const Eigen::Ref<const Ve
     not_ready("update_linear_terms()");
     return *this;
   }
-  if (g.size() != n() || b.size() != p() || d.size() != m()) {
-    result_.status = Status::invalid_input;
-    result_.message = "update_linear_terms: sizes of g, b or d do not match the computed problem";
-    return *this;
-  }
+  if (g.size() != n() || b.size() != p() || d.size() != m())
+    throw std::invalid_argument("DenseSolver::update_linear_terms: g, b, d have " +
+                                std::to_string(g.size()) + ", " + std::to_string(b.size()) + ", " +
+                                std::to_string(d.size()) +
+                                " entries, expected n = " + std::to_string(n()) +
+                                ", p = " + std::to_string(p()) + ", m = " + std::to_string(m()));
   if (settings_.check_input && !(g.allFinite() && b.allFinite() && d.allFinite())) {
     result_.status = Status::invalid_input;
     result_.message = !g.allFinite()   ? "g has NaN/Inf entries"
@@ -75,13 +77,10 @@ auto DenseSolver<Scalar, N, P, M>::update_linear_terms(const Eigen::Ref<const Ve
 template <typename Scalar, int N, int P, int M>
 auto DenseSolver<Scalar, N, P, M>::solve(const RowStates& warm_start) -> const ResultType& {
   if (solver_state_ != SolverState::ready) return not_ready("solve()");
-  if (warm_start.size() != m()) {
-    result_.status = Status::invalid_input;
-    result_.iterations = 0;
-    result_.message = "warm_start has " + std::to_string(warm_start.size()) +
-                      " entries, expected m = " + std::to_string(m());
-    return result_;
-  }
+  if (warm_start.size() != m())
+    throw std::invalid_argument("DenseSolver::solve: warm_start has " +
+                                std::to_string(warm_start.size()) +
+                                " entries, expected m = " + std::to_string(m()));
   guess_ = warm_start;
   return run(true);
 }
@@ -125,37 +124,41 @@ auto DenseSolver<Scalar, N, P, M>::not_ready(const char* what) -> const ResultTy
     result_.message = std::string(what) +
                       ": no problem to solve, the last compute() was rejected: " + failure_message_;
   } else {
-    result_.status = Status::invalid_input;
-    result_.message = std::string(what) + " called before a successful compute()";
+    throw std::logic_error("DenseSolver::" + std::string(what) + " called before compute()");
   }
   return result_;
 }
 
 template <typename Scalar, int N, int P, int M>
-bool DenseSolver<Scalar, N, P, M>::check_problem(const ProblemType& q) {
+void DenseSolver<Scalar, N, P, M>::check_sizes(const ProblemType& q) {
   const Eigen::Index nn = q.H.rows();
   if (q.H.cols() != nn)
-    return fail_input("H must be square, got " + std::to_string(q.H.rows()) + "x" +
-                      std::to_string(q.H.cols()));
+    size_error("H must be square, got " + std::to_string(q.H.rows()) + "x" +
+               std::to_string(q.H.cols()));
   if (q.g.size() != nn)
-    return fail_input("g has " + std::to_string(q.g.size()) +
-                      " entries, expected n = " + std::to_string(nn));
+    size_error("g has " + std::to_string(q.g.size()) +
+               " entries, expected n = " + std::to_string(nn));
   if (q.A.cols() != nn)
-    return fail_input("A has " + std::to_string(q.A.cols()) +
-                      " columns, expected n = " + std::to_string(nn));
+    size_error("A has " + std::to_string(q.A.cols()) +
+               " columns, expected n = " + std::to_string(nn));
   if (q.b.size() != q.A.rows())
-    return fail_input("b has " + std::to_string(q.b.size()) +
-                      " entries, expected p = rows(A) = " + std::to_string(q.A.rows()));
+    size_error("b has " + std::to_string(q.b.size()) +
+               " entries, expected p = rows(A) = " + std::to_string(q.A.rows()));
   if (q.C.cols() != nn)
-    return fail_input("C has " + std::to_string(q.C.cols()) +
-                      " columns, expected n = " + std::to_string(nn));
+    size_error("C has " + std::to_string(q.C.cols()) +
+               " columns, expected n = " + std::to_string(nn));
   if (q.d.size() != q.C.rows())
-    return fail_input("d has " + std::to_string(q.d.size()) +
-                      " entries, expected m = rows(C) = " + std::to_string(q.C.rows()));
+    size_error("d has " + std::to_string(q.d.size()) +
+               " entries, expected m = rows(C) = " + std::to_string(q.C.rows()));
   if (q.soft_weight.size() != q.C.rows())
-    return fail_input("soft_weight has " + std::to_string(q.soft_weight.size()) +
-                      " entries, expected m = rows(C) = " + std::to_string(q.C.rows()));
-  if (nn == 0) return fail_input("the problem has no variables (n = 0)");
+    size_error("soft_weight has " + std::to_string(q.soft_weight.size()) +
+               " entries, expected m = rows(C) = " + std::to_string(q.C.rows()));
+  if (nn == 0) size_error("the problem has no variables (n = 0)");
+}
+
+template <typename Scalar, int N, int P, int M>
+bool DenseSolver<Scalar, N, P, M>::check_problem(const ProblemType& q) {
+  const Eigen::Index nn = q.H.rows();
   if (!q.H.allFinite()) return fail_input("H has NaN/Inf entries");
   if (!q.g.allFinite()) return fail_input("g has NaN/Inf entries");
   if (!q.A.allFinite()) return fail_input("A has NaN/Inf entries");

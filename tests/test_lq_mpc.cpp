@@ -8,6 +8,9 @@
 
 #include <Eigen/Core>
 
+#include <limits>
+#include <memory>
+
 namespace {
 
 using linear_2d::PaperModel;
@@ -251,4 +254,54 @@ TEST_CASE("--policy JSON carries u0, derivatives and status", "[lq_mpc][example]
   CHECK(json.find("\"du0_dtheta\":[-1.4833") != std::string::npos);
   CHECK(json.find("\"d2u0_dtheta2\":[[-7.0709") != std::string::npos);
   CHECK(json.find("\"status\":\"ok\"") != std::string::npos);
+}
+
+namespace {
+/// The paper's model, counting its evaluations (all scalar types).
+struct CountingModel {
+  std::shared_ptr<int> calls = std::make_shared<int>(0);
+  template <class T>
+  void operator()(const Eigen::Matrix<T, linear_2d::np, 1>& t,
+                  rmpc::mpc::LqData<T, linear_2d::nx, linear_2d::nu>& out) const {
+    ++*calls;
+    PaperModel{}(t, out);
+  }
+};
+}  // namespace
+
+TEST_CASE("The same theta again keeps the expansion and forgets the warm start", "[lq_mpc]") {
+  CountingModel model;
+  PaperMpc repeated(model), fresh(PaperModel{});
+  REQUIRE(repeated.set_parameters(linear_2d::theta0()) == rmpc::qp::Status::optimal);
+  REQUIRE(fresh.set_parameters(linear_2d::theta0()) == rmpc::qp::Status::optimal);
+  const int expansions = *model.calls;
+  REQUIRE(expansions > 0);
+  const Eigen::Vector2d s(0.5, -0.5);
+  REQUIRE(repeated.evaluate(s).qp_status == rmpc::qp::Status::optimal);  // leaves a warm start
+
+  REQUIRE(repeated.set_parameters(linear_2d::theta0()) == rmpc::qp::Status::optimal);
+  CHECK(*model.calls == expansions);  // not expanded again
+  // Everything as after a fresh set_parameters: a cold first solve, the same numbers.
+  const auto& r = repeated.evaluate(s);
+  const auto& f = fresh.evaluate(s);
+  CHECK(r.iterations == f.iterations);
+  CHECK(r.u0 == f.u0);
+  CHECK(r.du0_dtheta == f.du0_dtheta);
+  CHECK(r.d2u0_dtheta2 == f.d2u0_dtheta2);
+
+  // Another theta is expanded; so is the old one after it, and after a failed call.
+  Vec8 other = linear_2d::theta0();
+  other(0) += 0.25;
+  REQUIRE(repeated.set_parameters(other) == rmpc::qp::Status::optimal);
+  CHECK(*model.calls > expansions);
+  const int after_other = *model.calls;
+  REQUIRE(repeated.set_parameters(linear_2d::theta0()) == rmpc::qp::Status::optimal);
+  CHECK(*model.calls > after_other);
+  Vec8 nan = linear_2d::theta0();
+  nan(1) = std::numeric_limits<double>::quiet_NaN();
+  CHECK(repeated.set_parameters(nan) == rmpc::qp::Status::invalid_input);
+  const int after_nan = *model.calls;
+  REQUIRE(repeated.set_parameters(linear_2d::theta0()) == rmpc::qp::Status::optimal);
+  CHECK(*model.calls > after_nan);
+  CHECK(repeated.evaluate(s).u0 == f.u0);
 }

@@ -114,7 +114,8 @@ class LqMpc {
     return condensed_rows(sizes_.nx, sizes_.nu, sizes_.horizon, sizes_.nc, sizes_.ns);
   }
 
-  /// Rebuilds the condensed QP and its theta-derivatives at theta (once per theta; allocates).
+  /// Rebuilds the condensed QP and its theta-derivatives at theta (once per theta; allocates;
+  /// the theta of the last successful call again costs nothing and forgets the warm start).
   /// Returns the factorization status: optimal (ready), non_convex, or invalid_input (a NaN/Inf
   /// theta, a negative soft weight or a hard u_lb > u_ub at this theta, ...; setup_message()
   /// names the cause). These are statuses, never thrown: theta may come from a learning step.

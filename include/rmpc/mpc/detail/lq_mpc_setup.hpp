@@ -56,8 +56,13 @@ LqSizes LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::default_sizes() {
 template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS, int MaxOrder>
 qp::Status LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::set_parameters_checked(
     const VectorTheta& theta_in) {
-  fixed_ready_ = false;
   have_warm_start_ = false;
+  // One expansion per theta: the same theta again (the loop's evaluation and model update at
+  // an accepted theta, on every worker) keeps the expansion and the factorization; only the
+  // warm start is forgotten, as after any set_parameters().
+  if (setup_status_ == qp::Status::optimal && (theta_in.array() == theta_.array()).all())
+    return setup_status_;
+  fixed_ready_ = false;
   setup_status_ = qp::Status::invalid_input;
   setup_message_.clear();
   for (Eigen::Index i = 0; i < theta_in.size(); ++i)

@@ -1,12 +1,14 @@
-// One ask/tell optimizer over the seven policy-update rules compared in method.md section 4,
-// selected by an enum so the RL loop can swap them:
-//   gd, tr_gd, qn, tr_qn (proposed, P1), tr_bfgs, tr_gauss_newton (P2), adam.
+// One ask/tell optimizer over the seven policy-update rules compared in method.md section 4
+// and P2's GN-Momentum (gn_momentum.hpp), selected by an enum so the RL loop can swap them:
+//   gd, tr_gd, qn, tr_qn (proposed, P1), tr_bfgs, tr_gauss_newton (P2), adam,
+//   gn_momentum (P2: averaged Gauss-Newton curvature, momentum gradient, Adam-length radius).
 // paper_settings(rule) returns the radii and rates of method.md section 4 for each rule.
 #pragma once
 
 #include "rmpc/detail/settings_check.hpp"
 
 #include <rmpc/optim/fixed_rate.hpp>
+#include <rmpc/optim/gn_momentum.hpp>
 #include <rmpc/optim/status.hpp>
 #include <rmpc/optim/trust_region.hpp>
 
@@ -16,7 +18,7 @@
 
 namespace rmpc::optim {
 
-enum class UpdateRule { gd, tr_gd, qn, tr_qn, tr_bfgs, tr_gauss_newton, adam };
+enum class UpdateRule { gd, tr_gd, qn, tr_qn, tr_bfgs, tr_gauss_newton, adam, gn_momentum };
 
 inline const char* to_string(UpdateRule r) {
   switch (r) {
@@ -27,15 +29,18 @@ inline const char* to_string(UpdateRule r) {
     case UpdateRule::tr_bfgs: return "TR-BFGS";
     case UpdateRule::tr_gauss_newton: return "TR-Gauss-Newton";
     case UpdateRule::adam: return "Adam";
+    case UpdateRule::gn_momentum: return "GN-Momentum";
   }
   return "unknown";
 }
 
 /// True when the rule reads H in tell_model (the caller must compute the Hessian estimate).
 inline bool needs_hessian(UpdateRule r) {
-  return r == UpdateRule::qn || r == UpdateRule::tr_qn || r == UpdateRule::tr_gauss_newton;
+  return r == UpdateRule::qn || r == UpdateRule::tr_qn || r == UpdateRule::tr_gauss_newton ||
+         r == UpdateRule::gn_momentum;
 }
 /// True when the rule has a ratio test (tell_value may reject; then ask() again, same model).
+/// Not gn_momentum: its radius comes from Adam's step length and every finite step is taken.
 inline bool uses_trust_region(UpdateRule r) {
   return r == UpdateRule::tr_gd || r == UpdateRule::tr_qn || r == UpdateRule::tr_bfgs ||
          r == UpdateRule::tr_gauss_newton;
@@ -46,12 +51,14 @@ struct OptimizerSettings {
   UpdateRule rule = UpdateRule::tr_qn;         ///< The proposed method (P1).
   TrustRegionSettings<Scalar> trust_region{};  ///< Used by tr_* rules; defaults = TR-QN radii.
   FixedRateSettings<Scalar> fixed_rate{};      ///< Used by gd, qn, adam.
+  GnMomentumSettings<Scalar> gn_momentum{};    ///< Used by gn_momentum; defaults in its header.
 
   /// Throws std::invalid_argument naming the first field outside its range.
   void validate() const {
     using rmpc::detail::require_setting;
     trust_region.validate();
     fixed_rate.validate();
+    gn_momentum.validate();
   }
 };
 
@@ -80,50 +87,80 @@ class Optimizer {
   explicit Optimizer(OptimizerSettings<Scalar> settings = {})
       : settings_(settings),
         tr_(trust_region_model(settings.rule), settings.trust_region),
-        fixed_rate_(fixed_rate_rule(settings.rule), settings.fixed_rate) {}
+        fixed_rate_(fixed_rate_rule(settings.rule), settings.fixed_rate),
+        gn_momentum_(settings.gn_momentum) {}
 
   void reset(const Eigen::Ref<const Vector>& x0, Scalar J0) {
-    tr() ? tr_.reset(x0, J0) : fixed_rate_.reset(x0, J0);
+    visit([&](auto& o) { o.reset(x0, J0); });
   }
   /// Box bounds lower <= x <= upper honoured by every rule (box_bounds.hpp: a bounded
-  /// subproblem for the trust-region rules, projected steps for GD, QN and Adam). Set before
-  /// reset(); empty vectors remove them.
+  /// subproblem for the trust-region rules and GN-Momentum, projected steps for GD, QN and
+  /// Adam). Set before reset(); empty vectors remove them.
   void set_bounds(const Eigen::Ref<const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>& lower,
                   const Eigen::Ref<const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>& upper) {
     tr_.set_bounds(lower, upper);
     fixed_rate_.set_bounds(lower, upper);
+    gn_momentum_.set_bounds(lower, upper);
   }
   /// g and H at the current accepted point; H is ignored unless needs_hessian(rule).
   Status tell_model(const Eigen::Ref<const Vector>& g, const Eigen::Ref<const Matrix>& H) {
     if (!needs_hessian(settings_.rule)) return tell_gradient(g);
-    return tr() ? tr_.tell_model(g, H) : fixed_rate_.tell_model(g, H);
+    return visit([&](auto& o) { return o.tell_model(g, H); });
   }
   /// g only; for rules with needs_hessian(rule) == false.
   Status tell_gradient(const Eigen::Ref<const Vector>& g) {
-    return tr() ? tr_.tell_gradient(g) : fixed_rate_.tell_gradient(g);
+    return visit([&](auto& o) { return o.tell_gradient(g); });
   }
-  const Step& ask() { return tr() ? tr_.ask() : fixed_rate_.ask(); }
+  const Step& ask() {
+    return visit([](auto& o) -> const Step& { return o.ask(); });
+  }
   Outcome tell_value(Scalar J_trial) {
-    return tr() ? tr_.tell_value(J_trial) : fixed_rate_.tell_value(J_trial);
+    return visit([&](auto& o) { return o.tell_value(J_trial); });
   }
 
-  const Vector& x() const { return tr() ? tr_.x() : fixed_rate_.x(); }
-  Scalar value() const { return tr() ? tr_.value() : fixed_rate_.value(); }
-  Status status() const { return tr() ? tr_.status() : fixed_rate_.status(); }
-  int iterations() const { return tr() ? tr_.iterations() : fixed_rate_.iterations(); }
+  const Vector& x() const {
+    return visit([](const auto& o) -> const Vector& { return o.x(); });
+  }
+  Scalar value() const {
+    return visit([](const auto& o) { return o.value(); });
+  }
+  Status status() const {
+    return visit([](const auto& o) { return o.status(); });
+  }
+  int iterations() const {
+    return visit([](const auto& o) { return o.iterations(); });
+  }
   /// Trials with a NaN/Inf value (rejected; see Status::non_finite_objective).
   int non_finite_trials() const {
-    return tr() ? tr_.non_finite_trials() : fixed_rate_.non_finite_trials();
+    return visit([](const auto& o) { return o.non_finite_trials(); });
   }
-  bool needs_model() const { return tr() ? tr_.needs_model() : fixed_rate_.needs_model(); }
-  /// Trust radius of the next step (+inf for rules without one).
-  Scalar radius() const { return tr() ? tr_.radius() : std::numeric_limits<Scalar>::infinity(); }
+  bool needs_model() const {
+    return visit([](const auto& o) { return o.needs_model(); });
+  }
+  /// Trust radius of the next step: Delta for the tr_* rules, the Adam-step radius for
+  /// gn_momentum, +inf for gd, qn and adam.
+  Scalar radius() const {
+    if (settings_.rule == UpdateRule::gn_momentum) return gn_momentum_.radius();
+    return tr() ? tr_.radius() : std::numeric_limits<Scalar>::infinity();
+  }
   UpdateRule rule() const { return settings_.rule; }
   const TrustRegion<Scalar, N>& trust_region() const { return tr_; }
   const FixedRate<Scalar, N>& fixed_rate() const { return fixed_rate_; }
+  const GnMomentum<Scalar, N>& gn_momentum() const { return gn_momentum_; }
 
  private:
   bool tr() const { return uses_trust_region(settings_.rule); }
+  // f(the optimizer of the selected rule); one place decides which member serves the rule.
+  template <typename F>
+  decltype(auto) visit(F&& f) {
+    if (settings_.rule == UpdateRule::gn_momentum) return f(gn_momentum_);
+    return tr() ? f(tr_) : f(fixed_rate_);
+  }
+  template <typename F>
+  decltype(auto) visit(F&& f) const {
+    if (settings_.rule == UpdateRule::gn_momentum) return f(gn_momentum_);
+    return tr() ? f(tr_) : f(fixed_rate_);
+  }
   static TrustRegionModel trust_region_model(UpdateRule r) {
     switch (r) {
       case UpdateRule::tr_gd: return TrustRegionModel::clipped_gradient;
@@ -143,6 +180,7 @@ class Optimizer {
   OptimizerSettings<Scalar> settings_;
   TrustRegion<Scalar, N> tr_;
   FixedRate<Scalar, N> fixed_rate_;
+  GnMomentum<Scalar, N> gn_momentum_;
 };
 
 }  // namespace rmpc::optim

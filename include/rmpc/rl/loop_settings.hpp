@@ -21,7 +21,8 @@ inline HessianMode hessian_mode(optim::UpdateRule rule) {
   switch (rule) {
     case optim::UpdateRule::qn:
     case optim::UpdateRule::tr_qn: return HessianMode::exact;
-    case optim::UpdateRule::tr_gauss_newton: return HessianMode::gauss_newton;
+    case optim::UpdateRule::tr_gauss_newton:
+    case optim::UpdateRule::gn_momentum: return HessianMode::gauss_newton;
     default: return HessianMode::none;
   }
 }

@@ -51,9 +51,10 @@ struct MethodName {
 inline const std::vector<MethodName>& methods() {
   using R = rmpc::optim::UpdateRule;
   static const std::vector<MethodName> m = {
-      {"gd", R::gd},       {"tr-gd", R::tr_gd},     {"qn", R::qn},
-      {"tr-qn", R::tr_qn}, {"tr-bfgs", R::tr_bfgs}, {"tr-gauss-newton", R::tr_gauss_newton},
-      {"adam", R::adam}};
+      {"gd", R::gd},           {"tr-gd", R::tr_gd},
+      {"qn", R::qn},           {"tr-qn", R::tr_qn},
+      {"tr-bfgs", R::tr_bfgs}, {"tr-gauss-newton", R::tr_gauss_newton},
+      {"adam", R::adam},       {"gn-momentum", R::gn_momentum}};
   return m;
 }
 inline std::string method_names() {
@@ -102,7 +103,7 @@ struct Options {
   int ratio_test = -1;  // <0: the LoopSettings default; 0 exploring batch, 1 deterministic batch
   int seeds = 3;
   std::string json, csv, out = "linear_2d_results";
-  std::vector<std::string> methods;  // --compare: canonical names (default: all seven)
+  std::vector<std::string> methods;  // --compare: canonical names (default: all eight)
   bool quiet = false, has_theta = false;
   bool help = false, version = false;  // --help / --version: print and exit 0
   Eigen::Vector2d policy_state = Eigen::Vector2d::Zero();

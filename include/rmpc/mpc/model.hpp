@@ -169,6 +169,27 @@ struct CondensedSizes {
       NS);
 };
 
+namespace detail {
+/// Whether `model(theta, out)` compiles for scalar T: LqMpc's static_asserts use it to reject
+/// a wrong functor with one sentence, before std::function (which would report it in pages of
+/// library internals) sees it. Checks the declaration only; an error inside a templated body
+/// is still reported where it is.
+template <typename Model, typename T, int NP, int NX, int NU, int NC>
+inline constexpr bool is_model_for =
+    std::is_invocable_v<Model&, const Eigen::Matrix<T, NP, 1>&, LqData<T, NX, NU, NC>&>;
+
+/// The model as the member `Function` (a std::function, or NotCompiled): an empty one when the
+/// call does not compile, so that only the static_assert reports it.
+template <typename Function, typename Model>
+Function model_function(const Model& model) {
+  if constexpr (std::is_constructible_v<Function, const Model&>) {
+    return Function(model);
+  } else {
+    return Function();
+  }
+}
+}  // namespace detail
+
 inline Eigen::Index condensed_rows(Eigen::Index nx, Eigen::Index nu, Eigen::Index horizon,
                                    Eigen::Index nc, Eigen::Index ns = 0) {
   return 2 * nu * horizon + 2 * nx * (horizon - 1) + nc * horizon + ns;

@@ -23,11 +23,24 @@ LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::LqMpc(const Model& model, const 
                                                       const Settings& settings)
     : settings_(settings),
       sizes_(sizes),
-      model_value_(model),
-      model_ad1_(model),
-      model_ad2_(model),
+      model_value_(detail::model_function<decltype(model_value_)>(model)),
+      model_ad1_(detail::model_function<decltype(model_ad1_)>(model)),
+      model_ad2_(detail::model_function<decltype(model_ad2_)>(model)),
       solver_(settings.qp),
       fixed_solver_(settings.qp) {
+  // The first error a user sees for a wrong functor (model.hpp, "How theta enters").
+  constexpr bool value_ok = detail::is_model_for<Model, Scalar, NP, NX, NU, NC>;
+  static_assert(value_ok,
+                "rmpc::mpc::LqMpc: the model functor must be callable as model(theta, out) with "
+                "theta an Eigen::Matrix<T, NP, 1> and out an rmpc::mpc::LqData<T, NX, NU, NC>& "
+                "of this LqMpc's NP, NX, NU and NC (check the sizes in its signature)");
+  static_assert(!value_ok || MaxOrder == 0 ||
+                    detail::is_model_for<Model, std::conditional_t<(MaxOrder >= 2), Ad2, Ad1>, NP,
+                                         NX, NU, NC>,
+                "rmpc::mpc::LqMpc: the model functor must accept any scalar type T, not only "
+                "double: write it as `template <class T> void operator()(const "
+                "Eigen::Matrix<T, NP, 1>& theta, rmpc::mpc::LqData<T, NX, NU, NC>& out) const` "
+                "(LqMpc evaluates it with Eigen::AutoDiffScalar for the theta-derivatives)");
   check_sizes();
   settings_.validate();
   if (settings_.derivative_order > MaxOrder)

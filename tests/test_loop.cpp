@@ -91,6 +91,13 @@ TEST_CASE("Loop: every update rule runs and logs", "[loop]") {
     rmpc::rl::write_history_csv(csv, r);
     rmpc::rl::write_summary_json(json, r);
     CHECK(json.str().find("\"best_cost\"") != std::string::npos);
+    // The history says what was tried, what the model promised and how far it stepped.
+    for (const char* key : {"\"theta_trial\"", "\"predicted_decrease\"", "\"step_norm\"",
+                            "\"exploration\"", "\"failed_episodes\""})
+      CHECK(json.str().find(key) != std::string::npos);
+    const std::string line = rmpc::rl::progress_line(r.history[1]);
+    CHECK(line.find(" eps ") != std::string::npos);
+    CHECK(line.find(" fail 0 ") != std::string::npos);
     const std::string text = csv.str();
     CHECK(std::count(text.begin(), text.end(), '\n') == 4);
   }

@@ -1,5 +1,6 @@
-// The message of the std::invalid_argument that f() throws, or "" when it throws none: tests
-// of programmer-error checks assert that the message names the argument or setting.
+// The message of the exception E (default std::invalid_argument) that f() throws, or "" when
+// it throws none: tests of programmer-error checks assert that the message names the argument
+// or setting.
 #pragma once
 
 #include <stdexcept>
@@ -7,11 +8,11 @@
 
 namespace rmpc::testing {
 
-template <typename F>
+template <typename E = std::invalid_argument, typename F>
 std::string thrown_message(F&& f) {
   try {
     f();
-  } catch (const std::invalid_argument& e) {
+  } catch (const E& e) {
     return e.what();
   }
   return {};

@@ -89,6 +89,14 @@ class FittedQ {
     fitted_ = false;
   }
 
+  /// Continues from the networks of an earlier fit (networks(), e.g. from a checkpoint): the
+  /// next fit warm-starts Q^(n) from fitted[n-1] and needs settings.sweeps = fitted.size().
+  /// An empty list is clear().
+  void restore(std::vector<Network> fitted) {
+    critics_ = std::move(fitted);
+    fitted_ = !critics_.empty();
+  }
+
   bool empty() const { return critics_.empty(); }
   /// Q^(1)..Q^(k) (after a fit; before it, the initial network only).
   const std::vector<Network>& networks() const { return critics_; }

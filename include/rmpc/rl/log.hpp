@@ -45,16 +45,19 @@ inline std::string json_times(const PhaseTimes& t) {
 }
 }  // namespace detail
 
-/// "it  12  Jbar 12.345678  eval 12.01  radius 1.0e-02  acc  |g| 1.2e-01  0.83 s" (stderr).
+/// "it  12  eps 0.23  Jbar 12.34568  eval 12.01000  radius 1.00e-02  accepted  rho 0.9
+///  |g| 1.20e-01  fail 0  skip 3  0.83 s" (stderr): eps = the batch's exploration
+/// probability, fail = its failed episodes, skip = samples left out of the DPG means.
 template <typename Scalar, int NP>
 std::string progress_line(const IterationRecord<Scalar, NP>& r, const char* label = "") {
-  char buf[256];
+  char buf[320];
   std::snprintf(buf, sizeof buf,
-                "%s it %3d  Jbar %10.5f  eval %10.5f  radius %8.2e  %s  rho %8.3g  |g| %8.2e  skip "
-                "%d  %.2f s",
-                label, r.iteration, double(r.batch_cost), double(r.eval_cost), double(r.radius),
-                r.accepted ? "accepted" : "REJECTED", double(r.ratio), double(r.gradient_norm),
-                r.skipped_samples, r.time.total());
+                "%s it %3d  eps %4.2f  Jbar %10.5f  eval %10.5f  radius %8.2e  %s  rho %8.3g  |g| "
+                "%8.2e  fail %d  skip %d  %.2f s",
+                label, r.iteration, double(r.exploration_probability), double(r.batch_cost),
+                double(r.eval_cost), double(r.radius), r.accepted ? "accepted" : "REJECTED",
+                double(r.ratio), double(r.gradient_norm), r.failed_episodes, r.skipped_samples,
+                r.time.total());
   return buf;
 }
 
@@ -112,12 +115,16 @@ void write_summary_json(std::ostream& out, const LoopResult<Scalar, NP>& res,
         << ", \"batch_cost\": " << json_number(r.batch_cost)
         << ", \"accepted\": " << (r.accepted ? "true" : "false")
         << ", \"eval_cost\": " << json_number(r.eval_cost)
-        << ", \"ratio\": " << json_number(r.ratio) << ", \"radius\": " << json_number(r.radius)
+        << ", \"ratio\": " << json_number(r.ratio)
+        << ", \"predicted_decrease\": " << json_number(r.predicted_decrease)
+        << ", \"step_norm\": " << json_number(r.step_norm)
+        << ", \"radius\": " << json_number(r.radius)
         << ", \"gradient_norm\": " << json_number(r.gradient_norm)
         << ", \"failed_episodes\": " << r.failed_episodes
         << ", \"skipped_samples\": " << r.skipped_samples
         << ", \"weakly_active_samples\": " << r.weakly_active_samples
         << ", \"critic_epochs\": " << r.critic_epochs
+        << ", \"theta_trial\": " << detail::json_array(r.theta_trial)
         << ", \"theta\": " << detail::json_array(r.theta)
         << ", \"timings\": " << detail::json_times(r.time) << "}"
         << (i + 1 < res.history.size() ? "," : "") << "\n";

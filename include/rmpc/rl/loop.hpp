@@ -19,13 +19,18 @@
 // starts its QP cold and warm-starts inside the item only; reductions run in sample order. The same
 // seed gives the same run for any `threads`. Numerical failures (QP not solved, degenerate
 // sensitivities) are counted per iteration; nothing throws inside the loop.
+//
+// Save and resume: checkpoint() after any iteration (e.g. from the callback), resume() on a
+// new PolicyOptimizer with the same settings continues it with the same result as the
+// uninterrupted run (checkpoint.hpp says why that holds; checkpoint_json.hpp stores it).
 #pragma once
 
 #include <rmpc/learn/critic.hpp>
 #include <rmpc/learn/replay_buffer.hpp>
 #include <rmpc/learn/fitted_q.hpp>
 #include <rmpc/mpc/lq_mpc.hpp>
-#include <rmpc/optim/update_rule.hpp>
+#include <rmpc/optim/recorded_optimizer.hpp>
+#include <rmpc/rl/checkpoint.hpp>
 #include <rmpc/rl/environment.hpp>
 #include <rmpc/rl/exploration.hpp>
 #include <rmpc/rl/loop_records.hpp>
@@ -36,6 +41,7 @@
 
 #include <Eigen/Core>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -69,6 +75,7 @@ class PolicyOptimizer {
   using Settings = LoopSettings<Scalar>;
   using Record = IterationRecord<Scalar, NP>;
   using Result = LoopResult<Scalar, NP>;
+  using Checkpoint = LoopCheckpoint<Scalar, NP>;
   using Factory = std::function<std::unique_ptr<Mpc>()>;
   using Callback = std::function<void(const Record&)>;
 
@@ -96,6 +103,25 @@ class PolicyOptimizer {
 
   /// Runs settings().iterations RL iterations from theta0; on_iteration is called after each.
   Result run(const Eigen::Ref<const VectorTheta>& theta0, const Callback& on_iteration = {});
+
+  /// Continues the run a checkpoint was taken from (possibly by another PolicyOptimizer, with
+  /// the same settings; settings().iterations may be larger) from iteration
+  /// checkpoint.iteration + 1 up to settings().iterations: the records, theta and best cost
+  /// equal those of the uninterrupted run. The result's history holds the new iterations;
+  /// initial and best cost, best theta and restarts carry over. Throws std::invalid_argument
+  /// naming the field when the checkpoint belongs to another run (checkpoint.identity) or does
+  /// not fit; std::logic_error when the critic's trainer keeps its Adam moments
+  /// (critic.train.reset_optimizer = false: they are not part of a checkpoint).
+  Result resume(const Checkpoint& checkpoint, const Callback& on_iteration = {});
+
+  /// The run's state after its last completed iteration (callable from on_iteration, or after
+  /// run() / resume() returned). Throws std::logic_error before any iteration or when
+  /// critic.train.reset_optimizer is false.
+  Checkpoint checkpoint() const;
+
+  /// Ends the running run() / resume() after the current iteration (its record and callback
+  /// done) with LoopStatus::stopped. Safe from the callback and from another thread.
+  void request_stop() { stop_requested_ = true; }
 
   const learn::ReplayBuffer<Scalar>& buffer() const { return buffer_; }
   /// Q^(k), the critic of the gradient (valid after a run without float_critic).
@@ -133,6 +159,17 @@ class PolicyOptimizer {
     return r;
   }
 
+  /// The iterations first_iteration.. of run() and resume() (result_, theta_ set up).
+  Result iterate(int first_iteration, const Callback& on_iteration,
+                 std::chrono::steady_clock::time_point start);
+
+  /// The end of iteration `it` when another follows: the model at the accepted theta_ (after
+  /// a rejection too with refit_on_reject), and the restart of a collapsed trust region.
+  void prepare_next(int it, bool accepted, Record& rec);
+
+  /// The identity of this run (checkpoint.hpp).
+  CheckpointIdentity identity() const;
+
   bool set_parameters(const Eigen::Ref<const VectorTheta>& theta) {
     bool ok = true;
     for (auto& m : mpcs_) ok = (m->set_parameters(theta) == qp::Status::optimal) && ok;
@@ -160,7 +197,16 @@ class PolicyOptimizer {
   learn::ReplayBuffer<Scalar> buffer_;
   learn::FittedQ<Scalar> fitted_q_;       ///< Q^(1)..Q^(k)
   learn::FittedQ<float> fitted_q_float_;  ///< Q^(1)..Q^(k) with float_critic
-  std::unique_ptr<optim::Optimizer<Scalar, NP>> optimizer_;
+  std::unique_ptr<optim::RecordedOptimizer<Scalar, NP>> optimizer_;
+  // The run in progress (what a checkpoint holds besides the memory, critic and optimizer).
+  Result result_;
+  VectorTheta theta_;                                                ///< accepted parameters
+  Scalar gradient_norm_ = std::numeric_limits<Scalar>::quiet_NaN();  ///< ||g||, last model
+  Scalar eval_cost_ = std::numeric_limits<Scalar>::quiet_NaN();      ///< of theta_, last measured
+  int last_iteration_ = -1;    ///< last completed iteration (-1: none)
+  bool last_accepted_ = true;  ///< its trial was accepted
+  bool prepared_ = false;      ///< prepare_next() ran at its end (another iteration followed)
+  std::atomic<bool> stop_requested_{false};
   DpgEstimator<Scalar, NP, NU> estimator_;
   std::vector<mpc::PolicyStatus> status_;
   Matrix pi_s_, pi_next_, dpi_, d2pi_, dq_, d2q_;
@@ -172,3 +218,4 @@ class PolicyOptimizer {
 // Member definitions, out of the class body (not implicitly inline).
 #include "rmpc/rl/detail/loop_run.hpp"
 #include "rmpc/rl/detail/loop_model.hpp"
+#include "rmpc/rl/detail/loop_checkpoint.hpp"

@@ -74,6 +74,7 @@ enum class LoopStatus {
   /// the batch at theta0 has no finite cost (an episode failed under
   /// FailedEpisodeCost::infinite, or every episode failed): nothing to improve on.
   initial_episodes_failed,
+  stopped,  ///< PolicyOptimizer::request_stop() was called (e.g. from the callback); resumable.
 };
 
 inline const char* to_string(LoopStatus s) {
@@ -83,6 +84,7 @@ inline const char* to_string(LoopStatus s) {
     case LoopStatus::no_initial_states: return "no_initial_states";
     case LoopStatus::setup_failed: return "setup_failed";
     case LoopStatus::initial_episodes_failed: return "initial_episodes_failed";
+    case LoopStatus::stopped: return "stopped";
   }
   return "unknown";
 }

@@ -8,14 +8,19 @@ namespace rmpc::rl {
 template <typename Env, typename Mpc>
 auto PolicyOptimizer<Env, Mpc>::run(const Eigen::Ref<const VectorTheta>& theta0,
                                     const Callback& on_iteration) -> Result {
-  using clock = std::chrono::steady_clock;
-  const auto t_start = clock::now();
-  Result result;
-  result.theta = theta0;
-  result.best_theta = theta0;
+  const auto t_start = std::chrono::steady_clock::now();
+  stop_requested_ = false;
+  Result fresh;  // fixed-size thetas set before the copy (never copy uninitialized storage)
+  fresh.theta = theta0;
+  fresh.best_theta = theta0;
+  result_ = std::move(fresh);
+  theta_ = theta0;
+  gradient_norm_ = std::numeric_limits<Scalar>::quiet_NaN();
+  eval_cost_ = std::numeric_limits<Scalar>::quiet_NaN();
+  last_iteration_ = -1;
   if (initial_states_.cols() == 0) {
-    result.status = LoopStatus::no_initial_states;
-    return result;
+    result_.status = LoopStatus::no_initial_states;
+    return result_;
   }
   buffer_ = learn::ReplayBuffer<Scalar>(nx_, nu_, settings_.buffer_episodes);
   fitted_q_.clear();
@@ -23,20 +28,27 @@ auto PolicyOptimizer<Env, Mpc>::run(const Eigen::Ref<const VectorTheta>& theta0,
   if (!optim::BoxBounds<Scalar>{settings_.theta_lower, settings_.theta_upper}.contains(theta0))
     throw std::invalid_argument(
         "PolicyOptimizer::run: theta0 lies outside LoopSettings::theta_lower/theta_upper");
-  optimizer_ = std::make_unique<optim::Optimizer<Scalar, NP>>(settings_.optimizer);
+  optimizer_ = std::make_unique<optim::RecordedOptimizer<Scalar, NP>>(settings_.optimizer);
   optimizer_->set_bounds(settings_.theta_lower, settings_.theta_upper);
   estimator_ = DpgEstimator<Scalar, NP, NU>(np_, hessian_mode(settings_.optimizer.rule));
   if (!set_parameters(theta0)) {
-    result.status = LoopStatus::setup_failed;
-    return result;
+    result_.status = LoopStatus::setup_failed;
+    return result_;
   }
+  return iterate(0, on_iteration, t_start);
+}
+
+template <typename Env, typename Mpc>
+auto PolicyOptimizer<Env, Mpc>::iterate(int first_iteration, const Callback& on_iteration,
+                                        std::chrono::steady_clock::time_point t_start) -> Result {
+  using clock = std::chrono::steady_clock;
   const auto seconds_since = [](clock::time_point t0) {
     return std::chrono::duration<double>(clock::now() - t0).count();
   };
-
-  VectorTheta theta = theta0;  // accepted
-  Scalar last_gradient_norm = std::numeric_limits<Scalar>::quiet_NaN();
-  for (int it = 0; it < settings_.iterations; ++it) {
+  Result& result = result_;
+  const auto& optimizer = optimizer_->optimizer();  // the state; calls go through optimizer_
+  VectorTheta& theta = theta_;                      // accepted
+  for (int it = first_iteration; it < settings_.iterations; ++it) {
     Record rec;
     rec.iteration = it;
     rec.exploration_probability = exploration_probability(settings_.exploration, it);
@@ -81,13 +93,13 @@ auto PolicyOptimizer<Env, Mpc>::run(const Eigen::Ref<const VectorTheta>& theta0,
         if (on_iteration) on_iteration(result.history.back());
         break;
       }
-      optimizer_->reset(theta0, test_cost);
+      optimizer_->reset(theta, test_cost);
     } else {
       const auto out = optimizer_->tell_value(test_cost);
       accepted = out.accepted;
       rec.ratio = out.ratio;
     }
-    if (accepted) theta = optimizer_->x();
+    if (accepted) theta = optimizer.x();
     rec.accepted = accepted;
     rec.time.step += seconds_since(t0);
 
@@ -106,46 +118,58 @@ auto PolicyOptimizer<Env, Mpc>::run(const Eigen::Ref<const VectorTheta>& theta0,
         result.best_theta = theta;
         result.best_iteration = it;
       }
-    } else if (!result.history.empty()) {
-      rec.eval_cost = result.history.back().eval_cost;  // the accepted point did not change
+    } else {
+      rec.eval_cost = eval_cost_;  // the accepted point did not change
     }
 
-    // Model (critic, g, H) at a newly accepted point (or after a rejection, refit_on_reject),
-    // when another step follows.
-    if ((accepted || settings_.refit_on_reject) && it + 1 < settings_.iterations &&
-        optimizer_->status() == optim::Status::running) {
-      update_model(theta, it, rec);
-      last_gradient_norm = rec.gradient_norm;
-    }
-    // Optional restart when the trust region collapsed (noisy Jbar): fresh model, Delta0.
-    const optim::Status st = optimizer_->status();
-    if (settings_.restart_on_stop && it + 1 < settings_.iterations &&
-        (st == optim::Status::converged_radius || st == optim::Status::converged_step)) {
-      optimizer_->reset(theta, optimizer_->value());
-      update_model(theta, it, rec);
-      last_gradient_norm = rec.gradient_norm;
-      rec.restarted = true;
-      ++result.restarts;
-    }
-    rec.gradient_norm = last_gradient_norm;
+    if (it + 1 < settings_.iterations) prepare_next(it, accepted, rec);
+    rec.gradient_norm = gradient_norm_;
     rec.theta = theta;
-    rec.accepted_batch_cost = optimizer_->value();
-    rec.radius = optimizer_->radius();
-    rec.optimizer_status = optimizer_->status();
+    rec.accepted_batch_cost = optimizer.value();
+    rec.radius = optimizer.radius();
+    rec.optimizer_status = optimizer.status();
     result.time += rec.time;
     result.history.push_back(rec);
+    last_iteration_ = it;
+    last_accepted_ = accepted;
+    prepared_ = it + 1 < settings_.iterations;
+    eval_cost_ = rec.eval_cost;
     if (on_iteration) on_iteration(result.history.back());
     // A stop on the last iteration ends nothing early: the run completed (optimizer_status
     // still says why the optimizer stopped).
-    if (optimizer_->status() != optim::Status::running && it + 1 < settings_.iterations) {
+    if (optimizer.status() != optim::Status::running && it + 1 < settings_.iterations) {
       result.status = LoopStatus::optimizer_stopped;
+      break;
+    }
+    if (stop_requested_ && it + 1 < settings_.iterations) {
+      result.status = LoopStatus::stopped;
       break;
     }
   }
   result.theta = theta;
-  result.optimizer_status = optimizer_->status();
+  result.optimizer_status = optimizer.status();
   result.wall_seconds = seconds_since(t_start);
   return result;
+}
+
+template <typename Env, typename Mpc>
+void PolicyOptimizer<Env, Mpc>::prepare_next(int it, bool accepted, Record& rec) {
+  const auto& optimizer = optimizer_->optimizer();
+  // Model (critic, g, H) at a newly accepted point (or after a rejection, refit_on_reject).
+  if ((accepted || settings_.refit_on_reject) && optimizer.status() == optim::Status::running) {
+    update_model(theta_, it, rec);
+    gradient_norm_ = rec.gradient_norm;
+  }
+  // Optional restart when the trust region collapsed (noisy Jbar): fresh model, Delta0.
+  const optim::Status st = optimizer.status();
+  if (settings_.restart_on_stop &&
+      (st == optim::Status::converged_radius || st == optim::Status::converged_step)) {
+    optimizer_->reset(theta_, optimizer.value());
+    update_model(theta_, it, rec);
+    gradient_norm_ = rec.gradient_norm;
+    rec.restarted = true;
+    ++result_.restarts;
+  }
 }
 
 template <typename Env, typename Mpc>

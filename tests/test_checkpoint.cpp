@@ -1,0 +1,217 @@
+// Save and resume a learning run (rl/checkpoint.hpp, rl/checkpoint_json.hpp,
+// PolicyOptimizer::checkpoint / resume / request_stop): a run stopped at iteration k, written
+// to JSON, read back and resumed by another PolicyOptimizer equals the uninterrupted run to
+// the last bit, for every update rule (the optimizer is rebuilt from the record of its calls);
+// a finished run continued with more iterations equals the longer run; the JSON round trip is
+// exact (non-finite values included); a checkpoint of another run is refused by name.
+#include "rmpc/rl/checkpoint_json.hpp"
+#include "rmpc/rl/loop.hpp"
+
+#include "../examples/linear_2d/paper_model.hpp"
+#include "rmpc_catch.hpp"
+#include "support/thrown_message.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+namespace {
+
+using linear_2d::TrueSystem;
+using rmpc::testing::thrown_message;
+using Loop = rmpc::rl::PolicyOptimizer<TrueSystem, linear_2d::PaperMpc>;
+using Result = rmpc::rl::LoopResult<double, 8>;
+using Checkpoint = rmpc::rl::LoopCheckpoint<double, 8>;
+using Rule = rmpc::optim::UpdateRule;
+
+std::unique_ptr<linear_2d::PaperMpc> make_mpc() {
+  return std::make_unique<linear_2d::PaperMpc>(linear_2d::PaperModel{});
+}
+
+Eigen::Matrix<double, 2, Eigen::Dynamic> states() {
+  Eigen::Matrix<double, 2, Eigen::Dynamic> s(2, 3);
+  s << 0.5, 0.2, 0.05, 0.5, 0.1, -0.2;
+  return s;
+}
+
+rmpc::rl::LoopSettings<double> small(Rule rule, int iterations) {
+  rmpc::rl::LoopSettings<double> s;
+  s.iterations = iterations;
+  s.episode_length = 10;
+  s.buffer_episodes = 7;  // eviction happens before and after the checkpoint
+  s.seed = 21;
+  s.threads = 2;
+  s.optimizer = rmpc::optim::paper_settings<double>(rule);
+  s.critic = rmpc::rl::paper_critic_settings<double>(3);
+  s.critic.sweeps = 2;
+  s.critic_hidden = 6;
+  return s;
+}
+
+/// Through the file format: what a user saves is what resume() gets.
+Checkpoint through_json(const Checkpoint& c) {
+  const std::string text = rmpc::rl::to_json(c).dump();
+  return rmpc::rl::checkpoint_from_json<double, 8>(nlohmann::json::parse(text));
+}
+
+bool same_number(double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)); }
+
+/// Every record of `tail` equals the record of `full` of the same iteration, to the last bit.
+void require_same_tail(const Result& full, const Result& tail) {
+  REQUIRE(!tail.history.empty());
+  const int first = tail.history.front().iteration;
+  REQUIRE(full.history.size() == std::size_t(first) + tail.history.size());
+  for (std::size_t i = 0; i < tail.history.size(); ++i) {
+    const auto& a = full.history[std::size_t(first) + i];
+    const auto& b = tail.history[i];
+    INFO("iteration " << a.iteration);
+    CHECK(a.iteration == b.iteration);
+    CHECK(a.theta_trial == b.theta_trial);
+    CHECK(a.theta == b.theta);
+    CHECK(same_number(a.batch_cost, b.batch_cost));
+    CHECK(a.accepted == b.accepted);
+    CHECK(same_number(a.ratio, b.ratio));
+    CHECK(same_number(a.predicted_decrease, b.predicted_decrease));
+    CHECK(same_number(a.radius, b.radius));
+    CHECK(same_number(a.eval_cost, b.eval_cost));
+    CHECK(same_number(a.gradient_norm, b.gradient_norm));
+    CHECK(same_number(a.critic_loss, b.critic_loss));
+    CHECK(a.critic_epochs == b.critic_epochs);
+    CHECK(a.restarted == b.restarted);
+    CHECK(a.optimizer_status == b.optimizer_status);
+  }
+  CHECK(full.status == tail.status);
+  CHECK(full.theta == tail.theta);
+  CHECK(same_number(full.best_cost, tail.best_cost));
+  CHECK(full.best_theta == tail.best_theta);
+  CHECK(full.best_iteration == tail.best_iteration);
+  CHECK(same_number(full.initial_cost, tail.initial_cost));
+  CHECK(full.restarts == tail.restarts);
+}
+
+}  // namespace
+
+TEST_CASE("Checkpoint: a run stopped at iteration k and resumed equals the uninterrupted run",
+          "[checkpoint]") {
+  for (Rule rule : {Rule::tr_qn, Rule::tr_bfgs, Rule::tr_gd, Rule::tr_gauss_newton, Rule::qn,
+                    Rule::gd, Rule::adam}) {
+    INFO(rmpc::optim::to_string(rule));
+    const auto settings = small(rule, 6);
+    const Result full = Loop(TrueSystem{}, make_mpc, states(), settings).run(linear_2d::theta0());
+    REQUIRE(full.history.size() == 6);
+
+    Loop first(TrueSystem{}, make_mpc, states(), settings);
+    Checkpoint saved;
+    const Result stopped = first.run(linear_2d::theta0(), [&](const auto& rec) {
+      if (rec.iteration == 2) {
+        saved = first.checkpoint();
+        first.request_stop();
+      }
+    });
+    CHECK(stopped.status == rmpc::rl::LoopStatus::stopped);
+    REQUIRE(stopped.history.size() == 3);
+    CHECK(saved.iteration == 2);
+    CHECK(saved.prepared);
+
+    Loop second(TrueSystem{}, make_mpc, states(), settings);  // a new process, in effect
+    require_same_tail(full, second.resume(through_json(saved)));
+  }
+}
+
+TEST_CASE("Checkpoint: a finished run continued with more iterations equals the longer run",
+          "[checkpoint]") {
+  const auto longer = small(Rule::tr_qn, 6);
+  const Result full = Loop(TrueSystem{}, make_mpc, states(), longer).run(linear_2d::theta0());
+  Loop shorter(TrueSystem{}, make_mpc, states(), small(Rule::tr_qn, 3));
+  CHECK(shorter.run(linear_2d::theta0()).status == rmpc::rl::LoopStatus::completed);
+  const Checkpoint c = shorter.checkpoint();
+  CHECK(c.iteration == 2);
+  CHECK_FALSE(c.prepared);  // the last iteration of its run fitted no model
+  Loop continued(TrueSystem{}, make_mpc, states(), longer);
+  require_same_tail(full, continued.resume(through_json(c)));
+}
+
+TEST_CASE("Checkpoint: the JSON round trip is exact, non-finite values included", "[checkpoint]") {
+  Loop loop(TrueSystem{}, make_mpc, states(), small(Rule::tr_qn, 3));
+  loop.run(linear_2d::theta0());
+  Checkpoint c = loop.checkpoint();
+  REQUIRE(c.critics.size() == 2);
+  REQUIRE(c.optimizer_calls.size() > 3);
+  c.eval_cost = std::numeric_limits<double>::quiet_NaN();
+  c.best_cost = std::numeric_limits<double>::infinity();
+  c.theta(3) = 1.0 / 3.0;  // needs all 17 digits
+  c.theta(4) = std::nextafter(0.1, 1.0);
+  const std::string path = "test_checkpoint_roundtrip.json";
+  rmpc::rl::save_checkpoint(path, c);
+  const Checkpoint r = rmpc::rl::load_checkpoint<double, 8>(path);
+  std::remove(path.c_str());
+  CHECK(std::isnan(r.eval_cost));
+  CHECK(r.best_cost == std::numeric_limits<double>::infinity());
+  CHECK(r.theta == c.theta);
+  CHECK(r.best_theta == c.best_theta);
+  CHECK(r.iteration == c.iteration);
+  CHECK(r.identity.rule == c.identity.rule);
+  CHECK(r.identity.seed == c.identity.seed);
+  CHECK(r.states == c.states);
+  CHECK(r.next_states == c.next_states);
+  CHECK(r.costs == c.costs);
+  CHECK(r.dones == c.dones);
+  CHECK(r.episode_lengths == c.episode_lengths);
+  REQUIRE(r.optimizer_calls.size() == c.optimizer_calls.size());
+  for (std::size_t i = 0; i < c.optimizer_calls.size(); ++i) {
+    CHECK(r.optimizer_calls[i].kind == c.optimizer_calls[i].kind);
+    CHECK(r.optimizer_calls[i].vector == c.optimizer_calls[i].vector);
+    CHECK(r.optimizer_calls[i].matrix == c.optimizer_calls[i].matrix);
+    CHECK(same_number(r.optimizer_calls[i].value, c.optimizer_calls[i].value));
+  }
+  REQUIRE(r.critics.size() == c.critics.size());
+  for (std::size_t n = 0; n < c.critics.size(); ++n) {
+    CHECK(r.critics[n].parameters == c.critics[n].parameters);
+    CHECK(r.critics[n].input_scale == c.critics[n].input_scale);
+    CHECK(r.critics[n].target_hi == c.critics[n].target_hi);
+  }
+}
+
+TEST_CASE("Checkpoint: another run's checkpoint, a corrupt file and call-order errors are named",
+          "[checkpoint]") {
+  Loop idle(TrueSystem{}, make_mpc, states(), small(Rule::tr_qn, 3));
+  CHECK(thrown_message<std::logic_error>([&] {
+          idle.checkpoint();
+        }).find("no completed iteration") != std::string::npos);
+
+  Loop loop(TrueSystem{}, make_mpc, states(), small(Rule::tr_qn, 3));
+  loop.run(linear_2d::theta0());
+  const Checkpoint c = loop.checkpoint();
+
+  auto other_seed = small(Rule::tr_qn, 6);
+  other_seed.seed = 22;
+  Loop a(TrueSystem{}, make_mpc, states(), other_seed);
+  CHECK(thrown_message<std::invalid_argument>([&] { a.resume(c); }).find("seed") !=
+        std::string::npos);
+  Loop b(TrueSystem{}, make_mpc, states(), small(Rule::tr_bfgs, 6));
+  CHECK(thrown_message<std::invalid_argument>([&] { b.resume(c); }).find("rule") !=
+        std::string::npos);
+  auto wider = small(Rule::tr_qn, 6);
+  wider.critic_hidden = 7;
+  Loop d(TrueSystem{}, make_mpc, states(), wider);
+  CHECK(thrown_message<std::invalid_argument>([&] { d.resume(c); }).find("critic_hidden") !=
+        std::string::npos);
+
+  nlohmann::json j = rmpc::rl::to_json(c);
+  j.erase("best_theta");
+  CHECK(thrown_message<std::invalid_argument>([&] {
+          rmpc::rl::checkpoint_from_json<double, 8>(j);
+        }).find("best_theta") != std::string::npos);
+  j = rmpc::rl::to_json(c);
+  j["memory"]["episode_lengths"][0] = 3;  // no longer splits the memory
+  Loop e(TrueSystem{}, make_mpc, states(), small(Rule::tr_qn, 6));
+  CHECK(thrown_message<std::invalid_argument>([&] {
+          e.resume(rmpc::rl::checkpoint_from_json<double, 8>(j));
+        }).find("episode_lengths") != std::string::npos);
+  CHECK(thrown_message<std::runtime_error>([&] {
+          rmpc::rl::save_checkpoint("/proc/rmpc_no_such_dir/x.json", c);
+        }).find("/proc/rmpc_no_such_dir/x.json") != std::string::npos);
+  CHECK(thrown_message<std::runtime_error>([&] {
+          rmpc::rl::load_checkpoint<double, 8>("/proc/rmpc_no_such_dir/x.json");
+        }).find("cannot read") != std::string::npos);
+}

@@ -103,6 +103,8 @@ struct Options {
   int ratio_test = -1;  // <0: the LoopSettings default; 0 exploring batch, 1 deterministic batch
   int seeds = 3;
   std::string json, csv, out = "linear_2d_results";
+  std::string checkpoint;  // --checkpoint: the run's state, rewritten after every iteration
+  std::string resume;      // --resume: continue the run saved in this checkpoint file
   std::vector<std::string> methods;  // --compare: canonical names (default: all eight)
   bool quiet = false, has_theta = false;
   bool help = false, version = false;  // --help / --version: print and exit 0
@@ -132,6 +134,8 @@ inline const std::vector<FlagSpec>& flags() {
       {"--threads", 1, train | TT},
       {"--json", 1, S},
       {"--csv", 1, S},
+      {"--checkpoint", 1, S},
+      {"--resume", 1, S},
       {"--episodes", 1, train},
       {"--critic-epochs", 1, train},
       {"--first-epochs", 1, train},
@@ -325,7 +329,9 @@ inline Options parse(int argc, const char* const* argv,
     bit = has("--theta") ? TT : T;
     where = has("--theta") ? "with --test-set --theta (no training)" : "with --test-set";
   } else {
-    o.mode = has("--method") || has("--iterations") || has("--json") ? Mode::single : Mode::demo;
+    o.mode = has("--method") || has("--iterations") || has("--json") || has("--resume")
+                 ? Mode::single
+                 : Mode::demo;
     where = "without --compare, --test-set or --policy";
   }
   for (const auto& g : given)
@@ -353,6 +359,12 @@ inline Options parse(int argc, const char* const* argv,
     } else if (f == "--csv") {
       if (v.empty()) throw UsageError("--csv: empty file name");
       o.csv = v;
+    } else if (f == "--checkpoint") {
+      if (v.empty()) throw UsageError("--checkpoint: empty file name");
+      o.checkpoint = v;
+    } else if (f == "--resume") {
+      if (v.empty()) throw UsageError("--resume: empty file name");
+      o.resume = v;
     } else if (f == "--episodes") {
       const long long n = training_states();
       o.episodes = int(parse_int(f, v, 1, n));
@@ -465,6 +477,10 @@ inline Options parse(int argc, const char* const* argv,
   }
   if (!o.json.empty() && o.json == o.csv)
     throw UsageError("--json and --csv name the same file " + quoted(o.json));
+  for (const std::string* other : {&o.json, &o.csv})
+    if (!o.checkpoint.empty() && o.checkpoint == *other)
+      throw UsageError("--checkpoint names the same file as --json or --csv " +
+                       quoted(o.checkpoint));
   return o;
 }
 

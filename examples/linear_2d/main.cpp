@@ -18,6 +18,7 @@
 #include "policy_mode.hpp"
 #include "results_io.hpp"
 
+#include <rmpc/rl/checkpoint_json.hpp>
 #include <rmpc/rl/log.hpp>
 #include <rmpc/rl/loop.hpp>
 #include <rmpc/rl/paper_preset.hpp>
@@ -132,13 +133,26 @@ States training_states(const Options& o) {
   return s;
 }
 
+/// --checkpoint FILE: the run's state after every iteration, written to FILE.tmp and renamed
+/// (a run killed while writing keeps the previous checkpoint).
+void save_checkpoint(const Loop& loop, const std::string& path) {
+  const std::string tmp = path + ".tmp";
+  rmpc::rl::save_checkpoint(tmp, loop.checkpoint());
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) throw std::runtime_error("--checkpoint: cannot write '" + path + "': " + ec.message());
+}
+
 rmpc::rl::LoopResult<double, linear_2d::np> train(const Options& o, rmpc::optim::UpdateRule rule,
                                                   std::uint64_t seed, const States& states) {
   Loop loop(TrueSystem{}, make_mpc, states, loop_settings(o, rule, seed));
   const std::string label = std::string(rmpc::optim::to_string(rule)) + " s" + std::to_string(seed);
-  return loop.run(linear_2d::theta0(), [&](const Loop::Record& r) {
+  const auto on_iteration = [&](const Loop::Record& r) {
+    if (!o.checkpoint.empty()) save_checkpoint(loop, o.checkpoint);
     if (!o.quiet) std::cerr << rmpc::rl::progress_line(r, label.c_str()) << std::endl;
-  });
+  };
+  if (o.resume.empty()) return loop.run(linear_2d::theta0(), on_iteration);
+  return loop.resume(rmpc::rl::load_checkpoint<double, linear_2d::np>(o.resume), on_iteration);
 }
 
 /// First iteration whose accepted deterministic cost is within `tol` of the benchmark (-1: never).
@@ -504,6 +518,9 @@ void usage(std::FILE* to) {
       "exploring)\n"
       "outputs (checked writable before any training; a failed write exits with status 1):\n"
       "  --json FILE             summary, history and the settings record (single run)\n"
+      "  --checkpoint FILE       single run: its state (theta, critic, optimizer, memory) as JSON\n"
+      "                          after every iteration; --resume FILE continues it (same flags,\n"
+      "                          --iterations may grow) with the same result as one long run\n"
       "  --csv FILE              history; '# key: value' settings lines first; nan for missing "
       "values\n"
       "  --out DIR               --compare: one CSV per run, summary.csv, curves.dat, curves.gp,\n"
@@ -541,6 +558,9 @@ int main(int argc, char** argv) {
     // 2. Output paths, before any training.
     if (!o.json.empty()) io::check_writable_file("--json", o.json);
     if (!o.csv.empty()) io::check_writable_file("--csv", o.csv);
+    if (!o.checkpoint.empty()) io::check_writable_file("--checkpoint", o.checkpoint + ".tmp");
+    if (!o.resume.empty())  // read and checked against the run before any training
+      (void)rmpc::rl::load_checkpoint<double, linear_2d::np>(o.resume);
     if (o.mode == linear_2d::cli::Mode::compare) io::prepare_output_dir("--out", o.out);
     // 3. The run.
     switch (o.mode) {

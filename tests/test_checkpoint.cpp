@@ -94,7 +94,7 @@ void require_same_tail(const Result& full, const Result& tail) {
 TEST_CASE("Checkpoint: a run stopped at iteration k and resumed equals the uninterrupted run",
           "[checkpoint]") {
   for (Rule rule : {Rule::tr_qn, Rule::tr_bfgs, Rule::tr_gd, Rule::tr_gauss_newton, Rule::qn,
-                    Rule::gd, Rule::adam}) {
+                    Rule::gd, Rule::adam, Rule::gn_momentum}) {
     INFO(rmpc::optim::to_string(rule));
     const auto settings = small(rule, 6);
     const Result full = Loop(TrueSystem{}, make_mpc, states(), settings).run(linear_2d::theta0());

@@ -20,6 +20,11 @@
 // seed gives the same run for any `threads`. Numerical failures (QP not solved, degenerate
 // sensitivities) are counted per iteration; nothing throws inside the loop.
 //
+// The jobs, one file each: episode batches (episode_batch.hpp), the policy and its
+// derivatives over the memory (policy_samples.hpp), the fitted-Q critic (learn/fitted_q.hpp),
+// the DPG means (policy_gradient.hpp), the update rule (optim/); this class orchestrates them
+// (detail/loop_run.hpp: the iterations; detail/loop_model.hpp: the model at a theta).
+//
 // Save and resume: checkpoint() after any iteration (e.g. from the callback), resume() on a
 // new PolicyOptimizer with the same settings continues it with the same result as the
 // uninterrupted run (checkpoint.hpp says why that holds; checkpoint_json.hpp stores it).
@@ -32,12 +37,14 @@
 #include <rmpc/optim/recorded_optimizer.hpp>
 #include <rmpc/rl/checkpoint.hpp>
 #include <rmpc/rl/environment.hpp>
+#include <rmpc/rl/episode_batch.hpp>
 #include <rmpc/rl/exploration.hpp>
 #include <rmpc/rl/loop_records.hpp>
 #include <rmpc/rl/loop_settings.hpp>
 #include <rmpc/rl/parallel.hpp>
-#include <rmpc/rl/random_streams.hpp>
 #include <rmpc/rl/policy_gradient.hpp>
+#include <rmpc/rl/policy_samples.hpp>
+#include <rmpc/rl/random_streams.hpp>
 
 #include <Eigen/Core>
 
@@ -48,7 +55,6 @@
 #include <functional>
 #include <limits>
 #include <memory>
-#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -138,8 +144,6 @@ class PolicyOptimizer {
   }
 
  private:
-  int threads() const { return static_cast<int>(mpcs_.size()); }
-
   bool common_random_numbers_active() const {
     switch (settings_.common_random_numbers) {
       case CommonRandomNumbers::off: return false;
@@ -148,15 +152,6 @@ class PolicyOptimizer {
         return optim::uses_trust_region(settings_.optimizer.rule);
     }
     return false;
-  }
-
-  static mpc::PolicyRequest values_request(bool warm) {
-    mpc::PolicyRequest r;
-    r.du0_dtheta = false;
-    r.d2u0_dtheta2 = false;
-    r.du0_ds = false;
-    r.warm_start = warm;
-    return r;
   }
 
   /// The iterations first_iteration.. of run() and resume() (result_, theta_ set up).
@@ -208,8 +203,9 @@ class PolicyOptimizer {
   bool prepared_ = false;      ///< prepare_next() ran at its end (another iteration followed)
   std::atomic<bool> stop_requested_{false};
   DpgEstimator<Scalar, NP, NU> estimator_;
-  std::vector<mpc::PolicyStatus> status_;
-  Matrix pi_s_, pi_next_, dpi_, d2pi_, dq_, d2q_;
+  EpisodeBatch<Env, Mpc> batch_;  ///< episode storage of run_batch() / evaluate()
+  PolicySamples<Mpc> samples_;    ///< pi, dpi/dtheta, d2pi/dtheta2, pi(s') over the memory
+  Matrix dq_, d2q_;
   Vector q_;
 };
 

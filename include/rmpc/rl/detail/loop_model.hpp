@@ -11,61 +11,13 @@ void PolicyOptimizer<Env, Mpc>::update_model(const VectorTheta& theta, int it, R
   using clock = std::chrono::steady_clock;
   const HessianMode mode = hessian_mode(settings_.optimizer.rule);
   const bool second = mode == HessianMode::exact;
-  const Eigen::Index m = buffer_.size(), np = np_, nu = nu_;
+  const Eigen::Index m = buffer_.size(), np = np_;
   set_parameters(theta);
 
   // Policy and its derivatives at every stored state, pi at every successor state.
   auto t0 = clock::now();
-  pi_s_ = buffer_.actions();  // stands in where the QP fails (those samples are skipped)
-  pi_next_.resize(nu, m);
-  dpi_.resize(nu * np, m);
-  if (second) d2pi_.resize(nu * np * np, m);
-  status_.assign(static_cast<std::size_t>(m), mpc::PolicyStatus::not_ready);
-  std::vector<char> next_ok(static_cast<std::size_t>(m), 1);
-  const std::vector<Eigen::Index> starts = buffer_.episode_starts();
-  const auto states = buffer_.states();
-  const auto next_states = buffer_.next_states();
-  parallel_for(std::ptrdiff_t(starts.size()) - 1, threads(), [&](std::ptrdiff_t e, int w) {
-    Mpc& mpc = *mpcs_[static_cast<std::size_t>(w)];
-    const Eigen::Index begin = starts[static_cast<std::size_t>(e)],
-                       end = starts[static_cast<std::size_t>(e) + 1];
-    mpc::PolicyRequest req;
-    req.du0_dtheta = true;
-    req.d2u0_dtheta2 = second;
-    req.du0_ds = false;
-    for (Eigen::Index i = begin; i < end; ++i) {
-      req.warm_start = i > begin;
-      const VectorX s = states.col(i);
-      const auto& r = mpc.evaluate(s, req);
-      status_[static_cast<std::size_t>(i)] = r.status;
-      if (r.qp_status != qp::Status::optimal) continue;
-      pi_s_.col(i) = r.u0;
-      if (r.status == mpc::PolicyStatus::ok || r.status == mpc::PolicyStatus::weakly_active) {
-        Eigen::Map<Eigen::Matrix<Scalar, NU, NP>>(dpi_.col(i).data(), nu, np) = r.du0_dtheta;
-        if (second) Eigen::Map<Matrix>(d2pi_.col(i).data(), nu * np, np) = r.d2u0_dtheta2;
-      }
-    }
-    // pi(s'_i) = pi(s_{i+1}) inside an episode (same state); one solve for the last one.
-    for (Eigen::Index i = begin; i < end; ++i) {
-      const bool chained =
-          i + 1 < end && next_states.col(i) == states.col(i + 1) &&
-          status_[static_cast<std::size_t>(i + 1)] != mpc::PolicyStatus::solver_failed &&
-          status_[static_cast<std::size_t>(i + 1)] != mpc::PolicyStatus::not_ready;
-      if (chained) {
-        pi_next_.col(i) = pi_s_.col(i + 1);
-        continue;
-      }
-      const VectorX s = next_states.col(i);
-      const auto& r = mpc.evaluate(s, values_request(false));
-      if (r.qp_status == qp::Status::optimal)
-        pi_next_.col(i) = r.u0;
-      else {
-        pi_next_.col(i) = buffer_.actions().col(i);
-        next_ok[static_cast<std::size_t>(i)] = 0;
-      }
-    }
-  });
-  for (char ok : next_ok) rec.next_action_failures += ok ? 0 : 1;
+  samples_.compute(buffer_, mpcs_, second);
+  rec.next_action_failures += samples_.next_action_failures();
   rec.time.sensitivities += std::chrono::duration<double>(clock::now() - t0).count();
 
   // k fitted-Q sweeps (pi(s') reused by all), then the critic's action derivatives.
@@ -80,7 +32,7 @@ void PolicyOptimizer<Env, Mpc>::update_model(const VectorTheta& theta, int it, R
   t0 = clock::now();
   estimator_.reset(np);
   for (Eigen::Index i = 0; i < m; ++i) {
-    const auto st = status_[static_cast<std::size_t>(i)];
+    const auto st = samples_.status(i);
     const bool weak = st == mpc::PolicyStatus::weakly_active;
     if (weak) ++rec.weakly_active_samples;
     if (!(st == mpc::PolicyStatus::ok || (weak && settings_.use_weakly_active)) ||
@@ -88,14 +40,11 @@ void PolicyOptimizer<Env, Mpc>::update_model(const VectorTheta& theta, int it, R
       estimator_.skip();
       continue;
     }
-    const Eigen::Map<const Eigen::Matrix<Scalar, NU, NP>> dpi(dpi_.col(i).data(), nu, np);
-    const Eigen::Map<const Eigen::Matrix<Scalar, NU, NU>> d2q(d2q_.col(i).data(), nu, nu);
-    if (second) {
-      const Eigen::Map<const Matrix> d2pi(d2pi_.col(i).data(), nu * np, np);
-      estimator_.add(dpi, d2pi, dq_.col(i), d2q);
-    } else {
-      estimator_.add(dpi, Matrix(), dq_.col(i), d2q);
-    }
+    const Eigen::Map<const Eigen::Matrix<Scalar, NU, NU>> d2q(d2q_.col(i).data(), nu_, nu_);
+    if (second)
+      estimator_.add(samples_.dpi_dtheta(i), samples_.d2pi_dtheta2(i), dq_.col(i), d2q);
+    else
+      estimator_.add(samples_.dpi_dtheta(i), Matrix(), dq_.col(i), d2q);
   }
   rec.derivative_samples = int(estimator_.count());
   rec.skipped_samples = int(estimator_.skipped());
@@ -120,15 +69,15 @@ void PolicyOptimizer<Env, Mpc>::fit_and_differentiate(learn::FittedQ<C>& fitted_
   learn::FittedQSettings<Scalar> fq = settings_.critic;
   fq.train.threads = settings_.threads;  // shards in parallel; the result does not depend on it
   if (first) fq.train.max_epochs = std::max(fq.train.max_epochs, settings_.first_fit_max_epochs);
-  const auto fit = fitted_q.fit(buffer_, pi_next_, fq, [&](int n) {
+  const auto fit = fitted_q.fit(buffer_, samples_.next_actions(), fq, [&](int n) {
     return stream_seed(settings_.seed, Stream::critic_fit, std::uint64_t(it), std::uint64_t(n));
   });
   rec.critic_epochs += fit.epochs;
   rec.critic_loss = Scalar(fit.fits.back().best_loss);
   if (fit.status == learn::FittedQStatus::non_finite)
     rec.critic_status = learn::FittedQStatus::non_finite;
-  fitted_q.template action_derivatives<Scalar>(buffer_.states(), buffer_.prev_actions(), pi_s_, q_,
-                                               dq_, d2q_);
+  fitted_q.template action_derivatives<Scalar>(buffer_.states(), buffer_.prev_actions(),
+                                               samples_.actions(), q_, dq_, d2q_);
 }
 
 }  // namespace rmpc::rl

@@ -181,36 +181,13 @@ auto PolicyOptimizer<Env, Mpc>::run_batch(const VectorTheta& theta, int it, Scal
     failed = int(ne);
     return std::numeric_limits<Scalar>::infinity();
   }
-  std::vector<Episode<Scalar, NX, NU>> episodes(static_cast<std::size_t>(ne));
-  const Scalar sigma = settings_.exploration.sigma;
-  parallel_for(ne, threads(), [&](std::ptrdiff_t e, int w) {
-    Mpc& mpc = *mpcs_[static_cast<std::size_t>(w)];
-    const bool crn = common_random_numbers_active();
-    std::mt19937_64 rng(
-        crn ? stream_seed(settings_.seed, Stream::episode_common, std::uint64_t(e))
-            : stream_seed(settings_.seed, Stream::episode, std::uint64_t(it), std::uint64_t(e)));
-    std::uniform_real_distribution<Scalar> uniform(Scalar(0), Scalar(1));
-    std::normal_distribution<Scalar> normal(Scalar(0), sigma);
-    VectorU d(nu_);
-    VectorZ extra(mpc.num_variables());
-    const VectorX s0 = initial_states_.col(e);
-    run_episode<Scalar, NX, NU>(
-        env_, s0, settings_.episode_length,
-        [&](const VectorX& s, const VectorU&, int k, VectorU& a) {
-          const bool explore = uniform(rng) < eps;
-          const auto req = values_request(k > 0);
-          // CRN: d is drawn at every step, so step k of episode e sees the
-          // same (uniform, d) whatever eps and the earlier decisions were.
-          if (explore || crn)
-            for (Eigen::Index j = 0; j < nu_; ++j) d(j) = normal(rng);
-          if (explore) mpc.exploration_cost(d, extra);
-          const auto& r = explore ? mpc.evaluate(s, req, extra) : mpc.evaluate(s, req);
-          if (r.qp_status != qp::Status::optimal) return false;
-          a = r.u0;
-          return true;
-        },
-        episodes[static_cast<std::size_t>(e)], nu_);
-  });
+  const bool crn = common_random_numbers_active();
+  const auto& episodes = batch_.explore(
+      env_, mpcs_, initial_states_, settings_.episode_length, eps, settings_.exploration.sigma, crn,
+      [&](std::uint64_t e) {
+        return crn ? stream_seed(settings_.seed, Stream::episode_common, e)
+                   : stream_seed(settings_.seed, Stream::episode, std::uint64_t(it), e);
+      });
   Scalar mean = 0;
   for (const auto& ep : episodes) {
     mean += ep.total_cost;
@@ -231,29 +208,14 @@ auto PolicyOptimizer<Env, Mpc>::evaluate(const Eigen::Ref<const VectorTheta>& th
                                          const States& states, std::vector<Scalar>* per_state,
                                          int* failed) -> Scalar {
   if (!set_parameters(theta)) return std::numeric_limits<Scalar>::quiet_NaN();
-  std::vector<Scalar> cost(static_cast<std::size_t>(states.cols()));
-  std::vector<char> ok(cost.size(), 1);
-  parallel_for(states.cols(), threads(), [&](std::ptrdiff_t e, int w) {
-    Mpc& mpc = *mpcs_[static_cast<std::size_t>(w)];
-    Episode<Scalar, NX, NU> ep;
-    const VectorX s0 = states.col(e);
-    run_episode<Scalar, NX, NU>(
-        env_, s0, settings_.episode_length,
-        [&](const VectorX& s, const VectorU&, int k, VectorU& a) {
-          const auto& r = mpc.evaluate(s, values_request(k > 0));
-          if (r.qp_status != qp::Status::optimal) return false;
-          a = r.u0;
-          return true;
-        },
-        ep, nu_);
-    cost[static_cast<std::size_t>(e)] = ep.total_cost;
-    ok[static_cast<std::size_t>(e)] = ep.ok() ? 1 : 0;
-  });
+  const auto& episodes = batch_.deterministic(env_, mpcs_, states, settings_.episode_length);
+  std::vector<Scalar> cost(episodes.size());
   Scalar mean = 0;
   int bad = 0;
   for (std::size_t e = 0; e < cost.size(); ++e) {
+    cost[e] = episodes[e].total_cost;
     mean += cost[e];
-    bad += ok[e] ? 0 : 1;
+    bad += episodes[e].ok() ? 0 : 1;
   }
   if (per_state) *per_state = cost;
   if (failed) *failed = bad;

@@ -1,5 +1,6 @@
 // The paper's 2-D study (method.md sections 1 and 4): RL tuning of the 8-parameter LQ-MPC
-// with the seven update rules, against the benchmark MPC (11.901) and theta0 (26.350).
+// with the eight update rules (P1's seven and P2's GN-Momentum), against the benchmark MPC (11.901)
+// and theta0 (26.350).
 //
 //   linear_2d                                   short TR-QN demo with progress
 //   linear_2d --method tr-qn --iterations 40 [--seed S] [--threads T] [--json F] [--csv F]

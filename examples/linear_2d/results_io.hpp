@@ -117,6 +117,12 @@ inline Settings settings_record(const cli::Options& o, const rmpc::rl::LoopSetti
       r.push_back({"tr_initial_radius", num(s.optimizer.trust_region.initial_radius), false});
       r.push_back({"tr_max_radius", num(s.optimizer.trust_region.max_radius), false});
       r.push_back({"tr_min_radius", num(s.optimizer.trust_region.min_radius), false});
+    } else if (rule == UpdateRule::gn_momentum) {
+      const auto& g = s.optimizer.gn_momentum;
+      r.push_back({"learning_rate", num(g.learning_rate), false});
+      r.push_back({"gn_momentum_beta1", num(g.beta1), false});
+      r.push_back({"gn_momentum_beta2", num(g.beta2), false});
+      r.push_back({"gn_momentum_curvature_beta", num(g.curvature_beta), false});
     } else {
       const auto& f = s.optimizer.fixed_rate;
       const double lr = rule == UpdateRule::gd   ? f.gd_learning_rate

@@ -56,13 +56,12 @@ Checkpoint through_json(const Checkpoint& c) {
 
 bool same_number(double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)); }
 
-/// Every record of `tail` equals the record of `full` of the same iteration, to the last bit.
+/// The resumed run's result (its history from iteration 0) equals the uninterrupted run's, to
+/// the last bit.
 void require_same_tail(const Result& full, const Result& tail) {
-  REQUIRE(!tail.history.empty());
-  const int first = tail.history.front().iteration;
-  REQUIRE(full.history.size() == std::size_t(first) + tail.history.size());
+  REQUIRE(full.history.size() == tail.history.size());
   for (std::size_t i = 0; i < tail.history.size(); ++i) {
-    const auto& a = full.history[std::size_t(first) + i];
+    const auto& a = full.history[i];
     const auto& b = tail.history[i];
     INFO("iteration " << a.iteration);
     CHECK(a.iteration == b.iteration);
@@ -79,6 +78,9 @@ void require_same_tail(const Result& full, const Result& tail) {
     CHECK(a.critic_epochs == b.critic_epochs);
     CHECK(a.restarted == b.restarted);
     CHECK(a.optimizer_status == b.optimizer_status);
+    CHECK(a.failed_episodes == b.failed_episodes);
+    CHECK(a.skipped_samples == b.skipped_samples);
+    CHECK(a.model_updated == b.model_updated);
   }
   CHECK(full.status == tail.status);
   CHECK(full.theta == tail.theta);
@@ -150,8 +152,6 @@ TEST_CASE("Checkpoint: the JSON round trip is exact, non-finite values included"
   CHECK(r.theta == c.theta);
   CHECK(r.best_theta == c.best_theta);
   CHECK(r.iteration == c.iteration);
-  CHECK(r.identity.rule == c.identity.rule);
-  CHECK(r.identity.seed == c.identity.seed);
   CHECK(r.states == c.states);
   CHECK(r.next_states == c.next_states);
   CHECK(r.costs == c.costs);
@@ -164,6 +164,15 @@ TEST_CASE("Checkpoint: the JSON round trip is exact, non-finite values included"
     CHECK(r.optimizer_calls[i].matrix == c.optimizer_calls[i].matrix);
     CHECK(same_number(r.optimizer_calls[i].value, c.optimizer_calls[i].value));
   }
+  REQUIRE(r.history.size() == c.history.size());
+  for (std::size_t i = 0; i < c.history.size(); ++i) {
+    CHECK(r.history[i].theta == c.history[i].theta);
+    CHECK(same_number(r.history[i].ratio, c.history[i].ratio));
+    CHECK(r.history[i].time.critic == c.history[i].time.critic);
+    CHECK(r.history[i].optimizer_status == c.history[i].optimizer_status);
+  }
+  CHECK(r.identity.settings == c.identity.settings);
+  CHECK(r.identity.initial_states == c.identity.initial_states);
   REQUIRE(r.critics.size() == c.critics.size());
   for (std::size_t n = 0; n < c.critics.size(); ++n) {
     CHECK(r.critics[n].parameters == c.critics[n].parameters);
@@ -196,12 +205,81 @@ TEST_CASE("Checkpoint: another run's checkpoint, a corrupt file and call-order e
   Loop d(TrueSystem{}, make_mpc, states(), wider);
   CHECK(thrown_message<std::invalid_argument>([&] { d.resume(c); }).find("critic_hidden") !=
         std::string::npos);
+  // Any setting that changes the run, nested ones too, is named; iterations and threads may
+  // change.
+  auto louder = small(Rule::tr_qn, 6);
+  louder.exploration.sigma *= 3;
+  Loop f(TrueSystem{}, make_mpc, states(), louder);
+  CHECK(thrown_message<std::invalid_argument>([&] {
+          f.resume(c);
+        }).find("exploration.sigma = 0.10000000000000001, this run has 0.30000000000000004") !=
+        std::string::npos);
+  auto faster = small(Rule::tr_qn, 6);
+  faster.critic.train.adam.learning_rate = 0.01;
+  Loop g(TrueSystem{}, make_mpc, states(), faster);
+  CHECK(thrown_message<std::invalid_argument>([&] {
+          g.resume(c);
+        }).find("critic.train.adam.learning_rate") != std::string::npos);
+  auto radius = small(Rule::tr_qn, 6);
+  radius.optimizer.trust_region.exact.radius_tolerance *= 2;
+  Loop h(TrueSystem{}, make_mpc, states(), radius);
+  CHECK(thrown_message<std::invalid_argument>([&] {
+          h.resume(c);
+        }).find("optimizer.trust_region.exact.radius_tolerance") != std::string::npos);
+  Eigen::Matrix<double, 2, Eigen::Dynamic> moved = states();
+  moved(0, 1) += 1e-12;
+  Loop k(TrueSystem{}, make_mpc, moved, small(Rule::tr_qn, 6));
+  CHECK(thrown_message<std::invalid_argument>([&] { k.resume(c); }).find("initial_states") !=
+        std::string::npos);
+  auto more_threads = small(Rule::tr_qn, 6);
+  more_threads.threads = 1;
+  Loop ok(TrueSystem{}, make_mpc, states(), more_threads);
+  CHECK(ok.resume(c).history.size() == 6);
+  Loop same_length(TrueSystem{}, make_mpc, states(), small(Rule::tr_qn, 3));
+  CHECK(thrown_message<std::invalid_argument>([&] {
+          same_length.resume(c);
+        }).find("nothing left to run") != std::string::npos);
 
   nlohmann::json j = rmpc::rl::to_json(c);
   j.erase("best_theta");
   CHECK(thrown_message<std::invalid_argument>([&] {
           rmpc::rl::checkpoint_from_json<double, 8>(j);
         }).find("best_theta") != std::string::npos);
+  j = rmpc::rl::to_json(c);
+  j["iteration"] = 2.5;
+  CHECK(thrown_message<std::invalid_argument>([&] {
+          rmpc::rl::checkpoint_from_json<double, 8>(j);
+        }).find("iteration is not an integer") != std::string::npos);
+  // Edited contents are refused by name.
+  const auto refused = [&](nlohmann::json edited) {
+    Loop l(TrueSystem{}, make_mpc, states(), small(Rule::tr_qn, 6));
+    return thrown_message<std::invalid_argument>(
+        [&] { l.resume(rmpc::rl::checkpoint_from_json<double, 8>(edited)); });
+  };
+  j = rmpc::rl::to_json(c);
+  j["critics"] = nlohmann::json::array();
+  CHECK(refused(j).find("critics") != std::string::npos);
+  j = rmpc::rl::to_json(c);
+  j["optimizer_calls"] = nlohmann::json::array();
+  CHECK(refused(j).find("optimizer_calls") != std::string::npos);
+  j = rmpc::rl::to_json(c);
+  j["optimizer_calls"].erase(j["optimizer_calls"].size() - 1);
+  CHECK(refused(j).find("optimizer_calls") != std::string::npos);
+  j = rmpc::rl::to_json(c);
+  j["theta"]["data"][0] = "nan";
+  CHECK(refused(j).find("theta") != std::string::npos);
+  j = rmpc::rl::to_json(c);
+  j["theta"]["data"][0] = 5.0;  // not where the optimizer's record leads
+  CHECK(refused(j).find("theta") != std::string::npos);
+  j = rmpc::rl::to_json(c);
+  j["memory"]["dones"]["data"][0] = 7;
+  CHECK(refused(j).find("dones") != std::string::npos);
+  j = rmpc::rl::to_json(c);
+  j["memory"]["costs"]["data"][0] = "inf";
+  CHECK(refused(j).find("memory") != std::string::npos);
+  j = rmpc::rl::to_json(c);
+  j["history"].erase(0);
+  CHECK(refused(j).find("history") != std::string::npos);
   j = rmpc::rl::to_json(c);
   j["memory"]["episode_lengths"][0] = 3;  // no longer splits the memory
   Loop e(TrueSystem{}, make_mpc, states(), small(Rule::tr_qn, 6));
@@ -214,4 +292,7 @@ TEST_CASE("Checkpoint: another run's checkpoint, a corrupt file and call-order e
   CHECK(thrown_message<std::runtime_error>([&] {
           rmpc::rl::load_checkpoint<double, 8>("/proc/rmpc_no_such_dir/x.json");
         }).find("cannot read") != std::string::npos);
+  CHECK(thrown_message<std::runtime_error>([&] {
+          rmpc::rl::load_checkpoint<double, 8>("/tmp");
+        }).find("not a regular file") != std::string::npos);
 }

@@ -12,6 +12,8 @@
 #pragma once
 
 #include <rmpc/optim/recorded_optimizer.hpp>
+#include <rmpc/rl/loop_records.hpp>
+#include <rmpc/rl/settings_record.hpp>
 
 #include <Eigen/Core>
 
@@ -33,18 +35,13 @@ struct CriticState {
 };
 
 /// What identifies the run a checkpoint belongs to; resume() refuses a checkpoint whose
-/// identity differs from its own settings and sizes (std::invalid_argument naming the field).
-/// The other settings must be the same too (not checked); iterations may grow.
+/// identity differs from its own (std::invalid_argument naming the field or setting).
+template <typename Scalar>
 struct CheckpointIdentity {
-  std::uint64_t seed = 0;
-  std::string rule;  ///< optim::to_string(rule)
   int nx = 0, nu = 0, np = 0;
-  int episode_length = 0;
-  int initial_states = 0;
-  int sweeps = 0;         ///< FittedQSettings::sweeps
-  int critic_hidden = 0;  ///< LoopSettings::critic_hidden
-  bool float_critic = false;
-  long buffer_episodes = 0;
+  Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> initial_states;  ///< nx x episodes
+  /// settings_record() of the run's LoopSettings: every field but iterations and threads.
+  SettingsRecord settings;
 };
 
 template <typename Scalar, int NP>
@@ -52,7 +49,7 @@ struct LoopCheckpoint {
   using VectorTheta = Eigen::Matrix<Scalar, NP, 1>;
   static constexpr Scalar nan = std::numeric_limits<Scalar>::quiet_NaN();
 
-  CheckpointIdentity identity;
+  CheckpointIdentity<Scalar> identity;
   int iteration = -1;    ///< the last completed iteration; resume() runs iteration + 1 on
   bool accepted = true;  ///< that iteration's trial was accepted
   /// The model for the next step was fitted at its end (false for the last iteration of a
@@ -80,6 +77,10 @@ struct LoopCheckpoint {
 
   /// Q^(1)..Q^(k) (empty before the first fit).
   std::vector<CriticState> critics;
+
+  /// The records of iterations 0..iteration (resume() returns them with the new ones).
+  std::vector<IterationRecord<Scalar, NP>> history;
+  PhaseTimes time;  ///< LoopResult::time so far
 };
 
 }  // namespace rmpc::rl

@@ -19,10 +19,12 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 namespace rmpc::rl {
 namespace detail {
@@ -75,6 +77,9 @@ void matrix_from_json(const nlohmann::json& j, const std::string& field, Matrix&
 template <typename T>
 T field_from_json(const nlohmann::json& j, const std::string& field) {
   if (!j.contains(field)) throw std::invalid_argument("checkpoint JSON: " + field + " is missing");
+  if (std::is_integral<T>::value && !std::is_same<T, bool>::value &&
+      !j.at(field).is_number_integer())  // 2.5 or 1e30 would be cut silently
+    throw std::invalid_argument("checkpoint JSON: " + field + " is not an integer");
   try {
     return j.at(field).get<T>();
   } catch (const nlohmann::json::exception&) {
@@ -82,8 +87,78 @@ T field_from_json(const nlohmann::json& j, const std::string& field) {
   }
 }
 
+inline nlohmann::json times_to_json(const PhaseTimes& t) {
+  return {t.rollouts, t.sensitivities, t.critic, t.step, t.evaluation};
+}
+inline PhaseTimes times_from_json(const nlohmann::json& j) {
+  if (!j.is_array() || j.size() != 5)
+    throw std::invalid_argument("checkpoint JSON: time is not 5 phase times");
+  PhaseTimes t;
+  t.rollouts = j[0].get<double>();
+  t.sensitivities = j[1].get<double>();
+  t.critic = j[2].get<double>();
+  t.step = j[3].get<double>();
+  t.evaluation = j[4].get<double>();
+  return t;
+}
+
+template <typename Scalar, int NP>
+nlohmann::json record_to_json(const IterationRecord<Scalar, NP>& r) {
+  return {
+      {"iteration", r.iteration},
+      {"theta_trial", json_matrix(r.theta_trial)},
+      {"theta", json_matrix(r.theta)},
+      {"scalars",
+       {json_scalar(double(r.exploration_probability)), json_scalar(double(r.batch_cost)),
+        json_scalar(double(r.accepted_batch_cost)), json_scalar(double(r.eval_cost)),
+        json_scalar(double(r.trial_cost)), json_scalar(double(r.ratio)),
+        json_scalar(double(r.predicted_decrease)), json_scalar(double(r.step_norm)),
+        json_scalar(double(r.radius)), json_scalar(double(r.gradient_norm)),
+        json_scalar(double(r.critic_loss))}},
+      {"counts",
+       {r.failed_episodes, r.derivative_samples, r.skipped_samples, r.weakly_active_samples,
+        r.next_action_failures, r.critic_epochs, int(r.optimizer_status), int(r.critic_status)}},
+      {"flags", {r.accepted, r.model_updated, r.restarted}},
+      {"time", times_to_json(r.time)}};
+}
+
+template <typename Scalar, int NP>
+IterationRecord<Scalar, NP> record_from_json(const nlohmann::json& j) {
+  IterationRecord<Scalar, NP> r;
+  r.iteration = field_from_json<int>(j, "iteration");
+  matrix_from_json(j, "theta_trial", r.theta_trial);
+  matrix_from_json(j, "theta", r.theta);
+  const auto& v = j.at("scalars");
+  const auto& n = j.at("counts");
+  const auto& f = j.at("flags");
+  if (v.size() != 11 || n.size() != 8 || f.size() != 3)
+    throw std::invalid_argument("checkpoint JSON: a history record has the wrong length");
+  Scalar* scalars[] = {&r.exploration_probability,
+                       &r.batch_cost,
+                       &r.accepted_batch_cost,
+                       &r.eval_cost,
+                       &r.trial_cost,
+                       &r.ratio,
+                       &r.predicted_decrease,
+                       &r.step_norm,
+                       &r.radius,
+                       &r.gradient_norm,
+                       &r.critic_loss};
+  for (std::size_t i = 0; i < 11; ++i) *scalars[i] = Scalar(scalar_from_json(v[i], "history"));
+  int* counts[] = {&r.failed_episodes,       &r.derivative_samples,   &r.skipped_samples,
+                   &r.weakly_active_samples, &r.next_action_failures, &r.critic_epochs};
+  for (std::size_t i = 0; i < 6; ++i) *counts[i] = n[i].get<int>();
+  r.optimizer_status = static_cast<optim::Status>(n[6].get<int>());
+  r.critic_status = static_cast<learn::FittedQStatus>(n[7].get<int>());
+  r.accepted = f[0].get<bool>();
+  r.model_updated = f[1].get<bool>();
+  r.restarted = f[2].get<bool>();
+  r.time = times_from_json(j.at("time"));
+  return r;
+}
+
 inline constexpr const char* checkpoint_format = "rmpc.loop_checkpoint";
-inline constexpr int checkpoint_format_version = 1;
+inline constexpr int checkpoint_format_version = 2;
 
 }  // namespace detail
 
@@ -91,22 +166,16 @@ template <typename Scalar, int NP>
 nlohmann::json to_json(const LoopCheckpoint<Scalar, NP>& c) {
   using detail::json_matrix;
   using detail::json_scalar;
-  const CheckpointIdentity& id = c.identity;
+  const auto& id = c.identity;
   nlohmann::json j;
   j["format"] = detail::checkpoint_format;
   j["format_version"] = detail::checkpoint_format_version;
   j["rmpc_version"] = rmpc::version_string;
-  j["identity"] = {{"seed", id.seed},
-                   {"rule", id.rule},
-                   {"nx", id.nx},
+  j["identity"] = {{"nx", id.nx},
                    {"nu", id.nu},
                    {"np", id.np},
-                   {"episode_length", id.episode_length},
-                   {"initial_states", id.initial_states},
-                   {"sweeps", id.sweeps},
-                   {"critic_hidden", id.critic_hidden},
-                   {"float_critic", id.float_critic},
-                   {"buffer_episodes", id.buffer_episodes}};
+                   {"initial_states", json_matrix(id.initial_states)},
+                   {"settings", id.settings}};
   j["iteration"] = c.iteration;
   j["accepted"] = c.accepted;
   j["prepared"] = c.prepared;
@@ -138,6 +207,10 @@ nlohmann::json to_json(const LoopCheckpoint<Scalar, NP>& c) {
                        {"target_lo", json_scalar(q.target_lo)},
                        {"target_hi", json_scalar(q.target_hi)}});
   j["critics"] = std::move(critics);
+  nlohmann::json history = nlohmann::json::array();
+  for (const auto& r : c.history) history.push_back(detail::record_to_json(r));
+  j["history"] = std::move(history);
+  j["time"] = detail::times_to_json(c.time);
   return j;
 }
 
@@ -157,17 +230,11 @@ LoopCheckpoint<Scalar, NP> checkpoint_from_json(const nlohmann::json& j) {
                                 std::to_string(detail::checkpoint_format_version));
   LoopCheckpoint<Scalar, NP> c;
   const auto& id = j.at("identity");
-  c.identity.seed = field_from_json<std::uint64_t>(id, "seed");
-  c.identity.rule = field_from_json<std::string>(id, "rule");
   c.identity.nx = field_from_json<int>(id, "nx");
   c.identity.nu = field_from_json<int>(id, "nu");
   c.identity.np = field_from_json<int>(id, "np");
-  c.identity.episode_length = field_from_json<int>(id, "episode_length");
-  c.identity.initial_states = field_from_json<int>(id, "initial_states");
-  c.identity.sweeps = field_from_json<int>(id, "sweeps");
-  c.identity.critic_hidden = field_from_json<int>(id, "critic_hidden");
-  c.identity.float_critic = field_from_json<bool>(id, "float_critic");
-  c.identity.buffer_episodes = field_from_json<long>(id, "buffer_episodes");
+  matrix_from_json(id, "initial_states", c.identity.initial_states);
+  c.identity.settings = field_from_json<SettingsRecord>(id, "settings");
   c.iteration = field_from_json<int>(j, "iteration");
   c.accepted = field_from_json<bool>(j, "accepted");
   c.prepared = field_from_json<bool>(j, "prepared");
@@ -204,6 +271,8 @@ LoopCheckpoint<Scalar, NP> checkpoint_from_json(const nlohmann::json& j) {
     s.target_hi = scalar_from_json(q.at("target_hi"), "critics[].target_hi");
     c.critics.push_back(std::move(s));
   }
+  for (const auto& r : j.at("history")) c.history.push_back(record_from_json<Scalar, NP>(r));
+  c.time = times_from_json(j.at("time"));
   return c;
 }
 
@@ -234,6 +303,8 @@ template <typename Scalar, int NP>
 LoopCheckpoint<Scalar, NP> load_checkpoint(const std::string& path) {
   std::ifstream f(path);
   if (!f) throw std::runtime_error("load_checkpoint: cannot read '" + path + "'");
+  if (!std::filesystem::is_regular_file(path))
+    throw std::runtime_error("load_checkpoint: '" + path + "' is not a regular file");
   nlohmann::json j;
   try {
     f >> j;

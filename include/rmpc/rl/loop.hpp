@@ -162,8 +162,11 @@ class PolicyOptimizer {
   /// a rejection too with refit_on_reject), and the restart of a collapsed trust region.
   void prepare_next(int it, bool accepted, Record& rec);
 
+  /// The record's state after the iteration: ||g||, theta, the optimizer's value, radius, status.
+  void close_record(Record& rec) const;
+
   /// The identity of this run (checkpoint.hpp).
-  CheckpointIdentity identity() const;
+  CheckpointIdentity<Scalar> identity() const;
 
   bool set_parameters(const Eigen::Ref<const VectorTheta>& theta) {
     bool ok = true;

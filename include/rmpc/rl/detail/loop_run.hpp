@@ -123,11 +123,7 @@ auto PolicyOptimizer<Env, Mpc>::iterate(int first_iteration, const Callback& on_
     }
 
     if (it + 1 < settings_.iterations) prepare_next(it, accepted, rec);
-    rec.gradient_norm = gradient_norm_;
-    rec.theta = theta;
-    rec.accepted_batch_cost = optimizer.value();
-    rec.radius = optimizer.radius();
-    rec.optimizer_status = optimizer.status();
+    close_record(rec);
     result.time += rec.time;
     result.history.push_back(rec);
     last_iteration_ = it;
@@ -170,6 +166,16 @@ void PolicyOptimizer<Env, Mpc>::prepare_next(int it, bool accepted, Record& rec)
     rec.restarted = true;
     ++result_.restarts;
   }
+}
+
+template <typename Env, typename Mpc>
+void PolicyOptimizer<Env, Mpc>::close_record(Record& rec) const {
+  const auto& optimizer = optimizer_->optimizer();
+  rec.gradient_norm = gradient_norm_;
+  rec.theta = theta_;
+  rec.accepted_batch_cost = optimizer.value();
+  rec.radius = optimizer.radius();
+  rec.optimizer_status = optimizer.status();
 }
 
 template <typename Env, typename Mpc>

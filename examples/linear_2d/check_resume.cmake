@@ -1,6 +1,6 @@
 # ctest example_linear_2d_resume: a run saved with --checkpoint after 2 iterations and
-# continued with --resume to 4 must equal one run of 4 iterations (theta of every resumed
-# iteration and the final summary, digit for digit as written).
+# continued with --resume to 4 must equal one run of 4 iterations (every iteration's record
+# and the final summary, digit for digit as written); a changed setting is refused.
 # cmake -DEXE=<linear_2d> -DDIR=<scratch dir> -P check_resume.cmake
 set(common --method tr-qn --episodes 4 --critic-epochs 3 --first-epochs 5 --seed 7 --quiet)
 file(MAKE_DIRECTORY ${DIR})
@@ -24,17 +24,23 @@ foreach(key theta best_cost best_theta best_iteration status)
   endif()
 endforeach()
 string(JSON n LENGTH "${resumed}" history)
-if(NOT n EQUAL 2)
-  message(FATAL_ERROR "the resumed run has ${n} iterations, expected 2 (iterations 2 and 3)")
+if(NOT n EQUAL 4)
+  message(FATAL_ERROR "the resumed run's history has ${n} iterations, expected 4 (0..3)")
 endif()
-foreach(i 0 1)
-  math(EXPR j "${i} + 2")
-  foreach(key iteration theta theta_trial batch_cost ratio radius)
-    string(JSON a GET "${full}" history ${j} ${key})
+foreach(i 0 1 2 3)
+  foreach(key iteration theta theta_trial batch_cost ratio radius gradient_norm critic_epochs)
+    string(JSON a GET "${full}" history ${i} ${key})
     string(JSON b GET "${resumed}" history ${i} ${key})
     if(NOT a STREQUAL b)
-      message(FATAL_ERROR "iteration ${j} ${key}: uninterrupted ${a}, resumed ${b}")
+      message(FATAL_ERROR "iteration ${i} ${key}: uninterrupted ${a}, resumed ${b}")
     endif()
   endforeach()
 endforeach()
+# The settings are checked: a changed one fails before any training, naming it.
+execute_process(COMMAND ${EXE} ${common} --iterations 4 --sigma 0.3 --resume ${DIR}/run.ckpt.json
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+if(rc EQUAL 0 OR NOT out MATCHES "exploration.sigma")
+  message(FATAL_ERROR "resume with another --sigma: exit ${rc}, expected a failure naming "
+                      "exploration.sigma:\n${out}")
+endif()
 message(STATUS "resumed run equals the uninterrupted run")

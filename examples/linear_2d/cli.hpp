@@ -477,10 +477,13 @@ inline Options parse(int argc, const char* const* argv,
   }
   if (!o.json.empty() && o.json == o.csv)
     throw UsageError("--json and --csv name the same file " + quoted(o.json));
-  for (const std::string* other : {&o.json, &o.csv})
+  for (const std::string* other : {&o.json, &o.csv}) {
     if (!o.checkpoint.empty() && o.checkpoint == *other)
       throw UsageError("--checkpoint names the same file as --json or --csv " +
                        quoted(o.checkpoint));
+    if (!o.resume.empty() && o.resume == *other)
+      throw UsageError("--json or --csv would overwrite the --resume file " + quoted(o.resume));
+  }
   return o;
 }
 

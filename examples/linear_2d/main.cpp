@@ -520,8 +520,10 @@ void usage(std::FILE* to) {
       "outputs (checked writable before any training; a failed write exits with status 1):\n"
       "  --json FILE             summary, history and the settings record (single run)\n"
       "  --checkpoint FILE       single run: its state (theta, critic, optimizer, memory) as JSON\n"
-      "                          after every iteration; --resume FILE continues it (same flags,\n"
-      "                          --iterations may grow) with the same result as one long run\n"
+      "                          after every iteration\n"
+      "  --resume FILE           continue the run saved in FILE: the same flags (checked; only\n"
+      "                          --iterations, which must exceed the saved iteration, and\n"
+      "                          --threads may change), the same result as one long run\n"
       "  --csv FILE              history; '# key: value' settings lines first; nan for missing "
       "values\n"
       "  --out DIR               --compare: one CSV per run, summary.csv, curves.dat, curves.gp,\n"
@@ -559,7 +561,15 @@ int main(int argc, char** argv) {
     // 2. Output paths, before any training.
     if (!o.json.empty()) io::check_writable_file("--json", o.json);
     if (!o.csv.empty()) io::check_writable_file("--csv", o.csv);
-    if (!o.checkpoint.empty()) io::check_writable_file("--checkpoint", o.checkpoint + ".tmp");
+    if (!o.checkpoint.empty()) {
+      // Renamed over at every iteration: only a regular file (or none) may be replaced.
+      std::error_code ec;
+      const auto st = std::filesystem::symlink_status(o.checkpoint, ec);
+      if (std::filesystem::exists(st) && !std::filesystem::is_regular_file(st))
+        throw std::runtime_error("--checkpoint: '" + o.checkpoint +
+                                 "' exists and is not a regular file");
+      io::check_writable_file("--checkpoint", o.checkpoint + ".tmp");
+    }
     if (!o.resume.empty())  // read and checked against the run before any training
       (void)rmpc::rl::load_checkpoint<double, linear_2d::np>(o.resume);
     if (o.mode == linear_2d::cli::Mode::compare) io::prepare_output_dir("--out", o.out);

@@ -1,5 +1,6 @@
-# Compile-fail tests (tests/compile_fail/*.cpp): each file must be rejected by LqMpc's
-# static_assert on the model functor (detail/lq_mpc_setup.hpp), in a short error output.
+# Compile-fail tests (tests/compile_fail/*.cpp): each file must be rejected by one of the
+# library's static_asserts on a user type (the MPC's model functor in detail/lq_mpc_setup.hpp,
+# the environment in rl/environment.hpp), in a short error output.
 # Included from tests/CMakeLists.txt. Each run is about a second (-fsyntax-only).
 set(compile_fail_dir ${CMAKE_CURRENT_LIST_DIR})
 # rmpc_compile_fail(<file stem> <text the output must contain>)
@@ -18,3 +19,4 @@ function(rmpc_compile_fail stem expect)
 endfunction()
 rmpc_compile_fail(wrong_nu "the model functor must be callable as model(theta, out)")
 rmpc_compile_fail(not_template "the model functor must accept any scalar type T, not only double")
+rmpc_compile_fail(non_const_environment "the environment must have const member functions step(s, a)")

@@ -16,6 +16,8 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <utility>
 
 namespace rmpc::rl {
 
@@ -34,14 +36,11 @@ struct Episode {
   bool ok() const { return failed_step < 0; }
 };
 
-/// Runs `steps` steps from s0: policy(s, a_prev, k, a) -> bool fills a (false = failure,
-/// the episode stops there, never throws); env.step / env.cost as above. A non-finite
-/// action, cost or successor state also stops the episode (counted as a failure). Sizes are
-/// programmer errors (std::invalid_argument naming the argument): s0 empty, nu != NU for a
-/// fixed NU, steps < 0, a policy that resizes a, an env.step that returns another size.
+namespace detail {
+/// run_episode's body (an Env that meets the contract only: the static_assert comes first).
 template <typename Scalar, int NX, int NU, typename Env, typename Policy>
-void run_episode(const Env& env, const Eigen::Matrix<Scalar, NX, 1>& s0, int steps, Policy&& policy,
-                 Episode<Scalar, NX, NU>& out, Eigen::Index nu = NU) {
+void simulate_episode(const Env& env, const Eigen::Matrix<Scalar, NX, 1>& s0, int steps,
+                      Policy& policy, Episode<Scalar, NX, NU>& out, Eigen::Index nu) {
   const Eigen::Index nx = s0.size();
   if (nx < 1) throw std::invalid_argument("run_episode: s0 is empty");
   if (nu < 0 || (NU != Eigen::Dynamic && nu != NU))
@@ -97,6 +96,45 @@ void run_episode(const Env& env, const Eigen::Matrix<Scalar, NX, 1>& s0, int ste
     out.costs.conservativeResize(out.length);
     out.next_states.conservativeResize(Eigen::NoChange, out.length);
   }
+}
+}  // namespace detail
+
+/// True when Env meets the contract above for State and Action: const step(s, a) returning
+/// something a State can be built from, const cost(s, a) returning something convertible to
+/// the Scalar.
+template <typename Env, typename State, typename Action, typename = void>
+struct is_environment : std::false_type {};
+template <typename Env, typename State, typename Action>
+struct is_environment<
+    Env, State, Action,
+    std::void_t<decltype(std::declval<const Env&>().step(std::declval<const State&>(),
+                                                         std::declval<const Action&>())),
+                decltype(std::declval<const Env&>().cost(std::declval<const State&>(),
+                                                         std::declval<const Action&>()))>>
+    : std::integral_constant<
+          bool,
+          std::is_constructible<State, decltype(std::declval<const Env&>().step(
+                                           std::declval<const State&>(),
+                                           std::declval<const Action&>()))>::value &&
+              std::is_convertible<decltype(std::declval<const Env&>().cost(
+                                      std::declval<const State&>(), std::declval<const Action&>())),
+                                  typename State::Scalar>::value> {};
+
+/// Runs `steps` steps from s0: policy(s, a_prev, k, a) -> bool fills a (false = failure,
+/// the episode stops there, never throws); env.step / env.cost as above. A non-finite
+/// action, cost or successor state also stops the episode (counted as a failure). Sizes are
+/// programmer errors (std::invalid_argument naming the argument): s0 empty, nu != NU for a
+/// fixed NU, steps < 0, a policy that resizes a, an env.step that returns another size.
+template <typename Scalar, int NX, int NU, typename Env, typename Policy>
+void run_episode(const Env& env, const Eigen::Matrix<Scalar, NX, 1>& s0, int steps, Policy&& policy,
+                 Episode<Scalar, NX, NU>& out, Eigen::Index nu = NU) {
+  constexpr bool valid =
+      is_environment<Env, Eigen::Matrix<Scalar, NX, 1>, Eigen::Matrix<Scalar, NU, 1>>::value;
+  static_assert(valid,
+                "rmpc::rl: the environment must have const member functions step(s, a) "
+                "returning the next state and cost(s, a) returning the stage cost, for s and a "
+                "Eigen vectors of the loop's Scalar and sizes (rl/environment.hpp)");
+  if constexpr (valid) detail::simulate_episode(env, s0, steps, policy, out, nu);
 }
 
 }  // namespace rmpc::rl

@@ -30,9 +30,7 @@
 // uninterrupted run (checkpoint.hpp says why that holds; checkpoint_json.hpp stores it).
 #pragma once
 
-#include <rmpc/learn/critic.hpp>
 #include <rmpc/learn/replay_buffer.hpp>
-#include <rmpc/learn/fitted_q.hpp>
 #include <rmpc/mpc/lq_mpc.hpp>
 #include <rmpc/optim/recorded_optimizer.hpp>
 #include <rmpc/rl/checkpoint.hpp>
@@ -43,7 +41,7 @@
 #include <rmpc/rl/loop_settings.hpp>
 #include <rmpc/rl/parallel.hpp>
 #include <rmpc/rl/policy_gradient.hpp>
-#include <rmpc/rl/policy_samples.hpp>
+#include <rmpc/rl/policy_model.hpp>
 #include <rmpc/rl/random_streams.hpp>
 
 #include <Eigen/Core>
@@ -132,15 +130,15 @@ class PolicyOptimizer {
   const learn::ReplayBuffer<Scalar>& buffer() const { return buffer_; }
   /// Q^(k), the critic of the gradient (valid after a run without float_critic).
   learn::Critic<Scalar>& critic() {
-    if (fitted_q_.empty())
+    if (model_.fitted_q().empty())
       throw std::logic_error("PolicyOptimizer::critic: no critic (not run, or float_critic)");
-    return fitted_q_.critic();
+    return model_.fitted_q().critic();
   }
   /// Q^(k) of a run with float_critic.
   learn::Critic<float>& float_critic() {
-    if (fitted_q_float_.empty())
+    if (model_.float_fitted_q().empty())
       throw std::logic_error("PolicyOptimizer::float_critic: no float critic");
-    return fitted_q_float_.critic();
+    return model_.float_fitted_q().critic();
   }
 
  private:
@@ -181,20 +179,12 @@ class PolicyOptimizer {
   /// Critic and DPG model at the accepted theta; tells the optimizer g and H.
   void update_model(const VectorTheta& theta, int it, Record& rec);
 
-  /// The k fitted-Q sweeps of method.md section 4 over the whole memory (next actions
-  /// pi_next_), then Q^(k)'s dQ/da and d2Q/da2 at (s_i, a_prev_i, pi(s_i)) into dq_, d2q_.
-  /// C is the critic network's scalar (Scalar, or float with float_critic).
-  template <typename C>
-  void fit_and_differentiate(learn::FittedQ<C>& fitted_q, int it, Record& rec);
-
   Env env_;
   States initial_states_;
   Settings settings_;
   std::vector<std::unique_ptr<Mpc>> mpcs_;
   Eigen::Index nx_ = 0, nu_ = 0, np_ = 0;
   learn::ReplayBuffer<Scalar> buffer_;
-  learn::FittedQ<Scalar> fitted_q_;       ///< Q^(1)..Q^(k)
-  learn::FittedQ<float> fitted_q_float_;  ///< Q^(1)..Q^(k) with float_critic
   std::unique_ptr<optim::RecordedOptimizer<Scalar, NP>> optimizer_;
   // The run in progress (what a checkpoint holds besides the memory, critic and optimizer).
   Result result_;
@@ -205,11 +195,8 @@ class PolicyOptimizer {
   bool last_accepted_ = true;  ///< its trial was accepted
   bool prepared_ = false;      ///< prepare_next() ran at its end (another iteration followed)
   std::atomic<bool> stop_requested_{false};
-  DpgEstimator<Scalar, NP, NU> estimator_;
   EpisodeBatch<Env, Mpc> batch_;  ///< episode storage of run_batch() / evaluate()
-  PolicySamples<Mpc> samples_;    ///< pi, dpi/dtheta, d2pi/dtheta2, pi(s') over the memory
-  Matrix dq_, d2q_;
-  Vector q_;
+  PolicyModel<Mpc> model_;        ///< the critic and the DPG model at an accepted theta
 };
 
 }  // namespace rmpc::rl

@@ -117,8 +117,8 @@ auto PolicyOptimizer<Env, Mpc>::checkpoint() const -> Checkpoint {
     c.episode_lengths.push_back(long(starts[e + 1] - starts[e]));
   c.history = result_.history;
   c.time = result_.time;
-  c.critics = settings_.float_critic ? detail::critic_states(fitted_q_float_)
-                                     : detail::critic_states(fitted_q_);
+  c.critics = settings_.float_critic ? detail::critic_states(model_.float_fitted_q())
+                                     : detail::critic_states(model_.fitted_q());
   return c;
 }
 
@@ -209,14 +209,13 @@ auto PolicyOptimizer<Env, Mpc>::resume(const Checkpoint& c, const Callback& on_i
                         c.next_states.middleCols(begin, len), done);
     begin += len;
   }
+  model_.reset(np_, hessian_mode(settings_.optimizer.rule));
   const auto init_seed = stream_seed(settings_.seed, Stream::critic_init, 0);
   if (settings_.float_critic) {
-    fitted_q_.clear();
-    fitted_q_float_.restore(detail::critics_from_states(
+    model_.float_fitted_q().restore(detail::critics_from_states(
         c.critics, learn::make_paper_critic<float>(nx_, nu_, init_seed, settings_.critic_hidden)));
   } else {
-    fitted_q_float_.clear();
-    fitted_q_.restore(detail::critics_from_states(
+    model_.fitted_q().restore(detail::critics_from_states(
         c.critics, learn::make_paper_critic<Scalar>(nx_, nu_, init_seed, settings_.critic_hidden)));
   }
   optimizer_ = std::make_unique<optim::RecordedOptimizer<Scalar, NP>>(settings_.optimizer);
@@ -233,7 +232,6 @@ auto PolicyOptimizer<Env, Mpc>::resume(const Checkpoint& c, const Callback& on_i
       (c.prepared && replayed.status() == optim::Status::running && replayed.needs_model()))
     throw detail::bad_checkpoint(".optimizer_calls do not lead to checkpoint.theta at iteration " +
                                  std::to_string(c.iteration));
-  estimator_ = DpgEstimator<Scalar, NP, NU>(np_, hessian_mode(settings_.optimizer.rule));
 
   if (!set_parameters(theta_)) {
     result_.status = LoopStatus::setup_failed;

@@ -23,14 +23,12 @@ auto PolicyOptimizer<Env, Mpc>::run(const Eigen::Ref<const VectorTheta>& theta0,
     return result_;
   }
   buffer_ = learn::ReplayBuffer<Scalar>(nx_, nu_, settings_.buffer_episodes);
-  fitted_q_.clear();
-  fitted_q_float_.clear();
+  model_.reset(np_, hessian_mode(settings_.optimizer.rule));
   if (!optim::BoxBounds<Scalar>{settings_.theta_lower, settings_.theta_upper}.contains(theta0))
     throw std::invalid_argument(
         "PolicyOptimizer::run: theta0 lies outside LoopSettings::theta_lower/theta_upper");
   optimizer_ = std::make_unique<optim::RecordedOptimizer<Scalar, NP>>(settings_.optimizer);
   optimizer_->set_bounds(settings_.theta_lower, settings_.theta_upper);
-  estimator_ = DpgEstimator<Scalar, NP, NU>(np_, hessian_mode(settings_.optimizer.rule));
   if (!set_parameters(theta0)) {
     result_.status = LoopStatus::setup_failed;
     return result_;

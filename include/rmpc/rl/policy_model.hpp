@@ -1,0 +1,166 @@
+// The model of J at an accepted theta (method.md section 4), the loop's most expensive job:
+// the policy and its derivatives over the replay memory (policy_samples.hpp), the k fitted-Q
+// sweeps of the critic (learn/fitted_q.hpp, in double or float), the critic's dQ/da and
+// d2Q/da2 at (s_i, a_prev_i, pi(s_i)), and the DPG means (policy_gradient.hpp) -> g and H.
+// PolicyOptimizer (loop.hpp) owns one and tells the optimizer what it returns.
+//
+// Owns the fitted-Q networks between calls: Q^(n) warm-starts from its own fit at the previous
+// theta; the first fit starts from the seeded initial network (random_streams.hpp).
+#pragma once
+
+#include <rmpc/learn/critic.hpp>
+#include <rmpc/learn/fitted_q.hpp>
+#include <rmpc/learn/replay_buffer.hpp>
+#include <rmpc/rl/loop_records.hpp>
+#include <rmpc/rl/loop_settings.hpp>
+#include <rmpc/rl/policy_gradient.hpp>
+#include <rmpc/rl/policy_samples.hpp>
+#include <rmpc/rl/random_streams.hpp>
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace rmpc::rl {
+
+template <typename Mpc>
+class PolicyModel {
+ public:
+  using VectorU = typename Mpc::VectorU;
+  using VectorTheta = typename Mpc::VectorTheta;
+  using Scalar = typename VectorTheta::Scalar;
+  static constexpr int NU = VectorU::RowsAtCompileTime;
+  static constexpr int NP = VectorTheta::RowsAtCompileTime;
+  using MatrixTheta = Eigen::Matrix<Scalar, NP, NP>;
+  using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
+  using Vector = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
+  using Workers = std::vector<std::unique_ptr<Mpc>>;
+  using Record = IterationRecord<Scalar, NP>;
+
+  /// A new run with np parameters and the curvature of `mode`: forgets the critic (the next
+  /// update() starts from the seeded initial network).
+  void reset(Eigen::Index np, HessianMode mode) {
+    estimator_ = DpgEstimator<Scalar, NP, NU>(np, mode);
+    fitted_q_.clear();
+    fitted_q_float_.clear();
+  }
+
+  /// g and H of the DPG model at the workers' theta over `buffer` (iteration `it` seeds the
+  /// critic's fits). Counts (samples used, skipped, weakly active, failed successors, critic
+  /// epochs and loss) and the phase times go into rec (added to, so that a restart's second
+  /// model in the same iteration counts too).
+  void update(const learn::ReplayBuffer<Scalar>& buffer, Workers& workers,
+              const LoopSettings<Scalar>& settings, int it, Record& rec, VectorTheta& g,
+              MatrixTheta& H);
+
+  /// Q^(1)..Q^(k) in double (used unless LoopSettings::float_critic) and in float.
+  learn::FittedQ<Scalar>& fitted_q() { return fitted_q_; }
+  const learn::FittedQ<Scalar>& fitted_q() const { return fitted_q_; }
+  learn::FittedQ<float>& float_fitted_q() { return fitted_q_float_; }
+  const learn::FittedQ<float>& float_fitted_q() const { return fitted_q_float_; }
+
+ private:
+  /// The k fitted-Q sweeps over the whole memory (next actions pi(s')), then Q^(k)'s dQ/da and
+  /// d2Q/da2 into dq_, d2q_. C is the critic network's scalar.
+  template <typename C>
+  void fit_and_differentiate(learn::FittedQ<C>& fitted_q, const learn::ReplayBuffer<Scalar>& buffer,
+                             const LoopSettings<Scalar>& settings, int it, Record& rec);
+
+  Eigen::Index nx_ = 0, nu_ = 0;
+  PolicySamples<Mpc> samples_;
+  learn::FittedQ<Scalar> fitted_q_;       ///< Q^(1)..Q^(k)
+  learn::FittedQ<float> fitted_q_float_;  ///< Q^(1)..Q^(k) with float_critic
+  DpgEstimator<Scalar, NP, NU> estimator_;
+  Matrix dq_, d2q_;
+  Vector q_;
+};
+
+// Out of the class body: not implicitly inline, so `extern template class PolicyModel<M>`
+// keeps a user's translation unit from compiling them again.
+template <typename Mpc>
+void PolicyModel<Mpc>::update(const learn::ReplayBuffer<Scalar>& buffer, Workers& workers,
+                              const LoopSettings<Scalar>& settings, int it, Record& rec,
+                              VectorTheta& g, MatrixTheta& H) {
+  using clock = std::chrono::steady_clock;
+  const auto seconds_since = [](clock::time_point t0) {
+    return std::chrono::duration<double>(clock::now() - t0).count();
+  };
+  const auto& sizes = workers.front()->sizes();
+  nx_ = sizes.nx;
+  nu_ = sizes.nu;
+  const Eigen::Index np = sizes.np;
+  const HessianMode mode = hessian_mode(settings.optimizer.rule);
+  const bool second = mode == HessianMode::exact;
+
+  // Policy and its derivatives at every stored state, pi at every successor state.
+  auto t0 = clock::now();
+  samples_.compute(buffer, workers, second);
+  rec.next_action_failures += samples_.next_action_failures();
+  rec.time.sensitivities += seconds_since(t0);
+
+  // k fitted-Q sweeps (pi(s') reused by all), then the critic's action derivatives.
+  t0 = clock::now();
+  if (settings.float_critic)
+    fit_and_differentiate(fitted_q_float_, buffer, settings, it, rec);
+  else
+    fit_and_differentiate(fitted_q_, buffer, settings, it, rec);
+  rec.time.critic += seconds_since(t0);
+
+  // DPG means in sample order.
+  t0 = clock::now();
+  estimator_.reset(np);
+  for (Eigen::Index i = 0; i < buffer.size(); ++i) {
+    const auto st = samples_.status(i);
+    const bool weak = st == mpc::PolicyStatus::weakly_active;
+    if (weak) ++rec.weakly_active_samples;
+    if (!(st == mpc::PolicyStatus::ok || (weak && settings.use_weakly_active)) ||
+        !dq_.col(i).allFinite() || !d2q_.col(i).allFinite()) {
+      estimator_.skip();
+      continue;
+    }
+    const Eigen::Map<const Eigen::Matrix<Scalar, NU, NU>> d2q(d2q_.col(i).data(), nu_, nu_);
+    if (second)
+      estimator_.add(samples_.dpi_dtheta(i), samples_.d2pi_dtheta2(i), dq_.col(i), d2q);
+    else
+      estimator_.add(samples_.dpi_dtheta(i), Matrix(), dq_.col(i), d2q);
+  }
+  rec.derivative_samples = int(estimator_.count());
+  rec.skipped_samples = int(estimator_.skipped());
+  g = estimator_.gradient();
+  H = estimator_.hessian();
+  rec.gradient_norm = g.norm();
+  rec.model_updated = true;
+  rec.time.step += seconds_since(t0);
+}
+
+template <typename Mpc>
+template <typename C>
+void PolicyModel<Mpc>::fit_and_differentiate(learn::FittedQ<C>& fitted_q,
+                                             const learn::ReplayBuffer<Scalar>& buffer,
+                                             const LoopSettings<Scalar>& settings, int it,
+                                             Record& rec) {
+  // The first fit starts from the seeded initial network and gets at least
+  // first_fit_max_epochs per sweep.
+  const bool first = fitted_q.empty();
+  if (first)
+    fitted_q.reset(learn::make_paper_critic<C>(
+        nx_, nu_, stream_seed(settings.seed, Stream::critic_init, 0), settings.critic_hidden));
+  learn::FittedQSettings<Scalar> fq = settings.critic;
+  fq.train.threads = settings.threads;  // shards in parallel; the result does not depend on it
+  if (first) fq.train.max_epochs = std::max(fq.train.max_epochs, settings.first_fit_max_epochs);
+  const auto fit = fitted_q.fit(buffer, samples_.next_actions(), fq, [&](int n) {
+    return stream_seed(settings.seed, Stream::critic_fit, std::uint64_t(it), std::uint64_t(n));
+  });
+  rec.critic_epochs += fit.epochs;
+  rec.critic_loss = Scalar(fit.fits.back().best_loss);
+  if (fit.status == learn::FittedQStatus::non_finite)
+    rec.critic_status = learn::FittedQStatus::non_finite;
+  fitted_q.template action_derivatives<Scalar>(buffer.states(), buffer.prev_actions(),
+                                               samples_.actions(), q_, dq_, d2q_);
+}
+
+}  // namespace rmpc::rl

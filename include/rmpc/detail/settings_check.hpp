@@ -1,8 +1,12 @@
-// Range checks shared by every settings struct's validate(). A setting outside its documented
-// range is a programmer error (README, "Errors"): std::invalid_argument whose message names the
-// struct, the field, the rule and the value. Used by every layer; includes nothing of rmpc.
+// Shared by every settings struct: the range checks of validate() (a setting outside its
+// documented range is a programmer error, README "Errors": std::invalid_argument whose message
+// names the struct, the field, the rule and the value) and default_tolerance (never below a few
+// machine epsilons of the Scalar, float included). Used by every layer; includes nothing of rmpc.
 #pragma once
 
+#include <Eigen/Core>
+
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
@@ -27,6 +31,13 @@ bool finite_positive(T v) {
 template <typename T>
 bool finite_nonnegative(T v) {
   return std::isfinite(v) && v >= T(0);
+}
+
+/// max(v, k eps): a default tolerance that keeps the double value v and never sits below
+/// k machine epsilons of Scalar (float instantiations), for every layer's settings.
+template <typename Scalar>
+Scalar default_tolerance(double v, double k) {
+  return (std::max)(Scalar(v), Scalar(k) * Eigen::NumTraits<Scalar>::epsilon());
 }
 
 }  // namespace rmpc::detail

@@ -33,7 +33,8 @@ class Standardizer {
   /// Per-row mean and (population) standard deviation of X (d x N). A feature whose standard
   /// deviation is below `min_scale` (e.g. a constant column) keeps scale 1 so that it is
   /// only centred, never divided by ~0.
-  void fit(const Eigen::Ref<const Matrix>& x, Scalar min_scale = Scalar(1e-8)) {
+  void fit(const Eigen::Ref<const Matrix>& x,
+           Scalar min_scale = rmpc::detail::default_tolerance<Scalar>(1e-8, 4)) {
     if (x.cols() < 1) throw std::invalid_argument("Standardizer::fit: x needs at least one column");
     if (!x.allFinite()) throw std::invalid_argument("Standardizer::fit: x has NaN/Inf");
     mean_ = x.rowwise().mean();

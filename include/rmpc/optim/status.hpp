@@ -5,6 +5,8 @@
 //     -> caller measures J(x + p) -> tell_value(J) -> StepOutcome {accepted, rho, radius, status}
 #pragma once
 
+#include "rmpc/detail/settings_check.hpp"
+
 #include <Eigen/Core>
 
 #include <algorithm>
@@ -97,12 +99,7 @@ Real power_of_two(Real x) {
   return std::ldexp(Real(1), std::ilogb(x));
 }
 
-/// max(v, k eps): a default tolerance that keeps the double value v and never sits below
-/// k machine epsilons of Scalar (float instantiations).
-template <typename Scalar>
-Scalar default_tolerance(double v, double k) {
-  return (std::max)(Scalar(v), Scalar(k) * Eigen::NumTraits<Scalar>::epsilon());
-}
+using rmpc::detail::default_tolerance;
 
 }  // namespace detail
 

@@ -212,11 +212,13 @@ class ExactSubproblem {
     // Secular equation in t on (lo, hi): ||p|| falls from +inf (pole at t = 0) or from
     // ||p(lambda = 0)|| > Delta at lo to <= Delta at hi, as ||p(t)|| <= ||g|| / t.
     Scalar lo = std::max(Scalar(0), lambda1);
-    Scalar hi = std::max(lo, g_norm / Delta) * (Scalar(1) + Scalar(1e-12)) +
-                std::numeric_limits<Scalar>::min();
+    Scalar hi =
+        std::max(lo, g_norm / Delta) * (Scalar(1) + detail::default_tolerance<Scalar>(1e-12, 4)) +
+        std::numeric_limits<Scalar>::min();
     // Start at lambda = 0 when B is PD, else just right of the pole, where Newton's first
     // step is nearly exact (one dominant pole).
-    Scalar t = lambda1 > Scalar(0) ? lambda1 : lo + Scalar(1e-8) * (hi - lo);
+    Scalar t =
+        lambda1 > Scalar(0) ? lambda1 : lo + detail::default_tolerance<Scalar>(1e-8, 4) * (hi - lo);
     res.status = SubproblemStatus::max_iterations;
     for (int it = 0; it < settings_.max_iterations; ++it) {
       res.iterations = it + 1;

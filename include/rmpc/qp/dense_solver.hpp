@@ -7,7 +7,7 @@
 // The method keeps z the minimiser over the working set W with dual-feasible multipliers and
 // adds the most violated row until none is left. Every step raises the dual objective, so it
 // terminates, and the final working set is the exact active set: the KKT system it leaves
-// factorized (detail::WorkingSetFactor) is the one the sensitivities differentiate.
+// factorized (detail::WorkingSet) is the one the sensitivities differentiate.
 //
 // Soft rows. A soft row is the dual of a slack eps_i >= 0 with cost w_i eps_i: its multiplier
 // mu_i is in [0, w_i]. mu_i = w_i ("saturated") means eps_i > 0 and the row acts as the
@@ -19,7 +19,7 @@
 #include "rmpc/detail/symmetric_eigen.hpp"
 #include "rmpc/qp/detail/row_structure.hpp"
 #include "rmpc/qp/detail/rows.hpp"
-#include "rmpc/qp/detail/working_set.hpp"
+#include "rmpc/qp/detail/working_set_members.hpp"
 #include "rmpc/qp/problem.hpp"
 
 #include <Eigen/Cholesky>
@@ -49,10 +49,8 @@ class DenseSolver {
   using VectorN = Eigen::Matrix<Scalar, N, 1>;
   using VectorP = Eigen::Matrix<Scalar, P, 1>;
   using VectorM = Eigen::Matrix<Scalar, M, 1>;
-  using Factor = detail::WorkingSetFactor<Scalar, N>;
-  // The working set never holds more than n linearly independent normals.
-  using IndexN = Eigen::Matrix<int, N, 1>;
-  using SignN = Eigen::Matrix<std::int8_t, N, 1>;
+  using WorkingSet = detail::WorkingSet<Scalar, N>;
+  using Factor = typename WorkingSet::Factor;
 
   explicit DenseSolver(const Settings<Scalar>& settings = {}) : settings_(settings) {}
 
@@ -94,12 +92,16 @@ class DenseSolver {
   const ProblemType& problem() const { return problem_; }
 
   // ---- The final working set, for sensitivities ------------------------------------------
-  /// Working-set members in factor order: index < p is an equality row, else inequality row
+  /// The working set the last solve ended with (members in factor order, their orientation,
+  /// the factor of their normals; see detail::WorkingSet). After an optimal solve every
+  /// member has its natural orientation (sign +1).
+  const WorkingSet& working_set() const { return ws_; }
+  /// Shorthands for working_set(): index < p is an equality row, else inequality row
   /// index - p. Sign -1 marks a soft row entered from saturation (normal -C_i).
-  Eigen::Index working_set_size() const { return factor_.size(); }
-  int working_set_member(Eigen::Index k) const { return ws_index_(k); }
-  std::int8_t working_set_sign(Eigen::Index k) const { return ws_sign_(k); }
-  const Factor& factor() const { return factor_; }
+  Eigen::Index working_set_size() const { return ws_.size(); }
+  int working_set_member(Eigen::Index k) const { return ws_.member(k); }
+  std::int8_t working_set_sign(Eigen::Index k) const { return ws_.sign(k); }
+  const Factor& factor() const { return ws_.factor(); }
   /// Equality rows dropped as linearly dependent on the others (consistent, so redundant).
   bool has_redundant_equalities() const { return redundant_equalities_ > 0; }
 
@@ -107,10 +109,7 @@ class DenseSolver {
   /// natural orientation (A_i or C_i) in working-set order.
   template <typename R1, typename R2, typename X, typename Mu>
   void solve_kkt(const R1& r1, const R2& r2, X& x, Mu& mu) const {
-    const Eigen::Index q = factor_.size();
-    for (Eigen::Index k = 0; k < q; ++k) kkt_rhs_(k) = ws_sign_(k) * r2(k);
-    factor_.solve_kkt(r1, kkt_rhs_, x, mu);
-    for (Eigen::Index k = 0; k < q; ++k) mu(k) *= ws_sign_(k);
+    ws_.solve_kkt(r1, r2, x, mu);
   }
 
  private:
@@ -180,8 +179,8 @@ class DenseSolver {
     if (num_soft_ > 0)  // only soft rows are ever saturated
       for (Eigen::Index i = 0; i < m(); ++i)
         if (state_(i) == RowState::saturated) saturate(i, Scalar(1));
-    for (Eigen::Index k = 0; k < factor_.size(); ++k)
-      if (ws_sign_(k) < 0) saturate(ws_index_(k) - p(), Scalar(1));
+    for (Eigen::Index k = 0; k < ws_.size(); ++k)
+      if (ws_.sign(k) < 0) saturate(ws_.member(k) - p(), Scalar(1));
   }
 
   void clear_skips() {
@@ -192,10 +191,10 @@ class DenseSolver {
 
   // z and the multipliers of the current working set from one KKT solve.
   void solve_working_set() {
-    const Eigen::Index q = factor_.size();
+    const Eigen::Index q = ws_.size();
     for (Eigen::Index k = 0; k < q; ++k) kkt_rhs_(k) = rhs_of(k);
     residual_x_ = -g_eff_;
-    factor_.solve_kkt(residual_x_, kkt_rhs_, z_, lambda_);
+    ws_.factor().solve_kkt(residual_x_, kkt_rhs_, z_, lambda_);
   }
 
   // Drops working-set rows with multipliers outside their boxes until none is left
@@ -203,18 +202,18 @@ class DenseSolver {
   void repair_dual();
 
   Scalar rhs_of(Eigen::Index k) const {
-    const int idx = ws_index_(k);
-    return idx < p() ? problem_.b(idx) : ws_sign_(k) * problem_.d(idx - p());
+    const int idx = ws_.member(k);
+    return idx < p() ? problem_.b(idx) : ws_.sign(k) * problem_.d(idx - p());
   }
   template <typename Out>
   void normal_of(Eigen::Index k, Out& out) const {
-    const int idx = ws_index_(k);
+    const int idx = ws_.member(k);
     if (idx < p())
       out = detail::row(problem_.A, idx).transpose();
     else
-      out = Scalar(ws_sign_(k)) * problem_.C.row(idx - p()).transpose();
+      out = Scalar(ws_.sign(k)) * problem_.C.row(idx - p()).transpose();
   }
-  bool is_equality(Eigen::Index k) const { return ws_index_(k) < p(); }
+  bool is_equality(Eigen::Index k) const { return ws_.member(k) < p(); }
 
   // For a normal n (in normal_) that lies in the span of the working set, n = sum_k r_k n_k
   // with r = dual_r_ (dual_step of its rotated form): the violation n'z - rhs at every z that
@@ -233,20 +232,17 @@ class DenseSolver {
       const Scalar a = Scalar(sign) * rows_.coefficient(i);
       normal_.setZero();
       normal_(rows_.variable(i)) = a;
-      factor_.rotate_unit(rows_.variable(i), a, step_d_);
+      ws_.factor().rotate_unit(rows_.variable(i), a, step_d_);
     } else {
       normal_ = Scalar(sign) * problem_.C.row(i).transpose();
-      factor_.rotate_normal(normal_, step_d_);
+      ws_.factor().rotate_normal(normal_, step_d_);
     }
   }
 
   // Adds the row whose normal is in normal_ (already rotated into step_d_) to the working set.
   void push(int index, std::int8_t sign, Scalar multiplier) {
-    const Eigen::Index q = factor_.size();
-    ws_index_(q) = index;
-    ws_sign_(q) = sign;
-    lambda_(q) = multiplier;
-    factor_.add(step_d_);
+    lambda_(ws_.size()) = multiplier;
+    ws_.add(index, sign, step_d_);
   }
 
   void pop(Eigen::Index k);
@@ -277,7 +273,28 @@ class DenseSolver {
   // Every equality, the redundant ones included.
   Scalar equality_residual() const;
 
+  // ---- The solve (run), in its steps; a step that returns false has called finish() --------
   const ResultType& run(bool warm);
+  void keep_guessed_members();   // reused factor: drops the members the guess does not keep
+  bool add_equalities();         // Goldfarb-Idnani step 1, from the unconstrained minimiser
+  void enter_guess();            // warm start: saturated and active guesses, then repair_dual()
+  bool add_violated_rows();      // step 2 until no row is violated
+  Eigen::Index most_violated();  // the row to add (largest violation / |C_i|), -1 if none
+  bool enter_row(Eigen::Index pick, int max_iter);  // partial steps until `pick` enters or crosses
+  // A dependent row violated only at round-off level: left out (skipped, or its multiplier
+  // handed to the members); false when the data say it is violated.
+  bool leave_out_dependent(Eigen::Index pick, Scalar rhs, Scalar lambda_pick);
+  // Largest step before a member's multiplier reaches a bound of its box (infinity if none).
+  Scalar blocking_step(Eigen::Index& block, bool& block_upper) const;
+  void cross(Eigen::Index pick, std::int8_t sign);  // soft row: inactive <-> saturated
+  Scalar certified_residual(bool& z_moved);         // final z, multipliers and KKT residual
+  bool certify(bool last_pass);                     // true: finished (optimal or a failure)
+
+  int max_iterations() const;
+  Scalar equality_tolerance() const;  // equality residuals and redundant equalities
+  // d2 = |J2'n|^2 of normal_ (rotated into step_d_) is above round-off: n is independent of
+  // the working set (see j_scale()).
+  bool independent(Scalar d2) const;
 
   // One step of iterative refinement on the final working-set KKT system.
   void refine();
@@ -300,7 +317,7 @@ class DenseSolver {
   Scalar h_shift_ = Scalar(1);  ///< A power of two: L(H) = h_shift_ L(H / h_shift_^2).
   Scalar h_norm_ = Scalar(0);   ///< |H|_inf.
   Scalar j_scale_ = Scalar(1);  ///< Largest column norm of L(H)^{-T} (see j_scale()).
-  Factor factor_;
+  WorkingSet ws_;  ///< The working set (members, orientation, factor; its H part per compute()).
   ResultType result_;
   SolverState solver_state_ = SolverState::empty;
   Status failure_status_ = Status::invalid_input;
@@ -313,8 +330,6 @@ class DenseSolver {
   Scalar stat_scale_ = Scalar(0);
 
   VectorN z_, g_eff_, step_d_, step_s_, normal_, residual_x_, hz_;
-  IndexN ws_index_;
-  SignN ws_sign_;
   VectorN lambda_, dual_r_, correction_l_, residual_l_;
   mutable VectorN kkt_rhs_;
   VectorM row_norm_, cz_;
@@ -328,4 +343,5 @@ class DenseSolver {
 // Member definitions, out of the class body (not implicitly inline).
 #include "rmpc/qp/detail/dense_solver_setup.hpp"
 #include "rmpc/qp/detail/dense_solver_active_set.hpp"
+#include "rmpc/qp/detail/dense_solver_iteration.hpp"
 #include "rmpc/qp/detail/dense_solver_certificate.hpp"

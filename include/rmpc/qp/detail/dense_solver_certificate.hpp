@@ -21,7 +21,7 @@ Scalar DenseSolver<Scalar, N, P, M>::dependent_gap(Scalar rhs, Scalar& scale) {
   // scale, and an equality written as two inequalities was `infeasible`; fuzz input
   // dependent_copy_roundoff_ill_conditioned_ws). Too lax a gap only skips a row; the final
   // certificate still judges it at z.
-  const Eigen::Index q = factor_.size();
+  const Eigen::Index q = ws_.size();
   Scalar rn_min = std::numeric_limits<Scalar>::infinity(), rn_max = 0;
   const Scalar z_norm = z_.norm();
   Scalar gap = -rhs;
@@ -32,7 +32,7 @@ Scalar DenseSolver<Scalar, N, P, M>::dependent_gap(Scalar rhs, Scalar& scale) {
     normal_of(k, residual_l_);
     const Scalar nk = residual_l_.norm();
     if (nk > Scalar(0)) {
-      const Scalar rn = std::abs(factor_.R()(k, k)) / nk;
+      const Scalar rn = std::abs(ws_.factor().R()(k, k)) / nk;
       rn_min = std::min(rn_min, rn);
       rn_max = std::max(rn_max, rn);
     }
@@ -51,7 +51,7 @@ Scalar DenseSolver<Scalar, N, P, M>::dependent_gap(Scalar rhs, Scalar& scale) {
 
 template <typename Scalar, int N, int P, int M>
 Scalar DenseSolver<Scalar, N, P, M>::kkt_residual() {
-  const Eigen::Index q = factor_.size();
+  const Eigen::Index q = ws_.size();
   hz_.noalias() = problem_.H * z_;
   residual_x_ = hz_ + g_eff_;
   Scalar scale = h_norm_ * z_.cwiseAbs().maxCoeff() + g_eff_.cwiseAbs().maxCoeff();
@@ -76,9 +76,9 @@ template <typename Scalar, int N, int P, int M>
 bool DenseSolver<Scalar, N, P, M>::dual_feasible() {
   const Eigen::Index pp = p();
   const Scalar tol = settings_.certificate_tolerance * stat_scale_;
-  for (Eigen::Index k = 0; k < factor_.size(); ++k) {
+  for (Eigen::Index k = 0; k < ws_.size(); ++k) {
     if (is_equality(k)) continue;
-    const Eigen::Index i = ws_index_(k) - pp;
+    const Eigen::Index i = ws_.member(k) - pp;
     const Scalar nk = row_norm_(i);
     if (-lambda_(k) * nk > tol) return false;
     if (soft(i) && (lambda_(k) - weight(i)) * nk > tol) return false;
@@ -120,7 +120,7 @@ Scalar DenseSolver<Scalar, N, P, M>::equality_residual() const {
 
 template <typename Scalar, int N, int P, int M>
 void DenseSolver<Scalar, N, P, M>::refine() {
-  const Eigen::Index q = factor_.size();
+  const Eigen::Index q = ws_.size();
   hz_.noalias() = problem_.H * z_;
   residual_x_ = -hz_ - g_eff_;
   for (Eigen::Index k = 0; k < q; ++k) {
@@ -128,7 +128,7 @@ void DenseSolver<Scalar, N, P, M>::refine() {
     residual_x_.noalias() -= lambda_(k) * normal_;
     kkt_rhs_(k) = rhs_of(k) - normal_.dot(z_);
   }
-  factor_.solve_kkt(residual_x_, kkt_rhs_, step_s_, correction_l_);
+  ws_.factor().solve_kkt(residual_x_, kkt_rhs_, step_s_, correction_l_);
   z_ += step_s_;
   lambda_.head(q) += correction_l_.head(q);
 }
@@ -146,13 +146,13 @@ auto DenseSolver<Scalar, N, P, M>::finish(Status status, const std::string& mess
   if (num_soft_ > 0)
     for (Eigen::Index i = 0; i < mm; ++i)
       if (state_(i) == RowState::saturated) result_.y_ineq(i) = weight(i);
-  for (Eigen::Index k = 0; k < factor_.size(); ++k) {
-    const int idx = ws_index_(k);
+  for (Eigen::Index k = 0; k < ws_.size(); ++k) {
+    const int idx = ws_.member(k);
     if (idx < pp) {
       result_.y_eq(idx) = lambda_(k);
     } else {
       const Eigen::Index i = idx - pp;
-      Scalar y = ws_sign_(k) > 0 ? lambda_(k) : weight(i) - lambda_(k);
+      Scalar y = ws_.sign(k) > 0 ? lambda_(k) : weight(i) - lambda_(k);
       // Certified: anything outside the box is round-off (within certificate_tolerance).
       if (status == Status::optimal) y = std::min(std::max(y, Scalar(0)), weight(i));
       result_.y_ineq(i) = y;
@@ -171,6 +171,73 @@ auto DenseSolver<Scalar, N, P, M>::finish(Status status, const std::string& mess
       if (soft(i)) obj += weight(i) * std::max(Scalar(0), cz_(i) - problem_.d(i));
   result_.objective = obj;
   return result_;
+}
+
+template <typename Scalar, int N, int P, int M>
+Scalar DenseSolver<Scalar, N, P, M>::certified_residual(bool& z_moved) {
+  // z and the multipliers are recomputed from the final working set with a g_eff rebuilt from
+  // scratch (no drift from running updates), refined only if the residual test asks for it.
+  // Soft rows that entered from saturation (normal -C_i, multiplier w_i - lambda, w_i C_i'
+  // in g_eff) turn into their natural orientation (normal C_i, multiplier lambda): the
+  // same KKT point without two terms of size w_i that cancel.
+  // The running iterate is tested first: when its residual passes, z is the one the last
+  // scan saw (that scan's C z is reused by primal_violated) and the re-solve is saved.
+  const Scalar cert_tol = settings_.certificate_tolerance;
+  for (Eigen::Index k = 0; k < ws_.size(); ++k) {
+    if (ws_.sign(k) > 0) continue;
+    ws_.make_natural(k);
+    lambda_(k) = weight(ws_.member(k) - p()) - lambda_(k);
+  }
+  rebuild_g_eff();
+  Scalar res = kkt_residual();
+  z_moved = false;
+  if (!(res <= cert_tol)) {
+    solve_working_set();
+    res = kkt_residual();
+    z_moved = true;
+  }
+  for (int r = 0; r < 3 && settings_.refine && !(res <= cert_tol); ++r) {
+    refine();
+    res = kkt_residual();
+  }
+  return res;
+}
+
+template <typename Scalar, int N, int P, int M>
+bool DenseSolver<Scalar, N, P, M>::certify(bool last_pass) {
+  // Every row is re-checked: a row the last step or the refinement moved z across sends the
+  // loop back to work (false).
+  const Scalar cert_tol = settings_.certificate_tolerance;
+  bool z_moved;
+  const Scalar res = certified_residual(z_moved);
+  if (!dual_feasible()) {
+    if (last_pass) {
+      finish(Status::inaccurate, "multipliers outside their bounds after repeated repair");
+      return true;
+    }
+    repair_dual();
+    return false;
+  }
+  const Eigen::Index bad = primal_violated(z_moved);
+  if (bad >= 0) {
+    if (last_pass) {
+      finish(Status::inaccurate, "row " + std::to_string(bad) +
+                                     " stays violated beyond round-off after repeated passes");
+      return true;
+    }
+    clear_skips();
+    return false;
+  }
+  const Scalar eq_res = equality_residual();
+  if (!(eq_res <= equality_tolerance()))
+    finish(Status::inaccurate,
+           "equality residual " + fmt(eq_res) + " (relative) exceeds the tolerance");
+  else if (!(res <= cert_tol))
+    finish(Status::inaccurate, "KKT residual " + fmt(res) +
+                                   " (relative) exceeds certificate_tolerance " + fmt(cert_tol));
+  else
+    finish(Status::optimal, {});
+  return true;
 }
 
 }  // namespace rmpc::qp

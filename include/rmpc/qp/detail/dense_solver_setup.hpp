@@ -30,8 +30,8 @@ auto DenseSolver<Scalar, N, P, M>::compute(const ProblemType& problem) -> DenseS
     classify_hessian(k);
     return reject();
   }
-  factor_.set_hessian_factor(llt_.matrixLLT(), h_shift_);
-  j_scale_ = factor_.J0().colwise().norm().maxCoeff();
+  ws_.set_hessian_factor(llt_.matrixLLT(), h_shift_);
+  j_scale_ = ws_.factor().J0().colwise().norm().maxCoeff();
   rows_.analyze(problem_.C);
   num_soft_ = (problem_.soft_weight.array() < std::numeric_limits<Scalar>::infinity()).count();
   for (Eigen::Index i = 0; i < m(); ++i) row_norm_(i) = problem_.C.row(i).norm();
@@ -88,7 +88,7 @@ auto DenseSolver<Scalar, N, P, M>::solve(const RowStates& warm_start) -> const R
 template <typename Scalar, int N, int P, int M>
 void DenseSolver<Scalar, N, P, M>::allocate() {
   const Eigen::Index nn = n(), mm = m(), pp = p();
-  if (factor_.dim() != nn) factor_.resize(nn);
+  if (ws_.dim() != nn) ws_.resize(nn);
   z_.resize(nn);
   g_eff_.resize(nn);
   step_d_.resize(nn);
@@ -96,8 +96,6 @@ void DenseSolver<Scalar, N, P, M>::allocate() {
   normal_.resize(nn);
   residual_x_.resize(nn);
   hz_.resize(nn);
-  ws_index_.resize(nn);
-  ws_sign_.resize(nn);
   lambda_.resize(nn);
   dual_r_.resize(nn);
   kkt_rhs_.resize(nn);

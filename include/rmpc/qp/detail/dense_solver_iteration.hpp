@@ -1,0 +1,161 @@
+// DenseSolver: one pass of the main loop (Goldfarb-Idnani step 2), which adds the most violated
+// row until none is left: the pick, the primal and dual step, the step length and the move it
+// ends with (the row enters, a soft row crosses between inactive and saturated, or a member
+// leaves). Out-of-class definitions of rmpc/qp/dense_solver.hpp, included only from there.
+#pragma once
+
+namespace rmpc::qp {
+
+template <typename Scalar, int N, int P, int M>
+int DenseSolver<Scalar, N, P, M>::max_iterations() const {
+  return settings_.max_iterations > 0 ? settings_.max_iterations : int(5 * (n() + m() + p()) + 20);
+}
+
+template <typename Scalar, int N, int P, int M>
+Scalar DenseSolver<Scalar, N, P, M>::equality_tolerance() const {
+  return std::max(settings_.certificate_tolerance, Scalar(1e3) * settings_.feasibility_tolerance);
+}
+
+template <typename Scalar, int N, int P, int M>
+bool DenseSolver<Scalar, N, P, M>::independent(Scalar d2) const {
+  return d2 > square(settings_.dependency_tolerance) * normal_.squaredNorm() * square(j_scale());
+}
+
+template <typename Scalar, int N, int P, int M>
+bool DenseSolver<Scalar, N, P, M>::add_violated_rows() {
+  const int max_iter = max_iterations();
+  for (;;) {
+    if (iter_ >= max_iter) {
+      finish(Status::max_iterations, "iteration limit reached");
+      return false;
+    }
+    const Eigen::Index pick = most_violated();
+    if (pick < 0) return true;
+    if (!enter_row(pick, max_iter)) return false;
+  }
+}
+
+template <typename Scalar, int N, int P, int M>
+Eigen::Index DenseSolver<Scalar, N, P, M>::most_violated() {
+  const Scalar feas_tol = settings_.feasibility_tolerance;
+  Eigen::Index pick = -1;
+  Scalar pick_score = 0;
+  rows_.multiply(z_, cz_);
+  const Scalar zn = z_.norm();
+  for (Eigen::Index i = 0; i < m(); ++i) {
+    if (state_(i) == RowState::active || skip_(i)) continue;
+    const Scalar v = violation(i, cz_(i));
+    if (v > feas_tol * row_scale(i, zn)) {
+      const Scalar score = v / row_norm_(i);
+      if (score > pick_score || pick < 0) pick = i, pick_score = score;
+    }
+  }
+  return pick;
+}
+
+template <typename Scalar, int N, int P, int M>
+bool DenseSolver<Scalar, N, P, M>::enter_row(Eigen::Index pick, int max_iter) {
+  const std::int8_t sign = state_(pick) == RowState::saturated ? -1 : 1;
+  const Scalar rhs = Scalar(sign) * problem_.d(pick);
+  const Scalar inf = std::numeric_limits<Scalar>::infinity();
+  Scalar lambda_pick = 0;
+  for (;;) {
+    if (iter_ >= max_iter) {
+      finish(Status::max_iterations, "iteration limit reached");
+      return false;
+    }
+    const Eigen::Index q = ws_.size();
+    rotate_row(pick, sign);
+    ws_.factor().primal_step(step_d_, step_s_);
+    ws_.factor().dual_step(step_d_, dual_r_);
+    const Scalar d2 = ws_.null_space_norm2(step_d_);
+    const bool primal_move = independent(d2);
+    if (!primal_move && leave_out_dependent(pick, rhs, lambda_pick)) return true;
+
+    // Step lengths, each clamped at 0 against round-off (a row met to within rounding
+    // by the previous partial step, a multiplier a hair outside its box), and compared
+    // by <= only: the branch taken never depends on floating-point equality.
+    const Scalar t_full = primal_move ? std::max(Scalar(0), (normal_.dot(z_) - rhs) / d2) : inf;
+    Eigen::Index block = -1;
+    bool block_upper = false;
+    const Scalar t_block = blocking_step(block, block_upper);
+    const Scalar t_cap = soft(pick) ? std::max(Scalar(0), weight(pick) - lambda_pick) : inf;
+    const Scalar t = std::min({t_full, t_block, t_cap});
+    if (!(t < inf)) {
+      finish(Status::infeasible, "hard constraints are infeasible (row " + std::to_string(pick) +
+                                     " cannot be satisfied)");
+      return false;
+    }
+    if (primal_move) z_ += t * step_s_;
+    lambda_.head(q) -= t * dual_r_.head(q);
+    lambda_pick += t;
+    ++iter_;
+    clear_skips();
+    if (t_full <= t_block && t_full <= t_cap) {
+      state_(pick) = RowState::active;
+      push(int(p() + pick), sign, lambda_pick);
+      return true;
+    }
+    if (t_cap <= t_block) {
+      cross(pick, sign);
+      return true;
+    }
+    leave(block, block_upper);
+  }
+}
+
+template <typename Scalar, int N, int P, int M>
+bool DenseSolver<Scalar, N, P, M>::leave_out_dependent(Eigen::Index pick, Scalar rhs,
+                                                       Scalar lambda_pick) {
+  // A row linearly dependent on the working set: it may exchange places with a member or
+  // prove infeasibility only if the data say it is violated; a violation at round-off level
+  // (parallel copies of a row, a vertex where more rows meet than there are variables) leaves
+  // it out, so no cycling and no Farkas certificate built from round-off.
+  Scalar scale;
+  const Scalar gap = dependent_gap(rhs, scale);
+  if (gap > settings_.certificate_tolerance * scale) return false;
+  if (lambda_pick > Scalar(0)) {
+    // Partial dual steps were taken: n = sum r_k n_k carries lambda_pick over.
+    const Eigen::Index q = ws_.size();
+    lambda_.head(q) += lambda_pick * dual_r_.head(q);
+    repair_dual();
+  } else {
+    skip_(pick) = 1;
+    any_skip_ = true;
+  }
+  return true;
+}
+
+template <typename Scalar, int N, int P, int M>
+Scalar DenseSolver<Scalar, N, P, M>::blocking_step(Eigen::Index& block, bool& block_upper) const {
+  Scalar t_block = std::numeric_limits<Scalar>::infinity();
+  for (Eigen::Index k = 0; k < ws_.size(); ++k) {
+    if (is_equality(k)) continue;
+    const Scalar r = dual_r_(k);
+    if (r > 0) {
+      const Scalar t = std::max(Scalar(0), lambda_(k) / r);
+      if (t < t_block) t_block = t, block = k, block_upper = false;
+    } else if (r < 0) {
+      const Eigen::Index i = ws_.member(k) - p();
+      if (!soft(i)) continue;
+      const Scalar t = std::max(Scalar(0), (weight(i) - lambda_(k)) / (-r));
+      if (t < t_block) t_block = t, block = k, block_upper = true;
+    }
+  }
+  return t_block;
+}
+
+template <typename Scalar, int N, int P, int M>
+void DenseSolver<Scalar, N, P, M>::cross(Eigen::Index pick, std::int8_t sign) {
+  // The entering soft row's multiplier reached its bound before the row was met: it flips
+  // between inactive and saturated without entering.
+  if (sign > 0) {
+    saturate(pick, Scalar(1));
+    state_(pick) = RowState::saturated;
+  } else {
+    saturate(pick, Scalar(-1));
+    state_(pick) = RowState::inactive;
+  }
+}
+
+}  // namespace rmpc::qp

@@ -11,9 +11,10 @@
 //     H  = 2 (Rbar + sum_{k=1}^N Gamma_k' W_k Gamma_k),   W_k = sym(Q) (k < N), sym(P) (k = N),
 //     G  = 2 sum_k Gamma_k' W_k Phi_k,   g0 = rbar + sum_k Gamma_k' (2 W_k c_k + w_k).
 //
-// Rows, in this order (see CondensedSizes): input bounds u_k <= u_ub, -u_k <= -u_lb per stage
-// k = 0..N-1; state bounds x_k <= x_ub, -x_k <= -x_lb for k = 1..N-1; general rows
-// E_x x_k + E_u u_k <= e for k = 0..N-1. State bounds on x_0 = s do not involve z: they are a
+// Rows, in the order of CondensedRowLayout (model.hpp, the one place it is written): input
+// bounds u_k <= u_ub, -u_k <= -u_lb per stage k = 0..N-1; state bounds x_k <= x_ub,
+// -x_k <= -x_lb for k = 1..N-1; general rows E_x x_k + E_u u_k <= e for k = 0..N-1; one row
+// per slack variable. State bounds on x_0 = s do not involve z: they are a
 // constant penalty (stage_penalty), never a QP row, so they cannot break the KKT system.
 // Rows that constrain nothing are INERT so that sizes stay fixed: an infinite bound, and an
 // exact-L1 soft component of weight 0 ("no penalty": the QP itself accepts only w > 0 or
@@ -120,7 +121,8 @@ void condense(const LqData<T, NX, NU, NC>& data, Eigen::Index horizon, Condensed
   const Eigen::Index nx = data.nx(), nu = data.nu(), nc = data.nc(), N = horizon;
   if (N < 1) throw std::invalid_argument("condense: horizon must be >= 1");
   const Eigen::Index ns = count_slacks(data, N);
-  const Eigen::Index n0 = N * nu, n = n0 + ns, m0 = condensed_rows(nx, nu, N, nc), m = m0 + ns;
+  const CondensedRowLayout layout{nx, nu, N, nc, ns};
+  const Eigen::Index n0 = N * nu, n = n0 + ns, m = layout.rows();
 
   // Prediction matrices for k = 0..N, stacked.
   Matrix Phi = Matrix::Zero((N + 1) * nx, nx);
@@ -162,7 +164,7 @@ void condense(const LqData<T, NX, NU, NC>& data, Eigen::Index horizon, Condensed
   out.D = Matrix::Zero(m, nx);
   out.d0 = Vector::Zero(m);
   out.soft_weight = Vector::Constant(m, T(std::numeric_limits<double>::infinity()));
-  Eigen::Index row = 0, slack = 0;
+  Eigen::Index slack = 0;
   std::vector<Eigen::Index> inert;  // rows that constrain nothing (made inert at the end)
   // Rows [row, row + count) of one soft component: exact-L1 soft rows, or hard rows sharing a
   // new slack variable (cost w eps + rho eps^2, row -eps <= 0). Weight 0 without a slack: inert.
@@ -180,7 +182,7 @@ void condense(const LqData<T, NX, NU, NC>& data, Eigen::Index horizon, Condensed
     for (Eigen::Index r : rows) out.C(r, e) = T(-1);
     out.H(e, e) = T(2) * rho;
     out.g0(e) = w;
-    out.C(m0 + slack, e) = T(-1);
+    out.C(layout.slack_row(slack), e) = T(-1);
     ++slack;
   };
   // d0 of a bound row; an infinite bound marks the row inert.
@@ -191,42 +193,42 @@ void condense(const LqData<T, NX, NU, NC>& data, Eigen::Index horizon, Condensed
     }
     return value;
   };
-  for (Eigen::Index k = 0; k < N; ++k) {
+  for (Eigen::Index k = 0; k < N; ++k)
     for (Eigen::Index i = 0; i < nu; ++i) {
-      out.C(row + i, k * nu + i) = T(1);
-      out.d0(row + i) = bound(row + i, T(data.u_ub(i)));
-      out.C(row + nu + i, k * nu + i) = T(-1);
-      out.d0(row + nu + i) = bound(row + nu + i, T(-data.u_lb(i)));
-      soften(data.u_soft_weight(i), data.u_soft_quadratic(i), {row + i, row + nu + i});
+      const Eigen::Index up = layout.input_row(k, i, true), lo = layout.input_row(k, i, false);
+      out.C(up, k * nu + i) = T(1);
+      out.d0(up) = bound(up, T(data.u_ub(i)));
+      out.C(lo, k * nu + i) = T(-1);
+      out.d0(lo) = bound(lo, T(-data.u_lb(i)));
+      soften(data.u_soft_weight(i), data.u_soft_quadratic(i), {up, lo});
     }
-    row += 2 * nu;
-  }
   for (Eigen::Index k = 1; k < N; ++k) {
     const auto Gk = Gam.block(k * nx, 0, nx, k * nu);
     const auto Pk = Phi.middleRows(k * nx, nx);
     const auto ck = c.segment(k * nx, nx);
-    out.C.block(row, 0, nx, k * nu) = Gk;
-    out.D.middleRows(row, nx) = -Pk;
-    out.C.block(row + nx, 0, nx, k * nu) = -Gk;
-    out.D.middleRows(row + nx, nx) = Pk;
     for (Eigen::Index i = 0; i < nx; ++i) {
-      out.d0(row + i) = bound(row + i, T(data.x_ub(i) - ck(i)));
-      out.d0(row + nx + i) = bound(row + nx + i, T(ck(i) - data.x_lb(i)));
-      soften(data.x_soft_weight(i), data.x_soft_quadratic(i), {row + i, row + nx + i});
+      const Eigen::Index up = layout.state_row(k, i, true), lo = layout.state_row(k, i, false);
+      out.C.row(up).head(k * nu) = Gk.row(i);
+      out.D.row(up) = -Pk.row(i);
+      out.C.row(lo).head(k * nu) = -Gk.row(i);
+      out.D.row(lo) = Pk.row(i);
+      out.d0(up) = bound(up, T(data.x_ub(i) - ck(i)));
+      out.d0(lo) = bound(lo, T(ck(i) - data.x_lb(i)));
+      soften(data.x_soft_weight(i), data.x_soft_quadratic(i), {up, lo});
     }
-    row += 2 * nx;
   }
   if constexpr (NC != 0) {
     for (Eigen::Index k = 0; k < N && nc > 0; ++k) {
+      const Eigen::Index row = layout.general_row(k, 0);  // the stage's nc rows are contiguous
       out.C.block(row, 0, nc, k * nu).noalias() = data.E_x * Gam.block(k * nx, 0, nx, k * nu);
       out.C.block(row, k * nu, nc, nu) = data.E_u;
       out.D.middleRows(row, nc).noalias() = -data.E_x * Phi.middleRows(k * nx, nx);
       const Vector Ec = data.E_x * c.segment(k * nx, nx);
       for (Eigen::Index i = 0; i < nc; ++i) {
-        out.d0(row + i) = bound(row + i, T(data.e(i) - Ec(i)));
-        soften(data.e_soft_weight(i), data.e_soft_quadratic(i), {row + i});
+        const Eigen::Index r = layout.general_row(k, i);
+        out.d0(r) = bound(r, T(data.e(i) - Ec(i)));
+        soften(data.e_soft_weight(i), data.e_soft_quadratic(i), {r});
       }
-      row += nc;
     }
   }
   for (Eigen::Index r : inert) {
@@ -237,7 +239,7 @@ void condense(const LqData<T, NX, NU, NC>& data, Eigen::Index horizon, Condensed
   }
 }
 
-/// Soft weight of every condensed row, in the row order of condense(); +inf: hard (also the
+/// Soft weight of every condensed row (CondensedRowLayout); +inf: hard (also the
 /// rows of components with a slack variable, the slack rows themselves and the inert rows of
 /// infinite bounds and zero-weight components).
 template <typename Scalar, int NX, int NU, int NC, typename Derived>
@@ -250,21 +252,24 @@ void condensed_soft_weights(const LqData<Scalar, NX, NU, NC>& data, Eigen::Index
   auto row_weight = [inf](Scalar wi, Scalar rho, Scalar bound) {
     return detail::has_slack(wi, rho) || wi == 0 || !std::isfinite(bound) ? inf : wi;
   };
+  const CondensedRowLayout layout{nx, nu, N, nc, 0};
   w.setConstant(inf);
-  Eigen::Index row = 0;
-  for (Eigen::Index k = 0; k < N; ++k, row += 2 * nu)
+  for (Eigen::Index k = 0; k < N; ++k)
     for (Eigen::Index i = 0; i < nu; ++i) {
-      w(row + i) = row_weight(data.u_soft_weight(i), data.u_soft_quadratic(i), data.u_ub(i));
-      w(row + nu + i) = row_weight(data.u_soft_weight(i), data.u_soft_quadratic(i), data.u_lb(i));
+      const Scalar wi = data.u_soft_weight(i), rho = data.u_soft_quadratic(i);
+      w(layout.input_row(k, i, true)) = row_weight(wi, rho, data.u_ub(i));
+      w(layout.input_row(k, i, false)) = row_weight(wi, rho, data.u_lb(i));
     }
-  for (Eigen::Index k = 1; k < N; ++k, row += 2 * nx)
+  for (Eigen::Index k = 1; k < N; ++k)
     for (Eigen::Index i = 0; i < nx; ++i) {
-      w(row + i) = row_weight(data.x_soft_weight(i), data.x_soft_quadratic(i), data.x_ub(i));
-      w(row + nx + i) = row_weight(data.x_soft_weight(i), data.x_soft_quadratic(i), data.x_lb(i));
+      const Scalar wi = data.x_soft_weight(i), rho = data.x_soft_quadratic(i);
+      w(layout.state_row(k, i, true)) = row_weight(wi, rho, data.x_ub(i));
+      w(layout.state_row(k, i, false)) = row_weight(wi, rho, data.x_lb(i));
     }
-  for (Eigen::Index k = 0; k < N; ++k, row += nc)
+  for (Eigen::Index k = 0; k < N; ++k)
     for (Eigen::Index i = 0; i < nc; ++i)
-      w(row + i) = row_weight(data.e_soft_weight(i), data.e_soft_quadratic(i), data.e(i));
+      w(layout.general_row(k, i)) =
+          row_weight(data.e_soft_weight(i), data.e_soft_quadratic(i), data.e(i));
 }
 
 namespace detail {

@@ -110,8 +110,10 @@ class LqMpc {
   const LqSizes& sizes() const { return sizes_; }
   /// QP variables: N nu inputs, then the slack variables.
   Eigen::Index num_variables() const { return sizes_.horizon * sizes_.nu + sizes_.ns; }
-  Eigen::Index num_rows() const {
-    return condensed_rows(sizes_.nx, sizes_.nu, sizes_.horizon, sizes_.nc, sizes_.ns);
+  Eigen::Index num_rows() const { return row_layout().rows(); }
+  /// Which QP row is which (e.g. in Result::row_state): the condensed row order.
+  CondensedRowLayout row_layout() const {
+    return {sizes_.nx, sizes_.nu, sizes_.horizon, sizes_.nc, sizes_.ns};
   }
 
   /// Rebuilds the condensed QP and its theta-derivatives at theta (once per theta; allocates;
@@ -279,12 +281,6 @@ class LqMpc {
   // s (= s_, checked) and extra_ (when with_extra) are members: no conversion here.
   void evaluate_impl(const VectorX& s, const PolicyRequest& request, bool with_extra, Result& out);
 
-  // Second derivative of the saturated rows' w_r C_r' beyond w_r d2C_r' (in Sensitivity):
-  // d2w_r,ij C_r' + dw_r,i dC_j,r' + dw_r,j dC_i,r'.
-  template <typename RowStates, typename Out>
-  void add_weight_second_order(const RowStates& row_state, Eigen::Index i, Eigen::Index j,
-                               Out& out) const;
-
   // out(r) = D.row(r) s + d0(r) for the rows in rows_needed_ (others stay stale, unread).
   void affine_rows(const MatrixMX& D, const VectorM& d0, const VectorX& s, VectorM& out) const;
 
@@ -310,10 +306,9 @@ class LqMpc {
   std::vector<MatrixMX> dD_, d2D_;
   std::vector<VectorM> dd0_, d2d0_;
   bool has_dg_ = false, has_dd_ = false, has_d2g_ = false, has_d2d_ = false;
-  // Theta-derivatives of the exact-L1 row weights (empty when constant): a saturated row
-  // contributes w_r C_r' to the QP gradient, so dw_r C_r' enters dg (and d2g, with dC).
-  std::vector<VectorM> dw_, d2w_;
-  bool has_dw_ = false, has_d2w_ = false, has_d2w_terms_ = false;
+  // The exact-L1 row weights depend on theta (dX_.dw, dX_.d2w; Sensitivity differentiates the
+  // saturated rows' w_r C_r' whole).
+  bool has_dw_ = false;
   ThetaDerivatives dX_;
   qp::ProblemDerivatives<Scalar, NZ, Eigen::Dynamic, M> dX_state_;
 

@@ -156,17 +156,51 @@ void assign_checked(Dst&& dst, const Src& src) {
 }
 }  // namespace detail
 
-/// Condensed sizes: n = N nu inputs + NS slacks; rows = 2 nu N (input bounds) + 2 nx (N-1)
-/// (state bounds on x_1..x_{N-1}) + nc N (general rows) + NS (eps >= 0).
+/// The order of the condensed QP's inequality rows, written once: condense(),
+/// condensed_soft_weights(), condensed_rows() and CondensedSizes read it (and so may a caller
+/// that looks up a row, e.g. in PolicyResult::row_state; LqMpc::row_layout()).
+///  1. input bounds, per stage k = 0..N-1: u_k <= u_ub (nu rows), then -u_k <= -u_lb (nu rows);
+///  2. state bounds, per stage k = 1..N-1 (x_0 = s is no row): x_k <= x_ub (nx rows), then
+///     -x_k <= -x_lb (nx rows);
+///  3. general rows, per stage k = 0..N-1: E_x x_k + E_u u_k <= e (nc rows);
+///  4. one row -eps_s <= 0 per slack variable s = 0..ns-1 (slacks numbered in the order of
+///     their components' first rows above).
+struct CondensedRowLayout {
+  Eigen::Index nx = 0, nu = 0, horizon = 0, nc = 0, ns = 0;
+
+  /// Upper (u_k <= u_ub) or lower (-u_k <= -u_lb) bound row of input component i at stage k.
+  constexpr Eigen::Index input_row(Eigen::Index k, Eigen::Index i, bool upper) const {
+    return 2 * nu * k + (upper ? i : nu + i);
+  }
+  /// Upper or lower bound row of state component i at stage k = 1..N-1.
+  constexpr Eigen::Index state_row(Eigen::Index k, Eigen::Index i, bool upper) const {
+    return input_rows() + 2 * nx * (k - 1) + (upper ? i : nx + i);
+  }
+  /// General row i at stage k = 0..N-1.
+  constexpr Eigen::Index general_row(Eigen::Index k, Eigen::Index i) const {
+    return input_rows() + state_rows() + nc * k + i;
+  }
+  /// The row -eps_s <= 0 of slack variable s.
+  constexpr Eigen::Index slack_row(Eigen::Index s) const { return constraint_rows() + s; }
+
+  constexpr Eigen::Index input_rows() const { return 2 * nu * horizon; }
+  constexpr Eigen::Index state_rows() const { return 2 * nx * (horizon - 1); }
+  constexpr Eigen::Index general_rows() const { return nc * horizon; }
+  /// All rows but the slack rows.
+  constexpr Eigen::Index constraint_rows() const {
+    return input_rows() + state_rows() + general_rows();
+  }
+  constexpr Eigen::Index rows() const { return constraint_rows() + ns; }
+};
+
+/// Condensed sizes: n = N nu inputs + NS slacks; m = the rows of CondensedRowLayout.
 template <int NX, int NU, int N, int NC, int NS = 0>
 struct CondensedSizes {
   static constexpr int n = detail::size_add(detail::size_mul(N, NU), NS);
-  static constexpr int m = detail::size_add(
-      detail::size_add(
-          detail::size_add(detail::size_mul(2 * 1, detail::size_mul(NU, N)),
-                           detail::size_mul(2, detail::size_mul(NX, detail::size_sub1(N)))),
-          detail::size_mul(NC, N)),
-      NS);
+  static constexpr int m = (NX == Eigen::Dynamic || NU == Eigen::Dynamic || N == Eigen::Dynamic ||
+                            NC == Eigen::Dynamic || NS == Eigen::Dynamic)
+                               ? Eigen::Dynamic
+                               : int(CondensedRowLayout{NX, NU, N, NC, NS}.rows());
 };
 
 namespace detail {
@@ -190,9 +224,10 @@ Function model_function(const Model& model) {
 }
 }  // namespace detail
 
+/// Number of condensed rows (CondensedRowLayout::rows()).
 inline Eigen::Index condensed_rows(Eigen::Index nx, Eigen::Index nu, Eigen::Index horizon,
                                    Eigen::Index nc, Eigen::Index ns = 0) {
-  return 2 * nu * horizon + 2 * nx * (horizon - 1) + nc * horizon + ns;
+  return CondensedRowLayout{nx, nu, horizon, nc, ns}.rows();
 }
 
 }  // namespace rmpc::mpc

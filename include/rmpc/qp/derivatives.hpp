@@ -1,5 +1,9 @@
-// Derivatives of the QP data (H, g, A, b, C, d) with respect to parameters theta: the
-// input of the sensitivity analysis (method.md section 3, the K_i, f_i, K_ij, f_ij terms).
+// Derivatives of the QP data (H, g, A, b, C, d and the soft weights w) with respect to
+// parameters theta: the input of the sensitivity analysis (method.md section 3, the K_i, f_i,
+// K_ij, f_ij terms). A saturated exact-L1 row r adds w_r C_r' to the stationarity condition;
+// Sensitivity differentiates that term whole (dw_r C_r' + w_r dC_r' and, to second order,
+// d2w_r C_r' + dw_r,i dC_r,j' + dw_r,j dC_r,i' + w_r d2C_r'): fill dw, d2w, never fold them
+// into dg, d2g.
 #pragma once
 
 #include <Eigen/Core>
@@ -28,6 +32,9 @@ struct ProblemDerivatives {
   std::vector<VectorP> db;
   std::vector<MatrixC> dC;
   std::vector<VectorM> dd;
+  /// d(soft_weight)/dtheta_i; read only at soft (finite-weight) rows, so hard rows may hold
+  /// anything finite.
+  std::vector<VectorM> dw;
 
   // Second order: element i * np + j is d2/(dtheta_i dtheta_j) (symmetric in i, j). An
   // EMPTY vector means the datum is affine in theta. Sensitivity reads only the elements with
@@ -38,9 +45,12 @@ struct ProblemDerivatives {
   std::vector<VectorP> d2b;
   std::vector<MatrixC> d2C;
   std::vector<VectorM> d2d;
+  std::vector<VectorM> d2w;  ///< d2(soft_weight)/(dtheta_i dtheta_j); soft rows only, as dw.
 
   /// Optional sparsity of the second order: entry i * np + j is 0 when every second
   /// derivative of the pair (i, j) is zero, so the pair costs nothing. Empty: all pairs present.
+  /// The soft rows' terms count: a pair with d2w != 0, or with dw_i dC_j or dw_j dC_i != 0 at
+  /// some soft row, must be present.
   std::vector<std::uint8_t> second_order_pairs;
 
   bool pair_present(Eigen::Index i, Eigen::Index j) const {
@@ -58,18 +68,22 @@ struct ProblemDerivatives {
     db.assign(k1, VectorP::Zero(p));
     dC.assign(k1, MatrixC::Zero(m, n));
     dd.assign(k1, VectorM::Zero(m));
+    dw.assign(k1, VectorM::Zero(m));
     d2H.assign(k2, MatrixH::Zero(n, n));
     d2g.assign(k2, VectorN::Zero(n));
     d2A.assign(k2, MatrixA::Zero(p, n));
     d2b.assign(k2, VectorP::Zero(p));
     d2C.assign(k2, MatrixC::Zero(m, n));
     d2d.assign(k2, VectorM::Zero(m));
+    d2w.assign(k2, VectorM::Zero(m));
     second_order_pairs.clear();
   }
 
+  /// Whether any second-order term is given, including the soft rows' dw_i dC_j' (a weight
+  /// and a row that both depend on theta are not affine even with d2w and d2C empty).
   bool has_second_order() const {
     return !(d2H.empty() && d2g.empty() && d2A.empty() && d2b.empty() && d2C.empty() &&
-             d2d.empty());
+             d2d.empty() && d2w.empty() && (dw.empty() || dC.empty()));
   }
 };
 

@@ -2,7 +2,8 @@
 // from the solver's own factorization (method.md section 3).
 //
 // At a solution with working set W (equality rows E, active inequality rows S) and saturated
-// soft rows T, the KKT conditions F(w, theta) = 0 in w = (z, lambda_W) read
+// soft rows T (multiplier pinned at their weight w_k(theta)), the KKT conditions
+// F(w, theta) = 0 in w = (z, lambda_W) read
 //     H z + g + N' lambda + sum_{k in T} w_k C_k' = 0,     N z = e,      N = [A_E; C_S], e = [b_E;
 //     d_S].
 // Differentiating once and twice (K = [[H, N'], [N, 0]], subscripts are d/dtheta):
@@ -11,7 +12,10 @@
 // One factorization (the solver's J, R) serves all np + np(np+1)/2 right-hand sides. For a
 // linear functional e'z, (2) collapses by one adjoint solve K [a; beta] = [e; 0]:
 //     e'z_ij = [a; beta]' rhs_ij,  which needs only matrix-vector products per parameter.
-// Inactive and saturated multipliers have zero derivatives.
+// The saturated rows' term sum_T w_k C_k' is differentiated whole, weights included (dX.dw,
+// dX.d2w): f_i holds dw_k,i C_k' + w_k dC_k,i', f_ij d2w_k,ij C_k' + dw_k,i dC_k,j' +
+// dw_k,j dC_k,i' + w_k d2C_k,ij'. Inactive multipliers have zero derivatives, saturated ones
+// those of their weight (dw).
 //
 // Degenerate active sets with dependent rows (method.md section 3 assumes LICQ). Hard rows at
 // zero slack whose normals are dependent are resolved before the solve, so that a value is
@@ -158,6 +162,8 @@ class Sensitivity {
  private:
   // Sizes of everything compute() and functional_hessian() read, before anything is read.
   void validate(const Solver& solved, const Derivatives& dX) const;
+  // The same for the soft-weight blocks dX.dw, dX.d2w.
+  void validate_weights(const Solver& solved, const Derivatives& dX) const;
 
   bool in_working_set(Eigen::Index i) const {
     for (Eigen::Index k = 0; k < q_; ++k)
@@ -207,7 +213,8 @@ class Sensitivity {
 
   // Gathers, once per compute(), the derivatives of the working-set rows (dN_i, q x n per
   // parameter), of their right-hand sides (de_i) and the saturated rows' gradient terms
-  // sum_T w_k dC_i,k', so that each back-solve's right-hand side is a few dense products.
+  // sum_T (w_k dC_i,k' + dw_k,i C_k'), so that each back-solve's right-hand side is a few
+  // dense products.
   void gather_first_order_data();
 
   void first_order();
@@ -233,6 +240,15 @@ class Sensitivity {
   // and beta_r vanish elsewhere); weight_c_ row t holds omega_r a' + beta_r z' of row t's r.
   template <typename Out>
   void add_second_order_data_terms(const VectorN& a, const VectorN& beta, Out& out) const;
+
+  // The saturated rows' weight terms of f_ij beyond w_k d2C_k': out += d2w_k,ij C_k' +
+  // dw_k,i dC_k,j' + dw_k,j dC_k,i' (i >= j), summed over the saturated rows.
+  template <typename Out>
+  void add_weight_terms(Eigen::Index i, Eigen::Index j, Out& out) const;
+  // a' times the same for all pairs: out(i, j) -= a' (...), from C_k a and dC_k,i a once.
+  template <typename Out>
+  void add_weight_functional_terms(const VectorN& a, Out& out) const;
+  bool has_weight_second_order() const;
 
   void second_order();
 
@@ -263,8 +279,11 @@ class Sensitivity {
   MatrixNNP saturated_grad_;          ///< Column i: sum over saturated rows of w_k dC_i,k'.
   bool has_dN_ = false;
   Eigen::Matrix<Scalar, M, 1> omega_ineq_;
-  Eigen::Matrix<int, M, 1> weighted_rows_;  ///< working-set and saturated inequality rows
-  Eigen::Index num_weighted_ = 0;
+  Eigen::Matrix<int, M, 1> weighted_rows_;  ///< saturated rows first, then working-set rows
+  Eigen::Index num_weighted_ = 0, num_saturated_ = 0;
+  Eigen::Matrix<Scalar, M, N> sat_c_;  ///< Row t: C_k of saturated row t (read after compute())
+  mutable Eigen::Matrix<Scalar, M, 1> sat_ca_;    ///< C_k a of saturated row t (functionals)
+  mutable Eigen::Matrix<Scalar, M, NP> sat_dca_;  ///< dC_k,i a of saturated row t, parameter i
   Eigen::Matrix<Scalar, P, 1> omega_eq_, row_values_eq_;
   mutable Eigen::Matrix<Scalar, M, 1> beta_ineq_;
   mutable Eigen::Matrix<Scalar, P, 1> beta_eq_;
@@ -282,4 +301,5 @@ class Sensitivity {
 // Member definitions, out of the class body (not implicitly inline).
 #include "rmpc/qp/detail/sensitivity_working_set.hpp"
 #include "rmpc/qp/detail/sensitivity_solves.hpp"
+#include "rmpc/qp/detail/sensitivity_weights.hpp"
 #include "rmpc/qp/detail/sensitivity_certificate.hpp"

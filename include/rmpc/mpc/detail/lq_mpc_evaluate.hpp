@@ -95,16 +95,9 @@ void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::evaluate_impl(const VectorX
         if (has_dg_) {
           dX_.dg[ii].noalias() = dG_[ii] * s;
           dX_.dg[ii] += dg0_[ii];
-        } else if (has_dw_)
-          dX_.dg[ii].setZero();
+        }
         if (has_dd_) affine_rows(dD_[ii], dd0_[ii], s, dX_.dd[ii]);
       }
-      if (has_dw_)  // saturated rows: d(w_r C_r') = dw_r C_r' + w_r dC_r' (the latter in
-                    // Sensitivity)
-        for (Eigen::Index r = 0; r < num_rows(); ++r)
-          if (res.row_state(r) == std::int8_t(qp::RowState::saturated))
-            for (Eigen::Index i = 0; i < np; ++i)
-              dX_.dg[size_t(i)] += dw_[size_t(i)](r) * problem_.C.row(r).transpose();
       const bool second = request.d2u0_dtheta2 && settings_.derivative_order >= 2;
       if (second) {
         for (Eigen::Index i = 0; i < np; ++i) {
@@ -115,9 +108,7 @@ void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::evaluate_impl(const VectorX
             if (has_d2g_) {
               dX_.d2g[lo].noalias() = d2G_[lo] * s;
               dX_.d2g[lo] += d2g0_[lo];
-            } else if (has_d2w_terms_)
-              dX_.d2g[lo].setZero();
-            if (has_d2w_terms_) add_weight_second_order(res.row_state, i, j, dX_.d2g[lo]);
+            }
             if (has_d2d_) affine_rows(d2D_[lo], d2d0_[lo], s, dX_.d2d[lo]);
           }
         }
@@ -149,21 +140,6 @@ void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::evaluate_impl(const VectorX
       out.status = PolicyStatus::sensitivity_failed;
     else if (weak)
       out.status = PolicyStatus::weakly_active;
-  }
-}
-
-template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS, int MaxOrder>
-template <typename RowStates, typename Out>
-void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::add_weight_second_order(
-    const RowStates& row_state, Eigen::Index i, Eigen::Index j, Out& out) const {
-  const auto ij = size_t(i * sizes_.np + j);
-  for (Eigen::Index r = 0; r < num_rows(); ++r) {
-    if (row_state(r) != std::int8_t(qp::RowState::saturated)) continue;
-    if (has_d2w_) out += d2w_[ij](r) * problem_.C.row(r).transpose();
-    if (!dX_.dC.empty()) {
-      out += dw_[size_t(i)](r) * dX_.dC[size_t(j)].row(r).transpose();
-      out += dw_[size_t(j)](r) * dX_.dC[size_t(i)].row(r).transpose();
-    }
   }
 }
 

@@ -197,9 +197,9 @@ void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::extract_values(const Conden
   d2g0_.clear();
   d2D_.clear();
   d2d0_.clear();
-  dw_.clear();
-  d2w_.clear();
-  has_dg_ = has_dd_ = has_d2g_ = has_d2d_ = has_dw_ = has_d2w_ = has_d2w_terms_ = false;
+  dX_.dw.clear();
+  dX_.d2w.clear();
+  has_dg_ = has_dd_ = has_d2g_ = has_d2d_ = has_dw_ = false;
 }
 
 template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS, int MaxOrder>
@@ -227,11 +227,11 @@ void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::extract_first(const Condens
   dg0_.resize(k);
   dD_.resize(k);
   dd0_.resize(k);
-  dw_.resize(k);
+  dX_.dw.resize(k);
   bool any_H = false, any_C = false;
   for (Eigen::Index i = 0; i < np; ++i) {
     const auto ii = size_t(i);
-    has_dw_ |= take_weight_derivative(qp.soft_weight, dw_[ii],
+    has_dw_ |= take_weight_derivative(qp.soft_weight, dX_.dw[ii],
                                       [i](const auto& x) { return detail::ad_first(x, i); });
     any_H |= detail::take_first(qp.H, i, dX_.dH[ii]);
     dX_.dH[ii] = (Scalar(0.5) * (dX_.dH[ii] + dX_.dH[ii].transpose())).eval();
@@ -243,7 +243,8 @@ void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::extract_first(const Condens
   }
   if (!any_H) dX_.dH.clear();
   if (!any_C) dX_.dC.clear();
-  dX_.dg.assign(has_dg_ || has_dw_ ? k : 0, VectorZ::Zero(num_variables()));
+  if (!has_dw_) dX_.dw.clear();
+  dX_.dg.assign(has_dg_ ? k : 0, VectorZ::Zero(num_variables()));
   dX_.dd.assign(has_dd_ ? k : 0, VectorM::Zero(num_rows()));
 }
 
@@ -258,7 +259,7 @@ void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::extract_second(const Conden
   d2g0_.resize(k);
   d2D_.resize(k);
   d2d0_.resize(k);
-  d2w_.resize(k);
+  dX_.d2w.resize(k);
   bool any_H = false, any_C = false, any_d2w = false;
   std::vector<std::uint8_t> pairs(k, 0);
   for (Eigen::Index i = 0; i < np; ++i) {
@@ -272,18 +273,19 @@ void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::extract_second(const Conden
         d2g0_[ij] = d2g0_[ji];
         d2D_[ij] = d2D_[ji];
         d2d0_[ij] = d2d0_[ji];
-        d2w_[ij] = d2w_[ji];
+        dX_.d2w[ij] = dX_.d2w[ji];
         continue;
       }
-      const bool pair_w = take_weight_derivative(
-          qp.soft_weight, d2w_[ij], [i, j](const auto& x) { return detail::ad_second(x, i, j); });
+      const bool pair_w =
+          take_weight_derivative(qp.soft_weight, dX_.d2w[ij],
+                                 [i, j](const auto& x) { return detail::ad_second(x, i, j); });
       any_d2w |= pair_w;
       // Saturated exact-L1 rows add w C_r' to g (stationarity), so a theta-dependent weight
-      // couples with dC in the second derivative (evaluate_impl).
+      // couples with dC in the second derivative (Sensitivity: dw_i dC_j' + dw_j dC_i').
       const bool pair_wC =
           has_dw_ &&
-          ((!dw_[size_t(i)].isZero(0) && !dX_.dC.empty() && !dX_.dC[size_t(j)].isZero(0)) ||
-           (!dw_[size_t(j)].isZero(0) && !dX_.dC.empty() && !dX_.dC[size_t(i)].isZero(0)));
+          ((!dX_.dw[size_t(i)].isZero(0) && !dX_.dC.empty() && !dX_.dC[size_t(j)].isZero(0)) ||
+           (!dX_.dw[size_t(j)].isZero(0) && !dX_.dC.empty() && !dX_.dC[size_t(i)].isZero(0)));
       const bool pair_H = detail::take_second(qp.H, i, j, dX_.d2H[ij]);
       dX_.d2H[ij] = (Scalar(0.5) * (dX_.d2H[ij] + dX_.d2H[ij].transpose())).eval();
       const bool pair_C = detail::take_second(qp.C, i, j, dX_.d2C[ij]);
@@ -296,14 +298,13 @@ void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::extract_second(const Conden
       // parameters) are skipped per state and in the sensitivities.
       pairs[ij] = pairs[size_t(j * np + i)] =
           std::uint8_t(pair_H || pair_C || pair_g || pair_d || pair_w || pair_wC);
-      has_d2w_terms_ |= pair_w || pair_wC;
     }
   }
   dX_.second_order_pairs = pairs;
   if (!any_H) dX_.d2H.clear();
   if (!any_C) dX_.d2C.clear();
-  has_d2w_ = any_d2w;
-  dX_.d2g.assign(has_d2g_ || has_d2w_terms_ ? k : 0, VectorZ::Zero(num_variables()));
+  if (!any_d2w) dX_.d2w.clear();
+  dX_.d2g.assign(has_d2g_ ? k : 0, VectorZ::Zero(num_variables()));
   dX_.d2d.assign(has_d2d_ ? k : 0, VectorM::Zero(num_rows()));
 }
 

@@ -10,6 +10,7 @@ auto Sensitivity<Scalar, N, P, M, NP>::compute(const Solver& solved, const Deriv
                                                const SensitivitySettings<Scalar>& settings)
     -> Sensitivity& {
   validate(solved, dX);
+  validate_weights(solved, dX);
   settings.validate();
   settings_ = settings;
   dx_ = &dX;
@@ -20,6 +21,10 @@ auto Sensitivity<Scalar, N, P, M, NP>::compute(const Solver& solved, const Deriv
   m_ = pr.C.rows();
   np_ = dX.num_parameters;
   allocate();
+  sat_c_.resize(m_, n_);
+  sat_ca_.resize(m_);
+  sat_dca_.resize(m_, np_);
+  num_saturated_ = 0;
   dz_.setZero();
   dlambda_.setZero();
   dy_eq_.setZero();
@@ -149,11 +154,14 @@ void Sensitivity<Scalar, N, P, M, NP>::gather_first_order_data() {
         if (!dX.dd.empty()) de_(k, i) = dX.dd[size_t(i)](r);
       }
     }
-    if (!dX.dC.empty())
-      for (Eigen::Index r = 0; r < m_; ++r)
-        if (row_state_(r) == RowState::saturated)
-          saturated_grad_.col(i).noalias() +=
-              pr.soft_weight(r) * dX.dC[size_t(i)].row(r).transpose();
+    // d/dtheta_i of the saturated rows' w_r C_r': w_r dC_r' + dw_r C_r'.
+    for (Eigen::Index r = 0; r < m_; ++r) {
+      if (row_state_(r) != RowState::saturated) continue;
+      if (!dX.dC.empty())
+        saturated_grad_.col(i).noalias() += pr.soft_weight(r) * dX.dC[size_t(i)].row(r).transpose();
+      if (!dX.dw.empty())
+        saturated_grad_.col(i).noalias() += dX.dw[size_t(i)](r) * pr.C.row(r).transpose();
+    }
   }
 }
 
@@ -187,6 +195,10 @@ void Sensitivity<Scalar, N, P, M, NP>::first_order() {
     else
       dy_ineq_.row(idx - p_) = l.row(k);
   }
+  if (!dX.dw.empty())  // a saturated multiplier is its weight
+    for (Eigen::Index r = 0; r < m_; ++r)
+      if (row_state_(r) == RowState::saturated)
+        for (Eigen::Index i = 0; i < np_; ++i) dy_ineq_(r, i) = dX.dw[size_t(i)](r);
 }
 
 template <typename Scalar, int N, int P, int M, int NP>
@@ -201,69 +213,6 @@ void Sensitivity<Scalar, N, P, M, NP>::solve_block(const R1& r1, const R2& r2, X
   factor_.solve_kkt_block(r1, signed_rhs2_.leftCols(r2.cols()), x, lam, work);
   for (Eigen::Index k = 0; k < q_; ++k)
     if (ws_sign_(k) < 0) lam.row(k) = -lam.row(k);
-}
-
-template <typename Scalar, int N, int P, int M, int NP>
-void Sensitivity<Scalar, N, P, M, NP>::build_row_weights() {
-  const auto& pr = *problem_;
-  omega_ineq_.setZero(m_);
-  omega_eq_.setZero(p_);
-  num_weighted_ = 0;
-  for (Eigen::Index r = 0; r < m_; ++r)
-    if (row_state_(r) == RowState::saturated) {
-      omega_ineq_(r) = pr.soft_weight(r);
-      weighted_rows_(num_weighted_++) = int(r);
-    }
-  for (Eigen::Index k = 0; k < q_; ++k) {
-    const int idx = ws_index_(k);
-    if (idx < p_) {
-      omega_eq_(idx) = lambda_(k);
-    } else {
-      omega_ineq_(idx - p_) = lambda_(k);
-      weighted_rows_(num_weighted_++) = idx - int(p_);
-    }
-  }
-}
-
-template <typename Scalar, int N, int P, int M, int NP>
-template <typename Out>
-void Sensitivity<Scalar, N, P, M, NP>::add_second_order_data_terms(const VectorN& a,
-                                                                   const VectorN& beta,
-                                                                   Out& out) const {
-  const Derivatives& dX = *dx_;
-  beta_ineq_.setZero(m_);
-  beta_eq_.setZero(p_);
-  for (Eigen::Index k = 0; k < q_; ++k) {
-    const int idx = ws_index_(k);
-    if (idx < p_)
-      beta_eq_(idx) = beta(k);
-    else
-      beta_ineq_(idx - p_) = beta(k);
-  }
-  if (!dX.d2H.empty()) weight_h_.noalias() = a * z_.transpose();
-  if (!dX.d2C.empty())
-    for (Eigen::Index t = 0; t < num_weighted_; ++t) {
-      const Eigen::Index r = weighted_rows_(t);
-      weight_c_.row(t) = omega_ineq_(r) * a.transpose() + beta_ineq_(r) * z_.transpose();
-    }
-  if (!dX.d2A.empty()) weight_a_.noalias() = omega_eq_ * a.transpose() + beta_eq_ * z_.transpose();
-  for (Eigen::Index i = 0; i < np_; ++i)
-    for (Eigen::Index j = 0; j <= i; ++j) {
-      if (!dX.pair_present(i, j)) continue;
-      const size_t ij = size_t(i * np_ + j);
-      Scalar v = 0;
-      if (!dX.d2H.empty()) v += dX.d2H[ij].cwiseProduct(weight_h_).sum();
-      if (!dX.d2g.empty()) v += a.dot(dX.d2g[ij]);
-      for (Eigen::Index t = 0; t < num_weighted_; ++t) {
-        const Eigen::Index r = weighted_rows_(t);
-        if (!dX.d2C.empty()) v += dX.d2C[ij].row(r).dot(weight_c_.row(t));
-        if (!dX.d2d.empty()) v -= beta_ineq_(r) * dX.d2d[ij](r);
-      }
-      if (!dX.d2A.empty()) v += dX.d2A[ij].cwiseProduct(weight_a_).sum();
-      if (!dX.d2b.empty()) v -= beta_eq_.dot(dX.d2b[ij]);
-      out(i, j) -= v;
-      if (i != j) out(j, i) -= v;
-    }
 }
 
 template <typename Scalar, int N, int P, int M, int NP>
@@ -305,6 +254,7 @@ void Sensitivity<Scalar, N, P, M, NP>::second_order() {
           const Eigen::Index r = weighted_rows_(t);
           r1_.noalias() += omega_ineq_(r) * dX.d2C[ij].row(r).transpose();
         }
+      if (has_weight_second_order()) add_weight_terms(i, j, r1_);
       if (!dX.d2A.empty()) {
         r1_.noalias() += dX.d2A[ij].transpose() * omega_eq_;
         row_values_eq_.noalias() = dX.d2A[ij] * z_;

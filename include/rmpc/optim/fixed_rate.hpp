@@ -194,32 +194,8 @@ class FixedRate : private detail::AskTell<Scalar, N> {
   /// Records J(x + p); a finite J is always taken (no ratio test). A NaN/Inf J is a
   /// rejected trial (x unchanged) and a stop: Status::non_finite_objective.
   Outcome tell_value(Scalar J_trial) {
-    Outcome out;
-    out.radius = trial_.radius;
-    out.status = status_;
-    if (status_ != Status::running) return out;
-    if (phase_ != Phase::need_value) throw std::logic_error("FixedRate::tell_value: ask() first");
-    ++iterations_;
-    out.actual_decrease = value_ - J_trial;
-    out.predicted_decrease = trial_.predicted_decrease;
-    if (!std::isfinite(J_trial)) {
-      ++non_finite_trials_;
-      out.accepted = false;
-      out.non_finite_value = true;
-      out.ratio = -std::numeric_limits<Scalar>::infinity();
-      phase_ = Phase::need_ask;  // same g; nothing to retry without a radius
-      stop(Status::non_finite_objective);
-      out.status = status_;
-      return out;
-    }
-    out.accepted = true;
-    out.ratio = out.actual_decrease / trial_.predicted_decrease;
-    x_ = trial_.point;
-    value_ = J_trial;
-    phase_ = Phase::need_model;
-    if (iterations_ >= settings_.max_iterations) stop(Status::max_iterations);
-    out.status = status_;
-    return out;
+    return this->take_step(J_trial, trial_, trial_.radius, value_, iterations_, non_finite_trials_,
+                           settings_.max_iterations);
   }
 
   /// Box bounds on x (box_bounds.hpp; empty vectors: none); set before reset(), which checks

@@ -208,30 +208,8 @@ class GnMomentum : private detail::AskTell<Scalar, N> {
   /// and a stop: Status::non_finite_objective. ratio: J's decrease over the decrease of the
   /// momentum model m^'p + p'Bp/2 (informative only).
   Outcome tell_value(Scalar J_trial) {
-    Outcome out;
-    out.radius = radius_;
-    out.status = status_;
-    if (status_ != Status::running) return out;
-    if (phase_ != Phase::need_value) throw std::logic_error("GnMomentum::tell_value: ask() first");
-    ++iterations_;
-    out.actual_decrease = value_ - J_trial;
-    out.predicted_decrease = trial_.predicted_decrease;
-    if (!std::isfinite(J_trial)) {
-      ++non_finite_trials_;
-      out.non_finite_value = true;
-      out.ratio = -std::numeric_limits<Scalar>::infinity();
-      phase_ = Phase::need_ask;
-      out.status = stop(Status::non_finite_objective);
-      return out;
-    }
-    out.accepted = true;
-    out.ratio = out.actual_decrease / trial_.predicted_decrease;
-    x_ = trial_.point;
-    value_ = J_trial;
-    phase_ = Phase::need_model;
-    if (iterations_ >= settings_.max_iterations) stop(Status::max_iterations);
-    out.status = status_;
-    return out;
+    return this->take_step(J_trial, trial_, radius_, value_, iterations_, non_finite_trials_,
+                           settings_.max_iterations);
   }
 
   /// Box bounds on x (box_bounds.hpp; empty vectors: none); set before reset(), which checks

@@ -1,12 +1,15 @@
-// The call-order state of the ask/tell cycle (status.hpp), shared by TrustRegion and
-// FixedRate: the current point x and gradient g, which call is expected next, the status,
-// and the checks at tell_model. Out of the public API.
+// The call-order state of the ask/tell cycle (status.hpp), shared by TrustRegion, FixedRate and
+// GnMomentum: the current point x and gradient g, which call is expected next, the status,
+// the checks at tell_model, and tell_value of the rules that take every finite step. Out of
+// the public API.
 #pragma once
 
 #include <rmpc/optim/status.hpp>
 
 #include <Eigen/Core>
 
+#include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -42,6 +45,40 @@ class AskTell {
     }
     g_ = g;
     return true;
+  }
+
+  /// tell_value of the rules without a ratio test (FixedRate, GnMomentum): a finite J is always
+  /// taken (x moves to the trial point); a NaN/Inf J is a rejected trial (x kept) and a stop,
+  /// Status::non_finite_objective. value, iterations and non_finite_trials are the rule's.
+  template <typename Step>
+  StepOutcome<Scalar> take_step(Scalar J_trial, const Step& trial, Scalar radius, Scalar& value,
+                                int& iterations, int& non_finite_trials, int max_iterations) {
+    StepOutcome<Scalar> out;
+    out.radius = radius;
+    out.status = status_;
+    if (status_ != Status::running) return out;
+    if (phase_ != Phase::need_value)
+      throw std::logic_error(std::string(name_) + "::tell_value: ask() first");
+    ++iterations;
+    out.actual_decrease = value - J_trial;
+    out.predicted_decrease = trial.predicted_decrease;
+    if (!std::isfinite(J_trial)) {
+      ++non_finite_trials;
+      out.accepted = false;
+      out.non_finite_value = true;
+      out.ratio = -std::numeric_limits<Scalar>::infinity();
+      phase_ = Phase::need_ask;  // same g; nothing to retry without a ratio test
+      out.status = stop(Status::non_finite_objective);
+      return out;
+    }
+    out.accepted = true;
+    out.ratio = out.actual_decrease / trial.predicted_decrease;
+    x_ = trial.point;
+    value = J_trial;
+    phase_ = Phase::need_model;
+    if (iterations >= max_iterations) stop(Status::max_iterations);
+    out.status = status_;
+    return out;
   }
 
   const char* name_;

@@ -215,3 +215,64 @@ TEST_CASE("theta-dependent soft weights: the weight blocks are read and checked"
   bad.d2w[1].resize(m - 1);
   CHECK_THROWS_AS(with.compute(solver, bad), std::invalid_argument);
 }
+
+namespace {
+
+// Two decoupled variables, one parameter: min 0.5 |z|^2 + g(theta)'z with row 0 soft,
+// z_0 <= theta, weight w(theta) = 1 + c theta, and row 1 hard, z_1 <= 0. At theta = 0 both
+// rows have zero slack; row 0's multiplier -g_0 - theta = 1 + (a - 1) theta sits at its weight
+// and row 1's multiplier theta at 0 (g_1 = -theta): both weakly active. Held active
+// (keep_active), row 1's multiplier grows (valid for theta >= 0 only) and row 0's stays in its
+// box [0, w(theta)] for theta >= 0 exactly when its derivative a - 1 is at most dw = c.
+Problem<double> weak_upper_qp(double theta, double a, double c) {
+  Problem<double> pr(2, 0, 2);
+  pr.H.setIdentity();
+  pr.g << -1.0 - a * theta, -theta;
+  pr.C << 1.0, 0.0, 0.0, 1.0;
+  pr.d << theta, 0.0;
+  pr.soft_weight << 1.0 + c * theta, std::numeric_limits<double>::infinity();
+  return pr;
+}
+
+Sensitivity<double> weak_upper_sensitivity(double a, double c, DenseSolver<double>& solver,
+                                           ProblemDerivatives<double>& dx) {
+  REQUIRE(solver.compute(weak_upper_qp(0.0, a, c)).solve().status == Status::optimal);
+  dx.resize(1, 2, 0, 2, false);
+  dx.dA.clear(), dx.db.clear(), dx.dH.clear(), dx.dC.clear();
+  dx.dg[0] << -a, -1.0;
+  dx.dd[0] << 1.0, 0.0;
+  dx.dw[0] << c, 0.0;
+  rmpc::qp::SensitivitySettings<double> settings;
+  settings.weak_rows = rmpc::qp::WeakRowChoice::keep_active;
+  Sensitivity<double> sens;
+  sens.compute(solver, dx, settings);
+  return sens;
+}
+
+}  // namespace
+
+TEST_CASE("theta-dependent soft weights: a multiplier at its weight is checked against dw",
+          "[sensitivity][soft]") {
+  DenseSolver<double> solver;
+  ProblemDerivatives<double> dx;
+  SECTION("the weight grows faster than the multiplier: valid for theta >= 0") {
+    // d(mu_0) = 0.5 > 0 but dw = 1: mu_0 stays below w(theta) for theta > 0, and row 1 allows
+    // only theta > 0. A constant-weight test would reject both sides.
+    const auto sens = weak_upper_sensitivity(1.5, 1.0, solver, dx);
+    REQUIRE(sens.info() == SensitivityStatus::weakly_active);
+    CHECK(sens.row_flags()(0) == rmpc::qp::RowFlag::row_weakly_active);
+    CHECK(sens.dy_ineq_dtheta()(0, 0) == Approx(0.5));
+    // The forward difference of the solver's solution (the branch theta >= 0).
+    const double h = 1e-6;
+    DenseSolver<double> forward;
+    REQUIRE(forward.compute(weak_upper_qp(h, 1.5, 1.0)).solve().status == Status::optimal);
+    const VectorXd fd = (forward.result().z - solver.result().z) / h;
+    CHECK((sens.dz_dtheta().col(0) - fd).cwiseAbs().maxCoeff() < 1e-8);
+  }
+  SECTION("the weight falls while the multiplier stays: no side is valid") {
+    // d(mu_0) = 0 but dw = -1: mu_0 leaves its box for theta > 0, row 1 for theta < 0. A
+    // constant-weight test would accept theta > 0 and report a wrong derivative.
+    const auto sens = weak_upper_sensitivity(1.0, -1.0, solver, dx);
+    CHECK(sens.info() == SensitivityStatus::licq_violated);
+  }
+}

@@ -150,9 +150,9 @@ class Sensitivity {
   Scalar d2lambda_dtheta2(Eigen::Index k, Eigen::Index i, Eigen::Index j) const {
     return d2lambda_(k, i * np_ + j);
   }
-  Eigen::Index working_set_size() const { return q_; }
+  Eigen::Index working_set_size() const { return ws_.size(); }
   /// Working-set member k: index < p an equality row, else inequality row index - p.
-  int working_set_member(Eigen::Index k) const { return ws_index_(k); }
+  int working_set_member(Eigen::Index k) const { return ws_.member(k); }
 
   /// e' d2z/dtheta2 (np x np) by one adjoint solve, equation (2) contracted with [a; beta].
   /// Valid after compute() whether or not settings.second_order was set.
@@ -165,11 +165,11 @@ class Sensitivity {
   // The same for the soft-weight blocks dX.dw, dX.d2w.
   void validate_weights(const Solver& solved, const Derivatives& dX) const;
 
-  bool in_working_set(Eigen::Index i) const {
-    for (Eigen::Index k = 0; k < q_; ++k)
-      if (ws_index_(k) == int(p_ + i)) return true;
-    return false;
-  }
+  bool in_working_set(Eigen::Index i) const { return ws_.contains(int(p_ + i)); }
+
+  // Whether the normal of inequality row i is independent of the working set (false when it
+  // is full); leaves its rotated normal in d_ for ws_.add.
+  bool independent_of_working_set(Eigen::Index i);
 
   // Adds inequality row i to the working set (multiplier 0) when its normal is independent of
   // it; false when dependent (or the working set is full).
@@ -191,7 +191,7 @@ class Sensitivity {
   void allocate();
 
   Scalar multiplier_of(Eigen::Index k) const {
-    const int idx = ws_index_(k);
+    const int idx = ws_.member(k);
     return idx < p_ ? y_eq_(idx) : y_ineq_(idx - p_);
   }
 
@@ -200,16 +200,6 @@ class Sensitivity {
 
   // Builds the working set of the requested one-sided derivative from the solver's.
   void apply_weak_choice();
-
-  void remove_member(Eigen::Index k);
-
-  // Natural-orientation KKT solve on the (possibly modified) working set.
-  template <typename R1, typename R2, typename X, typename L>
-  void solve_kkt(const R1& r1, const R2& r2, X& x, L& lam) const {
-    for (Eigen::Index k = 0; k < q_; ++k) signed_r2_(k) = ws_sign_(k) * r2(k);
-    factor_.solve_kkt(r1, signed_r2_, x, lam);
-    for (Eigen::Index k = 0; k < q_; ++k) lam(k) *= ws_sign_(k);
-  }
 
   // Gathers, once per compute(), the derivatives of the working-set rows (dN_i, q x n per
   // parameter), of their right-hand sides (de_i) and the saturated rows' gradient terms
@@ -223,9 +213,6 @@ class Sensitivity {
   // |H dz + N' dlambda - rhs1| and |N dz - rhs2| relative to (||H|| + ||N||) ||dz|| +
   // ||rhs1|| + ||rhs2|| (infinity norms); false above residual_tolerance.
   bool first_order_certified();
-
-  template <typename R1, typename R2, typename X, typename L, typename W>
-  void solve_block(const R1& r1, const R2& r2, X& x, L& lam, W& work);
 
   // Multipliers of the rows as they enter K_ij w + f_ij: omega_ineq(r) = mu_r for working-set
   // rows, w_r for saturated rows (their term w_r C_r'), 0 otherwise; omega_eq likewise.
@@ -256,14 +243,14 @@ class Sensitivity {
   const Derivatives* dx_ = nullptr;
   const Problem<Scalar, N, P, M>* problem_ = nullptr;
   SensitivityStatus status_ = SensitivityStatus::not_solved;
-  Eigen::Index n_ = 0, p_ = 0, m_ = 0, np_ = 0, q_ = 0;
+  Eigen::Index n_ = 0, p_ = 0, m_ = 0, np_ = 0;
   bool has_second_ = false;
 
-  detail::WorkingSetFactor<Scalar, N> factor_;
-  Eigen::Matrix<int, N, 1> ws_index_;
-  Eigen::Matrix<std::int8_t, N, 1> ws_sign_;
+  // A copy of the solver's working set, edited for the requested one-sided derivative; its
+  // KKT solves (natural orientation) serve every back-solve.
+  detail::WorkingSet<Scalar, N> ws_;
   VectorN lambda_, z_, r1_, r2_, x_, l_, d_;
-  mutable VectorN adj_a_, adj_beta_, zero_n_, signed_r2_, e_buf_;
+  mutable VectorN adj_a_, adj_beta_, zero_n_, e_buf_;
   Eigen::Matrix<Scalar, M, 1> y_ineq_;
   Eigen::Matrix<Scalar, P, 1> y_eq_;
   Eigen::Matrix<std::int8_t, M, 1> row_state_, row_flags_, zero_slack_;
@@ -292,7 +279,8 @@ class Sensitivity {
   mutable Eigen::Matrix<Scalar, P, N> weight_a_;
   // Block solves: columns are parameters (first order) or pairs i >= j (second order).
   static constexpr int NPAIRS = NP == Eigen::Dynamic ? Eigen::Dynamic : NP * (NP + 1) / 2;
-  Eigen::Matrix<Scalar, N, NPAIRS> rhs1_, rhs2_, sol1_, sol2_, work_, signed_rhs2_;
+  Eigen::Matrix<Scalar, N, NPAIRS> rhs1_, rhs2_, sol1_, sol2_, work_;
+  Eigen::Matrix<Scalar, N, NPAIRS> signed_rhs2_;  ///< ws_.solve_kkt_block scratch
   MatrixNNP2 kz_, nz_;
 };
 

@@ -13,16 +13,16 @@ bool Sensitivity<Scalar, N, P, M, NP>::first_order_certified() {
   const auto& pr = *problem_;
   Scalar h_norm = 0, n_norm = 0;
   for (Eigen::Index r = 0; r < n_; ++r) h_norm = std::max(h_norm, pr.H.row(r).cwiseAbs().sum());
-  for (Eigen::Index k = 0; k < q_; ++k) {
-    const int idx = ws_index_(k);
+  for (Eigen::Index k = 0; k < ws_.size(); ++k) {
+    const int idx = ws_.member(k);
     n_norm = std::max(n_norm, idx < p_ ? detail::row(pr.A, idx).cwiseAbs().sum()
                                        : pr.C.row(idx - p_).cwiseAbs().sum());
   }
   auto res = work_.leftCols(np_);
   res.noalias() = pr.H * dz_;
   res -= rhs1_.leftCols(np_);
-  for (Eigen::Index k = 0; k < q_; ++k) {
-    const int idx = ws_index_(k);
+  for (Eigen::Index k = 0; k < ws_.size(); ++k) {
+    const int idx = ws_.member(k);
     if (idx < p_)
       res.noalias() += detail::row(pr.A, idx).transpose() * dlambda_.row(k);
     else
@@ -32,8 +32,8 @@ bool Sensitivity<Scalar, N, P, M, NP>::first_order_certified() {
     const Scalar dz_max = dz_.col(j).cwiseAbs().maxCoeff();
     Scalar rhs_max = rhs1_.col(j).cwiseAbs().maxCoeff();
     Scalar r = res.col(j).cwiseAbs().maxCoeff();
-    for (Eigen::Index k = 0; k < q_; ++k) {
-      const int idx = ws_index_(k);
+    for (Eigen::Index k = 0; k < ws_.size(); ++k) {
+      const int idx = ws_.member(k);
       const Scalar nz =
           idx < p_ ? detail::row(pr.A, idx).dot(dz_.col(j)) : pr.C.row(idx - p_).dot(dz_.col(j));
       r = std::max(r, std::abs(nz - rhs2_(k, j)));

@@ -41,13 +41,7 @@ auto Sensitivity<Scalar, N, P, M, NP>::compute(const Solver& solved, const Deriv
   y_eq_ = res.y_eq;
   y_ineq_ = res.y_ineq;
   row_state_ = res.row_state;
-  factor_ = solved.factor();
-  q_ = solved.working_set_size();
-  for (Eigen::Index k = 0; k < q_; ++k) {
-    const int idx = solved.working_set_member(k);
-    ws_index_(k) = idx;
-    ws_sign_(k) = solved.working_set_sign(k);
-  }
+  ws_ = solved.working_set();
   status_ = SensitivityStatus::ok;
   if (solved.has_redundant_equalities()) status_ = SensitivityStatus::licq_violated;
   classify_rows();
@@ -56,14 +50,14 @@ auto Sensitivity<Scalar, N, P, M, NP>::compute(const Solver& solved, const Deriv
     for (Eigen::Index i = 0; i < m_; ++i)
       if (row_flags_(i) == RowFlag::row_weakly_active) status_ = SensitivityStatus::weakly_active;
   apply_weak_choice();
-  if (factor_.conditioning() < settings_.singular_tolerance)
+  if (ws_.factor().conditioning() < settings_.singular_tolerance)
     status_ = SensitivityStatus::singular_kkt;
   if (status_ == SensitivityStatus::singular_kkt) {
     problem_ = nullptr;
     return *this;
   }
 
-  for (Eigen::Index k = 0; k < q_; ++k) lambda_(k) = multiplier_of(k);
+  for (Eigen::Index k = 0; k < ws_.size(); ++k) lambda_(k) = multiplier_of(k);
   build_row_weights();
   first_order();
   if (!first_order_certified()) {
@@ -99,9 +93,10 @@ void Sensitivity<Scalar, N, P, M, NP>::functional_hessian(const E& e, Out& out) 
       np_ == 0)
     return;
   const Derivatives& dX = *dx_;
-  zero_n_.head(q_).setZero();
+  const Eigen::Index q = ws_.size();
+  zero_n_.head(q).setZero();
   e_buf_ = e;
-  solve_kkt(e_buf_, zero_n_, adj_a_, adj_beta_);
+  ws_.solve_kkt(e_buf_, zero_n_, adj_a_, adj_beta_);
   // Per parameter j: (dH_j a + dN_j' beta) and dN_j a.
   for (Eigen::Index j = 0; j < np_; ++j) {
     auto ha = ha_.col(j);
@@ -109,19 +104,19 @@ void Sensitivity<Scalar, N, P, M, NP>::functional_hessian(const E& e, Out& out) 
       ha.noalias() = dX.dH[size_t(j)] * adj_a_;
     else
       ha.setZero();
-    if (has_dN_ && q_ > 0) {
-      const auto dNj = dN_.block(0, j * n_, q_, n_);
-      ha.noalias() += dNj.transpose() * adj_beta_.head(q_);
-      na_.col(j).head(q_).noalias() = dNj * adj_a_;
+    if (has_dN_ && q > 0) {
+      const auto dNj = dN_.block(0, j * n_, q, n_);
+      ha.noalias() += dNj.transpose() * adj_beta_.head(q);
+      na_.col(j).head(q).noalias() = dNj * adj_a_;
     } else {
-      na_.col(j).head(q_).setZero();
+      na_.col(j).head(q).setZero();
     }
   }
   for (Eigen::Index i = 0; i < np_; ++i)
     for (Eigen::Index j = 0; j <= i; ++j) {
       Scalar v = ha_.col(j).dot(dz_.col(i)) + ha_.col(i).dot(dz_.col(j)) +
-                 na_.col(j).head(q_).dot(dlambda_.col(i).head(q_)) +
-                 na_.col(i).head(q_).dot(dlambda_.col(j).head(q_));
+                 na_.col(j).head(q).dot(dlambda_.col(i).head(q)) +
+                 na_.col(i).head(q).dot(dlambda_.col(j).head(q));
       out(i, j) = -v;
       out(j, i) = -v;
     }
@@ -136,8 +131,8 @@ void Sensitivity<Scalar, N, P, M, NP>::gather_first_order_data() {
   de_.setZero();
   saturated_grad_.setZero();
   for (Eigen::Index i = 0; i < np_; ++i) {
-    for (Eigen::Index k = 0; k < q_; ++k) {
-      const int idx = ws_index_(k);
+    for (Eigen::Index k = 0; k < ws_.size(); ++k) {
+      const int idx = ws_.member(k);
       auto dN_row = dN_.block(k, i * n_, 1, n_);
       if (idx < p_) {
         if (!dX.dA.empty())
@@ -167,6 +162,7 @@ void Sensitivity<Scalar, N, P, M, NP>::gather_first_order_data() {
 
 template <typename Scalar, int N, int P, int M, int NP>
 void Sensitivity<Scalar, N, P, M, NP>::first_order() {
+  const Eigen::Index q = ws_.size();
   const Derivatives& dX = *dx_;
   gather_first_order_data();
   // Right-hand sides of (1), -(K_i w + f_i), as the columns of one block solve.
@@ -174,22 +170,22 @@ void Sensitivity<Scalar, N, P, M, NP>::first_order() {
   for (Eigen::Index i = 0; i < np_; ++i) {
     if (!dX.dH.empty()) rhs1_.col(i).noalias() += dX.dH[size_t(i)] * z_;
     if (!dX.dg.empty()) rhs1_.col(i) += dX.dg[size_t(i)];
-    rhs2_.col(i).head(q_) = de_.col(i).head(q_);
-    if (has_dN_ && q_ > 0) {
-      const auto dNi = dN_.block(0, i * n_, q_, n_);
-      rhs1_.col(i).noalias() += dNi.transpose() * lambda_.head(q_);
-      rhs2_.col(i).head(q_).noalias() -= dNi * z_;
+    rhs2_.col(i).head(q) = de_.col(i).head(q);
+    if (has_dN_ && q > 0) {
+      const auto dNi = dN_.block(0, i * n_, q, n_);
+      rhs1_.col(i).noalias() += dNi.transpose() * lambda_.head(q);
+      rhs2_.col(i).head(q).noalias() -= dNi * z_;
     }
   }
   rhs1_.leftCols(np_) = -rhs1_.leftCols(np_);
   auto x = sol1_.leftCols(np_);
   auto l = sol2_.leftCols(np_);
   auto w = work_.leftCols(np_);
-  solve_block(rhs1_.leftCols(np_), rhs2_.leftCols(np_), x, l, w);
+  ws_.solve_kkt_block(rhs1_.leftCols(np_), rhs2_.leftCols(np_), x, l, signed_rhs2_, w);
   dz_ = x;
-  dlambda_.topRows(q_) = l.topRows(q_);
-  for (Eigen::Index k = 0; k < q_; ++k) {
-    const int idx = ws_index_(k);
+  dlambda_.topRows(q) = l.topRows(q);
+  for (Eigen::Index k = 0; k < q; ++k) {
+    const int idx = ws_.member(k);
     if (idx < p_)
       dy_eq_.row(idx) = l.row(k);
     else
@@ -202,21 +198,8 @@ void Sensitivity<Scalar, N, P, M, NP>::first_order() {
 }
 
 template <typename Scalar, int N, int P, int M, int NP>
-template <typename R1, typename R2, typename X, typename L, typename W>
-void Sensitivity<Scalar, N, P, M, NP>::solve_block(const R1& r1, const R2& r2, X& x, L& lam,
-                                                   W& work) {
-  for (Eigen::Index k = 0; k < q_; ++k)
-    if (ws_sign_(k) < 0)
-      signed_rhs2_.row(k).head(r2.cols()) = -r2.row(k);
-    else
-      signed_rhs2_.row(k).head(r2.cols()) = r2.row(k);
-  factor_.solve_kkt_block(r1, signed_rhs2_.leftCols(r2.cols()), x, lam, work);
-  for (Eigen::Index k = 0; k < q_; ++k)
-    if (ws_sign_(k) < 0) lam.row(k) = -lam.row(k);
-}
-
-template <typename Scalar, int N, int P, int M, int NP>
 void Sensitivity<Scalar, N, P, M, NP>::second_order() {
+  const Eigen::Index q = ws_.size();
   const Derivatives& dX = *dx_;
   has_second_ = true;
   // Block a of kz_ / nz_: K_a applied to all first-order solutions, i.e. columns
@@ -227,12 +210,12 @@ void Sensitivity<Scalar, N, P, M, NP>::second_order() {
       kz.noalias() = dX.dH[size_t(a)] * dz_;
     else
       kz.setZero();
-    if (has_dN_ && q_ > 0) {
-      const auto dNa = dN_.block(0, a * n_, q_, n_);
-      kz.noalias() += dNa.transpose() * dlambda_.topRows(q_);
-      nz_.block(0, a * np_, q_, np_).noalias() = dNa * dz_;
+    if (has_dN_ && q > 0) {
+      const auto dNa = dN_.block(0, a * n_, q, n_);
+      kz.noalias() += dNa.transpose() * dlambda_.topRows(q);
+      nz_.block(0, a * np_, q, np_).noalias() = dNa * dz_;
     } else {
-      nz_.block(0, a * np_, q_, np_).setZero();
+      nz_.block(0, a * np_, q, np_).setZero();
     }
   }
   Eigen::Index c = 0;
@@ -240,11 +223,11 @@ void Sensitivity<Scalar, N, P, M, NP>::second_order() {
     for (Eigen::Index j = 0; j <= i; ++j, ++c) {
       // rhs of (2): -(K_j w_i + K_i w_j + K_ij w + f_ij).
       r1_ = kz_.col(j * np_ + i) + kz_.col(i * np_ + j);
-      r2_.head(q_) = nz_.col(j * np_ + i).head(q_) + nz_.col(i * np_ + j).head(q_);
+      r2_.head(q) = nz_.col(j * np_ + i).head(q) + nz_.col(i * np_ + j).head(q);
       const size_t ij = size_t(i * np_ + j);
       if (!dX.pair_present(i, j)) {
         rhs1_.col(c) = -r1_;
-        rhs2_.col(c).head(q_) = -r2_.head(q_);
+        rhs2_.col(c).head(q) = -r2_.head(q);
         continue;
       }
       if (!dX.d2H.empty()) r1_.noalias() += dX.d2H[ij] * z_;
@@ -262,8 +245,8 @@ void Sensitivity<Scalar, N, P, M, NP>::second_order() {
         row_values_eq_.setZero(p_);
       }
       if (!dX.d2b.empty()) row_values_eq_ -= dX.d2b[ij];
-      for (Eigen::Index k = 0; k < q_; ++k) {  // d2/dtheta2 of the working-set rows' residuals at z
-        const int idx = ws_index_(k);
+      for (Eigen::Index k = 0; k < q; ++k) {  // d2/dtheta2 of the working-set rows' residuals at z
+        const int idx = ws_.member(k);
         if (idx < p_) {
           r2_(k) += row_values_eq_(idx);
         } else {
@@ -273,20 +256,20 @@ void Sensitivity<Scalar, N, P, M, NP>::second_order() {
         }
       }
       rhs1_.col(c) = -r1_;
-      rhs2_.col(c).head(q_) = -r2_.head(q_);
+      rhs2_.col(c).head(q) = -r2_.head(q);
     }
   auto x = sol1_.leftCols(c);
   auto l = sol2_.leftCols(c);
   auto w = work_.leftCols(c);
-  solve_block(rhs1_.leftCols(c), rhs2_.leftCols(c), x, l, w);
+  ws_.solve_kkt_block(rhs1_.leftCols(c), rhs2_.leftCols(c), x, l, signed_rhs2_, w);
   c = 0;
   for (Eigen::Index i = 0; i < np_; ++i)
     for (Eigen::Index j = 0; j <= i; ++j, ++c) {
       d2z_.col(i * np_ + j) = x.col(c);
       d2z_.col(j * np_ + i) = x.col(c);
       if (settings_.multiplier_second_order) {
-        d2lambda_.col(i * np_ + j).head(q_) = l.col(c).head(q_);
-        d2lambda_.col(j * np_ + i).head(q_) = l.col(c).head(q_);
+        d2lambda_.col(i * np_ + j).head(q) = l.col(c).head(q);
+        d2lambda_.col(j * np_ + i).head(q) = l.col(c).head(q);
       }
     }
 }

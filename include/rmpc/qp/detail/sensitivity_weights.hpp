@@ -46,8 +46,8 @@ void Sensitivity<Scalar, N, P, M, NP>::build_row_weights() {
       weighted_rows_(num_weighted_++) = int(r);
     }
   num_saturated_ = num_weighted_;
-  for (Eigen::Index k = 0; k < q_; ++k) {
-    const int idx = ws_index_(k);
+  for (Eigen::Index k = 0; k < ws_.size(); ++k) {
+    const int idx = ws_.member(k);
     if (idx < p_) {
       omega_eq_(idx) = lambda_(k);
     } else {
@@ -65,8 +65,8 @@ void Sensitivity<Scalar, N, P, M, NP>::add_second_order_data_terms(const VectorN
   const Derivatives& dX = *dx_;
   beta_ineq_.setZero(m_);
   beta_eq_.setZero(p_);
-  for (Eigen::Index k = 0; k < q_; ++k) {
-    const int idx = ws_index_(k);
+  for (Eigen::Index k = 0; k < ws_.size(); ++k) {
+    const int idx = ws_.member(k);
     if (idx < p_)
       beta_eq_(idx) = beta(k);
     else

@@ -55,9 +55,7 @@ void Sensitivity<Scalar, N, P, M, NP>::validate(const Solver& solved, const Deri
 
 template <typename Scalar, int N, int P, int M, int NP>
 void Sensitivity<Scalar, N, P, M, NP>::allocate() {
-  factor_.resize(n_);
-  ws_index_.resize(n_);
-  ws_sign_.resize(n_);
+  ws_.resize(n_);
   lambda_.resize(n_);
   z_.resize(n_);
   r1_.resize(n_);
@@ -68,7 +66,6 @@ void Sensitivity<Scalar, N, P, M, NP>::allocate() {
   adj_a_.resize(n_);
   adj_beta_.resize(n_);
   zero_n_.resize(n_);
-  signed_r2_.resize(n_);
   e_buf_.resize(n_);
   dz_.resize(n_, np_);
   dlambda_.resize(n_, np_);
@@ -96,16 +93,17 @@ void Sensitivity<Scalar, N, P, M, NP>::allocate() {
 }
 
 template <typename Scalar, int N, int P, int M, int NP>
-bool Sensitivity<Scalar, N, P, M, NP>::join_working_set(Eigen::Index i) {
-  if (q_ == n_) return false;
+bool Sensitivity<Scalar, N, P, M, NP>::independent_of_working_set(Eigen::Index i) {
+  if (ws_.size() == n_) return false;
   r1_ = problem_->C.row(i).transpose();
-  factor_.rotate_normal(r1_, d_);
-  if (!(d_.tail(n_ - q_).norm() > std::sqrt(settings_.singular_tolerance) * d_.norm()))
-    return false;
-  ws_index_(q_) = int(p_ + i);
-  ws_sign_(q_) = 1;
-  factor_.add(d_);
-  ++q_;
+  ws_.factor().rotate_normal(r1_, d_);
+  return std::sqrt(ws_.null_space_norm2(d_)) > std::sqrt(settings_.singular_tolerance) * d_.norm();
+}
+
+template <typename Scalar, int N, int P, int M, int NP>
+bool Sensitivity<Scalar, N, P, M, NP>::join_working_set(Eigen::Index i) {
+  if (!independent_of_working_set(i)) return false;
+  ws_.add(int(p_ + i), 1, d_);
   row_state_(i) = RowState::active;
   y_ineq_(i) = Scalar(0);
   return true;
@@ -177,13 +175,7 @@ void Sensitivity<Scalar, N, P, M, NP>::resolve_dependent_rows() {
     if (!candidate(i) || row_flags_(i) == RowFlag::row_dependent ||
         row_state_(i) == RowState::active)
       continue;
-    bool dependent = q_ == n_;
-    if (!dependent) {
-      r1_ = pr.C.row(i).transpose();
-      factor_.rotate_normal(r1_, d_);
-      dependent = !(d_.tail(n_ - q_).norm() > dep_tol * d_.norm());
-    }
-    if (dependent) row_flags_(i) = RowFlag::row_dependent;
+    if (!independent_of_working_set(i)) row_flags_(i) = RowFlag::row_dependent;
   }
 }
 
@@ -195,15 +187,19 @@ void Sensitivity<Scalar, N, P, M, NP>::check_one_sided() {
   const Scalar tol = Scalar(1e-7);
   for (Eigen::Index k = 0; k < np_; ++k) {
     Scalar scale = Scalar(1) + dz_.col(k).cwiseAbs().maxCoeff();
-    if (q_ > 0) scale += dlambda_.col(k).head(q_).cwiseAbs().maxCoeff();
+    const Eigen::Index q = ws_.size();
+    if (q > 0) scale += dlambda_.col(k).head(q).cwiseAbs().maxCoeff();
     bool plus = true, minus = true;
     for (Eigen::Index r = 0; r < m_; ++r) {
       const int flag = row_flags_(r);
       if (flag == RowFlag::row_regular) continue;
       if (row_state_(r) == RowState::active) {
         if (flag != RowFlag::row_weakly_active) continue;
-        const Scalar dl = dy_ineq_(r, k);
         const bool at_upper = pr.is_soft(r) && y_ineq_(r) > Scalar(0.5) * pr.soft_weight(r);
+        // At the weight w_r(theta) the bound moves too: the multiplier stays in its box while
+        // d(mu_r) - dw_r has the right sign.
+        Scalar dl = dy_ineq_(r, k);
+        if (at_upper && !dX.dw.empty()) dl -= dX.dw[size_t(k)](r);
         const Scalar t = tol * scale;
         if (at_upper ? dl > t : dl < -t) plus = false;
         if (at_upper ? dl < -t : dl > t) minus = false;
@@ -266,8 +262,8 @@ void Sensitivity<Scalar, N, P, M, NP>::apply_weak_choice() {
     return;
   const auto& pr = *problem_;
   if (settings_.weak_rows == WeakRowChoice::drop) {
-    for (Eigen::Index k = q_ - 1; k >= 0; --k) {
-      const int idx = ws_index_(k);
+    for (Eigen::Index k = ws_.size() - 1; k >= 0; --k) {
+      const int idx = ws_.member(k);
       if (idx < p_ || row_flags_(idx - p_) != RowFlag::row_weakly_active) continue;
       const Eigen::Index i = idx - p_;
       // Released to the side its multiplier sits on: 0 -> inactive, w -> saturated.
@@ -275,41 +271,21 @@ void Sensitivity<Scalar, N, P, M, NP>::apply_weak_choice() {
                           ? RowState::inactive
                           : RowState::saturated;
       if (row_state_(i) == RowState::inactive) y_ineq_(i) = 0;
-      remove_member(k);
+      ws_.remove(k);
     }
     return;
   }
   // keep_active: weakly active rows outside the working set join it (multiplier at its bound).
   for (Eigen::Index i = 0; i < m_; ++i) {
     if (row_flags_(i) != RowFlag::row_weakly_active || row_state_(i) == RowState::active) continue;
-    if (q_ == n_) {
+    if (!independent_of_working_set(i)) {
       row_flags_(i) = RowFlag::row_dependent;
       status_ = SensitivityStatus::licq_violated;
       continue;
     }
-    r1_ = pr.C.row(i).transpose();
-    factor_.rotate_normal(r1_, d_);
-    if (!(d_.tail(n_ - q_).norm() > std::sqrt(settings_.singular_tolerance) * d_.norm())) {
-      row_flags_(i) = RowFlag::row_dependent;
-      status_ = SensitivityStatus::licq_violated;
-      continue;
-    }
-    ws_index_(q_) = int(p_ + i);
-    ws_sign_(q_) = 1;
-    factor_.add(d_);
-    ++q_;
+    ws_.add(int(p_ + i), 1, d_);
     row_state_(i) = RowState::active;
   }
-}
-
-template <typename Scalar, int N, int P, int M, int NP>
-void Sensitivity<Scalar, N, P, M, NP>::remove_member(Eigen::Index k) {
-  for (Eigen::Index j = k; j + 1 < q_; ++j) {
-    ws_index_(j) = ws_index_(j + 1);
-    ws_sign_(j) = ws_sign_(j + 1);
-  }
-  factor_.remove(k);
-  --q_;
 }
 
 }  // namespace rmpc::qp

@@ -1,9 +1,8 @@
 // The working set itself: which rows are in it, in which order and orientation, and the
 // factor of their normals (WorkingSetFactor), kept in step by add() and remove(). DenseSolver
 // grows and shrinks it during the solve and shows its final one read-only
-// (DenseSolver::working_set()). It is meant as the one implementation of this bookkeeping:
-// Sensitivity, which edits a copy of the solver's working set for the one-sided derivative it
-// was asked for, still keeps its own member list (sensitivity.hpp; issue #14 follow-up).
+// (DenseSolver::working_set()). It is the one implementation of this bookkeeping: Sensitivity
+// copies the solver's and edits the copy for the one-sided derivative it was asked for.
 #pragma once
 
 #include "rmpc/qp/detail/working_set.hpp"

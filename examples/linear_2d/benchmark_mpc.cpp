@@ -1,9 +1,7 @@
-// The one compiled copy of the paper's benchmark MPC (run-time horizon; paper_model.hpp
-// declares it extern). A file of its own so that the two MPC types compile in parallel.
+// The one compiled copy of the paper's benchmark MPC (run-time horizon, values only;
+// paper_model.hpp declares its heavy members extern). A file of its own so that it compiles in
+// parallel with the paper's MPC.
 #include "paper_model.hpp"
 
-template class rmpc::mpc::LqMpc<double, linear_2d::nx, linear_2d::nu, Eigen::Dynamic, linear_2d::np,
-                                0, 0, 0>;
-template rmpc::mpc::LqMpc<double, linear_2d::nx, linear_2d::nu, Eigen::Dynamic, linear_2d::np, 0, 0,
-                          0>::LqMpc(const linear_2d::PaperModel&, const rmpc::mpc::LqSizes&,
-                                    const rmpc::mpc::LqMpcSettings<double>&);
+RMPC_LQ_MPC_INSTANTIATE_SETUP(linear_2d::BenchmarkMpc, linear_2d::PaperModel)
+RMPC_LQ_MPC_INSTANTIATE_POLICY(linear_2d::BenchmarkMpc)

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "rmpc/mpc/lq_mpc.hpp"
+#include "rmpc/mpc/lq_mpc_instantiation.hpp"
 #include "rmpc/mpc/model.hpp"
 
 #include <Eigen/Core>
@@ -108,22 +109,13 @@ struct TrueSystem {
 
 }  // namespace linear_2d
 
-// Both MPC types are compiled once per program, in paper_mpc.cpp (target linear_2d_paper_mpc,
-// which every user of this header links): one LqMpc costs a translation unit minutes of
-// compiler time. A translation unit that needs its own copy, because it compiles Eigen with
+// Both MPC types are compiled once per program, their heavy members in files of their own
+// (paper_mpc_setup.cpp, paper_mpc_policy.cpp, benchmark_mpc.cpp: target linear_2d_paper_mpc,
+// which every user of this header links; rmpc/mpc/lq_mpc_instantiation.hpp says why). A
+// translation unit that needs its own copy, because it compiles Eigen with
 // EIGEN_RUNTIME_NO_MALLOC (the allocation checks must be inside the code under test), gets one
 // automatically.
 #ifndef EIGEN_RUNTIME_NO_MALLOC
-extern template class rmpc::mpc::LqMpc<double, linear_2d::nx, linear_2d::nu, linear_2d::horizon,
-                                       linear_2d::np>;
-extern template rmpc::mpc::LqMpc<double, linear_2d::nx, linear_2d::nu, linear_2d::horizon,
-                                 linear_2d::np>::LqMpc(const linear_2d::PaperModel&,
-                                                       const rmpc::mpc::LqSizes&,
-                                                       const rmpc::mpc::LqMpcSettings<double>&);
-extern template class rmpc::mpc::LqMpc<double, linear_2d::nx, linear_2d::nu, Eigen::Dynamic,
-                                       linear_2d::np, 0, 0, 0>;
-extern template rmpc::mpc::LqMpc<double, linear_2d::nx, linear_2d::nu, Eigen::Dynamic,
-                                 linear_2d::np, 0, 0,
-                                 0>::LqMpc(const linear_2d::PaperModel&, const rmpc::mpc::LqSizes&,
-                                           const rmpc::mpc::LqMpcSettings<double>&);
+RMPC_LQ_MPC_EXTERN(linear_2d::PaperMpc, linear_2d::PaperModel)
+RMPC_LQ_MPC_EXTERN(linear_2d::BenchmarkMpc, linear_2d::PaperModel)
 #endif

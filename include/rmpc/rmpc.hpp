@@ -30,6 +30,7 @@
 #include "rmpc/mpc/condensing.hpp"
 #include "rmpc/mpc/policy_result.hpp"
 #include "rmpc/mpc/lq_mpc.hpp"
+#include "rmpc/mpc/lq_mpc_instantiation.hpp"
 #include "rmpc/mpc/derivative_check.hpp"
 
 // learn: critic, replay buffer, k-step targets.

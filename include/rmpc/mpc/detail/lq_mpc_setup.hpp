@@ -3,9 +3,9 @@
 // theta-derivatives of H, C, G, g0, D, d0 and the soft weights taken out (method.md §3).
 //
 // Out-of-class definitions of rmpc/mpc/lq_mpc.hpp, included only from there. They are out of
-// the class body so that they are not implicitly inline: a translation unit that sees an
-// `extern template class LqMpc<...>;` then does not compile them again (the paper's MPC is
-// compiled once per build, see examples/linear_2d/paper_mpc.cpp).
+// the class body so that they are not implicitly inline: a translation unit that sees their
+// `extern template` declarations (rmpc/mpc/lq_mpc_instantiation.hpp) does not compile them
+// again (the paper's MPC is compiled once per build, see examples/linear_2d/paper_mpc_*.cpp).
 #pragma once
 
 #include <cstdint>

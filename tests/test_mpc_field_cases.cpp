@@ -325,12 +325,13 @@ TEST_CASE("Infinite bounds never become rows: no state bounds, states beyond 1e2
   SmallMpc mpc(model);
   REQUIRE(mpc.set_parameters(v1(0.0)) == Status::optimal);
   // The state rows (x_k <= +inf, -x_k <= +inf for k = 1, 2) are inert: zero row, zero D, d0 = 1.
-  const Eigen::Index input_rows =
-      2 * 2 * 3;  // 2 nu N input rows first, then the 2 nx (N - 1) state rows
-  CHECK(mpc.problem().C.bottomRows(4).isZero(0));
-  CHECK(mpc.D().bottomRows(4).isZero(0));
-  CHECK((mpc.d0().bottomRows(4).array() == 1.0).all());
-  CHECK(mpc.num_rows() == input_rows + 4);
+  const rmpc::mpc::CondensedRowLayout layout = mpc.row_layout();
+  const Eigen::Index first = layout.state_row(1, 0, true), count = layout.state_rows();
+  REQUIRE(count == 4);  // 2 nx (N - 1) with nx = 1, N = 3
+  CHECK(mpc.problem().C.middleRows(first, count).isZero(0));
+  CHECK(mpc.D().middleRows(first, count).isZero(0));
+  CHECK((mpc.d0().segment(first, count).array() == 1.0).all());
+  CHECK(mpc.num_rows() == layout.input_rows() + count);
   for (double s : {2e20, -3e21}) {
     INFO("s = " << s);
     const auto r = mpc.evaluate(v1(s));

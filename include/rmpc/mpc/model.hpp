@@ -134,7 +134,6 @@ constexpr int size_mul(int a, int b) {
 constexpr int size_add(int a, int b) {
   return (a == Eigen::Dynamic || b == Eigen::Dynamic) ? Eigen::Dynamic : a + b;
 }
-constexpr int size_sub1(int a) { return a == Eigen::Dynamic ? Eigen::Dynamic : a - 1; }
 
 /// dst = src for operands whose sizes the caller has ALREADY checked at run time. When the
 /// compile-time sizes contradict each other the assignment is not instantiated (Eigen would

@@ -278,6 +278,12 @@ TEST_CASE("qp settings: defaults validate, compute() and Sensitivity::compute() 
   using rmpc::testing::thrown_message;
   CHECK_NOTHROW(rmpc::qp::Settings<double>{}.validate());
   CHECK_NOTHROW(rmpc::qp::SensitivitySettings<float>{}.validate());
+  // Default tolerances never sit below a float's round-off; double keeps its values.
+  const float eps_f = std::numeric_limits<float>::epsilon();
+  CHECK(rmpc::qp::SensitivitySettings<float>{}.weak_tolerance >= 64 * eps_f);
+  CHECK(rmpc::qp::SensitivitySettings<float>{}.singular_tolerance >= 16 * eps_f);
+  CHECK(rmpc::qp::SensitivitySettings<double>{}.weak_tolerance == 1e-9);
+  CHECK(rmpc::qp::SensitivitySettings<double>{}.singular_tolerance == 1e-11);
   Problem<double> qp(1, 0, 1);
   qp.H << 1.0;
   qp.g << -1.0;

@@ -91,10 +91,13 @@ struct SensitivitySettings {
   bool second_order = true;
   /// Also return d2(lambda)/dtheta2 of the working-set multipliers.
   bool multiplier_second_order = false;
-  /// Relative size under which a multiplier (distance to 0 or w) and a slack count as zero.
-  Scalar weak_tolerance = Scalar(1e-9);
-  /// Relative size of min|R_jj| / max|R_jj| under which the working set is taken as dependent.
-  Scalar singular_tolerance = Scalar(1e-11);
+  /// Relative size under which a multiplier (distance to 0 or w) and a slack count as zero
+  /// (1e-9 in double; never below 64 epsilons, so a float solution's round-off is not taken as
+  /// a strictly active or inactive row).
+  Scalar weak_tolerance = rmpc::detail::default_tolerance<Scalar>(1e-9, 64);
+  /// Relative size of min|R_jj| / max|R_jj| under which the working set is taken as dependent
+  /// (1e-11 in double; never below 16 epsilons: a float factor's round-off is not rank).
+  Scalar singular_tolerance = rmpc::detail::default_tolerance<Scalar>(1e-11, 16);
   /// Largest residual of the first-order KKT derivative system, relative to the normwise size
   /// of its data terms (not the multipliers'), that `ok` / `weakly_active` may carry; above it the
   /// solve was not backward stable (a numerically singular working set) and the status is

@@ -31,13 +31,14 @@ struct UsageError : std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
-enum class Mode { demo, single, compare, test_set, policy };
+enum class Mode { demo, single, compare, sweep, test_set, policy };
 
 inline const char* to_string(Mode m) {
   switch (m) {
     case Mode::demo: return "demo";
     case Mode::single: return "single";
     case Mode::compare: return "compare";
+    case Mode::sweep: return "sweep";
     case Mode::test_set: return "test-set";
     case Mode::policy: return "policy";
   }
@@ -105,7 +106,10 @@ struct Options {
   std::string json, csv, out = "linear_2d_results";
   std::string checkpoint;  // --checkpoint: the run's state, rewritten after every iteration
   std::string resume;      // --resume: continue the run saved in this checkpoint file
-  std::vector<std::string> methods;  // --compare: canonical names (default: all eight)
+  std::vector<std::string> methods;  // --compare, --sweep: canonical names (default: all eight
+                                     // for --compare, --method's for --sweep)
+  std::uint64_t sweep_first = 0, sweep_last = 0;  // --sweep FIRST LAST (inclusive)
+  int jobs = 0;                                   // --sweep: concurrent runs (0: one per core)
   bool quiet = false, has_theta = false;
   bool help = false, version = false;  // --help / --version: print and exit 0
   Eigen::Vector2d policy_state = Eigen::Vector2d::Zero();
@@ -117,9 +121,9 @@ struct Options {
 namespace detail {
 
 // Modes a flag is used in: single run or demo, --compare, --test-set (training),
-// --test-set --theta (no training), --policy.
-enum : unsigned { S = 1u, C = 2u, T = 4u, TT = 8u, P = 16u };
-constexpr unsigned train = S | C | T;
+// --test-set --theta (no training), --policy, --sweep.
+enum : unsigned { S = 1u, C = 2u, T = 4u, TT = 8u, P = 16u, W = 32u };
+constexpr unsigned train = S | C | T | W;
 
 struct FlagSpec {
   const char* name;
@@ -128,10 +132,10 @@ struct FlagSpec {
 };
 inline const std::vector<FlagSpec>& flags() {
   static const std::vector<FlagSpec> f = {
-      {"--method", 1, S | T},
+      {"--method", 1, S | T | W},
       {"--iterations", 1, train},
-      {"--seed", 1, train},
-      {"--threads", 1, train | TT},
+      {"--seed", 1, S | C | T},          // --sweep: FIRST LAST are the seeds
+      {"--threads", 1, S | C | T | TT},  // --sweep: each run on one thread, --jobs in parallel
       {"--json", 1, S},
       {"--csv", 1, S},
       {"--checkpoint", 1, S},
@@ -153,8 +157,9 @@ inline const std::vector<FlagSpec>& flags() {
       {"--ratio-test", 1, train},
       {"--preset", 1, train},
       {"--seeds", 1, C},
-      {"--methods", 1, C},
-      {"--out", 1, C},
+      {"--methods", 1, C | W},
+      {"--out", 1, C | W},
+      {"--jobs", 1, W},
       {"--quiet", 0, train | TT},
       {"--theta", np, TT | P},
       {"--theta-lower", np, train},
@@ -162,6 +167,7 @@ inline const std::vector<FlagSpec>& flags() {
       {"--compare", 0, ~0u},
       {"--test-set", 0, ~0u},
       {"--policy", 2, ~0u},
+      {"--sweep", 2, ~0u},
   };
   return f;
 }
@@ -311,9 +317,11 @@ inline Options parse(int argc, const char* const* argv,
 
   // 2. The mode, and flags that the mode would ignore.
   auto has = [&](const char* n) { return seen.count(n) > 0; };
-  const int modes = int(has("--compare")) + int(has("--test-set")) + int(has("--policy"));
+  const int modes =
+      int(has("--compare")) + int(has("--test-set")) + int(has("--policy")) + int(has("--sweep"));
   if (modes > 1)
-    throw UsageError("--compare, --test-set and --policy are separate modes: give at most one");
+    throw UsageError(
+        "--compare, --sweep, --test-set and --policy are separate modes: give at most one");
   unsigned bit = S;
   std::string where;
   if (has("--policy")) {
@@ -324,6 +332,19 @@ inline Options parse(int argc, const char* const* argv,
     o.mode = Mode::compare;
     bit = C;
     where = "with --compare";
+  } else if (has("--sweep")) {
+    o.mode = Mode::sweep;
+    bit = W;
+    where = "with --sweep";
+    // The generic message would not say what to use instead.
+    if (has("--seed"))
+      throw UsageError("--seed has no effect with --sweep (FIRST LAST are the seeds)");
+    if (has("--threads"))
+      throw UsageError(
+          "--threads has no effect with --sweep (each run is single-threaded; --jobs J runs J "
+          "seeds at a time)");
+    if (has("--method") && has("--methods"))
+      throw UsageError("--method and --methods: give one (--sweep runs every method listed)");
   } else if (has("--test-set")) {
     o.mode = Mode::test_set;
     bit = has("--theta") ? TT : T;
@@ -408,6 +429,16 @@ inline Options parse(int argc, const char* const* argv,
       o.ratio_test = v == "exploring" ? 0 : v == "deterministic" ? 1 : -2;
       if (o.ratio_test == -2)
         throw UsageError("--ratio-test: expected exploring or deterministic, got " + quoted(v));
+    } else if (f == "--jobs") {
+      o.jobs = int(parse_int(f, v, 1, 1024));
+    } else if (f == "--sweep") {
+      o.sweep_first = parse_u64(f + " FIRST", g.values[0]);
+      o.sweep_last = parse_u64(f + " LAST", g.values[1]);
+      if (o.sweep_first > o.sweep_last)
+        throw UsageError("--sweep: FIRST (" + g.values[0] + ") exceeds LAST (" + g.values[1] +
+                         "): seeds FIRST..LAST, inclusive");
+      if (o.sweep_last - o.sweep_first >= 10000)
+        throw UsageError("--sweep: at most 10000 seeds, got " + g.values[0] + ".." + g.values[1]);
     } else if (f == "--seeds") {
       o.seeds = int(parse_int(f, v, 1, 10000));
     } else if (f == "--methods") {
@@ -454,6 +485,7 @@ inline Options parse(int argc, const char* const* argv,
   }
 
   // 4. Combinations.
+  if (o.mode == Mode::sweep && o.methods.empty()) o.methods.push_back(o.method);
   if (o.mode == Mode::compare) {
     if (o.methods.empty())
       for (const auto& m : methods()) o.methods.push_back(m.cli);

@@ -5,6 +5,7 @@
 //   linear_2d                                   short TR-QN demo with progress
 //   linear_2d --method tr-qn --iterations 40 [--seed S] [--threads T] [--json F] [--csv F]
 //   linear_2d --compare [--seeds 3] [--methods gd,tr-gd,...] [--out DIR]
+//   linear_2d --sweep FIRST LAST [--method M | --methods M1,M2] [--jobs J] [--out DIR]
 //   linear_2d --test-set [--theta T1..T8 | training options]
 //   linear_2d --policy X1 X2 [--theta T1..T8]
 //   linear_2d --help | --version
@@ -14,6 +15,7 @@
 // (settings, rule, seed, rmpc version) and spell missing values nan; the JSON has the same
 // record under "settings".
 #include "cli.hpp"
+#include "common/seed_sweep.hpp"
 #include "paper_loop.hpp"
 #include "paper_model.hpp"
 #include "policy_mode.hpp"
@@ -45,9 +47,6 @@ using linear_2d::PaperMpc;
 using Theta = Eigen::Matrix<double, linear_2d::np, 1>;
 using States = Eigen::Matrix<double, 2, Eigen::Dynamic>;
 using Action = Eigen::Matrix<double, 1, 1>;
-
-constexpr double benchmark_cost = 11.901;  // method.md section 1
-constexpr double untrained_cost = 26.350;
 
 using linear_2d::TrueSystem;
 using Loop = linear_2d::PaperLoop;
@@ -150,27 +149,37 @@ rmpc::rl::LoopResult<double, linear_2d::np> train(const Options& o, rmpc::optim:
   const std::string label = std::string(rmpc::optim::to_string(rule)) + " s" + std::to_string(seed);
   const auto on_iteration = [&](const Loop::Record& r) {
     if (!o.checkpoint.empty()) save_checkpoint(loop, o.checkpoint);
-    if (!o.quiet) std::cerr << rmpc::rl::progress_line(r, label.c_str()) << std::endl;
+    // One call per line: the runs of a sweep write from several threads.
+    if (!o.quiet) std::fprintf(stderr, "%s\n", rmpc::rl::progress_line(r, label.c_str()).c_str());
   };
   if (o.resume.empty()) return loop.run(linear_2d::theta0(), on_iteration);
   return loop.resume(rmpc::rl::load_checkpoint<double, linear_2d::np>(o.resume), on_iteration);
 }
 
-/// First iteration whose accepted deterministic cost is within `tol` of the benchmark (-1: never).
-int iterations_to(const rmpc::rl::LoopResult<double, linear_2d::np>& r, double tol) {
-  for (const auto& h : r.history)
-    if (std::isfinite(h.eval_cost) && h.eval_cost <= (1.0 + tol) * benchmark_cost)
-      return h.iteration;
-  return -1;
-}
+/// The reference costs over the states a run trains on. method.md section 1 gives them over
+/// all 50 training states (11.901, 26.350); a run on the first N (--episodes N) is compared
+/// with the same references over its own N states.
+struct References {
+  double benchmark = 0;  ///< benchmark MPC (true model, N = 50)
+  double untrained = 0;  ///< the paper's MPC at theta0
+  Eigen::Index states = 0, all_states = 0;
+  /// Which states: "the 50 training states" or "the first 4 of the 50 training states".
+  std::string which() const {
+    if (states == all_states) return "the " + std::to_string(all_states) + " training states";
+    return "the first " + std::to_string(states) + " of the " + std::to_string(all_states) +
+           " training states";
+  }
+};
 
-void print_reference_costs(const States& states) {
+References reference_costs(const States& states) {
+  References ref;
+  ref.states = states.cols();
+  ref.all_states = read_states(training_states_file).cols();
   Loop untrained(TrueSystem{}, make_mpc, states, {});
-  const double ju = untrained.evaluate(linear_2d::theta0(), states);
+  ref.untrained = untrained.evaluate(linear_2d::theta0(), states);
   // Benchmark: its own MPC, values only.
   auto bench_ptr = make_benchmark();
   auto& bench = *bench_ptr;
-  double jb = 0;
   for (Eigen::Index e = 0; e < states.cols(); ++e) {
     rmpc::rl::Episode<double, 2, 1> ep;
     rmpc::mpc::PolicyRequest req;
@@ -184,30 +193,98 @@ void print_reference_costs(const States& states) {
           return r.qp_status == rmpc::qp::Status::optimal;
         },
         ep);
-    jb += ep.total_cost / double(states.cols());
+    ref.benchmark += ep.total_cost / double(states.cols());
   }
-  std::printf(
-      "benchmark MPC (true model, N = 50): mean cost %.4f over %d training states (method.md: "
-      "11.901)\n",
-      jb, int(states.cols()));
-  std::printf("untrained MPC (theta0, N = 10):     mean cost %.4f (method.md: 26.350)\n", ju);
+  return ref;
 }
 
-int run_single(const Options& o) {
+void print_reference_costs(const References& ref) {
+  if (ref.states == ref.all_states) {
+    std::printf(
+        "benchmark MPC (true model, N = 50): mean cost %.4f over %d training states (method.md: "
+        "11.901)\n",
+        ref.benchmark, int(ref.states));
+    std::printf("untrained MPC (theta0, N = 10):     mean cost %.4f (method.md: 26.350)\n",
+                ref.untrained);
+    return;
+  }
+  std::printf(
+      "benchmark MPC (true model, N = 50): mean cost %.4f over %s (rows 1-%d of "
+      "data/ecc24_train_initial_states.csv; method.md's 11.901 is over all %d)\n",
+      ref.benchmark, ref.which().c_str(), int(ref.states), int(ref.all_states));
+  std::printf(
+      "untrained MPC (theta0, N = 10):     mean cost %.4f over the same %d states (method.md's "
+      "26.350: all %d)\n",
+      ref.untrained, int(ref.states), int(ref.all_states));
+}
+
+/// First iteration whose accepted deterministic cost is within `tol` of the benchmark (-1: never).
+int iterations_to(const rmpc::rl::LoopResult<double, linear_2d::np>& r, double tol,
+                  const References& ref) {
+  return examples_common::first_iteration_within(r, (1.0 + tol) * ref.benchmark);
+}
+
+/// The statuses that mean the run never trained (nothing to deploy): exit status 1.
+bool setup_failure(rmpc::rl::LoopStatus s) {
+  return s == rmpc::rl::LoopStatus::no_initial_states || s == rmpc::rl::LoopStatus::setup_failed ||
+         s == rmpc::rl::LoopStatus::initial_episodes_failed;
+}
+
+bool setup_failure(const std::string& status) {
+  using rmpc::rl::LoopStatus;
+  for (const auto s : {LoopStatus::no_initial_states, LoopStatus::setup_failed,
+                       LoopStatus::initial_episodes_failed})
+    if (status == rmpc::rl::to_string(s)) return true;
+  return false;
+}
+
+/// The history CSV of one run, headed by its settings record and outcome (--compare, --sweep).
+void write_run_csv(const std::string& path, const Options& o, rmpc::optim::UpdateRule rule,
+                   std::uint64_t seed, const States& states,
+                   const rmpc::rl::LoopResult<double, linear_2d::np>& r, const References& ref) {
+  io::Settings header =
+      io::settings_record(o, loop_settings(o, rule, seed), true, seed, states.cols());
+  header.push_back({"status", rmpc::rl::to_string(r.status), true});
+  header.push_back({"best_cost", io::number(r.best_cost), false});
+  header.push_back({"best_iteration", std::to_string(r.best_iteration), false});
+  header.push_back({"benchmark_cost", io::number(ref.benchmark), false});
+  header.push_back({"untrained_cost", io::number(ref.untrained), false});
+  header.push_back({"reference_states", ref.which(), true});
+  io::write_file(path, [&](std::ostream& f) {
+    io::write_comment_header(f, header);
+    rmpc::rl::write_history_csv(f, r);
+  });
+}
+
+/// Exit status 1, naming the status, when the run never trained.
+int setup_failure_exit(const rmpc::rl::LoopResult<double, linear_2d::np>& r, const char* what) {
+  if (!setup_failure(r.status)) return 0;
+  std::fprintf(stderr, "linear_2d: %s: the run did not train: loop status %s\n", what,
+               rmpc::rl::to_string(r.status));
+  return 1;
+}
+
+int run_single(const Options& o, const References* known = nullptr) {
   const States states = training_states(o);
+  const References ref = known ? *known : reference_costs(states);
   const auto rule = parse_rule(o.method);
   const auto r = train(o, rule, o.seed, states);
   std::printf(
-      "%s seed %llu: best deterministic cost %.5f at iteration %d (benchmark %.3f; within 5%% at "
-      "it %d, 1%% at it %d); "
+      "%s seed %llu: best deterministic cost %.5f at iteration %d (benchmark %.3f, theta0 %.3f "
+      "over %s; within 5%% at it %d, 1%% at it %d); "
       "%.1f s (rollouts %.1f, sensitivities %.1f, critic %.1f, step %.2f, evaluation %.2f)\n",
       rmpc::optim::to_string(rule), static_cast<unsigned long long>(o.seed), r.best_cost,
-      r.best_iteration, benchmark_cost, iterations_to(r, 0.05), iterations_to(r, 0.01),
-      r.wall_seconds, r.time.rollouts, r.time.sensitivities, r.time.critic, r.time.step,
-      r.time.evaluation);
+      r.best_iteration, ref.benchmark, ref.untrained, ref.which().c_str(),
+      iterations_to(r, 0.05, ref), iterations_to(r, 0.01, ref), r.wall_seconds, r.time.rollouts,
+      r.time.sensitivities, r.time.critic, r.time.step, r.time.evaluation);
   std::printf("best theta:");
   for (Eigen::Index j = 0; j < r.best_theta.size(); ++j) std::printf(" %.6f", r.best_theta(j));
   std::printf("\n");
+  // What a user deploys; %.17g so that a --sweep row can be compared with it bit for bit.
+  const double final_cost =
+      r.history.empty() ? std::numeric_limits<double>::quiet_NaN() : r.history.back().eval_cost;
+  std::printf("final theta (status %s): deterministic cost %.17g\n", rmpc::rl::to_string(r.status),
+              final_cost);
   // Settings record: full loop settings, rule, seed, rmpc version, command line.
   const io::Settings record =
       io::settings_record(o, loop_settings(o, rule, o.seed), true, o.seed, states.cols());
@@ -219,7 +296,9 @@ int run_single(const Options& o) {
               ", \"method\": " + io::json_string(o.method) +
               ", \"rule\": " + io::json_string(rmpc::optim::to_string(rule)) + ", \"seed\": " +
               std::to_string(o.seed) + ", \"threads\": " + std::to_string(o.threads) +
-              ", \"benchmark_cost\": 11.901, \"settings\": " + io::json_object(record));
+              ", \"benchmark_cost\": " + io::number(ref.benchmark) +
+              ", \"untrained_cost\": " + io::number(ref.untrained) + ", \"reference_states\": " +
+              io::json_string(ref.which()) + ", \"settings\": " + io::json_object(record));
     });
     std::printf("wrote %s\n", o.json.c_str());
   }
@@ -228,7 +307,9 @@ int run_single(const Options& o) {
     header.push_back({"status", rmpc::rl::to_string(r.status), true});
     header.push_back({"best_cost", io::number(r.best_cost), false});
     header.push_back({"best_iteration", std::to_string(r.best_iteration), false});
-    header.push_back({"benchmark_cost", io::number(benchmark_cost), false});
+    header.push_back({"benchmark_cost", io::number(ref.benchmark), false});
+    header.push_back({"untrained_cost", io::number(ref.untrained), false});
+    header.push_back({"reference_states", ref.which(), true});
     io::write_file(o.csv, [&](std::ostream& f) {
       io::write_comment_header(f, header);
       rmpc::rl::write_history_csv(f, r);
@@ -236,14 +317,14 @@ int run_single(const Options& o) {
     std::printf("wrote %s\n", o.csv.c_str());
   }
   std::printf("{\"best_cost\": %.6f}\n", r.best_cost);
-  return 0;
+  return setup_failure_exit(r, "--method");
 }
-
-bool have_gnuplot() { return std::system("command -v gnuplot > /dev/null 2>&1") == 0; }
 
 /// --compare: o.methods (validated, canonical) x seeds; o.out was created and probed by main.
 int run_compare(const Options& o) {
   const States states = training_states(o);
+  const References ref = reference_costs(states);
+  int failed = 0;  // runs that never trained (exit status 1 once everything is written)
   const std::vector<std::string>& names = o.methods;
   const std::string summary_path = o.out + "/summary.csv";
   std::ofstream summary(summary_path);
@@ -262,16 +343,9 @@ int run_compare(const Options& o) {
     for (int k = 0; k < o.seeds; ++k) {
       const std::uint64_t seed = o.seed + std::uint64_t(k);
       const auto r = train(o, rule, seed, states);
-      io::Settings header =
-          io::settings_record(o, loop_settings(o, rule, seed), true, seed, states.cols());
-      header.push_back({"status", rmpc::rl::to_string(r.status), true});
-      header.push_back({"best_cost", io::number(r.best_cost), false});
-      header.push_back({"best_iteration", std::to_string(r.best_iteration), false});
-      io::write_file(o.out + "/" + name + "_seed" + std::to_string(seed) + ".csv",
-                     [&](std::ostream& f) {
-                       io::write_comment_header(f, header);
-                       rmpc::rl::write_history_csv(f, r);
-                     });
+      write_run_csv(o.out + "/" + name + "_seed" + std::to_string(seed) + ".csv", o, rule, seed,
+                    states, r, ref);
+      failed += setup_failure_exit(r, (name + " seed " + std::to_string(seed)).c_str());
       int rejected = 0;
       for (const auto& h : r.history) rejected += h.accepted ? 0 : 1;
       double best = std::numeric_limits<double>::infinity();
@@ -285,17 +359,17 @@ int run_compare(const Options& o) {
       const double final_cost =
           r.history.empty() ? std::numeric_limits<double>::quiet_NaN() : r.history.back().eval_cost;
       summary << name << ',' << seed << ',' << final_cost << ',' << r.best_cost << ','
-              << r.best_iteration << ',' << iterations_to(r, 0.05) << ',' << iterations_to(r, 0.01)
-              << ',' << rejected << ',' << r.wall_seconds << ',' << r.time.rollouts << ','
-              << r.time.sensitivities << ',' << r.time.critic << ',' << r.time.step << ','
-              << r.time.evaluation << "\n";
+              << r.best_iteration << ',' << iterations_to(r, 0.05, ref) << ','
+              << iterations_to(r, 0.01, ref) << ',' << rejected << ',' << r.wall_seconds << ','
+              << r.time.rollouts << ',' << r.time.sensitivities << ',' << r.time.critic << ','
+              << r.time.step << ',' << r.time.evaluation << "\n";
       summary.flush();
       if (!summary) throw std::runtime_error("writing '" + summary_path + "' failed");
       std::printf(
           "%-16s seed %llu  final %.5f  best %.5f (it %d)  5%%: it %d  1%%: it %d  rejected %d  "
           "%.1f s\n",
           name.c_str(), static_cast<unsigned long long>(seed), final_cost, r.best_cost,
-          r.best_iteration, iterations_to(r, 0.05), iterations_to(r, 0.01), rejected,
+          r.best_iteration, iterations_to(r, 0.05, ref), iterations_to(r, 0.01, ref), rejected,
           r.wall_seconds);
       std::fflush(stdout);
     }
@@ -318,41 +392,124 @@ int run_compare(const Options& o) {
   auto write_gp = [&](const char* terminal) {
     io::write_file(gp_path, [&](std::ostream& gp) {
       gp << "set terminal " << terminal << "\nset output '" << png << "'\n"
-         << "set xlabel 'RL iteration (batch of 50 episodes)'\nset ylabel 'best closed-loop cost "
-            "so far (50 training states)'\n"
+         << "set xlabel 'RL iteration (batch of " << states.cols()
+         << " episodes)'\nset ylabel 'best closed-loop cost so far (" << states.cols()
+         << " training states)'\n"
          << "set logscale y\nset key top right\nset grid\nset title 'linear\\_2d: mean over "
          << o.seeds << " seeds'\n"
          << "plot ";
       for (std::size_t k = 0; k < names.size(); ++k)
         gp << "'" << o.out << "/curves.dat' using 1:" << (k + 2)
            << " with linespoints pt 7 ps 0.5 title '" << names[k] << "', ";
-      gp << benchmark_cost << " with lines dt 2 lw 2 lc rgb 'black' title 'benchmark 11.901'\n";
+      char title[64];
+      std::snprintf(title, sizeof title, "benchmark %.4f", ref.benchmark);
+      gp << io::number(ref.benchmark) << " with lines dt 2 lw 2 lc rgb 'black' title '" << title
+         << "'\n";
     });
   };
-  write_gp("pngcairo size 800,500 font ',10'");
-  if (!have_gnuplot()) {
+  if (examples_common::plot_png(gp_path, png, write_gp))
+    std::printf("wrote %s\n", png.c_str());
+  else
     std::printf("gnuplot not found: skipped the plot (data in %s/curves.dat, script %s)\n",
                 o.out.c_str(), gp_path.c_str());
-    return 0;
+  if (failed > 0) {
+    std::fprintf(stderr, "linear_2d: %d run(s) did not train (loop status above)\n", failed);
+    return 1;
   }
-  // A stale plot must not pass for a new one: the plot counts as written only if gnuplot
-  // succeeds and the file exists afterwards.
-  std::error_code ec;
-  std::filesystem::remove(png, ec);
-  auto plotted = [&](const char* redirect) {
-    return std::system(("gnuplot '" + gp_path + "'" + redirect).c_str()) == 0 &&
-           std::filesystem::exists(png, ec);
-  };
-  bool ok = plotted(" 2>/dev/null");
-  if (!ok) {
-    // pngcairo missing in some builds: fall back to the plain png terminal.
-    write_gp("png size 800,500");
-    ok = plotted("");
+  return 0;
+}
+
+/// --sweep FIRST LAST: o.methods x seeds FIRST..LAST, --jobs runs at a time, each on one
+/// thread (a run's result does not depend on its thread count: the same seed alone gives the
+/// same row); o.out was created and probed by main. The rows stream in seed order.
+int run_sweep(const Options& o) {
+  namespace ec = examples_common;
+  const States states = training_states(o);
+  const References ref = reference_costs(states);
+  const double threshold = 1.01 * ref.benchmark;
+  const auto tasks = ec::sweep_tasks(o.methods, o.sweep_first, o.sweep_last);
+  const int jobs = int(
+      std::min<std::size_t>(std::size_t(o.jobs > 0 ? o.jobs : ec::default_jobs()), tasks.size()));
+  Options one = o;  // each run single-threaded: the cores go to the runs in parallel
+  one.threads = 1;
+  print_reference_costs(ref);
+  std::printf("sweep: %zu run(s), seeds %llu..%llu, %d at a time, each on one thread\n",
+              tasks.size(), static_cast<unsigned long long>(o.sweep_first),
+              static_cast<unsigned long long>(o.sweep_last), jobs);
+  std::fflush(stdout);
+  const std::string csv_path = o.out + "/sweep.csv";
+  std::ofstream csv(csv_path);
+  if (!csv) throw std::runtime_error("cannot open '" + csv_path + "' for writing");
+  io::Settings record =
+      io::settings_record(one, loop_settings(one, parse_rule(o.methods.front()), o.sweep_first),
+                          false, o.sweep_first, states.cols());
+  record.push_back({"jobs", std::to_string(jobs), false});
+  record.push_back({"benchmark_cost", io::number(ref.benchmark), false});
+  record.push_back({"untrained_cost", io::number(ref.untrained), false});
+  record.push_back({"reference_states", ref.which(), true});
+  io::write_comment_header(csv, record);
+  ec::write_sweep_csv_header(csv, linear_2d::np);
+  int failed = 0;
+  const auto rows = ec::run_sweep(
+      tasks, jobs,
+      [&](const ec::SweepTask& t) {
+        const auto rule = parse_rule(t.method);
+        const auto r = train(one, rule, t.seed, states);
+        write_run_csv(o.out + "/" + t.method + "_seed" + std::to_string(t.seed) + ".csv", one, rule,
+                      t.seed, states, r, ref);
+        return ec::make_row(t.method, t.seed, r, ref.benchmark, states.cols());
+      },
+      [&](const ec::SweepRow& row) {  // in seed order, one at a time
+        ec::write_sweep_csv_row(csv, row);
+        csv.flush();
+        if (!csv) throw std::runtime_error("writing '" + csv_path + "' failed");
+        std::printf(
+            "%-16s seed %llu  %s  final %.5f  best %.5f (it %d)  5%%: it %d  1%%: it %d  "
+            "%.1f s\n",
+            row.method.c_str(), static_cast<unsigned long long>(row.seed), row.status.c_str(),
+            row.final_cost, row.best_cost, row.best_iteration, row.it_5pct, row.it_1pct,
+            row.wall_seconds);
+        std::fflush(stdout);
+        if (setup_failure(row.status)) {
+          std::fprintf(stderr, "linear_2d: %s seed %llu: the run did not train: loop status %s\n",
+                       row.method.c_str(), static_cast<unsigned long long>(row.seed),
+                       row.status.c_str());
+          ++failed;
+        }
+      });
+  csv.close();
+  if (csv.fail()) throw std::runtime_error("writing '" + csv_path + "' failed");
+  const std::string summary = ec::summary_text(ec::summarize(rows, o.methods, threshold), threshold,
+                                               ref.benchmark, "over " + ref.which());
+  io::write_file(o.out + "/sweep_summary.txt", [&](std::ostream& f) {
+    f << "linear_2d --sweep " << o.sweep_first << ' ' << o.sweep_last << " (" << o.command_line
+      << ")\n"
+      << summary;
+  });
+  std::printf("%s", summary.c_str());
+  std::printf("wrote %s, %s/sweep_summary.txt and one CSV per run in %s\n", csv_path.c_str(),
+              o.out.c_str(), o.out.c_str());
+  const std::string dat = o.out + "/sweep.dat", gp_path = o.out + "/sweep.gp",
+                    png = o.out + "/sweep_final_cost.png";
+  io::write_file(dat, [&](std::ostream& f) { ec::write_distribution_dat(f, rows, o.methods); });
+  const std::string title = "linear_2d: final theta, seeds " + std::to_string(o.sweep_first) +
+                            ".." + std::to_string(o.sweep_last);
+  const std::string ylabel =
+      "deterministic cost of the final theta (" + std::to_string(states.cols()) + " states)";
+  const bool plotted = ec::plot_png(gp_path, png, [&](const char* terminal) {
+    io::write_file(gp_path, [&](std::ostream& gp) {
+      ec::write_distribution_gp(gp, terminal, dat, png, o.methods, threshold, title, ylabel);
+    });
+  });
+  if (plotted)
+    std::printf("wrote %s\n", png.c_str());
+  else
+    std::printf("gnuplot not found: skipped the plot (data in %s, script %s)\n", dat.c_str(),
+                gp_path.c_str());
+  if (failed > 0) {
+    std::fprintf(stderr, "linear_2d: %d run(s) did not train (loop status above)\n", failed);
+    return 1;
   }
-  if (!ok)
-    throw std::runtime_error("gnuplot did not write " + png + " (data in " + o.out +
-                             "/curves.dat, script " + gp_path + ")");
-  std::printf("wrote %s\n", png.c_str());
   return 0;
 }
 
@@ -399,6 +556,7 @@ int run_test_set(const Options& o) {
   std::string source = "--theta";
   if (!o.has_theta) {
     const auto r = train(o, parse_rule(o.method), o.seed, training_states(o));
+    if (setup_failure(r.status)) return setup_failure_exit(r, "--test-set");
     theta = r.best_theta;
     source = o.method + " seed " + std::to_string(o.seed) + " best (training cost " +
              std::to_string(r.best_cost) + ")";
@@ -476,12 +634,13 @@ int run_policy(const Options& o) { return linear_2d::print_policy_json(o.policy_
 
 int run_demo(Options o) {
   const States states = training_states(o);
-  print_reference_costs(states);
+  const References ref = reference_costs(states);
+  print_reference_costs(ref);
   std::printf(
       "demo: TR-QN, %d RL iterations of %d episodes (full study: --iterations 40, or --compare)\n",
       o.iterations, int(states.cols()));
   std::fflush(stdout);
-  return run_single(o);
+  return run_single(o, &ref);
 }
 
 void usage(std::FILE* to) {
@@ -490,6 +649,9 @@ void usage(std::FILE* to) {
       "usage: linear_2d                      short TR-QN demo (8 iterations) with progress\n"
       "       linear_2d --method M [--iterations K] [training options] [--json FILE] [--csv FILE]\n"
       "       linear_2d --compare [--seeds N] [--methods M1,M2,..] [--out DIR] [training options]\n"
+      "       linear_2d --sweep FIRST LAST [--method M | --methods M1,M2,..] [--jobs J] [--out "
+      "DIR]\n"
+      "                 [training options but --seed, --threads]\n"
       "       linear_2d --test-set [--method M] [training options]\n"
       "       linear_2d --test-set --theta T1 .. T8 [--threads T]\n"
       "       linear_2d --policy X1 X2 [--theta T1 .. T8]\n"
@@ -500,7 +662,8 @@ void usage(std::FILE* to) {
       "  --seed S                0..2^64-1 (default 0; --compare runs seeds S..S+N-1)\n"
       "  --threads T             1..1024 (default 1; results do not depend on it)\n"
       "  --episodes N            the first N training states, 1..number of states (default all "
-      "50)\n"
+      "50);\n"
+      "                          the benchmark and theta0 costs printed are over the same N\n"
       "  --critic-epochs E       >= 1 (default 25)      --first-epochs E     >= 1 (default 60)\n"
       "  --sweeps K              1..10000 (default 10)  --critic-lr LR       > 0 (default 1e-3)\n"
       "  --batch-size B          >= 1 (default 256)     --buffer-episodes E  1..1000000 (default "
@@ -528,8 +691,16 @@ void usage(std::FILE* to) {
       "values\n"
       "  --out DIR               --compare: one CSV per run, summary.csv, curves.dat, curves.gp,\n"
       "                          learning_curves.png (default linear_2d_results)\n"
-      "--theta takes exactly 8 finite numbers, --policy 2. Exit status: 0 ok, 1 failure, 2 bad "
-      "command line.\n",
+      "                          --sweep: one CSV per run, sweep.csv (one row per run: final and\n"
+      "                          best cost, iterations to 5 %% / 1 %%, status, final theta; "
+      "%%.17g),\n"
+      "                          sweep_summary.txt, sweep.dat, sweep.gp, sweep_final_cost.png\n"
+      "--sweep FIRST LAST: seeds FIRST..LAST (inclusive, at most 10000) of each method (default\n"
+      "  tr-qn), --jobs J runs at a time (1..1024, default one per core), each on one thread: a\n"
+      "  row equals the single run with the same seed. Rows and output in seed order.\n"
+      "--theta takes exactly 8 finite numbers, --policy 2. Exit status: 0 ok, 1 failure (also a\n"
+      "run that did not train: loop status setup_failed, initial_episodes_failed), 2 bad command "
+      "line.\n",
       linear_2d::cli::method_names().c_str());
 }
 
@@ -572,11 +743,13 @@ int main(int argc, char** argv) {
     }
     if (!o.resume.empty())  // read and checked against the run before any training
       (void)rmpc::rl::load_checkpoint<double, linear_2d::np>(o.resume);
-    if (o.mode == linear_2d::cli::Mode::compare) io::prepare_output_dir("--out", o.out);
+    if (o.mode == linear_2d::cli::Mode::compare || o.mode == linear_2d::cli::Mode::sweep)
+      io::prepare_output_dir("--out", o.out);
     // 3. The run.
     switch (o.mode) {
       case linear_2d::cli::Mode::policy: return run_policy(o);
       case linear_2d::cli::Mode::compare: return run_compare(o);
+      case linear_2d::cli::Mode::sweep: return run_sweep(o);
       case linear_2d::cli::Mode::test_set: return run_test_set(o);
       case linear_2d::cli::Mode::demo: o.iterations = 8; return run_demo(o);
       case linear_2d::cli::Mode::single: return run_single(o);

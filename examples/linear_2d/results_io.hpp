@@ -93,8 +93,8 @@ inline const char* to_string(rmpc::rl::CommonRandomNumbers c) {
   return "unknown";
 }
 
-/// The settings record of a run: `rule` set for one rule (single run, one CSV of --compare),
-/// unset for the --compare summary (which lists the methods instead).
+/// The settings record of a run: `rule` set for one rule (single run, one CSV of --compare or
+/// --sweep), unset for the --compare and --sweep tables (which list the methods instead).
 inline Settings settings_record(const cli::Options& o, const rmpc::rl::LoopSettings<double>& s,
                                 bool one_rule, std::uint64_t seed, long long training_states) {
   using rmpc::optim::UpdateRule;
@@ -138,8 +138,13 @@ inline Settings settings_record(const cli::Options& o, const rmpc::rl::LoopSetti
     std::string names;
     for (const auto& m : o.methods) names += (names.empty() ? "" : ",") + m;
     r.push_back({"methods", names, true});
-    r.push_back({"seed", std::to_string(o.seed), false});
-    r.push_back({"seeds", std::to_string(o.seeds), false});
+    if (o.mode == cli::Mode::sweep) {
+      r.push_back({"seed_first", std::to_string(o.sweep_first), false});
+      r.push_back({"seed_last", std::to_string(o.sweep_last), false});
+    } else {
+      r.push_back({"seed", std::to_string(o.seed), false});
+      r.push_back({"seeds", std::to_string(o.seeds), false});
+    }
   }
   r.push_back({"iterations", std::to_string(s.iterations), false});
   r.push_back({"episodes", std::to_string(training_states), false});

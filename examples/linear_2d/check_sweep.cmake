@@ -1,0 +1,65 @@
+# ctests of --sweep (tiny settings: seconds, not the study).
+#   STEP=smoke: --sweep 0 1 --jobs 2 writes sweep.csv with exactly 2 rows (seeds 0, 1 in that
+#     order), sweep_summary.txt, the plot's .dat and .gp, and one history CSV per run.
+#   STEP=single: a sweep of seeds 0, 1 with 5 iterations (both runs move away from theta0 there;
+#     with 2 they stay at it) on 2 threads: each row's final_cost equals, digit for digit in
+#     %.17g, what the single run with that seed (--threads 1) prints: a sweep row is the run
+#     alone (determinism).
+# cmake -DEXE=<linear_2d> -DDIR=<scratch dir> -DSTEP=smoke|single -P check_sweep.cmake
+set(tiny --method tr-qn --episodes 4 --critic-epochs 3 --first-epochs 5 --quiet)
+if(STEP STREQUAL "smoke")
+  file(REMOVE_RECURSE ${DIR})
+  execute_process(COMMAND ${EXE} --sweep 0 1 --jobs 2 --iterations 2 ${tiny} --out ${DIR}
+                  RESULT_VARIABLE rc
+                  OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "linear_2d --sweep 0 1 failed (${rc}):\n${out}")
+  endif()
+  foreach(f sweep.csv sweep_summary.txt sweep.dat sweep.gp tr-qn_seed0.csv tr-qn_seed1.csv)
+    if(NOT EXISTS ${DIR}/${f})
+      message(FATAL_ERROR "--sweep did not write ${DIR}/${f}:\n${out}")
+    endif()
+  endforeach()
+  file(STRINGS ${DIR}/sweep.csv rows REGEX "^tr-qn,")
+  list(LENGTH rows n)
+  if(NOT n EQUAL 2)
+    message(FATAL_ERROR "${DIR}/sweep.csv: ${n} rows, expected 2:\n${rows}")
+  endif()
+  list(GET rows 0 first)
+  list(GET rows 1 second)
+  if(NOT first MATCHES "^tr-qn,0," OR NOT second MATCHES "^tr-qn,1,")
+    message(FATAL_ERROR "${DIR}/sweep.csv: rows not in seed order:\n${rows}")
+  endif()
+  if(NOT out MATCHES "within 1 %")
+    message(FATAL_ERROR "--sweep printed no summary:\n${out}")
+  endif()
+  message(STATUS "sweep.csv:\n${first}\n${second}")
+elseif(STEP STREQUAL "single")
+  file(REMOVE_RECURSE ${DIR})
+  execute_process(COMMAND ${EXE} --sweep 0 1 --jobs 2 --iterations 5 ${tiny} --out ${DIR}
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "linear_2d --sweep 0 1 failed (${rc}):\n${out}")
+  endif()
+  file(STRINGS ${DIR}/sweep.csv rows REGEX "^tr-qn,")
+  foreach(seed 0 1)
+    execute_process(COMMAND ${EXE} --seed ${seed} --threads 1 --iterations 5 ${tiny}
+                    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+    if(NOT rc EQUAL 0)
+      message(FATAL_ERROR "linear_2d --seed ${seed} failed (${rc}):\n${out}${err}")
+    endif()
+    if(NOT out MATCHES "final theta \\(status [a-z_]+\\): deterministic cost ([^\n]+)\n")
+      message(FATAL_ERROR "linear_2d --seed ${seed} printed no final cost:\n${out}")
+    endif()
+    set(single "${CMAKE_MATCH_1}")
+    list(GET rows ${seed} row)
+    string(REPLACE "," ";" fields "${row}")
+    list(GET fields 3 swept)  # method,seed,status,final_cost,...
+    if(NOT swept STREQUAL single)
+      message(FATAL_ERROR "seed ${seed}: sweep final_cost ${swept}, single run ${single}")
+    endif()
+    message(STATUS "seed ${seed}: final cost ${single} in both")
+  endforeach()
+else()
+  message(FATAL_ERROR "check_sweep.cmake: STEP must be smoke or single")
+endif()

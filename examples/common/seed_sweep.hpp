@@ -12,6 +12,8 @@
 #include <rmpc/rl/loop_records.hpp>
 #include <rmpc/rl/parallel.hpp>
 
+#include <Eigen/Core>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -239,14 +241,25 @@ inline void write_distribution_dat(std::ostream& out, const std::vector<SweepRow
 }
 
 /// gnuplot script: a box per method over its runs' final costs, the runs as points, the
-/// threshold as a dashed line; log y (one diverged run must not flatten the rest).
+/// threshold as a dashed line. Log y only when the costs span more than a factor 3 (a diverged
+/// run must not flatten the rest; near the benchmark a log axis would hide the spread).
 inline void write_distribution_gp(std::ostream& gp, const std::string& terminal,
                                   const std::string& dat, const std::string& png,
+                                  const std::vector<SweepRow>& rows,
                                   const std::vector<std::string>& methods, double threshold,
                                   const std::string& title, const std::string& ylabel) {
+  double lo = threshold, hi = threshold;
+  for (const auto& r : rows)
+    if (std::isfinite(r.final_cost)) {
+      lo = std::min(lo, r.final_cost);
+      hi = std::max(hi, r.final_cost);
+    }
+  char label[64];
+  std::snprintf(label, sizeof label, "within 1 %%: %.4f", threshold);
   gp << "set terminal " << terminal << "\nset output '" << png << "'\n"
      << "set title '" << title << "' noenhanced\nset ylabel '" << ylabel << "' noenhanced\n"
-     << "set logscale y\nset grid ytics\nset key top right noenhanced\n"
+     << (lo > 0 && hi > 3 * lo ? "set logscale y\n" : "set offsets 0, 0, graph 0.05, graph 0.05\n")
+     << "set grid ytics\nset key top right noenhanced\n"
      << "set style boxplot nooutliers\nset boxwidth 0.5\n"
      << "set xrange [0.4:" << methods.size() << ".6]\nset xtics (";
   for (std::size_t k = 0; k < methods.size(); ++k)
@@ -256,8 +269,7 @@ inline void write_distribution_gp(std::ostream& gp, const std::string& terminal,
     gp << "'" << dat << "' index " << k << " using (" << (k + 1)
        << "):2 with boxplot lc rgb 'gray' notitle, '" << dat << "' index " << k
        << " using 1:2 with points pt 7 ps 0.8 lc " << (k + 1) << " notitle, ";
-  gp << g17(threshold)
-     << " with lines dt 2 lw 2 lc rgb 'black' title 'within 1 %: " << g17(threshold) << "'\n";
+  gp << g17(threshold) << " with lines dt 2 lw 2 lc rgb 'black' title '" << label << "'\n";
 }
 
 /// Whether `gnuplot` is on PATH.

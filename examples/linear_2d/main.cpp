@@ -27,6 +27,7 @@
 #include <rmpc/rl/paper_preset.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -450,6 +451,7 @@ int run_sweep(const Options& o) {
   io::write_comment_header(csv, record);
   ec::write_sweep_csv_header(csv, linear_2d::np);
   int failed = 0;
+  const auto start = std::chrono::steady_clock::now();
   const auto rows = ec::run_sweep(
       tasks, jobs,
       [&](const ec::SweepTask& t) {
@@ -479,8 +481,14 @@ int run_sweep(const Options& o) {
       });
   csv.close();
   if (csv.fail()) throw std::runtime_error("writing '" + csv_path + "' failed");
-  const std::string summary = ec::summary_text(ec::summarize(rows, o.methods, threshold), threshold,
-                                               ref.benchmark, "over " + ref.which());
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  char timing[160];
+  std::snprintf(timing, sizeof timing, "%zu run(s) in %.1f s wall, %d at a time\n", rows.size(),
+                wall, jobs);
+  const std::string summary =
+      std::string(timing) + ec::summary_text(ec::summarize(rows, o.methods, threshold), threshold,
+                                             ref.benchmark, "over " + ref.which());
   io::write_file(o.out + "/sweep_summary.txt", [&](std::ostream& f) {
     f << "linear_2d --sweep " << o.sweep_first << ' ' << o.sweep_last << " (" << o.command_line
       << ")\n"
@@ -498,7 +506,7 @@ int run_sweep(const Options& o) {
       "deterministic cost of the final theta (" + std::to_string(states.cols()) + " states)";
   const bool plotted = ec::plot_png(gp_path, png, [&](const char* terminal) {
     io::write_file(gp_path, [&](std::ostream& gp) {
-      ec::write_distribution_gp(gp, terminal, dat, png, o.methods, threshold, title, ylabel);
+      ec::write_distribution_gp(gp, terminal, dat, png, rows, o.methods, threshold, title, ylabel);
     });
   });
   if (plotted)

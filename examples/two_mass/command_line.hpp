@@ -1,0 +1,172 @@
+// The two_mass command line: every flag at most once, every value checked (whole numbers whole
+// and in range, reals finite), flags only in the mode that uses them; a bad command line is a
+// UsageError naming the flag (main prints it and exits 2). --flag VALUE and --flag=VALUE.
+#pragma once
+
+#include "two_mass_model.hpp"
+
+#include <rmpc/optim/update_rule.hpp>
+
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace two_mass::cli {
+
+struct UsageError : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+
+enum class Mode { train, evaluate, generate };
+
+struct Options {
+  Mode mode = Mode::train;
+  rmpc::optim::UpdateRule rule = rmpc::optim::UpdateRule::tr_qn;
+  std::string method = "tr-qn";
+  int iterations = 40;
+  int episodes = 50;        ///< the first N training states
+  int test_episodes = 500;  ///< the first N test states in the summary (0: none)
+  std::uint64_t seed = 0;
+  int threads = 1;
+  ProcessNoise noise;
+  std::string csv, json, generate_dir;
+  bool has_theta = false;
+  Theta theta = theta0();
+  bool quiet = false, help = false;
+};
+
+/// Update rules by their command-line names (case-insensitive, '_' = '-').
+inline const std::vector<std::pair<std::string, rmpc::optim::UpdateRule>>& methods() {
+  using R = rmpc::optim::UpdateRule;
+  static const std::vector<std::pair<std::string, R>> m = {{"gd", R::gd},
+                                                           {"tr-gd", R::tr_gd},
+                                                           {"qn", R::qn},
+                                                           {"tr-qn", R::tr_qn},
+                                                           {"tr-bfgs", R::tr_bfgs},
+                                                           {"tr-gn", R::tr_gauss_newton},
+                                                           {"adam", R::adam},
+                                                           {"tr-gauss-newton", R::tr_gauss_newton},
+                                                           {"gn-momentum", R::gn_momentum}};
+  return m;
+}
+
+inline long long parse_int(const std::string& flag, const std::string& v, long long lo,
+                           long long hi) {
+  char* end = nullptr;
+  errno = 0;
+  const long long x = std::strtoll(v.c_str(), &end, 10);
+  if (v.empty() || *end != '\0' || errno != 0 || x < lo || x > hi)
+    throw UsageError(flag + ": expected a whole number from " + std::to_string(lo) + " to " +
+                     std::to_string(hi) + ", got '" + v + "'");
+  return x;
+}
+
+inline std::uint64_t parse_u64(const std::string& flag, const std::string& v) {
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long x = std::strtoull(v.c_str(), &end, 10);
+  if (v.empty() || !std::isdigit(static_cast<unsigned char>(v[0])) || *end != '\0' || errno != 0)
+    throw UsageError(flag + ": expected a whole number from 0 to 2^64-1, got '" + v + "'");
+  return x;
+}
+
+inline double parse_real(const std::string& flag, const std::string& v) {
+  char* end = nullptr;
+  const double x = std::strtod(v.c_str(), &end);
+  if (v.empty() || *end != '\0' || !std::isfinite(x))
+    throw UsageError(flag + ": expected a finite number, got '" + v + "'");
+  return x;
+}
+
+inline Options parse(int argc, char** argv) {
+  Options o;
+  std::set<std::string> seen;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string f = args[i], v;
+    bool inline_value = false;
+    if (f.rfind("--", 0) != 0) throw UsageError("unexpected argument '" + f + "'");
+    if (const auto eq = f.find('='); eq != std::string::npos) {
+      v = f.substr(eq + 1);
+      f = f.substr(0, eq);
+      inline_value = true;
+    }
+    if (!seen.insert(f).second) throw UsageError(f + " given more than once");
+    const bool takes_value = f != "--evaluate" && f != "--quiet" && f != "--help" && f != "--theta";
+    if (takes_value && !inline_value) {
+      if (i + 1 >= args.size()) throw UsageError(f + ": missing value");
+      v = args[++i];
+    }
+    if (f == "--help") {
+      o.help = true;
+    } else if (f == "--quiet") {
+      o.quiet = true;
+    } else if (f == "--evaluate") {
+      o.mode = Mode::evaluate;
+    } else if (f == "--generate-states") {
+      if (v.empty()) throw UsageError(f + ": empty directory name");
+      o.mode = Mode::generate;
+      o.generate_dir = v;
+    } else if (f == "--method") {
+      std::string name = v;
+      for (auto& ch : name)
+        ch = ch == '_' ? '-' : char(std::tolower(static_cast<unsigned char>(ch)));
+      bool known = false;
+      for (const auto& m : methods())
+        if (m.first == name) o.rule = m.second, o.method = name, known = true;
+      if (!known) throw UsageError(f + ": unknown method '" + v + "'");
+    } else if (f == "--iterations") {
+      o.iterations = int(parse_int(f, v, 1, 100000));
+    } else if (f == "--episodes") {
+      o.episodes = int(parse_int(f, v, 1, 50));
+    } else if (f == "--test-episodes") {
+      o.test_episodes = int(parse_int(f, v, 0, 500));
+    } else if (f == "--seed") {
+      o.seed = parse_u64(f, v);
+    } else if (f == "--threads") {
+      o.threads = int(parse_int(f, v, 1, 1024));
+    } else if (f == "--process-noise") {
+      o.noise.sigma = parse_real(f, v);
+      if (o.noise.sigma < 0) throw UsageError(f + ": expected a number >= 0, got '" + v + "'");
+    } else if (f == "--noise-seed") {
+      o.noise.seed = parse_u64(f, v);
+    } else if (f == "--csv" || f == "--json") {
+      if (v.empty()) throw UsageError(f + ": empty file name");
+      (f == "--csv" ? o.csv : o.json) = v;
+    } else if (f == "--theta") {
+      if (inline_value) throw UsageError("--theta: give its 12 numbers as separate arguments");
+      int n = 0;
+      while (i + 1 < args.size() && args[i + 1].rfind("--", 0) != 0) {
+        ++i;
+        if (n < np) o.theta(n) = parse_real("--theta value " + std::to_string(n + 1), args[i]);
+        ++n;
+      }
+      if (n != np)
+        throw UsageError("--theta: expected exactly 12 numbers, got " + std::to_string(n));
+      o.has_theta = true;
+    } else {
+      throw UsageError("unknown flag '" + f + "'");
+    }
+  }
+  // Flags that mean nothing in the chosen mode are errors, not silently ignored.
+  const bool train = o.mode == Mode::train;
+  for (const char* f : {"--method", "--iterations", "--episodes", "--seed", "--csv", "--json"})
+    if (!train && seen.count(f))
+      throw UsageError(std::string(f) + " has no effect without training");
+  if (o.mode != Mode::evaluate && o.has_theta)
+    throw UsageError("--theta has no effect without --evaluate");
+  if (o.mode == Mode::generate && seen.size() > 1)
+    throw UsageError("--generate-states takes no other flag");
+  if (seen.count("--evaluate") && seen.count("--generate-states"))
+    throw UsageError("--evaluate and --generate-states are separate modes");
+  return o;
+}
+
+}  // namespace two_mass::cli

@@ -1,0 +1,310 @@
+// The second system of issue #11: RL tuning of a 12-parameter MPC of a two-mass chain
+// (two_mass_model.hpp), compared with the untrained MPC (theta0) and the true-model MPC.
+//
+//   two_mass [--method tr-qn] [--iterations 40] [--episodes 50] [--seed S] [--threads T]
+//            [--process-noise SIGMA [--noise-seed S]] [--csv F] [--json F] [--quiet]
+//   two_mass --evaluate [--theta T1 .. T12] [--process-noise SIGMA] [--threads T]
+//   two_mass --generate-states DIR     writes DIR/train_states.csv and DIR/test_states.csv
+//
+// Exit status: 0 ok, 1 a failure (a file not written, a closed loop that failed), 2 a bad
+// command line (the flag named).
+#include "command_line.hpp"
+#include "two_mass_loop.hpp"
+#include "two_mass_model.hpp"
+
+#include <rmpc/rl/log.hpp>
+#include <rmpc/rl/parallel.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <memory>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#ifndef TWO_MASS_DATA_DIR
+#define TWO_MASS_DATA_DIR "data"
+#endif
+
+namespace {
+
+using namespace two_mass;
+using States = Eigen::Matrix<double, nx, Eigen::Dynamic>;
+constexpr int episode_length = 50;  // LoopSettings' default: every cost here is over 50 steps
+constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+
+// The shipped state sets: generated once by --generate-states with these seeds (a ctest checks
+// that regenerating reproduces the files to the last bit).
+constexpr std::uint64_t training_seed = 11, test_seed = 1011;
+constexpr int training_count = 50, test_count = 500;
+
+/// `count` states, uniform in p1 in [-0.5, 1], v1, v2 in [-0.5, 0.5], p2 in [0.1, 1]. The
+/// uniforms are formed from mt19937_64's bits directly: its output sequence is fixed by the C++
+/// standard, std::uniform_real_distribution's is not.
+States generate_states(std::uint64_t seed, int count) {
+  std::mt19937_64 rng(seed);
+  const double lo[nx] = {-0.5, -0.5, 0.1, -0.5}, hi[nx] = {1.0, 0.5, 1.0, 0.5};
+  States s(nx, count);
+  for (int e = 0; e < count; ++e)
+    for (int i = 0; i < nx; ++i)
+      s(i, e) = lo[i] + (hi[i] - lo[i]) * (double(rng() >> 11) * 0x1.0p-53);
+  return s;
+}
+
+void write_states(const std::string& path, const States& s) {
+  std::ofstream f(path);
+  f << "p1,v1,p2,v2\n";
+  char buf[32];
+  for (Eigen::Index e = 0; e < s.cols(); ++e)
+    for (int i = 0; i < nx; ++i) {
+      std::snprintf(buf, sizeof buf, "%.17g", s(i, e));  // reads back to the same double
+      f << buf << (i + 1 < nx ? "," : "\n");
+    }
+  f.close();
+  if (!f) throw std::runtime_error("writing '" + path + "' failed");
+}
+
+States read_states(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot open " + path);
+  std::string line;
+  std::getline(in, line);  // header
+  std::vector<double> v;
+  while (std::getline(in, line)) {
+    std::stringstream row(line);
+    std::string cell;
+    while (std::getline(row, cell, ',')) v.push_back(std::stod(cell));
+  }
+  if (v.empty() || v.size() % nx != 0) throw std::runtime_error(path + ": not rows of 4 numbers");
+  return Eigen::Map<const States>(v.data(), nx, Eigen::Index(v.size() / nx));
+}
+
+const TwoMassModel& model() {
+  static const TwoMassModel m;  // one DARE solve per program
+  return m;
+}
+
+/// Mean closed-loop cost of the true-model MPC over the columns of `states` (NaN if a loop
+/// failed): one values-only MPC per worker, episodes in parallel, the sum in state order.
+double true_model_cost(const TrueSystem& env, const States& states, int threads) {
+  rmpc::mpc::LqMpcSettings<double> settings;
+  settings.derivative_order = 0;
+  std::vector<std::unique_ptr<TrueModelMpc>> mpcs;
+  for (int w = 0; w < threads; ++w) {
+    mpcs.push_back(
+        std::make_unique<TrueModelMpc>(model(), TrueModelMpc::default_sizes(), settings));
+    if (mpcs.back()->set_parameters(theta_true()) != rmpc::qp::Status::optimal) return nan;
+  }
+  std::vector<double> cost(std::size_t(states.cols()), nan);
+  rmpc::rl::parallel_for(states.cols(), threads, [&](std::ptrdiff_t e, int w) {
+    TrueModelMpc& mpc = *mpcs[std::size_t(w)];
+    rmpc::mpc::PolicyRequest req;
+    req.du0_dtheta = req.d2u0_dtheta2 = req.du0_ds = false;
+    rmpc::rl::Episode<double, nx, nu> ep;
+    const State s0 = states.col(e);
+    rmpc::rl::run_episode<double, nx, nu>(
+        env, s0, episode_length,
+        [&](const State& s, const Action&, int k, Action& a) {
+          req.warm_start = k > 0;
+          const auto& r = mpc.evaluate(s, req);
+          a = r.u0;
+          return r.qp_status == rmpc::qp::Status::optimal;
+        },
+        ep);
+    if (ep.ok()) cost[std::size_t(e)] = ep.total_cost;
+  });
+  double sum = 0;
+  for (double c : cost) sum += c;
+  return sum / double(states.cols());
+}
+
+std::unique_ptr<TwoMassMpc> make_mpc() {
+  auto mpc = std::make_unique<TwoMassMpc>(model());
+  mpc->set_parameters(theta0());
+  return mpc;
+}
+
+rmpc::rl::LoopSettings<double> loop_settings(const cli::Options& o) {
+  rmpc::rl::LoopSettings<double> s;  // the defaults; only what the command line sets
+  s.iterations = o.iterations;
+  s.seed = o.seed;
+  s.threads = o.threads;
+  s.optimizer = rmpc::optim::paper_settings<double>(o.rule);
+  return s;
+}
+
+/// Costs of the summary on one state set.
+struct Costs {
+  double untrained = nan, final_theta = nan, best_theta = nan, true_model = nan;
+  /// (untrained - learned) / (untrained - true model), in percent.
+  double gap_closed(double learned) const {
+    return 100.0 * (untrained - learned) / (untrained - true_model);
+  }
+};
+
+Costs measure(Loop& loop, const TrueSystem& env, const States& states, int threads,
+              const Theta* final_theta, const Theta* best_theta) {
+  Costs c;
+  if (states.cols() == 0) return c;
+  c.untrained = loop.evaluate(theta0(), states);
+  if (final_theta) c.final_theta = loop.evaluate(*final_theta, states);
+  if (best_theta) c.best_theta = loop.evaluate(*best_theta, states);
+  c.true_model = true_model_cost(env, states, threads);
+  return c;
+}
+
+void print_theta(const char* name, const Theta& t) {
+  std::printf("%-12s", name);
+  for (int j = 0; j < np; ++j) std::printf(" %.6f", t(j));
+  std::printf("\n");
+}
+
+void print_summary(const Costs& train, const Costs& test, long train_n, long test_n,
+                   const char* learned_name, bool best) {
+  std::printf("closed-loop cost, mean over %d steps   training (%ld)   test (%ld)\n",
+              episode_length, train_n, test_n);
+  auto row = [](const char* name, double a, double b) {
+    std::printf("  %-34s %14.5f %12.5f\n", name, a, b);
+  };
+  auto gap = [](const char* name, const Costs& tr, const Costs& te, double a, double b) {
+    std::printf("  gap closed, %-22s %13.1f%% %11.1f%%\n", name, tr.gap_closed(a),
+                te.gap_closed(b));
+  };
+  row("untrained MPC (theta0)", train.untrained, test.untrained);
+  row(learned_name, train.final_theta, test.final_theta);
+  if (best) row("learned, best theta", train.best_theta, test.best_theta);
+  row("true-model MPC", train.true_model, test.true_model);
+  gap(learned_name, train, test, train.final_theta, test.final_theta);
+  if (best) gap("best theta", train, test, train.best_theta, test.best_theta);
+}
+
+int run_generate(const cli::Options& o) {
+  std::filesystem::create_directories(o.generate_dir);
+  write_states(o.generate_dir + "/train_states.csv",
+               generate_states(training_seed, training_count));
+  write_states(o.generate_dir + "/test_states.csv", generate_states(test_seed, test_count));
+  std::printf("wrote %s/train_states.csv (%d, seed %llu) and test_states.csv (%d, seed %llu)\n",
+              o.generate_dir.c_str(), training_count, (unsigned long long)training_seed, test_count,
+              (unsigned long long)test_seed);
+  return 0;
+}
+
+int run_evaluate(const cli::Options& o, const States& train, const States& test) {
+  const TrueSystem env(o.noise);
+  rmpc::rl::LoopSettings<double> s;
+  s.threads = o.threads;
+  Loop loop(env, make_mpc, train, s);
+  const Theta theta = o.has_theta ? o.theta : theta0();
+  const Costs ctr = measure(loop, env, train, o.threads, &theta, nullptr);
+  const Costs cte = measure(loop, env, test, o.threads, &theta, nullptr);
+  std::printf("process noise sigma %g (noise seed %llu)\n", o.noise.sigma,
+              (unsigned long long)o.noise.seed);
+  print_theta("theta", theta);
+  print_summary(ctr, cte, long(train.cols()), long(test.cols()), "given theta", false);
+  std::printf("true-model MPC beats untrained on the training states: %s\n",
+              ctr.true_model < ctr.untrained ? "yes" : "no");
+  return std::isfinite(ctr.final_theta) && std::isfinite(ctr.true_model) ? 0 : 1;
+}
+
+int run_train(const cli::Options& o, const States& all_train, const States& test) {
+  const States train = all_train.leftCols(o.episodes);
+  std::ofstream csv, json;  // opened (truncated) before training: a bad path fails at once
+  auto open = [](std::ofstream& f, const std::string& path, const char* flag) {
+    if (path.empty()) return;
+    f.open(path);
+    if (!f) throw std::runtime_error(std::string(flag) + ": cannot write '" + path + "'");
+  };
+  open(csv, o.csv, "--csv");
+  open(json, o.json, "--json");
+  const TrueSystem env(o.noise);
+  Loop loop(env, make_mpc, train, loop_settings(o));
+  const std::string label =
+      std::string(rmpc::optim::to_string(o.rule)) + " s" + std::to_string(o.seed);
+  const auto r = loop.run(theta0(), [&](const Loop::Record& rec) {
+    if (!o.quiet) std::fprintf(stderr, "%s\n", rmpc::rl::progress_line(rec, label.c_str()).c_str());
+  });
+  const Costs ctr = measure(loop, env, train, o.threads, &r.theta, &r.best_theta);
+  const Costs cte = measure(loop, env, test, o.threads, &r.theta, &r.best_theta);
+  std::printf("%s seed %llu, %d iterations x %ld episodes, process noise %g: %s, %.1f s\n",
+              rmpc::optim::to_string(o.rule), (unsigned long long)o.seed, o.iterations,
+              long(train.cols()), o.noise.sigma, rmpc::rl::to_string(r.status), r.wall_seconds);
+  print_summary(ctr, cte, long(train.cols()), long(test.cols()), "learned, final theta", true);
+  print_theta("final theta", r.theta);
+  print_theta("best theta", r.best_theta);
+  char line[512];
+  std::snprintf(line, sizeof line,
+                "\"untrained_train\": %.10g, \"final_train\": %.10g, \"best_train\": %.10g, "
+                "\"true_model_train\": %.10g, \"untrained_test\": %.10g, \"final_test\": %.10g, "
+                "\"best_test\": %.10g, \"true_model_test\": %.10g",
+                ctr.untrained, ctr.final_theta, ctr.best_theta, ctr.true_model, cte.untrained,
+                cte.final_theta, cte.best_theta, cte.true_model);
+  std::printf("{%s}\n", line);  // one machine-readable line (nan where not measured)
+  std::ostringstream settings;
+  settings << "\"program\": \"two_mass\", \"method\": \"" << o.method << "\", \"seed\": " << o.seed
+           << ", \"iterations\": " << o.iterations << ", \"episodes\": " << train.cols()
+           << ", \"process_noise\": " << o.noise.sigma << ", \"noise_seed\": " << o.noise.seed;
+  if (json.is_open()) {
+    // JSON has no NaN: the numbers line is written only where every cost is finite.
+    rmpc::rl::write_summary_json(
+        json, r,
+        settings.str() + (std::string(line).find("nan") == std::string::npos
+                              ? ", " + std::string(line)
+                              : std::string()));
+    json.close();
+    if (!json) throw std::runtime_error("writing '" + o.json + "' failed");
+  }
+  if (csv.is_open()) {
+    csv << "# program: two_mass\n# method: " << o.method << "\n# seed: " << o.seed
+        << "\n# process_noise: " << o.noise.sigma << "\n# noise_seed: " << o.noise.seed
+        << "\n# status: " << rmpc::rl::to_string(r.status) << "\n";
+    rmpc::rl::write_history_csv(csv, r);
+    csv.close();
+    if (!csv) throw std::runtime_error("writing '" + o.csv + "' failed");
+  }
+  const bool ran = r.status == rmpc::rl::LoopStatus::completed ||
+                   r.status == rmpc::rl::LoopStatus::optimizer_stopped;
+  return ran ? 0 : 1;
+}
+
+void usage() {
+  std::printf(
+      "usage: two_mass [--method M] [--iterations K] [--episodes N] [--seed S] [--threads T]\n"
+      "                [--process-noise SIGMA] [--noise-seed S] [--test-episodes N]\n"
+      "                [--csv FILE] [--json FILE] [--quiet]          train, then the summary\n"
+      "       two_mass --evaluate [--theta T1 .. T12] [--process-noise SIGMA] [--threads T]\n"
+      "       two_mass --generate-states DIR    regenerate the training and test states\n"
+      "methods: gd, tr-gd, qn, tr-qn (default), tr-bfgs, tr-gn (tr-gauss-newton), adam,\n"
+      "gn-momentum. --iterations 1..100000 (40), --episodes 1..50 (the first N training states),\n"
+      "--test-episodes 0..500 (the first N test states in the summary), --threads 1..1024 (1;\n"
+      "results do not depend on it), --process-noise SIGMA >= 0 (0): Gaussian on v1, v2 per step.\n"
+      "theta = (k1, k2, c, 1/m1, 1/m2 corrections, Q diagonal (4), R diagonal (2), back-off).\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  cli::Options o;
+  try {
+    o = cli::parse(argc, argv);
+  } catch (const cli::UsageError& e) {
+    std::fprintf(stderr, "two_mass: %s (two_mass --help for the usage)\n", e.what());
+    return 2;
+  }
+  if (o.help) {
+    usage();
+    return 0;
+  }
+  try {
+    if (o.mode == cli::Mode::generate) return run_generate(o);
+    const States train = read_states(TWO_MASS_DATA_DIR "/train_states.csv");
+    const States test = read_states(TWO_MASS_DATA_DIR "/test_states.csv").leftCols(o.test_episodes);
+    if (o.mode == cli::Mode::evaluate) return run_evaluate(o, train, test);
+    return run_train(o, train, test);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "two_mass: %s\n", e.what());
+    return 1;
+  }
+}

@@ -36,6 +36,7 @@ struct Options {
   std::uint64_t seed = 0;
   int threads = 1;
   ProcessNoise noise;
+  bool deterministic_ratio_test = false;  ///< LoopSettings::ratio_test_cost (default: exploring)
   std::string csv, json, generate_dir;
   bool has_theta = false;
   Theta theta = theta0();
@@ -137,6 +138,10 @@ inline Options parse(int argc, char** argv) {
       if (o.noise.sigma < 0) throw UsageError(f + ": expected a number >= 0, got '" + v + "'");
     } else if (f == "--noise-seed") {
       o.noise.seed = parse_u64(f, v);
+    } else if (f == "--ratio-test") {
+      if (v != "exploring" && v != "deterministic")
+        throw UsageError(f + ": expected exploring or deterministic, got '" + v + "'");
+      o.deterministic_ratio_test = v == "deterministic";
     } else if (f == "--csv" || f == "--json") {
       if (v.empty()) throw UsageError(f + ": empty file name");
       (f == "--csv" ? o.csv : o.json) = v;
@@ -157,7 +162,8 @@ inline Options parse(int argc, char** argv) {
   }
   // Flags that mean nothing in the chosen mode are errors, not silently ignored.
   const bool train = o.mode == Mode::train;
-  for (const char* f : {"--method", "--iterations", "--episodes", "--seed", "--csv", "--json"})
+  for (const char* f :
+       {"--method", "--iterations", "--episodes", "--seed", "--csv", "--json", "--ratio-test"})
     if (!train && seen.count(f))
       throw UsageError(std::string(f) + " has no effect without training");
   if (o.mode != Mode::evaluate && o.has_theta)

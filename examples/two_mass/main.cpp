@@ -133,6 +133,7 @@ rmpc::rl::LoopSettings<double> loop_settings(const cli::Options& o) {
   s.seed = o.seed;
   s.threads = o.threads;
   s.optimizer = rmpc::optim::paper_settings<double>(o.rule);
+  if (o.deterministic_ratio_test) s.ratio_test_cost = rmpc::rl::RatioTestCost::deterministic_batch;
   return s;
 }
 
@@ -245,7 +246,8 @@ int run_train(const cli::Options& o, const States& all_train, const States& test
   std::ostringstream settings;
   settings << "\"program\": \"two_mass\", \"method\": \"" << o.method << "\", \"seed\": " << o.seed
            << ", \"iterations\": " << o.iterations << ", \"episodes\": " << train.cols()
-           << ", \"process_noise\": " << o.noise.sigma << ", \"noise_seed\": " << o.noise.seed;
+           << ", \"ratio_test\": \"" << (o.deterministic_ratio_test ? "deterministic" : "exploring")
+           << "\", \"process_noise\": " << o.noise.sigma << ", \"noise_seed\": " << o.noise.seed;
   if (json.is_open()) {
     // JSON has no NaN: the numbers line is written only where every cost is finite.
     rmpc::rl::write_summary_json(
@@ -258,6 +260,7 @@ int run_train(const cli::Options& o, const States& all_train, const States& test
   }
   if (csv.is_open()) {
     csv << "# program: two_mass\n# method: " << o.method << "\n# seed: " << o.seed
+        << "\n# ratio_test: " << (o.deterministic_ratio_test ? "deterministic" : "exploring")
         << "\n# process_noise: " << o.noise.sigma << "\n# noise_seed: " << o.noise.seed
         << "\n# status: " << rmpc::rl::to_string(r.status) << "\n";
     rmpc::rl::write_history_csv(csv, r);
@@ -273,7 +276,8 @@ void usage() {
   std::printf(
       "usage: two_mass [--method M] [--iterations K] [--episodes N] [--seed S] [--threads T]\n"
       "                [--process-noise SIGMA] [--noise-seed S] [--test-episodes N]\n"
-      "                [--csv FILE] [--json FILE] [--quiet]          train, then the summary\n"
+      "                [--ratio-test exploring|deterministic] [--csv FILE] [--json FILE]\n"
+      "                [--quiet]                                     train, then the summary\n"
       "       two_mass --evaluate [--theta T1 .. T12] [--process-noise SIGMA] [--threads T]\n"
       "       two_mass --generate-states DIR    regenerate the training and test states\n"
       "methods: gd, tr-gd, qn, tr-qn (default), tr-bfgs, tr-gn (tr-gauss-newton), adam,\n"

@@ -9,6 +9,7 @@
 // monitoring evaluations the learner does not see, so its cost flatters the rule.
 #pragma once
 
+#include <rmpc/rl/log.hpp>
 #include <rmpc/rl/loop_records.hpp>
 #include <rmpc/rl/parallel.hpp>
 
@@ -171,13 +172,7 @@ inline std::vector<MethodSummary> summarize(const std::vector<SweepRow>& rows,
 }
 
 /// A number as the sweep's files write it: %.17g (every double read back bit for bit), nan/inf.
-inline std::string g17(double v) {
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
+inline std::string g17(double v) { return rmpc::rl::csv_number(v, 17); }
 
 /// The summary table; `what` says what the costs are (e.g. "over the 50 training states").
 inline std::string summary_text(const std::vector<MethodSummary>& summaries, double threshold,

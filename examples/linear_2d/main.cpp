@@ -239,7 +239,8 @@ bool setup_failure(const std::string& status) {
   return false;
 }
 
-/// The history CSV of one run, headed by its settings record and outcome (--compare, --sweep).
+/// The history CSV of one run, headed by its settings record and outcome (--csv, --compare,
+/// --sweep).
 void write_run_csv(const std::string& path, const Options& o, rmpc::optim::UpdateRule rule,
                    std::uint64_t seed, const States& states,
                    const rmpc::rl::LoopResult<double, linear_2d::np>& r, const References& ref) {
@@ -304,17 +305,7 @@ int run_single(const Options& o, const References* known = nullptr) {
     std::printf("wrote %s\n", o.json.c_str());
   }
   if (!o.csv.empty()) {
-    io::Settings header = record;
-    header.push_back({"status", rmpc::rl::to_string(r.status), true});
-    header.push_back({"best_cost", io::number(r.best_cost), false});
-    header.push_back({"best_iteration", std::to_string(r.best_iteration), false});
-    header.push_back({"benchmark_cost", io::number(ref.benchmark), false});
-    header.push_back({"untrained_cost", io::number(ref.untrained), false});
-    header.push_back({"reference_states", ref.which(), true});
-    io::write_file(o.csv, [&](std::ostream& f) {
-      io::write_comment_header(f, header);
-      rmpc::rl::write_history_csv(f, r);
-    });
+    write_run_csv(o.csv, o, rule, o.seed, states, r, ref);
     std::printf("wrote %s\n", o.csv.c_str());
   }
   std::printf("{\"best_cost\": %.6f}\n", r.best_cost);

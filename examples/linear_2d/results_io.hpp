@@ -7,6 +7,7 @@
 
 #include "cli.hpp"
 
+#include <rmpc/rl/log.hpp>
 #include <rmpc/rl/loop.hpp>
 #include <rmpc/version.hpp>
 
@@ -34,13 +35,8 @@ struct Setting {
 };
 using Settings = std::vector<Setting>;
 
-inline std::string number(double v) {
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.10g", v);
-  return buf;
-}
+/// A number in the results files: 10 digits, nan / inf / -inf (as the loop's history CSV).
+inline std::string number(double v) { return rmpc::rl::csv_number(v); }
 
 inline std::string json_string(const std::string& s) {
   std::string r = "\"";

@@ -2,7 +2,7 @@
 // iteration and a JSON summary (best cost, best theta, history, time per phase).
 #pragma once
 
-#include <rmpc/rl/loop.hpp>
+#include <rmpc/rl/loop_records.hpp>
 
 #include <cmath>
 #include <cstdio>
@@ -12,21 +12,23 @@
 
 namespace rmpc::rl {
 
+/// A number as the CSV files write it: `digits` significant digits (%.*g; 17 reads back every
+/// double bit for bit, 10 is the default for histories), non-finite values as nan / inf / -inf
+/// (what gnuplot, awk and pandas read).
+template <typename Scalar>
+std::string csv_number(Scalar v, int digits = 10) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.*g", digits, static_cast<double>(v));
+  return buf;
+}
+
 namespace detail {
 /// JSON number (null for NaN/Inf, which JSON cannot spell).
 template <typename Scalar>
 std::string json_number(Scalar v) {
-  if (!std::isfinite(v)) return "null";
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.10g", static_cast<double>(v));
-  return buf;
-}
-/// CSV numbers: non-finite values as nan / inf / -inf (what gnuplot, awk and pandas read).
-template <typename Scalar>
-std::string csv_number(Scalar v) {
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  return json_number(v);
+  return std::isfinite(v) ? csv_number(v) : std::string("null");
 }
 template <typename Derived>
 std::string json_array(const Eigen::DenseBase<Derived>& v) {
@@ -74,18 +76,18 @@ void write_history_csv(std::ostream& out, const LoopResult<Scalar, NP>& res) {
   for (Eigen::Index j = 0; j < np; ++j) out << ",theta" << (j + 1);
   out << "\n";
   for (const auto& r : res.history) {
-    out << r.iteration << ',' << detail::csv_number(r.exploration_probability) << ','
-        << detail::csv_number(r.batch_cost) << ',' << (r.accepted ? 1 : 0) << ','
-        << detail::csv_number(r.accepted_batch_cost) << ',' << detail::csv_number(r.eval_cost)
-        << ',' << detail::csv_number(r.ratio) << ',' << detail::csv_number(r.predicted_decrease)
-        << ',' << detail::csv_number(r.step_norm) << ',' << detail::csv_number(r.radius) << ','
-        << detail::csv_number(r.gradient_norm) << ',' << r.failed_episodes << ','
-        << r.derivative_samples << ',' << r.skipped_samples << ',' << r.weakly_active_samples << ','
-        << r.next_action_failures << ',' << r.critic_epochs << ','
-        << detail::csv_number(r.critic_loss) << ',' << detail::csv_number(r.time.rollouts) << ','
-        << detail::csv_number(r.time.sensitivities) << ',' << detail::csv_number(r.time.critic)
-        << ',' << detail::csv_number(r.time.step) << ',' << detail::csv_number(r.time.evaluation);
-    for (Eigen::Index j = 0; j < r.theta.size(); ++j) out << ',' << detail::csv_number(r.theta(j));
+    out << r.iteration << ',' << csv_number(r.exploration_probability) << ','
+        << csv_number(r.batch_cost) << ',' << (r.accepted ? 1 : 0) << ','
+        << csv_number(r.accepted_batch_cost) << ',' << csv_number(r.eval_cost) << ','
+        << csv_number(r.ratio) << ',' << csv_number(r.predicted_decrease) << ','
+        << csv_number(r.step_norm) << ',' << csv_number(r.radius) << ','
+        << csv_number(r.gradient_norm) << ',' << r.failed_episodes << ',' << r.derivative_samples
+        << ',' << r.skipped_samples << ',' << r.weakly_active_samples << ','
+        << r.next_action_failures << ',' << r.critic_epochs << ',' << csv_number(r.critic_loss)
+        << ',' << csv_number(r.time.rollouts) << ',' << csv_number(r.time.sensitivities) << ','
+        << csv_number(r.time.critic) << ',' << csv_number(r.time.step) << ','
+        << csv_number(r.time.evaluation);
+    for (Eigen::Index j = 0; j < r.theta.size(); ++j) out << ',' << csv_number(r.theta(j));
     out << "\n";
   }
 }

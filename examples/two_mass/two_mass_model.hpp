@@ -6,6 +6,7 @@
 #pragma once
 
 #include "rmpc/mpc/lq_mpc.hpp"
+#include "rmpc/mpc/lq_mpc_instantiation.hpp"
 #include "rmpc/mpc/model.hpp"
 #include "rmpc/mpc/riccati.hpp"
 #include "rmpc/rl/random_streams.hpp"
@@ -204,16 +205,8 @@ struct TrueSystem {
 
 }  // namespace two_mass
 
-// Both MPC types are compiled once, in two_mass_mpc.cpp and true_model_mpc.cpp.
-extern template class rmpc::mpc::LqMpc<double, two_mass::nx, two_mass::nu, two_mass::horizon,
-                                       two_mass::np>;
-extern template rmpc::mpc::LqMpc<double, two_mass::nx, two_mass::nu, two_mass::horizon,
-                                 two_mass::np>::LqMpc(const two_mass::TwoMassModel&,
-                                                      const rmpc::mpc::LqSizes&,
-                                                      const rmpc::mpc::LqMpcSettings<double>&);
-extern template class rmpc::mpc::LqMpc<double, two_mass::nx, two_mass::nu, two_mass::horizon,
-                                       two_mass::np, 0, 0, 0>;
-extern template rmpc::mpc::LqMpc<double, two_mass::nx, two_mass::nu, two_mass::horizon,
-                                 two_mass::np, 0, 0,
-                                 0>::LqMpc(const two_mass::TwoMassModel&, const rmpc::mpc::LqSizes&,
-                                           const rmpc::mpc::LqMpcSettings<double>&);
+// Both MPC types are compiled once, their heavy members in files of their own
+// (two_mass_mpc_setup.cpp, two_mass_mpc_policy.cpp, true_model_mpc.cpp; why:
+// rmpc/mpc/lq_mpc_instantiation.hpp).
+RMPC_LQ_MPC_EXTERN(two_mass::TwoMassMpc, two_mass::TwoMassModel)
+RMPC_LQ_MPC_EXTERN(two_mass::TrueModelMpc, two_mass::TwoMassModel)

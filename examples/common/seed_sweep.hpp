@@ -3,7 +3,10 @@
 // summary that judges a rule's reliability (median and worst cost of the FINAL theta, the
 // fraction within 1 % of the benchmark, the median iteration to 1 %); the table as CSV with
 // %.17g numbers; the distribution as a gnuplot data file, script and (gnuplot permitting) PNG.
-// An example supplies only its per-seed run (examples/linear_2d/main.cpp, --sweep).
+// An example supplies only its per-seed run (examples/linear_2d/main.cpp, --sweep). The
+// thresholds and their wording default to linear_2d's (1.05 and 1.01 x a benchmark cost); a
+// system judged otherwise passes its own (SweepWording, make_row_at; examples/two_mass: the
+// fraction of the gap between the untrained and the true-model MPC closed).
 //
 // Why the final theta: it is what a user deploys. The best accepted theta is chosen by
 // monitoring evaluations the learner does not see, so its cost flatters the rule.
@@ -41,11 +44,21 @@ struct SweepRow {
   double best_cost = nan;     ///< of the best accepted theta (monitoring)
   int best_iteration = -1;    ///< its iteration
   int it_5pct = -1;           ///< first iteration whose accepted theta is within 5 % (-1: never)
-  int it_1pct = -1;           ///< ... within 1 %
+  int it_1pct = -1;           ///< ... within 1 % (make_row_at: the caller's two thresholds)
   int iterations = 0;         ///< RL iterations run
   long long episodes = 0;     ///< training episodes (batches x initial states; no evaluations)
   double wall_seconds = 0;    ///< of this run alone
   std::vector<double> theta;  ///< final theta
+  std::vector<double> extra;  ///< the caller's columns (SweepWording::extra_columns), after wall_s
+};
+
+/// What a system calls its thresholds; the defaults are linear_2d's (relative to a benchmark).
+struct SweepWording {
+  std::string loose_column = "it_5pct", tight_column = "it_1pct";  ///< sweep.csv's names
+  std::vector<std::string> extra_columns;                          ///< names of SweepRow::extra
+  std::string criterion;  ///< the summary's threshold line (after "; ")
+  std::string within = "within 1 %", median_it = "median it to 1 %";  ///< summary columns
+  std::string plot_label;  ///< the threshold's key in the plot (empty: "within 1 %: <cost>")
 };
 
 /// First iteration whose accepted theta's deterministic cost is at most `threshold` (-1: never).
@@ -56,11 +69,12 @@ int first_iteration_within(const rmpc::rl::LoopResult<Scalar, NP>& r, double thr
   return -1;
 }
 
-/// The row of a finished run; `benchmark` is the benchmark's cost over the same initial states,
-/// `states` their number (episodes per batch).
+/// The row of a finished run; it_5pct / it_1pct are the first iterations at or below the
+/// costs `loose` / `tight`; `states` is the number of initial states (episodes per batch).
 template <typename Scalar, int NP>
-SweepRow make_row(const std::string& method, std::uint64_t seed,
-                  const rmpc::rl::LoopResult<Scalar, NP>& r, double benchmark, long long states) {
+SweepRow make_row_at(const std::string& method, std::uint64_t seed,
+                     const rmpc::rl::LoopResult<Scalar, NP>& r, double loose, double tight,
+                     long long states) {
   SweepRow row;
   row.method = method;
   row.seed = seed;
@@ -70,13 +84,21 @@ SweepRow make_row(const std::string& method, std::uint64_t seed,
     row.final_cost = double(r.history.back().eval_cost);
   if (std::isfinite(double(r.best_cost))) row.best_cost = double(r.best_cost);
   row.best_iteration = r.best_iteration;
-  row.it_5pct = first_iteration_within(r, 1.05 * benchmark);
-  row.it_1pct = first_iteration_within(r, 1.01 * benchmark);
+  row.it_5pct = first_iteration_within(r, loose);
+  row.it_1pct = first_iteration_within(r, tight);
   row.iterations = int(r.history.size());
   row.episodes = (long long)(r.history.size()) * states;
   row.wall_seconds = r.wall_seconds;
   for (Eigen::Index j = 0; j < r.theta.size(); ++j) row.theta.push_back(double(r.theta(j)));
   return row;
+}
+
+/// The row with linear_2d's thresholds: within 5 % and 1 % of `benchmark`, the cost of the
+/// benchmark over the same initial states.
+template <typename Scalar, int NP>
+SweepRow make_row(const std::string& method, std::uint64_t seed,
+                  const rmpc::rl::LoopResult<Scalar, NP>& r, double benchmark, long long states) {
+  return make_row_at(method, seed, r, 1.05 * benchmark, 1.01 * benchmark, states);
 }
 
 /// One run to do: a method and a seed.
@@ -127,7 +149,7 @@ struct MethodSummary {
   std::string method;
   int runs = 0;
   int within = 0;   ///< final cost <= threshold
-  int reached = 0;  ///< runs whose accepted theta got within 1 % at some iteration
+  int reached = 0;  ///< runs whose accepted theta reached it_1pct's threshold
   double median_final = SweepRow::nan, worst_final = SweepRow::nan;  ///< +inf: a run failed
   double median_it_1pct = -1;  ///< -1: never (fewer than half the runs get there)
 };
@@ -174,15 +196,15 @@ inline std::vector<MethodSummary> summarize(const std::vector<SweepRow>& rows,
 /// A number as the sweep's files write it: %.17g (every double read back bit for bit), nan/inf.
 inline std::string g17(double v) { return rmpc::rl::csv_number(v, 17); }
 
-/// The summary table; `what` says what the costs are (e.g. "over the 50 training states").
-inline std::string summary_text(const std::vector<MethodSummary>& summaries, double threshold,
-                                double benchmark, const std::string& what) {
-  char buf[400];
+/// The summary table; `what` says what the costs are (e.g. "over the 50 training states"),
+/// w.criterion the threshold, w.within and w.median_it the column heads.
+inline std::string summary_text(const std::vector<MethodSummary>& summaries, const SweepWording& w,
+                                const std::string& what) {
+  char buf[600];
   std::snprintf(buf, sizeof buf,
-                "deterministic cost of the FINAL theta %s; within 1 %%: <= %.4f (1.01 x "
-                "benchmark %.4f)\n%-16s %5s %11s %13s %13s %17s\n",
-                what.c_str(), threshold, benchmark, "method", "runs", "within 1 %", "median final",
-                "worst final", "median it to 1 %");
+                "deterministic cost of the FINAL theta %s; %s\n%-16s %5s %11s %13s %13s %17s\n",
+                what.c_str(), w.criterion.c_str(), "method", "runs", w.within.c_str(),
+                "median final", "worst final", w.median_it.c_str());
   std::string s = buf;
   for (const auto& m : summaries) {
     const std::string within = std::to_string(m.within) + " / " + std::to_string(m.runs);
@@ -199,10 +221,23 @@ inline std::string summary_text(const std::vector<MethodSummary>& summaries, dou
   return s;
 }
 
+/// linear_2d's summary: `threshold` = 1.01 x `benchmark`.
+inline std::string summary_text(const std::vector<MethodSummary>& summaries, double threshold,
+                                double benchmark, const std::string& what) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "within 1 %%: <= %.4f (1.01 x benchmark %.4f)", threshold,
+                benchmark);
+  SweepWording w;
+  w.criterion = buf;
+  return summary_text(summaries, w, what);
+}
+
 /// The sweep table: one line per row, numbers in %.17g, theta1.. the final theta.
-inline void write_sweep_csv_header(std::ostream& out, std::size_t theta_size) {
-  out << "method,seed,status,final_cost,best_cost,best_iteration,it_5pct,it_1pct,iterations,"
-         "episodes,wall_s";
+inline void write_sweep_csv_header(std::ostream& out, std::size_t theta_size,
+                                   const SweepWording& w = {}) {
+  out << "method,seed,status,final_cost,best_cost,best_iteration," << w.loose_column << ','
+      << w.tight_column << ",iterations,episodes,wall_s";
+  for (const auto& name : w.extra_columns) out << ',' << name;
   for (std::size_t j = 0; j < theta_size; ++j) out << ",theta" << (j + 1);
   out << "\n";
 }
@@ -210,6 +245,7 @@ inline void write_sweep_csv_row(std::ostream& out, const SweepRow& r) {
   out << r.method << ',' << r.seed << ',' << r.status << ',' << g17(r.final_cost) << ','
       << g17(r.best_cost) << ',' << r.best_iteration << ',' << r.it_5pct << ',' << r.it_1pct << ','
       << r.iterations << ',' << r.episodes << ',' << g17(r.wall_seconds);
+  for (double x : r.extra) out << ',' << g17(x);
   for (double t : r.theta) out << ',' << g17(t);
   out << "\n";
 }
@@ -242,7 +278,8 @@ inline void write_distribution_gp(std::ostream& gp, const std::string& terminal,
                                   const std::string& dat, const std::string& png,
                                   const std::vector<SweepRow>& rows,
                                   const std::vector<std::string>& methods, double threshold,
-                                  const std::string& title, const std::string& ylabel) {
+                                  const std::string& title, const std::string& ylabel,
+                                  const std::string& threshold_label = "") {
   double lo = threshold, hi = threshold;
   for (const auto& r : rows)
     if (std::isfinite(r.final_cost)) {
@@ -251,6 +288,7 @@ inline void write_distribution_gp(std::ostream& gp, const std::string& terminal,
     }
   char label[64];
   std::snprintf(label, sizeof label, "within 1 %%: %.4f", threshold);
+  const std::string key = threshold_label.empty() ? std::string(label) : threshold_label;
   gp << "set terminal " << terminal << "\nset output '" << png << "'\n"
      << "set title '" << title << "' noenhanced\nset ylabel '" << ylabel << "' noenhanced\n"
      << (lo > 0 && hi > 3 * lo ? "set logscale y\n" : "set offsets 0, 0, graph 0.05, graph 0.05\n")
@@ -264,7 +302,7 @@ inline void write_distribution_gp(std::ostream& gp, const std::string& terminal,
     gp << "'" << dat << "' index " << k << " using (" << (k + 1)
        << "):2 with boxplot lc rgb 'gray' notitle, '" << dat << "' index " << k
        << " using 1:2 with points pt 7 ps 0.8 lc " << (k + 1) << " notitle, ";
-  gp << g17(threshold) << " with lines dt 2 lw 2 lc rgb 'black' title '" << label << "'\n";
+  gp << g17(threshold) << " with lines dt 2 lw 2 lc rgb 'black' title '" << key << "'\n";
 }
 
 /// Whether `gnuplot` is on PATH.

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -84,6 +85,36 @@ int main() {
   check(s[0].median_it_1pct == 7, "median iteration with a never");
   check(s[1].median_final == 0.5 * (11.9 + 11.92) && s[1].worst_final == 11.92, "even median");
   check(s[1].median_it_1pct == -1, "half never: median never");
+
+  // Wording: linear_2d's by default; a caller's thresholds' names and extra columns otherwise.
+  const std::string text = ec::summary_text(s, 12.0196, 11.9, "over 3 states");
+  check(text.find("; within 1 %: <= 12.0196 (1.01 x benchmark 11.9000)\n") != std::string::npos &&
+            text.find("median it to 1 %") != std::string::npos,
+        "default summary wording");
+  ec::SweepWording w;
+  w.loose_column = "it_50pct_gap";
+  w.tight_column = "it_90pct_gap";
+  w.extra_columns = {"gap_closed_pct"};
+  w.criterion = "closes >= 90 % of the gap: <= 2.5";
+  w.within = "gap >= 90 %";
+  check(ec::summary_text(s, w, "x").find("theta x; closes >= 90 % of the gap: <= 2.5\n") !=
+            std::string::npos,
+        "caller's summary wording");
+  std::ostringstream csv, csv_default;
+  ec::write_sweep_csv_header(csv_default, 1);
+  check(csv_default.str() ==
+            "method,seed,status,final_cost,best_cost,best_iteration,it_5pct,it_1pct,iterations,"
+            "episodes,wall_s,theta1\n",
+        "default CSV header");
+  ec::write_sweep_csv_header(csv, 1, w);
+  ec::SweepRow e = row("m", 3, 2.5, 4);
+  e.extra = {12.5};
+  e.theta = {1.0};
+  ec::write_sweep_csv_row(csv, e);
+  check(csv.str() ==
+            "method,seed,status,final_cost,best_cost,best_iteration,it_50pct_gap,it_90pct_gap,"
+            "iterations,episodes,wall_s,gap_closed_pct,theta1\nm,3,,2.5,nan,-1,-1,4,0,0,0,12.5,1\n",
+        "caller's CSV columns");
 
   // %.17g reads back bit for bit.
   for (double x : {11.900583725, 0.1, 1.0 / 3.0, 12.072945423028157})

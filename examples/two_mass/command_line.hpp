@@ -1,6 +1,7 @@
 // The two_mass command line: every flag at most once, every value checked (whole numbers whole
 // and in range, reals finite), flags only in the mode that uses them; a bad command line is a
-// UsageError naming the flag (main prints it and exits 2). --flag VALUE and --flag=VALUE.
+// UsageError naming the flag (main prints it and exits 2). --flag VALUE and --flag=VALUE
+// (--sweep FIRST LAST: two values, no '=' form).
 #pragma once
 
 #include "two_mass_model.hpp"
@@ -24,7 +25,7 @@ struct UsageError : std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
-enum class Mode { train, evaluate, generate };
+enum class Mode { train, evaluate, generate, sweep };
 
 struct Options {
   Mode mode = Mode::train;
@@ -41,6 +42,10 @@ struct Options {
   bool has_theta = false;
   Theta theta = theta0();
   bool quiet = false, help = false;
+  std::vector<std::string> methods;               ///< --sweep: --methods, or --method's one
+  std::uint64_t sweep_first = 0, sweep_last = 0;  ///< --sweep FIRST LAST (inclusive)
+  int jobs = 0;                                   ///< --sweep: runs at a time (0: one per core)
+  std::string out = "two_mass_sweep";             ///< --sweep: the output directory
 };
 
 /// Update rules by their command-line names (case-insensitive, '_' = '-').
@@ -56,6 +61,19 @@ inline const std::vector<std::pair<std::string, rmpc::optim::UpdateRule>>& metho
                                                            {"tr-gauss-newton", R::tr_gauss_newton},
                                                            {"gn-momentum", R::gn_momentum}};
   return m;
+}
+
+/// The canonical name of a method (case-insensitive, '_' = '-'); UsageError naming `flag`.
+inline std::string method_name(const std::string& flag, const std::string& v,
+                               rmpc::optim::UpdateRule* rule = nullptr) {
+  std::string name = v;
+  for (auto& ch : name) ch = ch == '_' ? '-' : char(std::tolower(static_cast<unsigned char>(ch)));
+  for (const auto& m : methods())
+    if (m.first == name) {
+      if (rule) *rule = m.second;
+      return name;
+    }
+  throw UsageError(flag + ": unknown method '" + v + "'");
 }
 
 inline long long parse_int(const std::string& flag, const std::string& v, long long lo,
@@ -100,7 +118,10 @@ inline Options parse(int argc, char** argv) {
       inline_value = true;
     }
     if (!seen.insert(f).second) throw UsageError(f + " given more than once");
-    const bool takes_value = f != "--evaluate" && f != "--quiet" && f != "--help" && f != "--theta";
+    if (f == "--sweep" && inline_value)
+      throw UsageError("--sweep takes 2 values separated by spaces: --sweep FIRST LAST");
+    const bool takes_value =
+        f != "--evaluate" && f != "--quiet" && f != "--help" && f != "--theta" && f != "--sweep";
     if (takes_value && !inline_value) {
       if (i + 1 >= args.size()) throw UsageError(f + ": missing value");
       v = args[++i];
@@ -116,13 +137,34 @@ inline Options parse(int argc, char** argv) {
       o.mode = Mode::generate;
       o.generate_dir = v;
     } else if (f == "--method") {
-      std::string name = v;
-      for (auto& ch : name)
-        ch = ch == '_' ? '-' : char(std::tolower(static_cast<unsigned char>(ch)));
-      bool known = false;
-      for (const auto& m : methods())
-        if (m.first == name) o.rule = m.second, o.method = name, known = true;
-      if (!known) throw UsageError(f + ": unknown method '" + v + "'");
+      o.method = method_name(f, v, &o.rule);
+    } else if (f == "--methods") {
+      std::string rest = v + ",";
+      for (std::size_t at; (at = rest.find(',')) != std::string::npos; rest.erase(0, at + 1)) {
+        const std::string name = method_name(f, rest.substr(0, at));
+        for (const auto& m : o.methods)
+          if (m == name) throw UsageError(f + ": " + name + " listed more than once");
+        o.methods.push_back(name);
+      }
+    } else if (f == "--sweep") {
+      if (i + 2 >= args.size()) throw UsageError("--sweep: expected FIRST LAST (2 seeds)");
+      const std::string first = args[i + 1], last = args[i + 2];
+      i += 2;
+      o.mode = Mode::sweep;
+      o.sweep_first = parse_u64("--sweep FIRST", first);
+      o.sweep_last = parse_u64("--sweep LAST", last);
+      if (o.sweep_first > o.sweep_last)
+        throw UsageError("--sweep: FIRST (" + first + ") exceeds LAST (" + last + ")");
+      if (o.sweep_last - o.sweep_first >= 10000)
+        throw UsageError("--sweep: at most 10000 seeds, got " + first + ".." + last);
+    } else if (f == "--jobs") {
+      o.jobs = int(parse_int(f, v, 1, 1024));
+    } else if (f == "--out") {
+      if (v.empty()) throw UsageError(f + ": empty directory name");
+      // The plot's script names its files in single quotes (seed_sweep.hpp, plot_png).
+      if (v.find('\'') != std::string::npos)
+        throw UsageError(f + ": the directory name must not contain a single quote");
+      o.out = v;
     } else if (f == "--iterations") {
       o.iterations = int(parse_int(f, v, 1, 100000));
     } else if (f == "--episodes") {
@@ -161,7 +203,29 @@ inline Options parse(int argc, char** argv) {
     }
   }
   // Flags that mean nothing in the chosen mode are errors, not silently ignored.
-  const bool train = o.mode == Mode::train;
+  if (int(seen.count("--evaluate")) + int(seen.count("--generate-states")) +
+          int(seen.count("--sweep")) >
+      1)
+    throw UsageError("--evaluate, --generate-states and --sweep are separate modes");
+  const bool sweep = o.mode == Mode::sweep;
+  if (sweep && seen.count("--seed"))
+    throw UsageError("--seed has no effect with --sweep (FIRST LAST are the seeds)");
+  if (sweep && seen.count("--threads"))
+    throw UsageError(
+        "--threads has no effect with --sweep (each run is single-threaded; --jobs J runs J at a "
+        "time)");
+  for (const char* f : {"--csv", "--json", "--test-episodes"})
+    if (sweep && seen.count(f))
+      throw UsageError(std::string(f) +
+                       " has no effect with --sweep (it writes its files to --out DIR and "
+                       "evaluates on the training states)");
+  if (seen.count("--method") && seen.count("--methods"))
+    throw UsageError("--method and --methods: give one (--sweep runs every method listed)");
+  for (const char* f : {"--methods", "--jobs", "--out"})
+    if (!sweep && seen.count(f))
+      throw UsageError(std::string(f) + " has no effect without --sweep");
+  if (sweep && o.methods.empty()) o.methods.push_back(o.method);
+  const bool train = o.mode == Mode::train || sweep;
   for (const char* f :
        {"--method", "--iterations", "--episodes", "--seed", "--csv", "--json", "--ratio-test"})
     if (!train && seen.count(f))
@@ -170,8 +234,6 @@ inline Options parse(int argc, char** argv) {
     throw UsageError("--theta has no effect without --evaluate");
   if (o.mode == Mode::generate && seen.size() > 1)
     throw UsageError("--generate-states takes no other flag");
-  if (seen.count("--evaluate") && seen.count("--generate-states"))
-    throw UsageError("--evaluate and --generate-states are separate modes");
   return o;
 }
 

@@ -5,19 +5,25 @@
 //            [--process-noise SIGMA [--noise-seed S]] [--csv F] [--json F] [--quiet]
 //   two_mass --evaluate [--theta T1 .. T12] [--process-noise SIGMA] [--threads T]
 //   two_mass --generate-states DIR     writes DIR/train_states.csv and DIR/test_states.csv
+//   two_mass --sweep FIRST LAST [--method M | --methods M1,M2] [--jobs J] [--out DIR]
+//            [training options]        one run per seed, summary of the final thetas' costs
 //
 // Exit status: 0 ok, 1 a failure (a file not written, a closed loop that failed), 2 a bad
 // command line (the flag named).
 #include "command_line.hpp"
+#include "common/seed_sweep.hpp"
 #include "two_mass_loop.hpp"
 #include "two_mass_model.hpp"
 
 #include <rmpc/rl/log.hpp>
 #include <rmpc/rl/parallel.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <random>
@@ -210,6 +216,21 @@ int run_evaluate(const cli::Options& o, const States& train, const States& test)
   return std::isfinite(ctr.final_theta) && std::isfinite(ctr.true_model) ? 0 : 1;
 }
 
+/// The run's settings as comment lines, then its history (rl/log.hpp): --csv and --sweep's
+/// per-run files.
+void write_run_csv(std::ostream& csv, const cli::Options& o, const Loop::Result& r) {
+  csv << "# program: two_mass\n# method: " << o.method << "\n# seed: " << o.seed
+      << "\n# ratio_test: " << (o.deterministic_ratio_test ? "deterministic" : "exploring")
+      << "\n# process_noise: " << o.noise.sigma << "\n# noise_seed: " << o.noise.seed
+      << "\n# status: " << rmpc::rl::to_string(r.status) << "\n";
+  rmpc::rl::write_history_csv(csv, r);
+}
+
+bool trained(const std::string& status) {
+  return status == rmpc::rl::to_string(rmpc::rl::LoopStatus::completed) ||
+         status == rmpc::rl::to_string(rmpc::rl::LoopStatus::optimizer_stopped);
+}
+
 int run_train(const cli::Options& o, const States& all_train, const States& test) {
   const States train = all_train.leftCols(o.episodes);
   std::ofstream csv, json;  // opened (truncated) before training: a bad path fails at once
@@ -232,6 +253,9 @@ int run_train(const cli::Options& o, const States& all_train, const States& test
   std::printf("%s seed %llu, %d iterations x %ld episodes, process noise %g: %s, %.1f s\n",
               rmpc::optim::to_string(o.rule), (unsigned long long)o.seed, o.iterations,
               long(train.cols()), o.noise.sigma, rmpc::rl::to_string(r.status), r.wall_seconds);
+  // The number a --sweep row carries as final_cost, in %.17g: the ctest compares them bit for bit.
+  std::printf("final theta, the loop's deterministic training cost: %.17g\n",
+              r.history.empty() ? nan : double(r.history.back().eval_cost));
   print_summary(ctr, cte, long(train.cols()), long(test.cols()), "learned, final theta", true);
   print_theta("final theta", r.theta);
   print_theta("best theta", r.best_theta);
@@ -259,17 +283,149 @@ int run_train(const cli::Options& o, const States& all_train, const States& test
     if (!json) throw std::runtime_error("writing '" + o.json + "' failed");
   }
   if (csv.is_open()) {
-    csv << "# program: two_mass\n# method: " << o.method << "\n# seed: " << o.seed
-        << "\n# ratio_test: " << (o.deterministic_ratio_test ? "deterministic" : "exploring")
-        << "\n# process_noise: " << o.noise.sigma << "\n# noise_seed: " << o.noise.seed
-        << "\n# status: " << rmpc::rl::to_string(r.status) << "\n";
-    rmpc::rl::write_history_csv(csv, r);
+    write_run_csv(csv, o, r);
     csv.close();
     if (!csv) throw std::runtime_error("writing '" + o.csv + "' failed");
   }
-  const bool ran = r.status == rmpc::rl::LoopStatus::completed ||
-                   r.status == rmpc::rl::LoopStatus::optimizer_stopped;
-  return ran ? 0 : 1;
+  return trained(rmpc::rl::to_string(r.status)) ? 0 : 1;
+}
+
+void write_file(const std::string& path, const std::function<void(std::ostream&)>& write) {
+  std::ofstream f(path);
+  if (!f) throw std::runtime_error("cannot open '" + path + "' for writing");
+  write(f);
+  f.close();
+  if (!f) throw std::runtime_error("writing '" + path + "' failed");
+}
+
+/// --sweep FIRST LAST: o.methods x seeds FIRST..LAST, --jobs runs at a time, each on one
+/// thread (a run does not depend on its thread count: a row equals the single run with that
+/// seed). This system is judged by the gap closed, not by a ratio to a benchmark: the
+/// thresholds handed to seed_sweep.hpp are the training costs that close 50 % and 90 % of the
+/// gap between the untrained and the true-model MPC, a run "succeeds" at 90 %.
+int run_sweep(const cli::Options& o, const States& all_train) {
+  namespace ec = examples_common;
+  const States train = all_train.leftCols(o.episodes);
+  const auto tasks = ec::sweep_tasks(o.methods, o.sweep_first, o.sweep_last);
+  const int jobs = int(
+      std::min<std::size_t>(std::size_t(o.jobs > 0 ? o.jobs : ec::default_jobs()), tasks.size()));
+  const TrueSystem env(o.noise);
+  rmpc::rl::LoopSettings<double> ref_settings;
+  ref_settings.threads = jobs;
+  Loop ref_loop(env, make_mpc, train, ref_settings);
+  // The gap's ends on the states the loop evaluates its thetas on (IterationRecord::eval_cost).
+  const double untrained = ref_loop.evaluate(theta0(), train);
+  const double true_model = true_model_cost(env, train, jobs);
+  const auto gap = [&](double c) { return 100.0 * (untrained - c) / (untrained - true_model); };
+  const double t50 = untrained - 0.5 * (untrained - true_model);
+  const double t90 = untrained - 0.9 * (untrained - true_model);
+  std::printf("training states %ld: untrained MPC %.5f, true-model MPC %.5f\n", long(train.cols()),
+              untrained, true_model);
+  if (!(untrained > true_model))
+    std::printf("warning: the true-model MPC does not beat theta0 here: the gap is not defined\n");
+  std::printf("sweep: %zu run(s), seeds %llu..%llu, %d at a time, each on one thread\n",
+              tasks.size(), (unsigned long long)o.sweep_first, (unsigned long long)o.sweep_last,
+              jobs);
+  std::fflush(stdout);
+  ec::SweepWording w;
+  w.loose_column = "it_50pct_gap";
+  w.tight_column = "it_90pct_gap";
+  w.extra_columns = {"gap_closed_pct"};
+  char buf[200];
+  std::snprintf(buf, sizeof buf,
+                "closes >= 90 %% of the gap: <= %.4f (untrained %.5f, true model %.5f)", t90,
+                untrained, true_model);
+  w.criterion = buf;
+  w.within = "gap >= 90 %";
+  w.median_it = "median it to 90 %";
+  std::snprintf(buf, sizeof buf, "closes 90 %% of the gap: %.4f", t90);
+  w.plot_label = buf;
+  std::filesystem::create_directories(o.out);
+  const std::string csv_path = o.out + "/sweep.csv";
+  std::ofstream csv(csv_path);
+  if (!csv) throw std::runtime_error("--out: cannot write '" + csv_path + "'");
+  csv << "# program: two_mass --sweep " << o.sweep_first << ' ' << o.sweep_last
+      << "\n# iterations: " << o.iterations << "\n# episodes: " << train.cols()
+      << "\n# ratio_test: " << (o.deterministic_ratio_test ? "deterministic" : "exploring")
+      << "\n# process_noise: " << o.noise.sigma << "\n# noise_seed: " << o.noise.seed
+      << "\n# jobs: " << jobs << "\n# untrained_cost: " << ec::g17(untrained)
+      << "\n# true_model_cost: " << ec::g17(true_model)
+      << "\n# it_50pct_gap, it_90pct_gap: first iteration whose accepted theta closes 50 %, 90 % "
+         "of the gap (-1: never)\n";
+  ec::write_sweep_csv_header(csv, np, w);
+  int failed = 0;
+  const auto start = std::chrono::steady_clock::now();
+  const auto rows = ec::run_sweep(
+      tasks, jobs,
+      [&](const ec::SweepTask& t) {
+        cli::Options one = o;  // each run single-threaded: the cores go to the runs in parallel
+        one.threads = 1;
+        one.seed = t.seed;
+        one.method = cli::method_name("--method", t.method, &one.rule);
+        Loop loop(env, make_mpc, train, loop_settings(one));
+        const std::string label = t.method + " s" + std::to_string(t.seed);
+        const auto r = loop.run(theta0(), [&](const Loop::Record& rec) {
+          if (!o.quiet)
+            std::fprintf(stderr, "%s\n", rmpc::rl::progress_line(rec, label.c_str()).c_str());
+        });
+        write_file(o.out + "/" + t.method + "_seed" + std::to_string(t.seed) + ".csv",
+                   [&](std::ostream& f) { write_run_csv(f, one, r); });
+        ec::SweepRow row = ec::make_row_at(t.method, t.seed, r, t50, t90, train.cols());
+        row.extra = {gap(row.final_cost)};
+        return row;
+      },
+      [&](const ec::SweepRow& row) {  // in seed order, one at a time
+        ec::write_sweep_csv_row(csv, row);
+        csv.flush();
+        if (!csv) throw std::runtime_error("writing '" + csv_path + "' failed");
+        std::printf(
+            "%-8s seed %llu  %s  final %.5f (gap closed %.1f %%)  best %.5f (it %d)  50 %%: it %d  "
+            "90 %%: it %d  %.1f s\n",
+            row.method.c_str(), (unsigned long long)row.seed, row.status.c_str(), row.final_cost,
+            row.extra[0], row.best_cost, row.best_iteration, row.it_5pct, row.it_1pct,
+            row.wall_seconds);
+        std::fflush(stdout);
+        if (!trained(row.status)) ++failed;
+      });
+  csv.close();
+  if (csv.fail()) throw std::runtime_error("writing '" + csv_path + "' failed");
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::snprintf(buf, sizeof buf, "%zu run(s) in %.1f s wall, %d at a time\n", rows.size(), wall,
+                jobs);
+  const auto summaries = ec::summarize(rows, o.methods, t90);
+  std::string summary =
+      buf + ec::summary_text(summaries, w,
+                             "over the " + std::to_string(train.cols()) + " training states");
+  // The gap is affine in the cost, so the median gap closed is the median cost's (+inf: -inf).
+  for (const auto& m : summaries) {
+    std::snprintf(buf, sizeof buf,
+                  "%s: median gap closed %.1f %%, worst %.1f %%; %d of %d runs close >= 90 %%\n",
+                  m.method.c_str(), gap(m.median_final), gap(m.worst_final), m.within, m.runs);
+    summary += buf;
+  }
+  write_file(o.out + "/sweep_summary.txt", [&](std::ostream& f) { f << summary; });
+  std::printf("%swrote %s, %s/sweep_summary.txt and one CSV per run in %s\n", summary.c_str(),
+              csv_path.c_str(), o.out.c_str(), o.out.c_str());
+  const std::string dat = o.out + "/sweep.dat", gp_path = o.out + "/sweep.gp",
+                    png = o.out + "/sweep_final_cost.png";
+  write_file(dat, [&](std::ostream& f) { ec::write_distribution_dat(f, rows, o.methods); });
+  const std::string title = "two_mass: final theta, seeds " + std::to_string(o.sweep_first) + ".." +
+                            std::to_string(o.sweep_last);
+  const std::string ylabel =
+      "deterministic cost of the final theta (" + std::to_string(train.cols()) + " states)";
+  const bool plotted = ec::plot_png(gp_path, png, [&](const char* terminal) {
+    write_file(gp_path, [&](std::ostream& gp) {
+      ec::write_distribution_gp(gp, terminal, dat, png, rows, o.methods, t90, title, ylabel,
+                                w.plot_label);
+    });
+  });
+  std::printf(plotted ? "wrote %s\n" : "gnuplot not found: skipped the plot %s\n", png.c_str());
+  if (failed > 0) {
+    std::fprintf(stderr, "two_mass: %d run(s) did not train (loop status above)\n", failed);
+    return 1;
+  }
+  return 0;
 }
 
 void usage() {
@@ -280,11 +436,20 @@ void usage() {
       "                [--quiet]                                     train, then the summary\n"
       "       two_mass --evaluate [--theta T1 .. T12] [--process-noise SIGMA] [--threads T]\n"
       "       two_mass --generate-states DIR    regenerate the training and test states\n"
+      "       two_mass --sweep FIRST LAST [--method M | --methods M1,M2,..] [--jobs J]\n"
+      "                [--out DIR] [--iterations K] [--episodes N] [--process-noise SIGMA]\n"
+      "                [--noise-seed S] [--ratio-test R] [--quiet]   one run per seed, summary\n"
       "methods: gd, tr-gd, qn, tr-qn (default), tr-bfgs, tr-gn (tr-gauss-newton), adam,\n"
       "gn-momentum. --iterations 1..100000 (40), --episodes 1..50 (the first N training states),\n"
       "--test-episodes 0..500 (the first N test states in the summary), --threads 1..1024 (1;\n"
       "results do not depend on it), --process-noise SIGMA >= 0 (0): Gaussian on v1, v2 per step.\n"
-      "theta = (k1, k2, c, 1/m1, 1/m2 corrections, Q diagonal (4), R diagonal (2), back-off).\n");
+      "theta = (k1, k2, c, 1/m1, 1/m2 corrections, Q diagonal (4), R diagonal (2), back-off).\n"
+      "--sweep FIRST LAST: seeds FIRST..LAST (inclusive, at most 10000) of each method, --jobs J\n"
+      "runs at a time (1..1024, default one per core), each on one thread: a row equals the\n"
+      "single run with that seed. --out DIR (two_mass_sweep): sweep.csv (per run: final cost,\n"
+      "gap closed, iterations to 50 %% and 90 %% of the gap), sweep_summary.txt (median and worst\n"
+      "final cost, median gap closed, runs closing >= 90 %%), one history CSV per run, sweep.dat,\n"
+      "sweep.gp, sweep_final_cost.png. gap = (untrained - final) / (untrained - true model).\n");
 }
 
 }  // namespace
@@ -306,6 +471,7 @@ int main(int argc, char** argv) {
     const States train = read_states(TWO_MASS_DATA_DIR "/train_states.csv");
     const States test = read_states(TWO_MASS_DATA_DIR "/test_states.csv").leftCols(o.test_episodes);
     if (o.mode == cli::Mode::evaluate) return run_evaluate(o, train, test);
+    if (o.mode == cli::Mode::sweep) return run_sweep(o, train);
     return run_train(o, train, test);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "two_mass: %s\n", e.what());

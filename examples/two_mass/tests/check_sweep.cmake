@@ -1,16 +1,23 @@
-# ctests of --sweep (tiny settings: seconds, not the study).
+# ctests of --sweep (tiny settings: seconds, not the study; the single runs compare with the
+# smoke step's sweep rather than running one more, which keeps each step short under ASan).
 #   STEP=smoke: --sweep 0 1 --jobs 2 writes sweep.csv with exactly 2 rows (seeds 0, 1 in that
 #     order) carrying the gap closed, sweep_summary.txt, the plot's .dat and .gp, and one history
 #     CSV per run, and prints the gap summary.
-#   STEP=single: each row's final_cost of a 2-seed sweep on 2 threads equals, digit for digit in
-#     %.17g, what the single run with that seed prints: a sweep row is the run alone.
+#   STEP=single (after smoke, same DIR): each row's final_cost of that 2-seed sweep on 2 threads
+#     equals, digit for digit in %.17g, what the single run with that seed prints: a sweep row
+#     is the run alone.
 # cmake -DEXE=<two_mass> -DDIR=<scratch dir> -DSTEP=smoke|single -P check_sweep.cmake
-set(tiny --method tr-qn --episodes 2 --quiet)  # both seeds move away from theta0 here
-file(REMOVE_RECURSE ${DIR})
-execute_process(COMMAND ${EXE} --sweep 0 1 --jobs 2 --iterations 3 ${tiny} --out ${DIR}
-                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out TIMEOUT 100)
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "two_mass --sweep 0 1 failed (${rc}):\n${out}")
+set(tiny --method tr-qn --iterations 3 --episodes 2 --quiet)  # both seeds leave theta0 here
+if(NOT STEP MATCHES "^(smoke|single)$")
+  message(FATAL_ERROR "check_sweep.cmake: STEP must be smoke or single")
+endif()
+if(STEP STREQUAL "smoke")
+  file(REMOVE_RECURSE ${DIR})
+  execute_process(COMMAND ${EXE} --sweep 0 1 --jobs 2 ${tiny} --out ${DIR}
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out TIMEOUT 100)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "two_mass --sweep 0 1 failed (${rc}):\n${out}")
+  endif()
 endif()
 file(STRINGS ${DIR}/sweep.csv rows REGEX "^tr-qn,")
 list(LENGTH rows n)
@@ -36,9 +43,9 @@ if(STEP STREQUAL "smoke")
     message(FATAL_ERROR "--sweep printed no gap summary:\n${out}")
   endif()
   message(STATUS "${out}\nsweep.csv:\n${first}\n${second}")
-elseif(STEP STREQUAL "single")
+else()  # single
   foreach(seed 0 1)
-    execute_process(COMMAND ${EXE} --seed ${seed} --threads 1 --iterations 3 ${tiny} --test-episodes 0
+    execute_process(COMMAND ${EXE} --seed ${seed} --threads 1 ${tiny} --test-episodes 0
                     RESULT_VARIABLE rc OUTPUT_VARIABLE single_out ERROR_VARIABLE err TIMEOUT 100)
     if(NOT rc EQUAL 0)
       message(FATAL_ERROR "two_mass --seed ${seed} failed (${rc}):\n${single_out}${err}")
@@ -55,6 +62,4 @@ elseif(STEP STREQUAL "single")
     endif()
     message(STATUS "seed ${seed}: final cost ${single} in both")
   endforeach()
-else()
-  message(FATAL_ERROR "check_sweep.cmake: STEP must be smoke or single")
 endif()

@@ -6,6 +6,7 @@
 #     %.17g, what the single run with that seed (--threads 1) prints: a sweep row is the run
 #     alone (determinism).
 # cmake -DEXE=<linear_2d> -DDIR=<scratch dir> -DSTEP=smoke|single -P check_sweep.cmake
+include(${CMAKE_CURRENT_LIST_DIR}/../common/check_sweep_rows.cmake)
 set(tiny --method tr-qn --episodes 4 --critic-epochs 3 --first-epochs 5 --quiet)
 if(STEP STREQUAL "smoke")
   file(REMOVE_RECURSE ${DIR})
@@ -42,24 +43,8 @@ elseif(STEP STREQUAL "single")
     message(FATAL_ERROR "linear_2d --sweep 0 1 failed (${rc}):\n${out}")
   endif()
   file(STRINGS ${DIR}/sweep.csv rows REGEX "^tr-qn,")
-  foreach(seed 0 1)
-    execute_process(COMMAND ${EXE} --seed ${seed} --threads 1 --iterations 5 ${tiny}
-                    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-    if(NOT rc EQUAL 0)
-      message(FATAL_ERROR "linear_2d --seed ${seed} failed (${rc}):\n${out}${err}")
-    endif()
-    if(NOT out MATCHES "final theta \\(status [a-z_]+\\): deterministic cost ([^\n]+)\n")
-      message(FATAL_ERROR "linear_2d --seed ${seed} printed no final cost:\n${out}")
-    endif()
-    set(single "${CMAKE_MATCH_1}")
-    list(GET rows ${seed} row)
-    string(REPLACE "," ";" fields "${row}")
-    list(GET fields 3 swept)  # method,seed,status,final_cost,...
-    if(NOT swept STREQUAL single)
-      message(FATAL_ERROR "seed ${seed}: sweep final_cost ${swept}, single run ${single}")
-    endif()
-    message(STATUS "seed ${seed}: final cost ${single} in both")
-  endforeach()
+  rmpc_check_sweep_rows("${rows}" "final theta \\(status [a-z_]+\\): deterministic cost ([^\n]+)\n"
+                        --iterations 5 ${tiny})
 else()
   message(FATAL_ERROR "check_sweep.cmake: STEP must be smoke or single")
 endif()

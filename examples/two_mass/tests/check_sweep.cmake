@@ -7,6 +7,7 @@
 #     equals, digit for digit in %.17g, what the single run with that seed prints: a sweep row
 #     is the run alone.
 # cmake -DEXE=<two_mass> -DDIR=<scratch dir> -DSTEP=smoke|single -P check_sweep.cmake
+include(${CMAKE_CURRENT_LIST_DIR}/../../common/check_sweep_rows.cmake)
 set(tiny --method tr-qn --iterations 3 --episodes 2 --quiet)  # both seeds leave theta0 here
 if(NOT STEP MATCHES "^(smoke|single)$")
   message(FATAL_ERROR "check_sweep.cmake: STEP must be smoke or single")
@@ -44,22 +45,6 @@ if(STEP STREQUAL "smoke")
   endif()
   message(STATUS "${out}\nsweep.csv:\n${first}\n${second}")
 else()  # single
-  foreach(seed 0 1)
-    execute_process(COMMAND ${EXE} --seed ${seed} --threads 1 ${tiny} --test-episodes 0
-                    RESULT_VARIABLE rc OUTPUT_VARIABLE single_out ERROR_VARIABLE err TIMEOUT 100)
-    if(NOT rc EQUAL 0)
-      message(FATAL_ERROR "two_mass --seed ${seed} failed (${rc}):\n${single_out}${err}")
-    endif()
-    if(NOT single_out MATCHES "final theta, the loop's deterministic training cost: ([^\n]+)\n")
-      message(FATAL_ERROR "two_mass --seed ${seed} printed no final cost:\n${single_out}")
-    endif()
-    set(single "${CMAKE_MATCH_1}")
-    list(GET rows ${seed} row)
-    string(REPLACE "," ";" fields "${row}")
-    list(GET fields 3 swept)  # method,seed,status,final_cost,...
-    if(NOT swept STREQUAL single)
-      message(FATAL_ERROR "seed ${seed}: sweep final_cost ${swept}, single run ${single}")
-    endif()
-    message(STATUS "seed ${seed}: final cost ${single} in both")
-  endforeach()
+  rmpc_check_sweep_rows("${rows}" "final theta, the loop's deterministic training cost: ([^\n]+)\n"
+                        ${tiny} --test-episodes 0)
 endif()

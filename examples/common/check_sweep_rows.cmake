@@ -9,7 +9,7 @@ function(rmpc_check_sweep_rows rows final_regex)
   get_filename_component(exe_name ${EXE} NAME)
   foreach(seed 0 1)
     execute_process(COMMAND ${EXE} --seed ${seed} --threads 1 ${ARGN}
-                    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 100)
+                    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
     if(NOT rc EQUAL 0)
       message(FATAL_ERROR "${exe_name} --seed ${seed} failed (${rc}):\n${out}${err}")
     endif()

@@ -20,6 +20,7 @@
 
 #include "rmpc/mpc/autodiff.hpp"
 #include "rmpc/mpc/condensing.hpp"
+#include "rmpc/mpc/detail/lq_mpc_compiled.hpp"
 #include "rmpc/mpc/model.hpp"
 #include "rmpc/mpc/policy_result.hpp"
 #include "rmpc/qp/dense_solver.hpp"
@@ -166,7 +167,7 @@ class LqMpc {
   template <typename DerivedS>
   void evaluate(const Eigen::MatrixBase<DerivedS>& s, const PolicyRequest& request, Result& out) {
     take_state(s, "LqMpc::evaluate");
-    evaluate_impl(s_, request, false, out);
+    detail::LqMpcPolicy<LqMpc>::evaluate(*this, s_, request, false, out);
   }
   template <typename DerivedS, typename DerivedG>
   void evaluate(const Eigen::MatrixBase<DerivedS>& s, const PolicyRequest& request,
@@ -176,7 +177,7 @@ class LqMpc {
     if (!extra_g.allFinite())
       throw std::invalid_argument("LqMpc::evaluate: extra_g has NaN/Inf entries");
     detail::assign_checked(extra_, extra_g);
-    evaluate_impl(s_, request, true, out);
+    detail::LqMpcPolicy<LqMpc>::evaluate(*this, s_, request, true, out);
   }
 
   /// Q_theta(s, a): optimal MPC cost with u_0 = a (equality row; separate solver so that the
@@ -187,7 +188,7 @@ class LqMpc {
     check_vector(a, sizes_.nu, "LqMpc::q_value", "a", "nu");
     if (!a.allFinite()) throw std::invalid_argument("LqMpc::q_value: a has NaN/Inf entries");
     detail::assign_checked(a_, a);
-    return q_value_impl();
+    return detail::LqMpcPolicy<LqMpc>::q_value(*this);
   }
 
   /// Cost of the input sequence u (N nu entries) from s under the model at the current theta
@@ -198,7 +199,7 @@ class LqMpc {
                  Eigen::MatrixBase<DerivedX>& x) const {
     check_vector(s, sizes_.nx, "LqMpc::rollout", "s", "nx");
     check_vector(u, sizes_.horizon * sizes_.nu, "LqMpc::rollout", "u", "horizon * nu");
-    resize_if_possible(x, sizes_.nx, sizes_.horizon + 1);
+    detail::resize_if_possible(x, sizes_.nx, sizes_.horizon + 1);
     if (x.rows() != sizes_.nx || x.cols() != sizes_.horizon + 1)
       throw std::invalid_argument("LqMpc::rollout: x is " + std::to_string(x.rows()) + "x" +
                                   std::to_string(x.cols()) +
@@ -208,6 +209,15 @@ class LqMpc {
   }
 
  private:
+  // The heavy members, reached through detail/lq_mpc_compiled.hpp (compiled once per program).
+  template <typename, typename>
+  friend struct detail::LqMpcConstruct;
+  template <typename>
+  friend struct detail::LqMpcSetup;
+  template <typename>
+  friend struct detail::LqMpcPolicy;
+  template <typename Model>
+  void construct_impl(const Model& model);
   qp::Status set_parameters_checked(const VectorTheta& theta_in);
   QResult q_value_impl();
   using ThetaDerivatives = qp::ProblemDerivatives<Scalar, NZ, Eigen::Dynamic, M>;
@@ -222,19 +232,6 @@ class LqMpc {
                                   std::to_string(v.rows()) + "x" + std::to_string(v.cols()) +
                                   ", expected a vector of " + what + " = " + std::to_string(n) +
                                   " entries");
-  }
-
-  template <typename Derived>
-  static void resize_if_possible(Eigen::MatrixBase<Derived>& x, Eigen::Index rows,
-                                 Eigen::Index cols) {
-    if constexpr (std::is_base_of_v<Eigen::PlainObjectBase<Derived>, Derived>) {
-      constexpr int R = Derived::RowsAtCompileTime, C = Derived::ColsAtCompileTime;
-      if ((R == Eigen::Dynamic || R == rows) && (C == Eigen::Dynamic || C == cols) &&
-          (x.rows() != rows || x.cols() != cols))
-        x.derived().resize(rows, cols);
-    } else {
-      (void)x, (void)rows, (void)cols;
-    }
   }
 
   // Checks the size of s (before any conversion to VectorX) and copies it into s_.

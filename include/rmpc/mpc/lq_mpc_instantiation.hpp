@@ -17,24 +17,24 @@
 //   // my_mpc_policy.cpp: #include "my_mpc.hpp"  RMPC_LQ_MPC_INSTANTIATE_POLICY(MyMpc)
 //
 // MPC must name an LqMpc specialization without commas (a type alias); MODEL is the functor
-// type passed to the constructor. Use the macros at namespace scope outside any namespace
-// (explicit instantiations of a class member must be written in an enclosing namespace of the
-// class template; the global namespace encloses every namespace).
+// type passed to the constructor. The macros instantiate class templates of
+// rmpc/mpc/detail/lq_mpc_compiled.hpp (standard C++ with an alias, unlike an explicit
+// instantiation of a member of MyMpc). Use them at namespace scope outside any namespace (an
+// explicit instantiation must be written in a namespace enclosing its template; the global
+// namespace encloses every namespace).
 #pragma once
 
 #include "rmpc/mpc/lq_mpc.hpp"
 
-/// The members compiled by RMPC_LQ_MPC_INSTANTIATE_SETUP, as explicit instantiation
-/// declarations (`extern template`) or definitions (`template`, KEYWORD empty).
-#define RMPC_DETAIL_LQ_MPC_SETUP_MEMBERS(KEYWORD, MPC, MODEL)                                   \
-  KEYWORD template MPC::LqMpc(const MODEL&, const ::rmpc::mpc::LqSizes&, const MPC::Settings&); \
-  KEYWORD template ::rmpc::qp::Status MPC::set_parameters_checked(const MPC::VectorTheta&);
+/// The members compiled by RMPC_LQ_MPC_INSTANTIATE_SETUP and _POLICY, as explicit instantiation
+/// declarations (`extern template`) or definitions (`template`, KEYWORD empty) of the class
+/// templates of rmpc/mpc/detail/lq_mpc_compiled.hpp, which may name MPC by an alias.
+#define RMPC_DETAIL_LQ_MPC_SETUP_MEMBERS(KEYWORD, MPC, MODEL)              \
+  KEYWORD template struct ::rmpc::mpc::detail::LqMpcConstruct<MPC, MODEL>; \
+  KEYWORD template struct ::rmpc::mpc::detail::LqMpcSetup<MPC>;
 
-/// The members compiled by RMPC_LQ_MPC_INSTANTIATE_POLICY.
-#define RMPC_DETAIL_LQ_MPC_POLICY_MEMBERS(KEYWORD, MPC)                                            \
-  KEYWORD template void MPC::evaluate_impl(const MPC::VectorX&, const ::rmpc::mpc::PolicyRequest&, \
-                                           bool, MPC::Result&);                                    \
-  KEYWORD template MPC::QResult MPC::q_value_impl();
+#define RMPC_DETAIL_LQ_MPC_POLICY_MEMBERS(KEYWORD, MPC) \
+  KEYWORD template struct ::rmpc::mpc::detail::LqMpcPolicy<MPC>;
 
 /// In the header that names the type: its heavy members are compiled in other files.
 #define RMPC_LQ_MPC_EXTERN(MPC, MODEL)                 \

@@ -153,6 +153,20 @@ void assign_checked(Dst&& dst, const Src& src) {
         "assign_checked: compile-time sizes differ");  // unreachable after the caller's check
   }
 }
+
+/// Resizes a resizable x (a plain matrix whose compile-time sizes allow rows x cols) to
+/// rows x cols; leaves any other x as it is, for the caller's size check to report.
+template <typename Derived>
+void resize_if_possible(Eigen::MatrixBase<Derived>& x, Eigen::Index rows, Eigen::Index cols) {
+  if constexpr (std::is_base_of_v<Eigen::PlainObjectBase<Derived>, Derived>) {
+    constexpr int R = Derived::RowsAtCompileTime, C = Derived::ColsAtCompileTime;
+    if ((R == Eigen::Dynamic || R == rows) && (C == Eigen::Dynamic || C == cols) &&
+        (x.rows() != rows || x.cols() != cols))
+      x.derived().resize(rows, cols);
+  } else {
+    (void)x, (void)rows, (void)cols;
+  }
+}
 }  // namespace detail
 
 /// The order of the condensed QP's inequality rows, written once: condense(),

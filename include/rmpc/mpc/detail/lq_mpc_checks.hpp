@@ -30,7 +30,7 @@ qp::Status LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::set_parameters(
   // A copy: theta may alias theta_, which allocate() resets.
   VectorTheta theta_in(sizes_.np);
   detail::assign_checked(theta_in, theta);
-  return set_parameters_checked(theta_in);
+  return detail::LqMpcSetup<LqMpc>::set_parameters(*this, theta_in);
 }
 
 template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS, int MaxOrder>

@@ -183,7 +183,7 @@ void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::exploration_cost(
   check_vector(d, sizes_.nu, "LqMpc::exploration_cost", "d", "nu");
   auto& out =
       const_cast<Eigen::MatrixBase<DerivedOut>&>(out_);  // Eigen's idiom for writable temporaries
-  resize_if_possible(out, num_variables(), 1);
+  detail::resize_if_possible(out, num_variables(), 1);
   check_vector(out, num_variables(), "LqMpc::exploration_cost", "out", "num_variables()");
   out.setZero();
   out.head(sizes_.nu) = d;

@@ -21,13 +21,7 @@ template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS, int Ma
 template <typename Model>
 LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::LqMpc(const Model& model, const LqSizes& sizes,
                                                       const Settings& settings)
-    : settings_(settings),
-      sizes_(sizes),
-      model_value_(detail::model_function<decltype(model_value_)>(model)),
-      model_ad1_(detail::model_function<decltype(model_ad1_)>(model)),
-      model_ad2_(detail::model_function<decltype(model_ad2_)>(model)),
-      solver_(settings.qp),
-      fixed_solver_(settings.qp) {
+    : settings_(settings), sizes_(sizes), solver_(settings.qp), fixed_solver_(settings.qp) {
   // The first error a user sees for a wrong functor (model.hpp, "How theta enters").
   constexpr bool value_ok = detail::is_model_for<Model, Scalar, NP, NX, NU, NC>;
   static_assert(value_ok,
@@ -41,6 +35,17 @@ LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::LqMpc(const Model& model, const 
                 "double: write it as `template <class T> void operator()(const "
                 "Eigen::Matrix<T, NP, 1>& theta, rmpc::mpc::LqData<T, NX, NU, NC>& out) const` "
                 "(LqMpc evaluates it with Eigen::AutoDiffScalar for the theta-derivatives)");
+  detail::LqMpcConstruct<LqMpc, Model>::construct(*this, model);
+}
+
+// The constructor's work after its compile-time checks: the model as std::function in values
+// and AutoDiffScalar (instantiates the user's functor in each), sizes, settings, allocation.
+template <typename Scalar, int NX, int NU, int N, int NP, int NC, int NS, int MaxOrder>
+template <typename Model>
+void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::construct_impl(const Model& model) {
+  model_value_ = detail::model_function<decltype(model_value_)>(model);
+  model_ad1_ = detail::model_function<decltype(model_ad1_)>(model);
+  model_ad2_ = detail::model_function<decltype(model_ad2_)>(model);
   check_sizes();
   settings_.validate();
   if (settings_.derivative_order > MaxOrder)
@@ -289,10 +294,11 @@ void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::extract_second(const Conden
       const bool pair_H = detail::take_second(qp.H, i, j, dX_.d2H[ij]);
       dX_.d2H[ij] = (Scalar(0.5) * (dX_.d2H[ij] + dX_.d2H[ij].transpose())).eval();
       const bool pair_C = detail::take_second(qp.C, i, j, dX_.d2C[ij]);
-      const bool pair_g =
-          detail::take_second(qp.G, i, j, d2G_[ij]) | detail::take_second(qp.g0, i, j, d2g0_[ij]);
-      const bool pair_d =
-          detail::take_second(qp.D, i, j, d2D_[ij]) | detail::take_second(qp.d0, i, j, d2d0_[ij]);
+      // Both halves are taken (each fills its output), so no short-circuit between them.
+      const bool pair_G = detail::take_second(qp.G, i, j, d2G_[ij]);
+      const bool pair_g = detail::take_second(qp.g0, i, j, d2g0_[ij]) || pair_G;
+      const bool pair_D = detail::take_second(qp.D, i, j, d2D_[ij]);
+      const bool pair_d = detail::take_second(qp.d0, i, j, d2d0_[ij]) || pair_D;
       any_H |= pair_H, any_C |= pair_C, has_d2g_ |= pair_g, has_d2d_ |= pair_d;
       // Pairs with no second derivative at all (e.g. the paper's b_theta and back-off
       // parameters) are skipped per state and in the sensitivities.

@@ -38,6 +38,8 @@ struct Options {
   int threads = 1;
   ProcessNoise noise;
   bool deterministic_ratio_test = false;  ///< LoopSettings::ratio_test_cost (default: exploring)
+  bool has_sigma = false;                 ///< --sigma given (else the library's default)
+  double sigma = 0;                       ///< LoopSettings::exploration.sigma
   std::string csv, json, generate_dir;
   bool has_theta = false;
   Theta theta = theta0();
@@ -180,6 +182,10 @@ inline Options parse(int argc, char** argv) {
       if (o.noise.sigma < 0) throw UsageError(f + ": expected a number >= 0, got '" + v + "'");
     } else if (f == "--noise-seed") {
       o.noise.seed = parse_u64(f, v);
+    } else if (f == "--sigma") {
+      o.sigma = parse_real(f, v);
+      if (!(o.sigma > 0)) throw UsageError(f + ": expected a number > 0, got '" + v + "'");
+      o.has_sigma = true;
     } else if (f == "--ratio-test") {
       if (v != "exploring" && v != "deterministic")
         throw UsageError(f + ": expected exploring or deterministic, got '" + v + "'");
@@ -226,8 +232,8 @@ inline Options parse(int argc, char** argv) {
       throw UsageError(std::string(f) + " has no effect without --sweep");
   if (sweep && o.methods.empty()) o.methods.push_back(o.method);
   const bool train = o.mode == Mode::train || sweep;
-  for (const char* f :
-       {"--method", "--iterations", "--episodes", "--seed", "--csv", "--json", "--ratio-test"})
+  for (const char* f : {"--method", "--iterations", "--episodes", "--seed", "--csv", "--json",
+                        "--ratio-test", "--sigma"})
     if (!train && seen.count(f))
       throw UsageError(std::string(f) + " has no effect without training");
   if (o.mode != Mode::evaluate && o.has_theta)

@@ -2,6 +2,7 @@
 // test vectors, the second-order row/diagonal, condensing against a rollout, Q(s, a),
 // exploration cost, warm start and dynamic sizes.
 #include "rmpc/mpc/lq_mpc.hpp"
+#include "rmpc/rl/exploration.hpp"
 
 #include "../examples/linear_2d/paper_model.hpp"
 #include "rmpc_catch.hpp"
@@ -187,6 +188,32 @@ TEST_CASE("Exploration cost d (u0 - u1) shifts u0 against the sign of d", "[lq_m
   const auto& r = mpc.evaluate(s, rmpc::mpc::PolicyRequest{}, extra);
   REQUIRE(r.ok());
   CHECK(r.u0(0) < u_plain - 1e-3);
+}
+
+TEST_CASE("Action-scaled exploration moves the unconstrained u0 by exactly eps", "[lq_mpc]") {
+  // rl/exploration.hpp, ExplorationScale::action: d = T eps, with T from H at theta, moves the
+  // minimiser's u0 by eps when no row is active (here: a state near the origin), at any theta.
+  for (const auto& theta : {linear_2d::theta0(), linear_2d::theta_true()}) {
+    PaperMpc mpc(PaperModel{});
+    mpc.set_parameters(theta);
+    Eigen::Matrix<double, 1, 1> map;
+    REQUIRE(rmpc::rl::action_exploration_map(mpc, map));
+    const Eigen::Vector2d s(0.2, 0.05);
+    const auto plain = mpc.evaluate(s);
+    REQUIRE(plain.ok());
+    REQUIRE((plain.row_state.array() == rmpc::qp::RowState::inactive).all());
+    const double u_plain = plain.u0(0);
+    for (double eps : {0.05, -0.1}) {
+      Eigen::Matrix<double, 10, 1> extra;
+      mpc.exploration_cost(map * eps, extra);
+      const auto& r = mpc.evaluate(s, rmpc::mpc::PolicyRequest{}, extra);
+      REQUIRE(r.ok());
+      REQUIRE((r.row_state.array() == rmpc::qp::RowState::inactive).all());
+      CHECK(r.u0(0) - u_plain == Approx(eps).margin(1e-12));
+    }
+    // In cost units the same d would move u0 by a theta-dependent amount: T is not 1.
+    CHECK(std::abs(map(0, 0)) > 0.2);
+  }
 }
 
 TEST_CASE("Warm and cold starts give the same policy along a closed loop", "[lq_mpc]") {

@@ -200,6 +200,10 @@ inline Options parse(int argc, const char* const* argv,
       o.shrink_from_step = parse_01(f, v);
     } else if (f == "--refit-on-reject") {
       o.refit_on_reject = parse_01(f, v);
+    } else if (f == "--exploration-scale") {
+      o.exploration_scale = v == "cost" ? 0 : v == "action" ? 1 : -2;
+      if (o.exploration_scale == -2)
+        throw UsageError("--exploration-scale: expected cost or action, got " + quoted(v));
     } else if (f == "--ratio-test") {
       o.ratio_test = v == "exploring" ? 0 : v == "deterministic" ? 1 : -2;
       if (o.ratio_test == -2)

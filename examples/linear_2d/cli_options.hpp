@@ -92,6 +92,7 @@ struct Options {
   bool paper_preset =
       false;            // --preset paper: rmpc::rl::paper_loop_settings (flags given still apply)
   int ratio_test = -1;  // <0: the LoopSettings default; 0 exploring batch, 1 deterministic batch
+  int exploration_scale = -1;  // <0: the LoopSettings default; 0 cost, 1 action
   int seeds = 3;
   std::string json, csv, out = "linear_2d_results";
   std::string checkpoint;  // --checkpoint: the run's state, rewritten after every iteration

@@ -125,6 +125,9 @@ rmpc::rl::LoopSettings<double> loop_settings(const Options& o, rmpc::optim::Upda
     s.optimizer.trust_region.shrink_from_step_length = o.shrink_from_step != 0;
   if (o.exploration_floor >= 0) s.exploration.floor = o.exploration_floor;
   if (o.sigma >= 0) s.exploration.sigma = o.sigma;
+  if (o.exploration_scale >= 0)
+    s.exploration.scale = o.exploration_scale == 1 ? rmpc::rl::ExplorationScale::action
+                                                   : rmpc::rl::ExplorationScale::cost;
   return s;
 }
 
@@ -669,6 +672,8 @@ void usage(std::FILE* to) {
       "250)\n"
       "  --exploration-floor F   in [0, 1] (default 0.01)\n"
       "  --sigma S               > 0 (default 0.1)\n"
+      "  --exploration-scale cost|action  what sigma measures: the cost d (default) or the\n"
+      "                          change of the input u0 it causes (rl/exploration.hpp)\n"
       "  --crn off|on|tr         common random numbers (default tr: trust-region rules only)\n"
       "  --float-critic 0|1      (default 1)            --shrink-from-step 0|1 (default 0)\n"
       "  --refit-on-reject 0|1   (default 1)            --restart 0|1        (default 1)\n"

@@ -157,6 +157,7 @@ inline Settings settings_record(const cli::Options& o, const rmpc::rl::LoopSetti
   r.push_back({"exploration_decay", num(s.exploration.decay), false});
   r.push_back({"exploration_floor", num(s.exploration.floor), false});
   r.push_back({"sigma", num(s.exploration.sigma), false});
+  r.push_back({"exploration_scale", rmpc::rl::to_string(s.exploration.scale), true});
   r.push_back({"crn", to_string(s.common_random_numbers), true});
   r.push_back({"float_critic", flag(s.float_critic), false});
   r.push_back({"refit_on_reject", flag(s.refit_on_reject), false});

@@ -40,6 +40,7 @@ struct Options {
   bool deterministic_ratio_test = false;  ///< LoopSettings::ratio_test_cost (default: exploring)
   bool has_sigma = false;                 ///< --sigma given (else the library's default)
   double sigma = 0;                       ///< LoopSettings::exploration.sigma
+  bool action_scale = false;  ///< LoopSettings::exploration.scale action (default: cost)
   std::string csv, json, generate_dir;
   bool has_theta = false;
   Theta theta = theta0();
@@ -186,6 +187,10 @@ inline Options parse(int argc, char** argv) {
       o.sigma = parse_real(f, v);
       if (!(o.sigma > 0)) throw UsageError(f + ": expected a number > 0, got '" + v + "'");
       o.has_sigma = true;
+    } else if (f == "--exploration-scale") {
+      if (v != "cost" && v != "action")
+        throw UsageError(f + ": expected cost or action, got '" + v + "'");
+      o.action_scale = v == "action";
     } else if (f == "--ratio-test") {
       if (v != "exploring" && v != "deterministic")
         throw UsageError(f + ": expected exploring or deterministic, got '" + v + "'");
@@ -233,7 +238,7 @@ inline Options parse(int argc, char** argv) {
   if (sweep && o.methods.empty()) o.methods.push_back(o.method);
   const bool train = o.mode == Mode::train || sweep;
   for (const char* f : {"--method", "--iterations", "--episodes", "--seed", "--csv", "--json",
-                        "--ratio-test", "--sigma"})
+                        "--ratio-test", "--sigma", "--exploration-scale"})
     if (!train && seen.count(f))
       throw UsageError(std::string(f) + " has no effect without training");
   if (o.mode != Mode::evaluate && o.has_theta)

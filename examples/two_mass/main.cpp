@@ -141,6 +141,7 @@ rmpc::rl::LoopSettings<double> loop_settings(const cli::Options& o) {
   s.optimizer = rmpc::optim::paper_settings<double>(o.rule);
   if (o.deterministic_ratio_test) s.ratio_test_cost = rmpc::rl::RatioTestCost::deterministic_batch;
   if (o.has_sigma) s.exploration.sigma = o.sigma;
+  if (o.action_scale) s.exploration.scale = rmpc::rl::ExplorationScale::action;
   return s;
 }
 
@@ -225,9 +226,10 @@ int run_evaluate(const cli::Options& o, const States& train, const States& test)
 void write_run_csv(std::ostream& csv, const cli::Options& o, const Loop::Result& r) {
   csv << "# program: two_mass\n# method: " << o.method << "\n# seed: " << o.seed
       << "\n# ratio_test: " << (o.deterministic_ratio_test ? "deterministic" : "exploring")
-      << "\n# sigma: " << sigma_of(o) << "\n# process_noise: " << o.noise.sigma
-      << "\n# noise_seed: " << o.noise.seed << "\n# status: " << rmpc::rl::to_string(r.status)
-      << "\n";
+      << "\n# sigma: " << sigma_of(o)
+      << "\n# exploration_scale: " << (o.action_scale ? "action" : "cost")
+      << "\n# process_noise: " << o.noise.sigma << "\n# noise_seed: " << o.noise.seed
+      << "\n# status: " << rmpc::rl::to_string(r.status) << "\n";
   rmpc::rl::write_history_csv(csv, r);
 }
 
@@ -276,8 +278,9 @@ int run_train(const cli::Options& o, const States& all_train, const States& test
   settings << "\"program\": \"two_mass\", \"method\": \"" << o.method << "\", \"seed\": " << o.seed
            << ", \"iterations\": " << o.iterations << ", \"episodes\": " << train.cols()
            << ", \"ratio_test\": \"" << (o.deterministic_ratio_test ? "deterministic" : "exploring")
-           << "\", \"sigma\": " << sigma_of(o) << ", \"process_noise\": " << o.noise.sigma
-           << ", \"noise_seed\": " << o.noise.seed;
+           << "\", \"sigma\": " << sigma_of(o) << ", \"exploration_scale\": \""
+           << (o.action_scale ? "action" : "cost") << "\""
+           << ", \"process_noise\": " << o.noise.sigma << ", \"noise_seed\": " << o.noise.seed;
   if (json.is_open()) {
     // JSON has no NaN: the numbers line is written only where every cost is finite.
     rmpc::rl::write_summary_json(
@@ -353,9 +356,10 @@ int run_sweep(const cli::Options& o, const States& all_train) {
   csv << "# program: two_mass --sweep " << o.sweep_first << ' ' << o.sweep_last
       << "\n# iterations: " << o.iterations << "\n# episodes: " << train.cols()
       << "\n# ratio_test: " << (o.deterministic_ratio_test ? "deterministic" : "exploring")
-      << "\n# sigma: " << sigma_of(o) << "\n# process_noise: " << o.noise.sigma
-      << "\n# noise_seed: " << o.noise.seed << "\n# jobs: " << jobs
-      << "\n# untrained_cost: " << ec::g17(untrained)
+      << "\n# sigma: " << sigma_of(o)
+      << "\n# exploration_scale: " << (o.action_scale ? "action" : "cost")
+      << "\n# process_noise: " << o.noise.sigma << "\n# noise_seed: " << o.noise.seed
+      << "\n# jobs: " << jobs << "\n# untrained_cost: " << ec::g17(untrained)
       << "\n# true_model_cost: " << ec::g17(true_model)
       << "\n# it_50pct_gap, it_90pct_gap: first iteration whose accepted theta closes 50 %, 90 % "
          "of the gap (-1: never)\n";
@@ -439,20 +443,22 @@ void usage() {
   std::printf(
       "usage: two_mass [--method M] [--iterations K] [--episodes N] [--seed S] [--threads T]\n"
       "                [--process-noise SIGMA] [--noise-seed S] [--test-episodes N]\n"
-      "                [--ratio-test exploring|deterministic] [--sigma S] [--csv FILE]\n"
+      "                [--ratio-test exploring|deterministic] [--sigma S]\n"
+      "                [--exploration-scale cost|action] [--csv FILE]\n"
       "                [--json FILE] [--quiet]                       train, then the summary\n"
       "       two_mass --evaluate [--theta T1 .. T12] [--process-noise SIGMA] [--threads T]\n"
       "       two_mass --generate-states DIR    regenerate the training and test states\n"
       "       two_mass --sweep FIRST LAST [--method M | --methods M1,M2,..] [--jobs J]\n"
       "                [--out DIR] [--iterations K] [--episodes N] [--process-noise SIGMA]\n"
-      "                [--noise-seed S] [--ratio-test R] [--sigma S] [--quiet]\n"
+      "                [--noise-seed S] [--ratio-test R] [--sigma S]\n"
+      "                [--exploration-scale cost|action] [--quiet]\n"
       "                                                  one run per seed, summary\n"
       "methods: gd, tr-gd, qn, tr-qn (default), tr-bfgs, tr-gn (tr-gauss-newton), adam,\n"
       "gn-momentum. --iterations 1..100000 (40), --episodes 1..50 (the first N training states),\n"
       "--test-episodes 0..500 (the first N test states in the summary), --threads 1..1024 (1;\n"
       "results do not depend on it), --process-noise SIGMA >= 0 (0): Gaussian on v1, v2 per step.\n"
-      "--sigma S > 0 (the library's 0.1): exploration, in cost units (moves F by about S / (2 "
-      "R)).\n"
+      "--sigma S > 0 (the library's 0.1): exploration, in cost units (moves F by about\n"
+      "S / (2 R)), or with --exploration-scale action the std of the change of F it causes.\n"
       "theta = (k1, k2, c, 1/m1, 1/m2 corrections, Q diagonal (4), R diagonal (2), back-off).\n"
       "--sweep FIRST LAST: seeds FIRST..LAST (inclusive, at most 10000) of each method, --jobs J\n"
       "runs at a time (1..1024, default one per core), each on one thread: a row equals the\n"

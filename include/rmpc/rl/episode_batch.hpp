@@ -49,14 +49,17 @@ class EpisodeBatch {
   }
 
   /// Episodes with exploration: at each step, with probability eps, the MPC gets the extra
-  /// cost d'(u0 - u1) (d ~ N(0, sigma^2) per input); episode e draws from a std::mt19937_64
-  /// seeded by episode_seed(e). common_random_numbers: d is drawn at every step, explored or
-  /// not, so step k of episode e sees the same (uniform, d) whatever eps and the earlier
-  /// decisions were. Returns the episodes in initial-state order (valid until the next call).
+  /// cost d'(u0 - u1) (d ~ N(0, sigma^2) per input, or d = d_map x with x ~ N(0, sigma^2) when
+  /// d_map, nu x nu, is given: exploration.hpp, ExplorationScale::action); episode e draws
+  /// from a std::mt19937_64 seeded by episode_seed(e). common_random_numbers: d is drawn at
+  /// every step, explored or not, so step k of episode e sees the same (uniform, d) whatever
+  /// eps and the earlier decisions were. Returns the episodes in initial-state order (valid
+  /// until the next call).
   template <typename EpisodeSeed>
   const Episodes& explore(const Env& env, Workers& workers, const States& initial_states, int steps,
                           Scalar eps, Scalar sigma, bool common_random_numbers,
-                          EpisodeSeed&& episode_seed) {
+                          EpisodeSeed&& episode_seed,
+                          const Eigen::Matrix<Scalar, NU, NU>* d_map = nullptr) {
     const Eigen::Index nu = workers.front()->sizes().nu;
     episodes_.resize(static_cast<std::size_t>(initial_states.cols()));
     parallel_for(initial_states.cols(), int(workers.size()), [&](std::ptrdiff_t e, int w) {
@@ -64,7 +67,7 @@ class EpisodeBatch {
       std::mt19937_64 rng(episode_seed(std::uint64_t(e)));
       std::uniform_real_distribution<Scalar> uniform(Scalar(0), Scalar(1));
       std::normal_distribution<Scalar> normal(Scalar(0), sigma);
-      VectorU d(nu);
+      VectorU d(nu), x(nu);
       VectorZ extra(mpc.num_variables());
       const VectorX s0 = initial_states.col(e);
       run_episode<Scalar, NX, NU>(
@@ -72,8 +75,13 @@ class EpisodeBatch {
           [&](const VectorX& s, const VectorU&, int k, VectorU& a) {
             const bool explore = uniform(rng) < eps;
             const auto req = values_request(k > 0);
-            if (explore || common_random_numbers)
-              for (Eigen::Index j = 0; j < nu; ++j) d(j) = normal(rng);
+            if (explore || common_random_numbers) {
+              for (Eigen::Index j = 0; j < nu; ++j) x(j) = normal(rng);
+              if (d_map)
+                d.noalias() = *d_map * x;
+              else
+                d = x;
+            }
             if (explore) mpc.exploration_cost(d, extra);
             const auto& r = explore ? mpc.evaluate(s, req, extra) : mpc.evaluate(s, req);
             if (r.qp_status != qp::Status::optimal) return false;

@@ -4,14 +4,35 @@
 // At each step, with probability eps, the MPC is solved with the extra linear cost
 // d (u_0 - u_1), d ~ N(0, sigma^2), and its u_0 is applied. eps = max(floor, eps0 decay^i)
 // after i RL iterations (paper: eps0 = 1, decay = 0.01^(1/8), floor = 0.01, sigma = 0.1).
+//
+// The paper's sigma is in cost units: how far d moves u_0 depends on the MPC's input weights
+// (about sigma / (2 R)), which theta may change. ExplorationScale::action draws the change of
+// u_0 instead: eps ~ N(0, sigma^2) per input in the input's units, and d = T eps with T from
+// the QP's Hessian at the current theta (action_exploration_map), so that the unconstrained
+// minimiser's u_0 moves by exactly eps (active constraints may clip it) whatever theta does to
+// the weights.
 #pragma once
 
 #include "rmpc/detail/settings_check.hpp"
+
+#include <Eigen/Cholesky>
+#include <Eigen/Core>
+#include <Eigen/LU>
 
 #include <algorithm>
 #include <cmath>
 
 namespace rmpc::rl {
+
+/// What ExplorationSettings::sigma measures.
+enum class ExplorationScale {
+  cost,    ///< the linear cost d of d (u_0 - u_1) (the paper).
+  action,  ///< the change of the unconstrained u_0 that d causes, in the input's units.
+};
+
+inline const char* to_string(ExplorationScale s) {
+  return s == ExplorationScale::cost ? "cost" : s == ExplorationScale::action ? "action" : "?";
+}
 
 template <typename Scalar = double>
 struct ExplorationSettings {
@@ -20,6 +41,9 @@ struct ExplorationSettings {
       std::pow(Scalar(0.01), Scalar(1) / 8);  ///< eps *= decay per iteration (paper: 0.01^(1/8)).
   Scalar floor = Scalar(0.01);                ///< eps never below (paper: 0.01).
   Scalar sigma = Scalar(0.1);                 ///< std of d in d (u_0 - u_1) (paper: 0.1).
+  /// cost (the paper): sigma is the std of d. action: the std of the change of u_0 it causes,
+  /// in the input's units, the same for every theta (see the file comment).
+  ExplorationScale scale = ExplorationScale::cost;
 
   /// Throws std::invalid_argument naming the first field outside its range.
   void validate() const {
@@ -34,6 +58,34 @@ struct ExplorationSettings {
                     "finite and >= 0", sigma);
   }
 };
+
+/// ExplorationScale::action: the nu x nu matrix T with d = T eps, such that the extra cost
+/// d'(u_0 - u_1) moves the minimiser of the MPC's QP at its current theta, without inequality
+/// rows, by Delta u_0 = eps. The QP is min z'Hz/2 + (g + E d)'z with E d = exploration_cost(d),
+/// so Delta z = -H^{-1} E d and T = -(rows u_0 of H^{-1} E)^{-1}. Returns false (T untouched)
+/// when the map does not exist: H not positive definite, or u_0 not moved by d.
+/// Mpc: rmpc::mpc::LqMpc after a successful set_parameters (problem().H, exploration_cost).
+template <typename Mpc, typename MatrixT>
+bool action_exploration_map(const Mpc& mpc, MatrixT& map) {
+  using Scalar = typename MatrixT::Scalar;
+  using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
+  const Eigen::Index nu = mpc.sizes().nu, n = mpc.num_variables();
+  Matrix e(n, nu);
+  Eigen::Matrix<Scalar, Eigen::Dynamic, 1> unit(nu), column(n);
+  for (Eigen::Index j = 0; j < nu; ++j) {
+    unit.setZero();
+    unit(j) = Scalar(1);
+    mpc.exploration_cost(unit, column);
+    e.col(j) = column;
+  }
+  const Eigen::LLT<Matrix> llt(Matrix(mpc.problem().H));
+  if (llt.info() != Eigen::Success) return false;
+  const Matrix k = llt.solve(e).topRows(nu);  // -Delta u_0 per unit d
+  const Eigen::FullPivLU<Matrix> lu(k);
+  if (!lu.isInvertible()) return false;
+  map = -lu.inverse();
+  return map.allFinite();
+}
 
 /// eps after `iteration` completed RL iterations.
 template <typename Scalar>

@@ -86,6 +86,7 @@ SettingsRecord settings_record(const LoopSettings<Scalar>& s) {
   add("exploration.decay", e.decay);
   add("exploration.floor", e.floor);
   add("exploration.sigma", e.sigma);
+  add("exploration.scale", e.scale);
   const auto& o = s.optimizer;
   add("optimizer.rule", optim::to_string(o.rule));
   const auto& t = o.trust_region;

@@ -186,12 +186,18 @@ auto PolicyOptimizer<Env, Mpc>::run_batch(const VectorTheta& theta, int it, Scal
     return std::numeric_limits<Scalar>::infinity();
   }
   const bool crn = common_random_numbers_active();
+  // ExplorationScale::action: d = T x from this theta's QP (the same on every worker); a theta
+  // without the map (u_0 not moved by d) explores in cost units.
+  Eigen::Matrix<Scalar, Mpc::VectorU::RowsAtCompileTime, Mpc::VectorU::RowsAtCompileTime> d_map;
+  const bool use_map = settings_.exploration.scale == ExplorationScale::action &&
+                       action_exploration_map(*mpcs_.front(), d_map);
   const auto& episodes = batch_.explore(
       env_, mpcs_, initial_states_, settings_.episode_length, eps, settings_.exploration.sigma, crn,
       [&](std::uint64_t e) {
         return crn ? stream_seed(settings_.seed, Stream::episode_common, e)
                    : stream_seed(settings_.seed, Stream::episode, std::uint64_t(it), e);
-      });
+      },
+      use_map ? &d_map : nullptr);
   Scalar mean = 0;
   for (const auto& ep : episodes) {
     mean += ep.total_cost;

@@ -69,7 +69,7 @@ int main() {
   s.episode_length = 40;   // 4 s: the closed loop settles well within an episode
   s.buffer_episodes = 40;  // the last 5 batches of 8 episodes
   s.seed = 1;
-  s.exploration.sigma = 0.02;  // in cost units: moves u by about sigma / (2 R) = 0.1 N
+  s.exploration.sigma = 0.1;  // N: the input perturbation (exploration.scale = action)
   s.optimizer.trust_region.initial_radius = 0.05;  // absolute, in theta
   s.optimizer.trust_region.max_radius = 0.2;
   s.theta_lower = Eigen::Vector3d(-std::numeric_limits<double>::infinity(), 0.05, 0.1);

@@ -40,7 +40,7 @@ struct Options {
   bool deterministic_ratio_test = false;  ///< LoopSettings::ratio_test_cost (default: exploring)
   bool has_sigma = false;                 ///< --sigma given (else the library's default)
   double sigma = 0;                       ///< LoopSettings::exploration.sigma
-  bool action_scale = false;  ///< LoopSettings::exploration.scale action (default: cost)
+  std::string exploration_scale;          ///< "cost" or "action"; empty: LoopSettings' default
   std::string csv, json, generate_dir;
   bool has_theta = false;
   Theta theta = theta0();
@@ -190,7 +190,7 @@ inline Options parse(int argc, char** argv) {
     } else if (f == "--exploration-scale") {
       if (v != "cost" && v != "action")
         throw UsageError(f + ": expected cost or action, got '" + v + "'");
-      o.action_scale = v == "action";
+      o.exploration_scale = v;
     } else if (f == "--ratio-test") {
       if (v != "exploring" && v != "deterministic")
         throw UsageError(f + ": expected exploring or deterministic, got '" + v + "'");

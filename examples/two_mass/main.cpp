@@ -141,7 +141,9 @@ rmpc::rl::LoopSettings<double> loop_settings(const cli::Options& o) {
   s.optimizer = rmpc::optim::paper_settings<double>(o.rule);
   if (o.deterministic_ratio_test) s.ratio_test_cost = rmpc::rl::RatioTestCost::deterministic_batch;
   if (o.has_sigma) s.exploration.sigma = o.sigma;
-  if (o.action_scale) s.exploration.scale = rmpc::rl::ExplorationScale::action;
+  if (!o.exploration_scale.empty())
+    s.exploration.scale = o.exploration_scale == "action" ? rmpc::rl::ExplorationScale::action
+                                                          : rmpc::rl::ExplorationScale::cost;
   return s;
 }
 
@@ -227,7 +229,7 @@ void write_run_csv(std::ostream& csv, const cli::Options& o, const Loop::Result&
   csv << "# program: two_mass\n# method: " << o.method << "\n# seed: " << o.seed
       << "\n# ratio_test: " << (o.deterministic_ratio_test ? "deterministic" : "exploring")
       << "\n# sigma: " << sigma_of(o)
-      << "\n# exploration_scale: " << (o.action_scale ? "action" : "cost")
+      << "\n# exploration_scale: " << rmpc::rl::to_string(loop_settings(o).exploration.scale)
       << "\n# process_noise: " << o.noise.sigma << "\n# noise_seed: " << o.noise.seed
       << "\n# status: " << rmpc::rl::to_string(r.status) << "\n";
   rmpc::rl::write_history_csv(csv, r);
@@ -279,7 +281,7 @@ int run_train(const cli::Options& o, const States& all_train, const States& test
            << ", \"iterations\": " << o.iterations << ", \"episodes\": " << train.cols()
            << ", \"ratio_test\": \"" << (o.deterministic_ratio_test ? "deterministic" : "exploring")
            << "\", \"sigma\": " << sigma_of(o) << ", \"exploration_scale\": \""
-           << (o.action_scale ? "action" : "cost") << "\""
+           << rmpc::rl::to_string(loop_settings(o).exploration.scale) << "\""
            << ", \"process_noise\": " << o.noise.sigma << ", \"noise_seed\": " << o.noise.seed;
   if (json.is_open()) {
     // JSON has no NaN: the numbers line is written only where every cost is finite.
@@ -357,7 +359,7 @@ int run_sweep(const cli::Options& o, const States& all_train) {
       << "\n# iterations: " << o.iterations << "\n# episodes: " << train.cols()
       << "\n# ratio_test: " << (o.deterministic_ratio_test ? "deterministic" : "exploring")
       << "\n# sigma: " << sigma_of(o)
-      << "\n# exploration_scale: " << (o.action_scale ? "action" : "cost")
+      << "\n# exploration_scale: " << rmpc::rl::to_string(loop_settings(o).exploration.scale)
       << "\n# process_noise: " << o.noise.sigma << "\n# noise_seed: " << o.noise.seed
       << "\n# jobs: " << jobs << "\n# untrained_cost: " << ec::g17(untrained)
       << "\n# true_model_cost: " << ec::g17(true_model)
@@ -457,8 +459,8 @@ void usage() {
       "gn-momentum. --iterations 1..100000 (40), --episodes 1..50 (the first N training states),\n"
       "--test-episodes 0..500 (the first N test states in the summary), --threads 1..1024 (1;\n"
       "results do not depend on it), --process-noise SIGMA >= 0 (0): Gaussian on v1, v2 per step.\n"
-      "--sigma S > 0 (the library's 0.1): exploration, in cost units (moves F by about\n"
-      "S / (2 R)), or with --exploration-scale action the std of the change of F it causes.\n"
+      "--sigma S > 0 (the library's 0.1): exploration, the std of the change of F it causes,\n"
+      "or with --exploration-scale cost the std of d in cost units (moves F by about S / (2 R)).\n"
       "theta = (k1, k2, c, 1/m1, 1/m2 corrections, Q diagonal (4), R diagonal (2), back-off).\n"
       "--sweep FIRST LAST: seeds FIRST..LAST (inclusive, at most 10000) of each method, --jobs J\n"
       "runs at a time (1..1024, default one per core), each on one thread: a row equals the\n"

@@ -12,6 +12,7 @@
 //   optimizer               paper_settings(rule)      paper_settings(tr_qn)
 //   critic                  paper_critic_settings     paper_critic_settings
 //   exploration             the paper's schedule      the paper's schedule
+//   exploration.scale       cost (sigma = std of d)   action (sigma = std of the u_0 change)
 //
 // One deviation stays in the preset: the critic's epochs per warm-started sweep are capped
 // (critic_max_epochs, 25 as in the defaults) where the paper stops early with patience 50
@@ -35,6 +36,7 @@ LoopSettings<Scalar> paper_loop_settings(optim::UpdateRule rule = optim::UpdateR
   s.failed_episode_cost = FailedEpisodeCost::truncated;
   s.float_critic = false;
   s.ratio_test_cost = RatioTestCost::exploring_batch;
+  s.exploration.scale = ExplorationScale::cost;
   return s;
 }
 

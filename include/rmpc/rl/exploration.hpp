@@ -19,10 +19,10 @@
 
 #include <Eigen/Cholesky>
 #include <Eigen/Core>
-#include <Eigen/LU>
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 namespace rmpc::rl {
 
@@ -72,9 +72,10 @@ struct ExplorationSettings {
 template <typename Mpc, typename MatrixT>
 bool action_exploration_map(const Mpc& mpc, MatrixT& map) {
   using Scalar = typename MatrixT::Scalar;
-  using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
+  using MatrixH = std::decay_t<decltype(mpc.problem().H)>;
+  using MatrixE = Eigen::Matrix<Scalar, MatrixH::RowsAtCompileTime, Eigen::Dynamic>;
   const Eigen::Index nu = mpc.sizes().nu, n = mpc.num_variables();
-  Matrix e(n, nu);
+  MatrixE e(n, nu);
   Eigen::Matrix<Scalar, Eigen::Dynamic, 1> unit(nu), column(n);
   for (Eigen::Index j = 0; j < nu; ++j) {
     unit.setZero();
@@ -82,12 +83,32 @@ bool action_exploration_map(const Mpc& mpc, MatrixT& map) {
     mpc.exploration_cost(unit, column);
     e.col(j) = column;
   }
-  const Eigen::LLT<Matrix> llt(Matrix(mpc.problem().H));
+  // H's own (fixed-size) type: the factorization the solver's translation unit also uses.
+  const Eigen::LLT<MatrixH> llt(mpc.problem().H);
   if (llt.info() != Eigen::Success) return false;
-  const Matrix k = llt.solve(e).topRows(nu);  // -Delta u_0 per unit d
-  const Eigen::FullPivLU<Matrix> lu(k);
-  if (!lu.isInvertible()) return false;
-  map = -lu.inverse();
+  // k = rows u_0 of H^{-1} E (-Delta u_0 per unit d); map = -k^{-1} by Gauss-Jordan with
+  // partial pivoting (nu x nu, nu small: plain loops instead of a general LU's code).
+  Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> k = llt.solve(e).topRows(nu);
+  map.setIdentity(nu, nu);
+  const Scalar tiny = Eigen::NumTraits<Scalar>::epsilon() * Scalar(nu) * k.cwiseAbs().maxCoeff();
+  for (Eigen::Index c = 0; c < nu; ++c) {
+    Eigen::Index p = c;
+    for (Eigen::Index r = c + 1; r < nu; ++r)
+      if (std::abs(k(r, c)) > std::abs(k(p, c))) p = r;
+    if (!(std::abs(k(p, c)) > tiny)) return false;  // u_0 not moved by d in some direction
+    k.row(p).swap(k.row(c));
+    map.row(p).swap(map.row(c));
+    const Scalar pivot = k(c, c);
+    k.row(c) /= pivot;
+    map.row(c) /= pivot;
+    for (Eigen::Index r = 0; r < nu; ++r)
+      if (r != c) {
+        const Scalar f = k(r, c);
+        k.row(r) -= f * k.row(c);
+        map.row(r) -= f * map.row(c);
+      }
+  }
+  map = -map;
   return map.allFinite();
 }
 

@@ -302,3 +302,34 @@ TEST_CASE("Loop: a stop at the radius floor restarts the trust region instead of
   const std::size_t same = stopped.history.size();
   for (std::size_t i = 0; i + 1 < same; ++i) CHECK(r.history[i].theta == stopped.history[i].theta);
 }
+
+TEST_CASE("Loop: diagnose() measures the model against the true system and changes nothing",
+          "[loop][diagnosis]") {
+  const auto settings = tiny(rmpc::optim::UpdateRule::tr_qn, 5, 2);
+  Loop plain(TrueSystem{}, make_mpc, states(), settings);
+  CHECK_THROWS_AS(plain.diagnose(), std::logic_error);  // no model before a run
+  const auto expected = plain.run(linear_2d::theta0());
+
+  Loop loop(TrueSystem{}, make_mpc, states(), settings);
+  rmpc::rl::DiagnosisSettings<double> ds;
+  ds.max_samples = 12;
+  int diagnosed = 0;
+  const auto r =
+      loop.run(linear_2d::theta0(), [&](const rmpc::rl::IterationRecord<double, 8>& rec) {
+        if (!rec.model_updated) return;
+        Eigen::Matrix<double, 8, 1> g_closed_loop;
+        const auto d = loop.diagnose(ds, &g_closed_loop);
+        INFO("iteration " << rec.iteration);
+        CHECK(d.status == rmpc::rl::DiagnosisStatus::ok);
+        CHECK(d.samples + d.skipped == 12);
+        CHECK(d.samples > 0);
+        CHECK(std::isfinite(d.dq_cosine));
+        CHECK(std::isfinite(d.gradient_cosine));
+        CHECK(d.gradient_true.allFinite());
+        CHECK(g_closed_loop.allFinite());
+        CHECK(g_closed_loop.norm() > 0);
+        ++diagnosed;
+      });
+  CHECK(diagnosed > 0);
+  require_same(r, expected);  // nothing random, the MPCs' theta set again by every batch
+}

@@ -125,7 +125,8 @@ inline Options parse(int argc, const char* const* argv,
     bit = has("--theta") ? TT : T;
     where = has("--theta") ? "with --test-set --theta (no training)" : "with --test-set";
   } else {
-    o.mode = has("--method") || has("--iterations") || has("--json") || has("--resume")
+    o.mode = has("--method") || has("--iterations") || has("--json") || has("--resume") ||
+                     has("--diagnose")
                  ? Mode::single
                  : Mode::demo;
     where = "without --compare, --test-set or --policy";
@@ -158,6 +159,9 @@ inline Options parse(int argc, const char* const* argv,
     } else if (f == "--checkpoint") {
       if (v.empty()) throw UsageError("--checkpoint: empty file name");
       o.checkpoint = v;
+    } else if (f == "--diagnose") {
+      if (v.empty()) throw UsageError("--diagnose: empty file name");
+      o.diagnose = v;
     } else if (f == "--resume") {
       if (v.empty()) throw UsageError("--resume: empty file name");
       o.resume = v;
@@ -288,6 +292,9 @@ inline Options parse(int argc, const char* const* argv,
   }
   if (!o.json.empty() && o.json == o.csv)
     throw UsageError("--json and --csv name the same file " + quoted(o.json));
+  for (const std::string* other : {&o.json, &o.csv})
+    if (!o.diagnose.empty() && o.diagnose == *other)
+      throw UsageError("--diagnose names the same file as --json or --csv " + quoted(o.diagnose));
   for (const std::string* other : {&o.json, &o.csv}) {
     if (!o.checkpoint.empty() && o.checkpoint == *other)
       throw UsageError("--checkpoint names the same file as --json or --csv " +

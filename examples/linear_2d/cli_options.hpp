@@ -97,6 +97,7 @@ struct Options {
   std::string json, csv, out = "linear_2d_results";
   std::string checkpoint;  // --checkpoint: the run's state, rewritten after every iteration
   std::string resume;      // --resume: continue the run saved in this checkpoint file
+  std::string diagnose;    // --diagnose: the model against the true system, one row per model
   std::vector<std::string> methods;  // --compare, --sweep: canonical names (default: all eight
                                      // for --compare, --method's for --sweep)
   std::uint64_t sweep_first = 0, sweep_last = 0;  // --sweep FIRST LAST (inclusive)

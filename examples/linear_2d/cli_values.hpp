@@ -36,6 +36,7 @@ inline const std::vector<FlagSpec>& flags() {
       {"--csv", 1, S},
       {"--checkpoint", 1, S},
       {"--resume", 1, S},
+      {"--diagnose", 1, S},
       {"--episodes", 1, train},
       {"--critic-epochs", 1, train},
       {"--first-epochs", 1, train},

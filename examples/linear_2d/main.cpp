@@ -151,8 +151,18 @@ rmpc::rl::LoopResult<double, linear_2d::np> train(const Options& o, rmpc::optim:
                                                   std::uint64_t seed, const States& states) {
   Loop loop(TrueSystem{}, make_mpc, states, loop_settings(o, rule, seed));
   const std::string label = std::string(rmpc::optim::to_string(rule)) + " s" + std::to_string(seed);
+  std::ofstream diagnosis;  // --diagnose (single run): rl/model_diagnosis.hpp, a row per model
+  if (!o.diagnose.empty()) {
+    diagnosis.open(o.diagnose);
+    if (!diagnosis) throw std::runtime_error("--diagnose: cannot write '" + o.diagnose + "'");
+    rmpc::rl::write_diagnosis_csv_header(diagnosis);
+  }
   const auto on_iteration = [&](const Loop::Record& r) {
     if (!o.checkpoint.empty()) save_checkpoint(loop, o.checkpoint);
+    if (diagnosis.is_open() && r.model_updated) {
+      rmpc::rl::write_diagnosis_csv_row(diagnosis, loop, r.iteration);
+      diagnosis.flush();
+    }
     // One call per line: the runs of a sweep write from several threads.
     if (!o.quiet) std::fprintf(stderr, "%s\n", rmpc::rl::progress_line(r, label.c_str()).c_str());
   };
@@ -686,6 +696,10 @@ void usage(std::FILE* to) {
       "exploring)\n"
       "outputs (checked writable before any training; a failed write exits with status 1):\n"
       "  --json FILE             summary, history and the settings record (single run)\n"
+      "  --diagnose FILE         single run: after each new model, its critic's dQ/da, d2Q/da2 "
+      "and\n"
+      "                          DPG g, H against true 10-step rollouts at 500 memory states, and\n"
+      "                          dJ/dtheta by central differences (rmpc/rl/model_diagnosis.hpp)\n"
       "  --checkpoint FILE       single run: its state (theta, critic, optimizer, memory) as JSON\n"
       "                          after every iteration\n"
       "  --resume FILE           continue the run saved in FILE: the same flags (checked; only\n"
@@ -736,6 +750,7 @@ int main(int argc, char** argv) {
     // 2. Output paths, before any training.
     if (!o.json.empty()) io::check_writable_file("--json", o.json);
     if (!o.csv.empty()) io::check_writable_file("--csv", o.csv);
+    if (!o.diagnose.empty()) io::check_writable_file("--diagnose", o.diagnose);
     if (!o.checkpoint.empty()) {
       // Renamed over at every iteration: only a regular file (or none) may be replaced.
       std::error_code ec;

@@ -42,6 +42,7 @@ struct Options {
   double sigma = 0;                       ///< LoopSettings::exploration.sigma
   std::string exploration_scale;          ///< "cost" or "action"; empty: LoopSettings' default
   std::string csv, json, generate_dir;
+  std::string diagnose;  ///< --diagnose FILE: the model against the true system per iteration
   bool has_theta = false;
   Theta theta = theta0();
   bool quiet = false, help = false;
@@ -195,6 +196,9 @@ inline Options parse(int argc, char** argv) {
       if (v != "exploring" && v != "deterministic")
         throw UsageError(f + ": expected exploring or deterministic, got '" + v + "'");
       o.deterministic_ratio_test = v == "deterministic";
+    } else if (f == "--diagnose") {
+      if (v.empty()) throw UsageError(f + ": empty file name");
+      o.diagnose = v;
     } else if (f == "--csv" || f == "--json") {
       if (v.empty()) throw UsageError(f + ": empty file name");
       (f == "--csv" ? o.csv : o.json) = v;

@@ -3,6 +3,7 @@
 //
 //   two_mass [--method tr-qn] [--iterations 40] [--episodes 50] [--seed S] [--threads T]
 //            [--process-noise SIGMA [--noise-seed S]] [--csv F] [--json F] [--quiet]
+//            [--diagnose F]            also the model against the true system per iteration
 //   two_mass --evaluate [--theta T1 .. T12] [--process-noise SIGMA] [--threads T]
 //   two_mass --generate-states DIR     writes DIR/train_states.csv and DIR/test_states.csv
 //   two_mass --sweep FIRST LAST [--method M | --methods M1,M2] [--jobs J] [--out DIR]
@@ -250,12 +251,19 @@ int run_train(const cli::Options& o, const States& all_train, const States& test
   };
   open(csv, o.csv, "--csv");
   open(json, o.json, "--json");
+  std::ofstream diagnosis;  // --diagnose: rl/model_diagnosis.hpp, one row per new model
+  open(diagnosis, o.diagnose, "--diagnose");
+  if (diagnosis.is_open()) rmpc::rl::write_diagnosis_csv_header(diagnosis);
   const TrueSystem env(o.noise);
   Loop loop(env, make_mpc, train, loop_settings(o));
   const std::string label =
       std::string(rmpc::optim::to_string(o.rule)) + " s" + std::to_string(o.seed);
   const auto r = loop.run(theta0(), [&](const Loop::Record& rec) {
     if (!o.quiet) std::fprintf(stderr, "%s\n", rmpc::rl::progress_line(rec, label.c_str()).c_str());
+    if (diagnosis.is_open() && rec.model_updated) {
+      rmpc::rl::write_diagnosis_csv_row(diagnosis, loop, rec.iteration);
+      diagnosis.flush();
+    }
   });
   const Costs ctr = measure(loop, env, train, o.threads, &r.theta, &r.best_theta);
   const Costs cte = measure(loop, env, test, o.threads, &r.theta, &r.best_theta);
@@ -447,7 +455,7 @@ void usage() {
       "                [--process-noise SIGMA] [--noise-seed S] [--test-episodes N]\n"
       "                [--ratio-test exploring|deterministic] [--sigma S]\n"
       "                [--exploration-scale cost|action] [--csv FILE]\n"
-      "                [--json FILE] [--quiet]                       train, then the summary\n"
+      "                [--json FILE] [--diagnose FILE] [--quiet]     train, then the summary\n"
       "       two_mass --evaluate [--theta T1 .. T12] [--process-noise SIGMA] [--threads T]\n"
       "       two_mass --generate-states DIR    regenerate the training and test states\n"
       "       two_mass --sweep FIRST LAST [--method M | --methods M1,M2,..] [--jobs J]\n"
@@ -467,7 +475,11 @@ void usage() {
       "single run with that seed. --out DIR (two_mass_sweep): sweep.csv (per run: final cost,\n"
       "gap closed, iterations to 50 %% and 90 %% of the gap), sweep_summary.txt (median and worst\n"
       "final cost, median gap closed, runs closing >= 90 %%), one history CSV per run, sweep.dat,\n"
-      "sweep.gp, sweep_final_cost.png. gap = (untrained - final) / (untrained - true model).\n");
+      "sweep.gp, sweep_final_cost.png. gap = (untrained - final) / (untrained - true model).\n"
+      "--diagnose FILE: after each new model, its critic's dQ/da, d2Q/da2 and DPG g, H against\n"
+      "true 10-step rollouts at 500 memory states, and dJ/dtheta by central differences of the\n"
+      "deterministic cost (rmpc/rl/model_diagnosis.hpp); one CSV row per model, the run "
+      "unchanged.\n");
 }
 
 }  // namespace

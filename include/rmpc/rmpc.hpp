@@ -44,6 +44,7 @@
 #include "rmpc/rl/parallel.hpp"
 #include "rmpc/rl/log.hpp"
 #include "rmpc/rl/loop.hpp"
+#include "rmpc/rl/model_diagnosis.hpp"
 #include "rmpc/rl/paper_preset.hpp"
 
 // version: RMPC_VERSION_STRING, rmpc::version_string.

@@ -39,6 +39,7 @@
 #include <rmpc/rl/exploration.hpp>
 #include <rmpc/rl/loop_records.hpp>
 #include <rmpc/rl/loop_settings.hpp>
+#include <rmpc/rl/model_diagnosis.hpp>
 #include <rmpc/rl/parallel.hpp>
 #include <rmpc/rl/policy_gradient.hpp>
 #include <rmpc/rl/policy_model.hpp>
@@ -128,6 +129,15 @@ class PolicyOptimizer {
   void request_stop() { stop_requested_ = true; }
 
   const learn::ReplayBuffer<Scalar>& buffer() const { return buffer_; }
+
+  /// The model last fitted (at the theta it was fitted at) against the simulator
+  /// (model_diagnosis.hpp): the critic's dQ/da, d2Q/da2 and the DPG g and H against those of
+  /// true k-step rollouts at memory samples; with closed_loop_gradient given, also dJ/dtheta of
+  /// the deterministic cost over the initial states (2 np evaluations). Call from on_iteration
+  /// or after run(): the run goes on exactly as without it (nothing random; every batch sets
+  /// the MPCs' theta again). Throws std::logic_error before the first model.
+  ModelDiagnosis<Scalar, NP> diagnose(const DiagnosisSettings<Scalar>& settings = {},
+                                      VectorTheta* closed_loop_gradient = nullptr);
   /// Q^(k), the critic of the gradient (valid after a run without float_critic).
   learn::Critic<Scalar>& critic() {
     if (model_.fitted_q().empty())
@@ -188,7 +198,9 @@ class PolicyOptimizer {
   std::unique_ptr<optim::RecordedOptimizer<Scalar, NP>> optimizer_;
   // The run in progress (what a checkpoint holds besides the memory, critic and optimizer).
   Result result_;
-  VectorTheta theta_;                                                ///< accepted parameters
+  VectorTheta theta_;        ///< accepted parameters
+  VectorTheta model_theta_;  ///< where the last model (critic, g, H) was fitted
+  bool has_model_ = false;
   Scalar gradient_norm_ = std::numeric_limits<Scalar>::quiet_NaN();  ///< ||g||, last model
   Scalar eval_cost_ = std::numeric_limits<Scalar>::quiet_NaN();      ///< of theta_, last measured
   int last_iteration_ = -1;    ///< last completed iteration (-1: none)

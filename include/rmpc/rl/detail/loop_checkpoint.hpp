@@ -198,6 +198,8 @@ auto PolicyOptimizer<Env, Mpc>::resume(const Checkpoint& c, const Callback& on_i
   last_iteration_ = c.iteration;
   last_accepted_ = c.accepted;
   prepared_ = c.prepared;
+  model_theta_ = c.theta;  // a prepared checkpoint's critic was fitted at its theta
+  has_model_ = c.prepared;
 
   buffer_ = learn::ReplayBuffer<Scalar>(nx_, nu_, settings_.buffer_episodes);
   Eigen::Index begin = 0;

@@ -18,6 +18,7 @@ auto PolicyOptimizer<Env, Mpc>::run(const Eigen::Ref<const VectorTheta>& theta0,
   gradient_norm_ = std::numeric_limits<Scalar>::quiet_NaN();
   eval_cost_ = std::numeric_limits<Scalar>::quiet_NaN();
   last_iteration_ = -1;
+  has_model_ = false;
   if (initial_states_.cols() == 0) {
     result_.status = LoopStatus::no_initial_states;
     return result_;

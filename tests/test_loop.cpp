@@ -321,7 +321,7 @@ TEST_CASE("Loop: diagnose() measures the model against the true system and chang
         const auto d = loop.diagnose(ds, &g_closed_loop);
         INFO("iteration " << rec.iteration);
         CHECK(d.status == rmpc::rl::DiagnosisStatus::ok);
-        CHECK(d.samples + d.skipped == 12);
+        CHECK(d.samples + d.skipped == 10);  // whole episodes: one of 10 steps
         CHECK(d.samples > 0);
         CHECK(std::isfinite(d.dq_cosine));
         CHECK(std::isfinite(d.gradient_cosine));
@@ -332,4 +332,29 @@ TEST_CASE("Loop: diagnose() measures the model against the true system and chang
       });
   CHECK(diagnosed > 0);
   require_same(r, expected);  // nothing random, the MPCs' theta set again by every batch
+}
+
+TEST_CASE("Loop: store_rejected_batches = false keeps rejected trials' batches out of the memory",
+          "[loop]") {
+  auto settings = tiny(rmpc::optim::UpdateRule::tr_qn, 7, 1);
+  settings.iterations = 4;
+  settings.optimizer.trust_region.initial_radius = 0.5;  // large first steps: some are rejected
+  settings.optimizer.trust_region.max_radius = 0.5;
+  settings.store_rejected_batches = false;
+  Loop loop(TrueSystem{}, make_mpc, states(), settings);
+  const auto r = loop.run(linear_2d::theta0());
+  REQUIRE(r.history.size() == 4);
+  int accepted = 0, rejected = 0;
+  for (const auto& h : r.history) {
+    accepted += h.accepted;
+    rejected += !h.accepted;
+    if (!h.accepted && !h.restarted) CHECK_FALSE(h.model_updated);  // nothing new to refit with
+  }
+  CHECK(rejected > 0);
+  CHECK(loop.buffer().num_episodes() == 3 * accepted);  // 3 initial states per batch
+
+  settings.store_rejected_batches = true;  // the paper: every batch enters the memory
+  Loop paper(TrueSystem{}, make_mpc, states(), settings);
+  const auto p = paper.run(linear_2d::theta0());
+  CHECK(paper.buffer().num_episodes() == 3 * int(p.history.size()));
 }

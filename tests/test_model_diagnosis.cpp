@@ -92,14 +92,17 @@ struct ToyCritic {
 rmpc::learn::ReplayBuffer<double> toy_memory() {
   rmpc::learn::ReplayBuffer<double> buffer(2, 2, 10);
   V2 s(0.8, -0.5), a_prev = V2::Zero();
-  for (int i = 0; i < 40; ++i) {
+  for (int i = 0; i < 40; ++i) {  // 8 episodes of 5 steps
     const V2 a = V2(std::sin(0.7 * i), std::cos(1.3 * i)) * 0.3;
     const V2 next = ToyEnv{}.step(s, a);
     buffer.push(s, a_prev, a, ToyEnv{}.cost(s, a), next, false);
     a_prev = a;
     s = next * 0.5 + V2(0.1 * std::cos(double(i)), 0.05);
+    if (i % 5 == 4) {
+      buffer.end_episode();
+      a_prev.setZero();
+    }
   }
-  buffer.end_episode();
   return buffer;
 }
 
@@ -111,7 +114,7 @@ TEST_CASE("diagnose_critic: true k-step derivatives by rollouts match the closed
   const auto buffer = toy_memory();
   ToyCritic exact{&mpc, 1.0};
   rmpc::rl::DiagnosisSettings<double> settings;
-  settings.max_samples = 25;  // evenly spaced over 40
+  settings.max_samples = 27;  // whole episodes: 5 of the 8 (drawn with settings.seed)
   const auto d = rmpc::rl::diagnose_critic(ToyEnv{}, mpc, buffer, exact, 3, gamma_toy,
                                            rmpc::rl::HessianMode::exact, settings);
   REQUIRE(d.status == rmpc::rl::DiagnosisStatus::ok);

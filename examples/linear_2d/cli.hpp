@@ -204,6 +204,8 @@ inline Options parse(int argc, const char* const* argv,
       o.shrink_from_step = parse_01(f, v);
     } else if (f == "--refit-on-reject") {
       o.refit_on_reject = parse_01(f, v);
+    } else if (f == "--store-rejected") {
+      o.store_rejected = parse_01(f, v);
     } else if (f == "--exploration-scale") {
       o.exploration_scale = v == "cost" ? 0 : v == "action" ? 1 : -2;
       if (o.exploration_scale == -2)

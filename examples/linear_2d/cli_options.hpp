@@ -89,6 +89,7 @@ struct Options {
   int buffer_episodes = -1;   // <0: the paper's 250
   int shrink_from_step = -1;  // <0: TrustRegionSettings default
   int refit_on_reject = -1;   // <0: the LoopSettings default
+  int store_rejected = -1;    // <0: the LoopSettings default (store_rejected_batches)
   bool paper_preset =
       false;            // --preset paper: rmpc::rl::paper_loop_settings (flags given still apply)
   int ratio_test = -1;  // <0: the LoopSettings default; 0 exploring batch, 1 deterministic batch

@@ -51,6 +51,7 @@ inline const std::vector<FlagSpec>& flags() {
       {"--buffer-episodes", 1, train},
       {"--shrink-from-step", 1, train},
       {"--refit-on-reject", 1, train},
+      {"--store-rejected", 1, train},
       {"--ratio-test", 1, train},
       {"--exploration-scale", 1, train},
       {"--preset", 1, train},

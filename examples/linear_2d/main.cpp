@@ -118,6 +118,7 @@ rmpc::rl::LoopSettings<double> loop_settings(const Options& o, rmpc::optim::Upda
   if (o.batch_size > 0) s.critic.train.batch_size = o.batch_size;
   if (o.buffer_episodes > 0) s.buffer_episodes = o.buffer_episodes;
   if (o.refit_on_reject >= 0) s.refit_on_reject = o.refit_on_reject != 0;
+  if (o.store_rejected >= 0) s.store_rejected_batches = o.store_rejected != 0;
   if (o.ratio_test >= 0)
     s.ratio_test_cost = o.ratio_test == 1 ? rmpc::rl::RatioTestCost::deterministic_batch
                                           : rmpc::rl::RatioTestCost::exploring_batch;
@@ -687,6 +688,8 @@ void usage(std::FILE* to) {
       "  --crn off|on|tr         common random numbers (default tr: trust-region rules only)\n"
       "  --float-critic 0|1      (default 1)            --shrink-from-step 0|1 (default 0)\n"
       "  --refit-on-reject 0|1   (default 1)            --restart 0|1        (default 1)\n"
+      "  --store-rejected 0|1    a rejected trial's batch enters the memory (default 1, the "
+      "paper)\n"
       "  --theta-lower L1 .. L8  --theta-upper U1 .. U8 box bounds on theta (-inf / inf: none; "
       "default none)\n"
       "  --preset paper|default  start from the paper's loop (rl/paper_preset.hpp) or the "
@@ -698,7 +701,8 @@ void usage(std::FILE* to) {
       "  --json FILE             summary, history and the settings record (single run)\n"
       "  --diagnose FILE         single run: after each new model, its critic's dQ/da, d2Q/da2 "
       "and\n"
-      "                          DPG g, H against true 10-step rollouts at 500 memory states, and\n"
+      "                          DPG g, H against true 10-step rollouts at every memory state, "
+      "and\n"
       "                          dJ/dtheta by central differences (rmpc/rl/model_diagnosis.hpp)\n"
       "  --checkpoint FILE       single run: its state (theta, critic, optimizer, memory) as JSON\n"
       "                          after every iteration\n"

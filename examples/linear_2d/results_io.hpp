@@ -161,6 +161,7 @@ inline Settings settings_record(const cli::Options& o, const rmpc::rl::LoopSetti
   r.push_back({"crn", to_string(s.common_random_numbers), true});
   r.push_back({"float_critic", flag(s.float_critic), false});
   r.push_back({"refit_on_reject", flag(s.refit_on_reject), false});
+  r.push_back({"store_rejected", flag(s.store_rejected_batches), false});
   r.push_back({"restart_on_stop", flag(s.restart_on_stop), false});
   r.push_back({"ratio_test",
                s.ratio_test_cost == rmpc::rl::RatioTestCost::deterministic_batch ? "deterministic"

@@ -477,7 +477,7 @@ void usage() {
       "final cost, median gap closed, runs closing >= 90 %%), one history CSV per run, sweep.dat,\n"
       "sweep.gp, sweep_final_cost.png. gap = (untrained - final) / (untrained - true model).\n"
       "--diagnose FILE: after each new model, its critic's dQ/da, d2Q/da2 and DPG g, H against\n"
-      "true 10-step rollouts at 500 memory states, and dJ/dtheta by central differences of the\n"
+      "true 10-step rollouts at every memory state, and dJ/dtheta by central differences of the\n"
       "deterministic cost (rmpc/rl/model_diagnosis.hpp); one CSV row per model, the run "
       "unchanged.\n");
 }

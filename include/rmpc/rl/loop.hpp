@@ -168,7 +168,7 @@ class PolicyOptimizer {
 
   /// The end of iteration `it` when another follows: the model at the accepted theta_ (after
   /// a rejection too with refit_on_reject), and the restart of a collapsed trust region.
-  void prepare_next(int it, bool accepted, Record& rec);
+  void prepare_next(int it, bool accepted, bool stored, Record& rec);
 
   /// The record's state after the iteration: ||g||, theta, the optimizer's value, radius, status.
   void close_record(Record& rec) const;
@@ -182,9 +182,10 @@ class PolicyOptimizer {
     return ok;
   }
 
-  /// One episode per initial state with exploration eps; episodes enter the memory in
-  /// initial-state order. Returns Jbar.
+  /// One episode per initial state with exploration eps, kept for store_batch(). Returns Jbar.
   Scalar run_batch(const VectorTheta& theta, int it, Scalar eps, int& failed);
+  /// The last batch into the memory, in initial-state order (after the ratio test).
+  void store_batch();
 
   /// Critic and DPG model at the accepted theta; tells the optimizer g and H.
   void update_model(const VectorTheta& theta, int it, Record& rec);
@@ -208,7 +209,8 @@ class PolicyOptimizer {
   bool prepared_ = false;      ///< prepare_next() ran at its end (another iteration followed)
   std::atomic<bool> stop_requested_{false};
   EpisodeBatch<Env, Mpc> batch_;  ///< episode storage of run_batch() / evaluate()
-  PolicyModel<Mpc> model_;        ///< the critic and the DPG model at an accepted theta
+  typename EpisodeBatch<Env, Mpc>::Episodes pending_;  ///< run_batch()'s, until store_batch()
+  PolicyModel<Mpc> model_;  ///< the critic and the DPG model at an accepted theta
 };
 
 }  // namespace rmpc::rl

@@ -112,6 +112,14 @@ struct LoopSettings {
   /// With common random numbers a wrong model direction is rejected deterministically, so
   /// retrying it at a smaller radius would only repeat the rejection. false = the paper.
   bool refit_on_reject = true;
+  /// The paper (true): a rejected trial's batch enters the replay memory too. Its episodes
+  /// come from a theta the loop did not take, often a worse one (a rejected step of rho ~ -1e3
+  /// visits states the accepted policy never reaches), and the DPG means over the memory
+  /// weight them like the accepted theta's own: measured with rl/model_diagnosis.hpp on
+  /// linear_2d (seed 8, iterations 18-22), the exact DPG g over such a memory points away from
+  /// dJ/dtheta (cosine -0.85 to -0.90). false: only accepted batches are stored, and a
+  /// rejection leaves the model as it was (nothing new to refit with).
+  bool store_rejected_batches = true;
   /// Not in the paper: the ratio test compares the trial's deterministic closed-loop cost
   /// (one more batch per iteration, without exploration, from the same initial states; it
   /// also is the learning curve, so evaluate_accepted costs nothing extra) with the accepted

@@ -77,6 +77,7 @@ SettingsRecord settings_record(const LoopSettings<Scalar>& s) {
   add("common_random_numbers", s.common_random_numbers);
   add("float_critic", s.float_critic);
   add("refit_on_reject", s.refit_on_reject);
+  add("store_rejected_batches", s.store_rejected_batches);
   add("ratio_test_cost", s.ratio_test_cost);
   add("failed_episode_cost", s.failed_episode_cost);
   add("theta_lower", s.theta_lower);

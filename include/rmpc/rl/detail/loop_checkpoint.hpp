@@ -244,7 +244,7 @@ auto PolicyOptimizer<Env, Mpc>::resume(const Checkpoint& c, const Callback& on_i
   // longer run does it now, as the uninterrupted longer run would have.
   if (more && !c.prepared) {
     Record& last = result_.history.back();  // that iteration's record, completed as it would be
-    prepare_next(c.iteration, c.accepted, last);
+    prepare_next(c.iteration, c.accepted, c.accepted || settings_.store_rejected_batches, last);
     close_record(last);
     prepared_ = true;
     result_.time = PhaseTimes{};  // summed in iteration order, as the run does

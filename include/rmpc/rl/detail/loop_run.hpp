@@ -100,6 +100,8 @@ auto PolicyOptimizer<Env, Mpc>::iterate(int first_iteration, const Callback& on_
     }
     if (accepted) theta = optimizer.x();
     rec.accepted = accepted;
+    const bool stored = accepted || settings_.store_rejected_batches;
+    if (stored) store_batch();
     rec.time.step += seconds_since(t0);
 
     // Monitoring: deterministic cost of a newly accepted point.
@@ -121,7 +123,7 @@ auto PolicyOptimizer<Env, Mpc>::iterate(int first_iteration, const Callback& on_
       rec.eval_cost = eval_cost_;  // the accepted point did not change
     }
 
-    if (it + 1 < settings_.iterations) prepare_next(it, accepted, rec);
+    if (it + 1 < settings_.iterations) prepare_next(it, accepted, stored, rec);
     close_record(rec);
     result.time += rec.time;
     result.history.push_back(rec);
@@ -148,10 +150,12 @@ auto PolicyOptimizer<Env, Mpc>::iterate(int first_iteration, const Callback& on_
 }
 
 template <typename Env, typename Mpc>
-void PolicyOptimizer<Env, Mpc>::prepare_next(int it, bool accepted, Record& rec) {
+void PolicyOptimizer<Env, Mpc>::prepare_next(int it, bool accepted, bool stored, Record& rec) {
   const auto& optimizer = optimizer_->optimizer();
-  // Model (critic, g, H) at a newly accepted point (or after a rejection, refit_on_reject).
-  if ((accepted || settings_.refit_on_reject) && optimizer.status() == optim::Status::running) {
+  // Model (critic, g, H) at a newly accepted point (or after a rejection, refit_on_reject, when
+  // the rejected batch entered the memory).
+  if ((accepted || (settings_.refit_on_reject && stored)) &&
+      optimizer.status() == optim::Status::running) {
     update_model(theta_, it, rec);
     gradient_norm_ = rec.gradient_norm;
   }
@@ -203,15 +207,23 @@ auto PolicyOptimizer<Env, Mpc>::run_batch(const VectorTheta& theta, int it, Scal
   for (const auto& ep : episodes) {
     mean += ep.total_cost;
     if (!ep.ok()) ++failed;
+  }
+  // The memory takes the batch after the ratio test (store_batch); evaluate() reuses batch_.
+  pending_ = episodes;
+  if (failed > 0 &&
+      (failed == int(ne) || settings_.failed_episode_cost == FailedEpisodeCost::infinite))
+    return std::numeric_limits<Scalar>::infinity();
+  return mean / Scalar(ne);
+}
+
+template <typename Env, typename Mpc>
+void PolicyOptimizer<Env, Mpc>::store_batch() {
+  for (const auto& ep : pending_) {
     if (ep.length == 0) continue;
     std::vector<bool> done(static_cast<std::size_t>(ep.length), false);
     done.back() = true;
     buffer_.add_episode(ep.states, ep.prev_actions, ep.actions, ep.costs, ep.next_states, done);
   }
-  if (failed > 0 &&
-      (failed == int(ne) || settings_.failed_episode_cost == FailedEpisodeCost::infinite))
-    return std::numeric_limits<Scalar>::infinity();
-  return mean / Scalar(ne);
 }
 
 template <typename Env, typename Mpc>

@@ -2,7 +2,8 @@
 # comparison filled in (rl/model_diagnosis.hpp), and the run is the one without --diagnose
 # (the same JSON summary, digit for digit).
 # cmake -DEXE=<linear_2d> -DDIR=<scratch dir> -P check_diagnose.cmake
-set(common --method tr-qn --iterations 3 --episodes 4 --critic-epochs 3 --first-epochs 5 --seed 7
+# Two iterations of two episodes: one model (a minute under the sanitizers with 3 x 4).
+set(common --method tr-qn --iterations 2 --episodes 2 --critic-epochs 3 --first-epochs 5 --seed 7
            --quiet)
 file(MAKE_DIRECTORY ${DIR})
 foreach(run plain diagnosed)

@@ -67,15 +67,14 @@ void exact_derivatives(const ToyMpc& mpc, const V2& s, const V2& a, V2& dq, M2& 
         g2 * (2 * (1 - t0) * (1 - t0) * I + 2 * t0 * t0 * (1 - t0) * (1 - t0) * W);
 }
 
-// A critic with FittedQ's action_derivatives interface: the exact derivatives times `sign`.
+// A critic with FittedQ's action_derivatives contract: the exact derivatives times `sign`.
 struct ToyCritic {
   const ToyMpc* mpc;
   double sign = 1.0;
-  template <typename Scalar>  // FittedQ's signature: the data's Scalar named, not deduced
-  void action_derivatives(const Eigen::Ref<const Eigen::MatrixXd>& s,
-                          const Eigen::Ref<const Eigen::MatrixXd>& /*a_prev*/,
-                          const Eigen::Ref<const Eigen::MatrixXd>& a, Eigen::VectorXd& q,
-                          Eigen::MatrixXd& dq, Eigen::MatrixXd& d2q) const {
+  void operator()(const Eigen::Ref<const Eigen::MatrixXd>& s,
+                  const Eigen::Ref<const Eigen::MatrixXd>& /*a_prev*/,
+                  const Eigen::Ref<const Eigen::MatrixXd>& a, Eigen::VectorXd& q,
+                  Eigen::MatrixXd& dq, Eigen::MatrixXd& d2q) const {
     q.setZero(s.cols());
     dq.resize(2, s.cols());
     d2q.resize(4, s.cols());

@@ -140,14 +140,15 @@ Scalar k_step_cost(const Env& env, Mpc& mpc, const VectorX& s, const VectorU& a,
 /// k-step ones at up to settings.max_samples memory samples.
 ///   env:    the simulator (environment.hpp); mpc: the policy at theta (set_parameters done,
 ///           derivative_order >= 1; 2 for mode exact).
-///   critic: any object with FittedQ's member template action_derivatives<Scalar>(s, a_prev,
-///           a, q, dq, d2q) (learn::FittedQ; tests pass exact ones).
+///   critic: a callable critic(s, a_prev, a, q, dq, d2q) with learn::FittedQ's
+///           action_derivatives contract (columns of Scalar matrices in; Q, dQ/da, d2Q/da2
+///           out), e.g. [&](auto&&... x) { fitted_q.template action_derivatives<double>(x...); }.
 ///   k, gamma: the critic's sweeps and discount (LoopSettings::critic).
 ///   episode_length: the episodes' length T (settings.true_horizon = -1 rolls out T - t).
 ///   mode:   the curvature the optimizer uses (hessian_mode(rule)); none compares g only.
 template <typename Env, typename Mpc, typename Critic, typename Scalar>
 ModelDiagnosis<Scalar, Mpc::VectorTheta::RowsAtCompileTime> diagnose_critic(
-    const Env& env, Mpc& mpc, const learn::ReplayBuffer<Scalar>& buffer, Critic& critic, int k,
+    const Env& env, Mpc& mpc, const learn::ReplayBuffer<Scalar>& buffer, Critic&& critic, int k,
     Scalar gamma, HessianMode mode, const DiagnosisSettings<Scalar>& settings = {},
     int episode_length = 0) {
   using VectorX = typename Mpc::VectorX;
@@ -243,7 +244,7 @@ ModelDiagnosis<Scalar, Mpc::VectorTheta::RowsAtCompileTime> diagnose_critic(
   // The critic at the same (s, a_prev, pi(s)); then both DPG means over the usable samples.
   Vector q_critic;
   Matrix dq_critic, d2q_critic;
-  critic.template action_derivatives<Scalar>(s, a_prev, a, q_critic, dq_critic, d2q_critic);
+  critic(s, a_prev, a, q_critic, dq_critic, d2q_critic);
   Eigen::Index used = 0;
   for (Eigen::Index i = 0; i < m; ++i)
     used += usable[std::size_t(i)] && dq_critic.col(i).allFinite() && d2q_critic.col(i).allFinite();

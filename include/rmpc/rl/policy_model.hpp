@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <vector>
 
 namespace rmpc::rl {
@@ -63,6 +64,14 @@ class PolicyModel {
   learn::FittedQ<float>& float_fitted_q() { return fitted_q_float_; }
   const learn::FittedQ<float>& float_fitted_q() const { return fitted_q_float_; }
 
+  /// The critic of the last update() (double, or float with LoopSettings::float_critic) at the
+  /// columns (s, a_prev, a): Q (m), dQ/da (nu x m), d2Q/da2 (nu*nu x m, column-major blocks),
+  /// as learn::FittedQ::action_derivatives. Throws std::logic_error before the first update().
+  /// One non-template entry point, so that callers (PolicyOptimizer::diagnose) do not compile
+  /// the critic's derivatives again.
+  void action_derivatives(const Eigen::Ref<const Matrix>& s, const Eigen::Ref<const Matrix>& a_prev,
+                          const Eigen::Ref<const Matrix>& a, Vector& q, Matrix& dq, Matrix& d2q);
+
  private:
   /// The k fitted-Q sweeps over the whole memory (next actions pi(s')), then Q^(k)'s dQ/da and
   /// d2Q/da2 into dq_, d2q_. C is the critic network's scalar.
@@ -75,6 +84,7 @@ class PolicyModel {
   learn::FittedQ<Scalar> fitted_q_;       ///< Q^(1)..Q^(k)
   learn::FittedQ<float> fitted_q_float_;  ///< Q^(1)..Q^(k) with float_critic
   DpgEstimator<Scalar, NP, NU> estimator_;
+  bool float_critic_ = false;  ///< which of the two fitted the last update()
   Matrix dq_, d2q_;
   Vector q_;
 };
@@ -104,6 +114,7 @@ void PolicyModel<Mpc>::update(const learn::ReplayBuffer<Scalar>& buffer, Workers
 
   // k fitted-Q sweeps (pi(s') reused by all), then the critic's action derivatives.
   t0 = clock::now();
+  float_critic_ = settings.float_critic;
   if (settings.float_critic)
     fit_and_differentiate(fitted_q_float_, buffer, settings, it, rec);
   else
@@ -135,6 +146,19 @@ void PolicyModel<Mpc>::update(const learn::ReplayBuffer<Scalar>& buffer, Workers
   rec.gradient_norm = g.norm();
   rec.model_updated = true;
   rec.time.step += seconds_since(t0);
+}
+
+template <typename Mpc>
+void PolicyModel<Mpc>::action_derivatives(const Eigen::Ref<const Matrix>& s,
+                                          const Eigen::Ref<const Matrix>& a_prev,
+                                          const Eigen::Ref<const Matrix>& a, Vector& q, Matrix& dq,
+                                          Matrix& d2q) {
+  if (float_critic_ ? fitted_q_float_.empty() : fitted_q_.empty())
+    throw std::logic_error("PolicyModel::action_derivatives: no critic yet (update() first)");
+  if (float_critic_)
+    fitted_q_float_.template action_derivatives<Scalar>(s, a_prev, a, q, dq, d2q);
+  else
+    fitted_q_.template action_derivatives<Scalar>(s, a_prev, a, q, dq, d2q);
 }
 
 template <typename Mpc>

@@ -29,10 +29,11 @@ auto PolicyOptimizer<Env, Mpc>::diagnose(const DiagnosisSettings<Scalar>& settin
   if (mpc.set_parameters(model_theta_) != qp::Status::optimal) return out;
   const int k = settings_.critic.sweeps;
   const Scalar gamma = settings_.critic.gamma;
-  out = settings_.float_critic ? diagnose_critic(env_, mpc, buffer_, model_.float_fitted_q(), k,
-                                                 gamma, mode, settings, settings_.episode_length)
-                               : diagnose_critic(env_, mpc, buffer_, model_.fitted_q(), k, gamma,
-                                                 mode, settings, settings_.episode_length);
+  // Through the model's one compiled copy of the critic's derivatives (float or double).
+  const auto critic = [this](const auto& s, const auto& a_prev, const auto& a, auto& q, auto& dq,
+                             auto& d2q) { model_.action_derivatives(s, a_prev, a, q, dq, d2q); };
+  out = diagnose_critic(env_, mpc, buffer_, critic, k, gamma, mode, settings,
+                        settings_.episode_length);
   if (closed_loop_gradient)
     *closed_loop_gradient = rl::closed_loop_gradient(
         model_theta_, [&](const VectorTheta& t) { return evaluate(t, initial_states_); },

@@ -11,6 +11,7 @@
 #include <rmpc/learn/critic.hpp>
 #include <rmpc/learn/fitted_q.hpp>
 #include <rmpc/learn/replay_buffer.hpp>
+#include <rmpc/rl/checkpoint.hpp>
 #include <rmpc/rl/loop_records.hpp>
 #include <rmpc/rl/loop_settings.hpp>
 #include <rmpc/rl/policy_gradient.hpp>
@@ -23,10 +24,52 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <stdexcept>
 #include <vector>
 
 namespace rmpc::rl {
+namespace detail {
+
+template <typename C>
+std::vector<CriticState> critic_states(const learn::FittedQ<C>& fitted_q) {
+  std::vector<CriticState> out;
+  for (const auto& q : fitted_q.networks()) {
+    CriticState c;
+    c.parameters = q.network().parameters().template cast<double>();
+    c.input_mean = q.input_scaler().mean().template cast<double>();
+    c.input_scale = q.input_scaler().scale().template cast<double>();
+    c.target_lo = double(q.target_scaler().lo());
+    c.target_hi = double(q.target_scaler().hi());
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+/// The networks of `states`, each built as `initial` (architecture, target transform).
+template <typename C>
+std::vector<learn::Critic<C>> critics_from_states(const std::vector<CriticState>& states,
+                                                  const learn::Critic<C>& initial) {
+  std::vector<learn::Critic<C>> out;
+  for (std::size_t n = 0; n < states.size(); ++n) {
+    const CriticState& c = states[n];
+    const std::string name = "checkpoint.critics[" + std::to_string(n) + "]";
+    if (c.parameters.size() != initial.network().num_parameters())
+      throw std::invalid_argument(name + ".parameters: " + std::to_string(c.parameters.size()) +
+                                  " values for a network of " +
+                                  std::to_string(initial.network().num_parameters()));
+    if (c.input_mean.size() != initial.input_dim() || c.input_scale.size() != initial.input_dim())
+      throw std::invalid_argument(name + ".input_mean/input_scale: wrong size");
+    learn::Critic<C> q = initial;
+    q.network().set_parameters(c.parameters.template cast<C>());
+    q.input_scaler().set(c.input_mean.template cast<C>(), c.input_scale.template cast<C>());
+    q.target_scaler().set_range(C(c.target_lo), C(c.target_hi));
+    out.push_back(std::move(q));
+  }
+  return out;
+}
+
+}  // namespace detail
 
 template <typename Mpc>
 class PolicyModel {
@@ -63,6 +106,14 @@ class PolicyModel {
   const learn::FittedQ<Scalar>& fitted_q() const { return fitted_q_; }
   learn::FittedQ<float>& float_fitted_q() { return fitted_q_float_; }
   const learn::FittedQ<float>& float_fitted_q() const { return fitted_q_float_; }
+
+  /// The networks Q^(1)..Q^(k) of the last update() in double (LoopCheckpoint::critics).
+  std::vector<CriticState> critic_states() const;
+  /// Replaces the critic by `states` (from critic_states(); the precision and architecture of
+  /// `settings`, nx states, nu actions), as if update() had fitted them. Throws
+  /// std::invalid_argument naming the network whose sizes do not fit.
+  void restore_critics(const std::vector<CriticState>& states, const LoopSettings<Scalar>& settings,
+                       Eigen::Index nx, Eigen::Index nu);
 
   /// The critic of the last update() (double, or float with LoopSettings::float_critic) at the
   /// columns (s, a_prev, a): Q (m), dQ/da (nu x m), d2Q/da2 (nu*nu x m, column-major blocks),
@@ -159,6 +210,27 @@ void PolicyModel<Mpc>::action_derivatives(const Eigen::Ref<const Matrix>& s,
     fitted_q_float_.template action_derivatives<Scalar>(s, a_prev, a, q, dq, d2q);
   else
     fitted_q_.template action_derivatives<Scalar>(s, a_prev, a, q, dq, d2q);
+}
+
+template <typename Mpc>
+std::vector<CriticState> PolicyModel<Mpc>::critic_states() const {
+  return float_critic_ ? detail::critic_states(fitted_q_float_) : detail::critic_states(fitted_q_);
+}
+
+template <typename Mpc>
+void PolicyModel<Mpc>::restore_critics(const std::vector<CriticState>& states,
+                                       const LoopSettings<Scalar>& settings, Eigen::Index nx,
+                                       Eigen::Index nu) {
+  nx_ = nx;
+  nu_ = nu;
+  float_critic_ = settings.float_critic;
+  const auto init_seed = stream_seed(settings.seed, Stream::critic_init, 0);
+  if (float_critic_)
+    fitted_q_float_.restore(detail::critics_from_states(
+        states, learn::make_paper_critic<float>(nx, nu, init_seed, settings.critic_hidden)));
+  else
+    fitted_q_.restore(detail::critics_from_states(
+        states, learn::make_paper_critic<Scalar>(nx, nu, init_seed, settings.critic_hidden)));
 }
 
 template <typename Mpc>

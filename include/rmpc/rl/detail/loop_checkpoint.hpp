@@ -5,44 +5,6 @@
 namespace rmpc::rl {
 namespace detail {
 
-template <typename C>
-std::vector<CriticState> critic_states(const learn::FittedQ<C>& fitted_q) {
-  std::vector<CriticState> out;
-  for (const auto& q : fitted_q.networks()) {
-    CriticState c;
-    c.parameters = q.network().parameters().template cast<double>();
-    c.input_mean = q.input_scaler().mean().template cast<double>();
-    c.input_scale = q.input_scaler().scale().template cast<double>();
-    c.target_lo = double(q.target_scaler().lo());
-    c.target_hi = double(q.target_scaler().hi());
-    out.push_back(std::move(c));
-  }
-  return out;
-}
-
-/// The networks of `states`, each built as `initial` (architecture, target transform).
-template <typename C>
-std::vector<learn::Critic<C>> critics_from_states(const std::vector<CriticState>& states,
-                                                  const learn::Critic<C>& initial) {
-  std::vector<learn::Critic<C>> out;
-  for (std::size_t n = 0; n < states.size(); ++n) {
-    const CriticState& c = states[n];
-    const std::string name = "checkpoint.critics[" + std::to_string(n) + "]";
-    if (c.parameters.size() != initial.network().num_parameters())
-      throw std::invalid_argument(name + ".parameters: " + std::to_string(c.parameters.size()) +
-                                  " values for a network of " +
-                                  std::to_string(initial.network().num_parameters()));
-    if (c.input_mean.size() != initial.input_dim() || c.input_scale.size() != initial.input_dim())
-      throw std::invalid_argument(name + ".input_mean/input_scale: wrong size");
-    learn::Critic<C> q = initial;
-    q.network().set_parameters(c.parameters.template cast<C>());
-    q.input_scaler().set(c.input_mean.template cast<C>(), c.input_scale.template cast<C>());
-    q.target_scaler().set_range(C(c.target_lo), C(c.target_hi));
-    out.push_back(std::move(q));
-  }
-  return out;
-}
-
 inline std::invalid_argument bad_checkpoint(const std::string& what) {
   return std::invalid_argument("PolicyOptimizer::resume: checkpoint" + what);
 }
@@ -117,8 +79,7 @@ auto PolicyOptimizer<Env, Mpc>::checkpoint() const -> Checkpoint {
     c.episode_lengths.push_back(long(starts[e + 1] - starts[e]));
   c.history = result_.history;
   c.time = result_.time;
-  c.critics = settings_.float_critic ? detail::critic_states(model_.float_fitted_q())
-                                     : detail::critic_states(model_.fitted_q());
+  c.critics = model_.critic_states();
   return c;
 }
 
@@ -212,14 +173,7 @@ auto PolicyOptimizer<Env, Mpc>::resume(const Checkpoint& c, const Callback& on_i
     begin += len;
   }
   model_.reset(np_, hessian_mode(settings_.optimizer.rule));
-  const auto init_seed = stream_seed(settings_.seed, Stream::critic_init, 0);
-  if (settings_.float_critic) {
-    model_.float_fitted_q().restore(detail::critics_from_states(
-        c.critics, learn::make_paper_critic<float>(nx_, nu_, init_seed, settings_.critic_hidden)));
-  } else {
-    model_.fitted_q().restore(detail::critics_from_states(
-        c.critics, learn::make_paper_critic<Scalar>(nx_, nu_, init_seed, settings_.critic_hidden)));
-  }
+  model_.restore_critics(c.critics, settings_, nx_, nu_);
   optimizer_ = std::make_unique<optim::RecordedOptimizer<Scalar, NP>>(settings_.optimizer);
   optimizer_->set_bounds(settings_.theta_lower, settings_.theta_upper);
   try {

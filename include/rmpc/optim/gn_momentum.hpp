@@ -192,14 +192,10 @@ class GnMomentum : private detail::AskTell<Scalar, N> {
       trial_.predicted_decrease = sub.predicted_decrease;
       trial_.on_boundary = sub.on_boundary();
     }
-    if (!trial_.step.allFinite() || !std::isfinite(trial_.predicted_decrease) ||
-        !(x_ + trial_.step).allFinite())
-      return stop_with_zero_step(Status::numerical_overflow);
+    if (!place_trial(trial_, bounds_)) return stop_with_zero_step(Status::numerical_overflow);
     // m^ = 0, lr = 0, or every descent direction leaves the box: nothing to gain.
     if (!(trial_.predicted_decrease > Scalar(0)))
       return stop_with_zero_step(Status::converged_step);
-    trial_.point = x_ + trial_.step;
-    bounds_.clamp(trial_.point);
     phase_ = Phase::need_value;
     return trial_;
   }
@@ -241,6 +237,7 @@ class GnMomentum : private detail::AskTell<Scalar, N> {
   using AskTellBase::begin_model;
   using AskTellBase::g_;
   using AskTellBase::phase_;
+  using AskTellBase::place_trial;
   using AskTellBase::status_;
   using AskTellBase::stop;
   using AskTellBase::x_;

@@ -259,6 +259,7 @@ class TrustRegion : private detail::AskTell<Scalar, N> {
   using AskTellBase::begin_model;
   using AskTellBase::g_;
   using AskTellBase::phase_;
+  using AskTellBase::place_trial;
   using AskTellBase::status_;
   using AskTellBase::stop;
   using AskTellBase::x_;

@@ -47,6 +47,19 @@ class AskTell {
     return true;
   }
 
+  /// The end of ask() for a step from a trust-region subproblem (TrustRegion, GnMomentum):
+  /// false when the step, its predicted decrease or x + step is not finite (the rule then
+  /// stops with numerical_overflow); otherwise trial.point = x + step, clamped into the box.
+  template <typename Step, typename Bounds>
+  bool place_trial(Step& trial, const Bounds& bounds) const {
+    if (!trial.step.allFinite() || !std::isfinite(trial.predicted_decrease) ||
+        !(x_ + trial.step).allFinite())
+      return false;
+    trial.point = x_ + trial.step;
+    bounds.clamp(trial.point);
+    return true;
+  }
+
   /// tell_value of the rules without a ratio test (FixedRate, GnMomentum): a finite J is always
   /// taken (x moves to the trial point); a NaN/Inf J is a rejected trial (x kept) and a stop,
   /// Status::non_finite_objective. value, iterations and non_finite_trials are the rule's.

@@ -54,11 +54,7 @@ auto TrustRegion<Scalar, N>::ask() -> const Step& {
     trial_.predicted_decrease = sub.predicted_decrease;
     trial_.on_boundary = sub.on_boundary();
   }
-  if (!trial_.step.allFinite() || !std::isfinite(trial_.predicted_decrease) ||
-      !(x_ + trial_.step).allFinite())
-    return stop_with_zero_step(Status::numerical_overflow);
-  trial_.point = x_ + trial_.step;
-  bounds_.clamp(trial_.point);
+  if (!place_trial(trial_, bounds_)) return stop_with_zero_step(Status::numerical_overflow);
   if (!(trial_.predicted_decrease > Scalar(0))) {
     // g = 0 with B PSD (to round-off), or every descent direction leaves the box: the model
     // offers nothing; x is stationary for it.

@@ -75,32 +75,12 @@ TEST_CASE("fixed-size solve, warm start and sensitivities allocate nothing", "[q
 #include <cstdlib>
 #include <new>
 
-// Counts every operator new of this executable (std::string, std::vector, ...): Eigen's own
-// allocations are caught by EIGEN_RUNTIME_NO_MALLOC, everything else by this counter. Not
-// under AddressSanitizer, which owns operator new/delete (a replacement there mixes its
-// allocator with malloc/free); the Release build counts.
-#if defined(__SANITIZE_ADDRESS__)
-#define RMPC_COUNT_OPERATOR_NEW 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define RMPC_COUNT_OPERATOR_NEW 0
-#endif
-#endif
-#ifndef RMPC_COUNT_OPERATOR_NEW
-#define RMPC_COUNT_OPERATOR_NEW 1
-#endif
+// Counts every operator new of this executable (std::string, std::vector, ...); the Release
+// build counts, the AddressSanitizer build only checks Eigen (support/counting_new.hpp).
+#include "support/counting_new.hpp"
 namespace {
-std::atomic<long> g_operator_new_calls{0};
+std::atomic<long>& g_operator_new_calls = rmpc_test::operator_new_calls();
 }
-#if RMPC_COUNT_OPERATOR_NEW
-void* operator new(std::size_t size) {
-  ++g_operator_new_calls;
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-#endif
 
 TEST_CASE("dynamic-size solves allocate nothing after set-up", "[qp][no_malloc]") {
   namespace anchor = rmpc::testing::anchor;

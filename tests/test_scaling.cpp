@@ -15,26 +15,10 @@ static std::atomic<long> g_eigen_assert_failures{0};
 
 #include <Eigen/Core>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
-#include <random>
+#include "support/counting_new.hpp"
 
-// The replacement pair below is malloc/free by design.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-// Counts every global allocation so the "no heap allocation after warm-up" claim is testable.
-// Under AddressSanitizer, whose runtime owns operator new, the replacement is left out (it
-// mismatches allocations made through the runtime's own new) and the Eigen check remains.
-static std::atomic<long> g_allocations{0};
-#if !defined(__SANITIZE_ADDRESS__)
-void* operator new(std::size_t n) {
-  ++g_allocations;
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-#endif
+#include <atomic>
+#include <random>
 
 using rmpc::learn::Activation;
 using rmpc::learn::Critic;
@@ -178,7 +162,7 @@ TEST_CASE("Critic single-sample fast path allocates nothing after warm-up", "[sc
   x = inputs.col(0);
   critic.value_gradient_hessian(x, idx);  // warm-up sizes the workspace
   double sum = 0.0;
-  const long before = g_allocations.load();
+  const long before = rmpc_test::operator_new_calls().load();
   const long eigen_before = g_eigen_assert_failures.load();
   Eigen::internal::set_is_malloc_allowed(false);
   for (Eigen::Index b = 0; b < inputs.cols(); ++b) {
@@ -189,7 +173,7 @@ TEST_CASE("Critic single-sample fast path allocates nothing after warm-up", "[sc
     sum += critic.value_gradient_hessian(inputs.col(b), idx).value;
   }
   Eigen::internal::set_is_malloc_allowed(true);
-  const long after = g_allocations.load();
+  const long after = rmpc_test::operator_new_calls().load();
   CHECK(after - before == 0);
   CHECK(g_eigen_assert_failures.load() - eigen_before == 0);
   CHECK(std::isfinite(sum));

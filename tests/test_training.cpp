@@ -174,8 +174,10 @@ TEST_CASE("Warm start continues from the current weights", "[training]") {
   CHECK(second.best_loss < first.best_loss);
 }
 
+// [long]: 600 epochs on 3000 samples; the sanitizer build runs the same training code in the
+// shorter cases of this file (tests/CMakeLists.txt, RMPC_TEST_SKIP_LONG).
 TEST_CASE("The paper's critic fits a smooth positive Q and recovers dQ/da and d2Q/da2",
-          "[training][critic]") {
+          "[training][critic][long]") {
   // Q(s, a_prev, a) = 1 + s1^2 + 0.5 s2^2 + (a - 0.3 s1)^2 (a_prev is ignored):
   // dQ/da = 2 (a - 0.3 s1) in [-2.6, 2.6], d2Q/da2 = 2.
   auto q_of = [](const Eigen::VectorXd& x) {

@@ -36,7 +36,9 @@ ReplayBuffer<double> chain(int episodes, std::uint64_t seed) {
 }
 }  // namespace
 
-TEST_CASE("fitted-Q sweeps approach the k-step truncated cost", "[fitted_q]") {
+// [long]: 3 sweeps of 1500 epochs; the sanitizer build runs the same sweeps in the next case
+// (tests/CMakeLists.txt, RMPC_TEST_SKIP_LONG).
+TEST_CASE("fitted-Q sweeps approach the k-step truncated cost", "[fitted_q][long]") {
   // Deterministic chain s' = s + 0.1, cost L(s, a) = 1 + s (positive for the log10 scaling),
   // policy independent of the action: Q^(k)(s) = sum_{j<k} (1 + s + 0.1 j) with
   // gamma = 1 and truncation bootstrapping. Episodes start at s in [0, 1].

@@ -71,16 +71,9 @@ TEST_CASE("fixed-size solve, warm start and sensitivities allocate nothing", "[q
 // bound rows, mirrored rows and active sets of many sizes along a closed loop.
 #include "support/anchor_qps.hpp"
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
-
 // Counts every operator new of this executable (std::string, std::vector, ...); the Release
 // build counts, the AddressSanitizer build only checks Eigen (support/counting_new.hpp).
 #include "support/counting_new.hpp"
-namespace {
-std::atomic<long>& g_operator_new_calls = rmpc_test::operator_new_calls();
-}
 
 TEST_CASE("dynamic-size solves allocate nothing after set-up", "[qp][no_malloc]") {
   namespace anchor = rmpc::testing::anchor;
@@ -102,18 +95,18 @@ TEST_CASE("dynamic-size solves allocate nothing after set-up", "[qp][no_malloc]"
   // Only a failed solve builds a message (a std::string): optimal ones must not allocate.
   Eigen::internal::set_is_malloc_allowed(false);
   for (size_t k = 0; k < gs.size(); ++k) {
-    long before = g_operator_new_calls;
+    long before = rmpc_test::operator_new_calls().load();
     solver.update_linear_terms(gs[k], b, ds[k]);
     const auto& cold = solver.solve();
     if (cold.status == rmpc::qp::Status::optimal) {
       ++optimal, active += cold.num_active() > 0;
-      allocating_optimal_solves += g_operator_new_calls != before;
+      allocating_optimal_solves += rmpc_test::operator_new_calls().load() != before;
     }
     if (cold.status == rmpc::qp::Status::infeasible) ++infeasible;
-    before = g_operator_new_calls;
+    before = rmpc_test::operator_new_calls().load();
     const auto& warm = solver.solve(guess);  // warm from the previous x0's answer
     if (warm.status == rmpc::qp::Status::optimal)
-      allocating_optimal_solves += g_operator_new_calls != before;
+      allocating_optimal_solves += rmpc_test::operator_new_calls().load() != before;
     guess = solver.result().row_state;
   }
   Eigen::internal::set_is_malloc_allowed(true);

@@ -125,8 +125,8 @@ TEST_CASE(
     H << 2, 0.5, 0.5, 2;
     return (v(0) - 2) * (v(0) - 2) + (v(1) + 1) * (v(1) + 1) + 0.5 * v(0) * v(1);
   };
-  const Eigen::VectorXd lower = (Eigen::VectorXd(2) << -inf, 0).finished();
-  const Eigen::VectorXd upper = (Eigen::VectorXd(2) << 1, inf).finished();
+  const Eigen::VectorXd lower = Eigen::Vector2d(-inf, 0);
+  const Eigen::VectorXd upper = Eigen::Vector2d(1, inf);
   for (UpdateRule rule : {UpdateRule::gd, UpdateRule::tr_gd, UpdateRule::qn, UpdateRule::tr_qn,
                           UpdateRule::tr_bfgs, UpdateRule::tr_gauss_newton, UpdateRule::adam}) {
     INFO(to_string(rule));

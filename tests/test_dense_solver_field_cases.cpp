@@ -11,6 +11,7 @@
 #include <Eigen/Dense>
 
 #include <cmath>
+#include <cstddef>
 #include <limits>
 #include <random>
 #include <utility>
@@ -673,37 +674,67 @@ TEST_CASE(
 // of a rotated normal), 31 (N = 10) and 47 (N = 30) of the 190 infeasible ones ended
 // `inaccurate`: a bound exactly in the span of the working set entered on a round-off pivot
 // (x0 #0, #43: |J2'n| / |J'n| = 1.7e-13, 5.1e-13) and the working set turned singular.
-TEST_CASE("anchor QPs nx = 8: every x0 is optimal (the reference's answer) or infeasible",
-          "[qp][field][anchor]") {
+namespace anchor_nx8 {
+
+struct Counts {
+  int optimal = 0, infeasible = 0, with_active = 0;
+};
+
+/// Solves the initial states k = 0, stride, 2 stride, ... and #43 of the condensed nx = 8
+/// problem of horizon N: each must be optimal with the reference's answer, or infeasible
+/// (#0 and #43 are infeasible, the two that once ended `inaccurate`).
+Counts solve_states(int N, std::size_t stride) {
   namespace anchor = rmpc::testing::anchor;
   const anchor::System sys = anchor::system_nx8();
   CHECK(sys.riccati_iterations == 32);
   const std::vector<VectorXd> x0s = anchor::initial_states(sys);
-  for (int N : {10, 30}) {
-    const anchor::Condensed c = anchor::condense(sys, N);
-    DenseSolver<double> solver;
-    solver.compute(c.problem);
-    REQUIRE(solver.info() == Status::optimal);
-    int optimal = 0, infeasible = 0, with_active = 0;
-    for (size_t k = 0; k < x0s.size(); ++k) {
-      CAPTURE(N, k);
-      const VectorXd g = c.g(x0s[k]), d = c.d(x0s[k]);
-      solver.update_linear_terms(g, VectorXd(0), d);
-      const auto& res = solver.solve();
-      REQUIRE((res.status == Status::optimal || res.status == Status::infeasible));
-      if (res.status == Status::infeasible) {
-        ++infeasible;
-        continue;
-      }
-      ++optimal;
-      const anchor::Reference ref = anchor::reference_solution(c, g, d, res.z);
-      REQUIRE(ref.ok);
-      REQUIRE((res.z - ref.z).cwiseAbs().maxCoeff() <= 1e-8);
-      with_active += ref.any_active ? 1 : 0;
-      if (k == 0 || k == 43) FAIL("x0 #0 and #43 are infeasible");
+  const anchor::Condensed c = anchor::condense(sys, N);
+  DenseSolver<double> solver;
+  solver.compute(c.problem);
+  REQUIRE(solver.info() == Status::optimal);
+  Counts counts;
+  for (std::size_t k = 0; k < x0s.size(); ++k) {
+    if (k % stride != 0 && k != 43) continue;
+    CAPTURE(N, k);
+    const VectorXd g = c.g(x0s[k]), d = c.d(x0s[k]);
+    solver.update_linear_terms(g, VectorXd(0), d);
+    const auto& res = solver.solve();
+    REQUIRE((res.status == Status::optimal || res.status == Status::infeasible));
+    if (res.status == Status::infeasible) {
+      ++counts.infeasible;
+      continue;
     }
-    CHECK(optimal == 810);
-    CHECK(infeasible == 190);
-    CHECK(with_active == 280);
+    ++counts.optimal;
+    const anchor::Reference ref = anchor::reference_solution(c, g, d, res.z);
+    REQUIRE(ref.ok);
+    REQUIRE((res.z - ref.z).cwiseAbs().maxCoeff() <= 1e-8);
+    counts.with_active += ref.any_active ? 1 : 0;
+    if (k == 0 || k == 43) FAIL("x0 #0 and #43 are infeasible");
+  }
+  return counts;
+}
+
+}  // namespace anchor_nx8
+
+TEST_CASE(
+    "anchor QPs nx = 8: every 25th x0 and #43 are optimal (the reference's answer) or "
+    "infeasible",
+    "[qp][field][anchor]") {
+  for (int N : {10, 30}) {
+    const anchor_nx8::Counts counts = anchor_nx8::solve_states(N, 25);
+    CHECK(counts.optimal + counts.infeasible == 41);
+    CHECK(counts.infeasible >= 2);  // #0 and #43
+  }
+}
+
+// [long]: the whole set, 2000 solves and reference checks (140 s in the sanitizer build, where
+// the case above runs the same code on 82 of them).
+TEST_CASE("anchor QPs nx = 8: every x0 is optimal (the reference's answer) or infeasible",
+          "[qp][field][anchor][long]") {
+  for (int N : {10, 30}) {
+    const anchor_nx8::Counts counts = anchor_nx8::solve_states(N, 1);
+    CHECK(counts.optimal == 810);
+    CHECK(counts.infeasible == 190);
+    CHECK(counts.with_active == 280);
   }
 }

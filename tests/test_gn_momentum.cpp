@@ -162,8 +162,8 @@ TEST_CASE("GN-Momentum: box bounds hold every trial point", "[gn_momentum]") {
   s.learning_rate = 0.1;
   s.max_iterations = 2000;
   GnMomentum<double, 2> opt(s);
-  const Eigen::VectorXd lo = (Eigen::VectorXd(2) << -1.0, -1.0).finished();
-  const Eigen::VectorXd hi = (Eigen::VectorXd(2) << 0.2, 1.0).finished();
+  const Eigen::VectorXd lo = Eigen::Vector2d(-1.0, -1.0);
+  const Eigen::VectorXd hi = Eigen::Vector2d(0.2, 1.0);
   opt.set_bounds(lo, hi);
   const V2 x0(-0.9, 0.9);
   opt.reset(x0, f(x0));

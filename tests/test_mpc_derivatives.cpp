@@ -137,7 +137,7 @@ TEST_CASE("Fixed-size policy evaluation with derivatives does not allocate",
   REQUIRE(mpc.set_parameters(linear_2d::theta0()) == rmpc::qp::Status::optimal);
   const Eigen::Vector2d states[] = {
       {0.30882, -0.13558}, {0.05, -0.2}, {0.5, 0.5}, {0.1, -0.5}, {-0.02, -0.12}};
-  Eigen::Matrix<double, 10, 1> extra;
+  Eigen::Matrix<double, 10, 1> extra = Eigen::Matrix<double, 10, 1>::Zero();
   mpc.exploration_cost(Eigen::Matrix<double, 1, 1>::Constant(0.05), extra);
   mpc.evaluate(states[0]);  // the first call may size nothing, but keep it outside anyway
   double sum = 0.0;

@@ -81,7 +81,7 @@ TEST_CASE("exact subproblem: boundary solutions satisfy the More-Sorensen condit
 
 TEST_CASE("exact subproblem: hard case (g orthogonal to the lowest eigenvector)", "[subproblem]") {
   // B = diag(-2, 1, 3), g has no component on e1: p(-lambda_1) = -(0, g2/3, g3/5) is short.
-  Mat B = Vec((Vec(3) << -2, 1, 3).finished()).asDiagonal();
+  Mat B = Eigen::Vector3d(-2, 1, 3).asDiagonal();
   Vec g(3);
   g << 0, 0.3, -0.5;
   ExactSubproblem<double> sp;
@@ -111,7 +111,7 @@ TEST_CASE("exact subproblem: hard case (g orthogonal to the lowest eigenvector)"
 }
 
 TEST_CASE("exact subproblem: near-hard case and PSD singular B", "[subproblem]") {
-  Mat B = Vec((Vec(2) << -1, 2).finished()).asDiagonal();
+  Mat B = Eigen::Vector2d(-1, 2).asDiagonal();
   Vec g(2);
   g << 1e-7, 1.0;  // tiny component on the negative eigenvector: near-hard, steep secular equation
   ExactSubproblem<double> sp;
@@ -121,7 +121,7 @@ TEST_CASE("exact subproblem: near-hard case and PSD singular B", "[subproblem]")
     INFO("Delta " << Delta << " " << to_string(r.status));
     check_optimality(B, g, Delta, r);
   }
-  Mat S = Vec((Vec(2) << 0, 2).finished()).asDiagonal();
+  Mat S = Eigen::Vector2d(0, 2).asDiagonal();
   Vec gs(2);
   gs << 0, 1;
   REQUIRE(sp.compute(S).info() == Eigen::Success);

@@ -52,7 +52,10 @@ double closed_loop_cost(Mpc& mpc, const Eigen::Vector2d& s0) {
 
 }  // namespace
 
-TEST_CASE("Benchmark and untrained MPC closed-loop costs match method.md", "[lq_mpc][benchmark]") {
+// [long]: 100 closed loops of 50 steps (about 50 s in the sanitizer build); the case from
+// (0.5, 0.5) below runs the same code there.
+TEST_CASE("Benchmark and untrained MPC closed-loop costs match method.md",
+          "[lq_mpc][benchmark][long]") {
   const auto states = read_csv(RMPC_LINEAR_2D_DATA_DIR "/ecc24_train_initial_states.csv");
   const auto reference =
       read_csv(RMPC_LINEAR_2D_DATA_DIR "/ecc24_train_ic_costs_benchmark_untrained.csv");

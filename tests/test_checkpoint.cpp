@@ -45,9 +45,6 @@ rmpc::rl::LoopSettings<double> small(Rule rule, int iterations) {
   s.critic = rmpc::rl::paper_critic_settings<double>(3);
   s.critic.sweeps = 2;
   s.critic_hidden = 6;
-  // The first fit's epochs (60 by default) were most of this file's time in the sanitizer
-  // build; what is checkpointed does not depend on their number.
-  s.first_fit_max_epochs = 4;
   return s;
 }
 

@@ -181,6 +181,12 @@ inline Options parse(int argc, const char* const* argv,
     } else if (f == "--exploration-floor") {
       o.exploration_floor = parse_real(
           f, v, [](double x) { return x >= 0 && x <= 1; }, "in [0, 1]");
+    } else if (f == "--critic-targets") {
+      if (v != "log" && v != "linear") throw UsageError("--critic-targets: log or linear");
+      o.critic_targets = v == "linear" ? 1 : 0;
+    } else if (f == "--expand-factor") {
+      o.expand_factor = parse_real(
+          f, v, [](double x) { return x >= 1; }, ">= 1");
     } else if (f == "--sigma") {
       o.sigma = parse_real(f, v, positive, "> 0");
     } else if (f == "--sweeps") {
@@ -202,6 +208,8 @@ inline Options parse(int argc, const char* const* argv,
       o.buffer_episodes = int(parse_int(f, v, 1, 1000000));
     } else if (f == "--shrink-from-step") {
       o.shrink_from_step = parse_01(f, v);
+    } else if (f == "--interpolate") {
+      o.interpolate = parse_01(f, v);
     } else if (f == "--refit-on-reject") {
       o.refit_on_reject = parse_01(f, v);
     } else if (f == "--store-rejected") {

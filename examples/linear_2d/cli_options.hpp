@@ -81,6 +81,7 @@ struct Options {
   int first_epochs = 60;   // epoch cap of the first fits (random init)
   int restart = -1;        // <0: the LoopSettings default (restart_on_stop, not in the paper)
   double exploration_floor = -1, sigma = -1;  // <0: the paper's 0.01 and 0.1
+  double expand_factor = -1;                  // <0: the paper's 2
   int sweeps = 10;                            // fitted-Q sweeps k (paper: 10)
   int crn = -1, float_critic =
                     -1;  // <0: the LoopSettings default; crn: 0 off, 1 always, 2 trust-region rules
@@ -88,6 +89,8 @@ struct Options {
   int batch_size = -1;        // <0: the paper's minibatch 256
   int buffer_episodes = -1;   // <0: the paper's 250
   int shrink_from_step = -1;  // <0: TrustRegionSettings default
+  int interpolate = -1;       // <0: TrustRegionSettings default
+  int critic_targets = -1;    // <0: LoopSettings default (log); 1: linear (min-max)
   int refit_on_reject = -1;   // <0: the LoopSettings default
   int store_rejected = -1;    // <0: the LoopSettings default (store_rejected_batches)
   bool paper_preset =

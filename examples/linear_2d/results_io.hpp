@@ -153,6 +153,8 @@ inline Settings settings_record(const cli::Options& o, const rmpc::rl::LoopSetti
   r.push_back({"batch_size", std::to_string(s.critic.train.batch_size), false});
   r.push_back({"buffer_episodes", std::to_string(s.buffer_episodes), false});
   r.push_back({"critic_hidden", std::to_string(s.critic_hidden), false});
+  r.push_back({"critic_targets",
+               s.critic_targets == rmpc::learn::TargetTransform::min_max ? "linear" : "log", true});
   r.push_back({"exploration_initial", num(s.exploration.initial_probability), false});
   r.push_back({"exploration_decay", num(s.exploration.decay), false});
   r.push_back({"exploration_floor", num(s.exploration.floor), false});
@@ -168,6 +170,8 @@ inline Settings settings_record(const cli::Options& o, const rmpc::rl::LoopSetti
                                                                                  : "exploring",
                true});
   r.push_back({"shrink_from_step", flag(s.optimizer.trust_region.shrink_from_step_length), false});
+  r.push_back({"interpolate", flag(s.optimizer.trust_region.interpolate_measured), false});
+  r.push_back({"expand_factor", num(s.optimizer.trust_region.expand_factor), false});
   r.push_back({"use_weakly_active", flag(s.use_weakly_active), false});
   r.push_back(
       {"failed_episode_cost",

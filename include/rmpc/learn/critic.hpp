@@ -160,15 +160,18 @@ class Critic {
 };
 
 /// The paper's critic on x = (s, a_prev, a): d_in = state_dim + 2 action_dim, two hidden
-/// tanh layers of 20, sigmoid output, log10 min-max targets, Glorot init from `seed`
-/// (541 weights for the 2-D benchmark).
+/// tanh layers of 20, sigmoid output, log10 min-max targets (or `targets`), Glorot init from
+/// `seed` (541 weights for the 2-D benchmark).
 template <typename Scalar>
 Critic<Scalar> make_paper_critic(Eigen::Index state_dim, Eigen::Index action_dim,
-                                 std::uint64_t seed, Eigen::Index hidden = 20) {
+                                 std::uint64_t seed, Eigen::Index hidden = 20,
+                                 TargetTransform targets = TargetTransform::log10_min_max) {
   Mlp<Scalar> net({state_dim + 2 * action_dim, hidden, hidden, 1},
                   {Activation::tanh, Activation::tanh, Activation::sigmoid});
   net.initialize_glorot(seed);
-  return Critic<Scalar>(std::move(net));
+  TargetScalerSettings<Scalar> target;
+  target.transform = targets;
+  return Critic<Scalar>(std::move(net), target);
 }
 
 /// Indices of the action a inside the critic input (s, a_prev, a): the last action_dim entries.

@@ -79,6 +79,9 @@ struct LoopSettings {
   learn::FittedQSettings<Scalar> critic =
       paper_critic_settings<Scalar>();  ///< k-step fitted-Q training.
   Eigen::Index critic_hidden = 20;      ///< width of the critic's two tanh layers (paper: 20).
+  /// How the critic scales its targets (paper: log10 min-max, as costs span decades; min_max
+  /// fits absolute errors, which is what the DPG mean of dQ/da weighs).
+  learn::TargetTransform critic_targets = learn::TargetTransform::log10_min_max;
   /// Epoch cap of the very first fits (from the random init); later fits are warm-started
   /// from the same sweep level and use critic.train.max_epochs.
   int first_fit_max_epochs = 60;

@@ -227,10 +227,12 @@ void PolicyModel<Mpc>::restore_critics(const std::vector<CriticState>& states,
   const auto init_seed = stream_seed(settings.seed, Stream::critic_init, 0);
   if (float_critic_)
     fitted_q_float_.restore(detail::critics_from_states(
-        states, learn::make_paper_critic<float>(nx, nu, init_seed, settings.critic_hidden)));
+        states, learn::make_paper_critic<float>(nx, nu, init_seed, settings.critic_hidden,
+                                                settings.critic_targets)));
   else
     fitted_q_.restore(detail::critics_from_states(
-        states, learn::make_paper_critic<Scalar>(nx, nu, init_seed, settings.critic_hidden)));
+        states, learn::make_paper_critic<Scalar>(nx, nu, init_seed, settings.critic_hidden,
+                                                 settings.critic_targets)));
 }
 
 template <typename Mpc>
@@ -243,8 +245,9 @@ void PolicyModel<Mpc>::fit_and_differentiate(learn::FittedQ<C>& fitted_q,
   // first_fit_max_epochs per sweep.
   const bool first = fitted_q.empty();
   if (first)
-    fitted_q.reset(learn::make_paper_critic<C>(
-        nx_, nu_, stream_seed(settings.seed, Stream::critic_init, 0), settings.critic_hidden));
+    fitted_q.reset(learn::make_paper_critic<C>(nx_, nu_,
+                                               stream_seed(settings.seed, Stream::critic_init, 0),
+                                               settings.critic_hidden, settings.critic_targets));
   learn::FittedQSettings<Scalar> fq = settings.critic;
   fq.train.threads = settings.threads;  // shards in parallel; the result does not depend on it
   if (first) fq.train.max_epochs = std::max(fq.train.max_epochs, settings.first_fit_max_epochs);

@@ -70,6 +70,7 @@ SettingsRecord settings_record(const LoopSettings<Scalar>& s) {
   add("buffer_episodes", static_cast<long long>(s.buffer_episodes));
   add("seed", static_cast<unsigned long long>(s.seed));
   add("critic_hidden", static_cast<long long>(s.critic_hidden));
+  add("critic_targets", s.critic_targets);
   add("first_fit_max_epochs", s.first_fit_max_epochs);
   add("evaluate_accepted", s.evaluate_accepted);
   add("restart_on_stop", s.restart_on_stop);
@@ -100,6 +101,7 @@ SettingsRecord settings_record(const LoopSettings<Scalar>& s) {
   add("optimizer.trust_region.expand_factor", t.expand_factor);
   add("optimizer.trust_region.expand_only_on_boundary", t.expand_only_on_boundary);
   add("optimizer.trust_region.shrink_from_step_length", t.shrink_from_step_length);
+  add("optimizer.trust_region.interpolate_measured", t.interpolate_measured);
   add("optimizer.trust_region.gradient_tolerance", t.gradient_tolerance);
   add("optimizer.trust_region.step_tolerance", t.step_tolerance);
   add("optimizer.trust_region.roundoff_tolerance", t.roundoff_tolerance);

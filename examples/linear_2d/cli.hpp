@@ -208,8 +208,6 @@ inline Options parse(int argc, const char* const* argv,
       o.buffer_episodes = int(parse_int(f, v, 1, 1000000));
     } else if (f == "--shrink-from-step") {
       o.shrink_from_step = parse_01(f, v);
-    } else if (f == "--interpolate") {
-      o.interpolate = parse_01(f, v);
     } else if (f == "--refit-on-reject") {
       o.refit_on_reject = parse_01(f, v);
     } else if (f == "--store-rejected") {

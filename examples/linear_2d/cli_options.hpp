@@ -89,7 +89,6 @@ struct Options {
   int batch_size = -1;        // <0: the paper's minibatch 256
   int buffer_episodes = -1;   // <0: the paper's 250
   int shrink_from_step = -1;  // <0: TrustRegionSettings default
-  int interpolate = -1;       // <0: TrustRegionSettings default
   int critic_targets = -1;    // <0: LoopSettings default (log); 1: linear (min-max)
   int refit_on_reject = -1;   // <0: the LoopSettings default
   int store_rejected = -1;    // <0: the LoopSettings default (store_rejected_batches)

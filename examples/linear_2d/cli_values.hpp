@@ -52,7 +52,6 @@ inline const std::vector<FlagSpec>& flags() {
       {"--batch-size", 1, train},
       {"--buffer-episodes", 1, train},
       {"--shrink-from-step", 1, train},
-      {"--interpolate", 1, train},
       {"--refit-on-reject", 1, train},
       {"--store-rejected", 1, train},
       {"--ratio-test", 1, train},

@@ -5,7 +5,7 @@
 // the trust region (README, Results: "The trust region with an exact model"). Not part of the
 // default build: cmake --build BUILD --target linear_2d_exact_model.
 //
-//   linear_2d_exact_model [--iterations K] [--model-scale S] [--expand-factor F] [--interpolate]
+//   linear_2d_exact_model [--iterations K] [--model-scale S] [--expand-factor F]
 //
 // --model-scale S tells the trust region (g, H) / S: the RL loop's DPG model is a mean per
 // transition while J sums an episode's 50 steps, so S = 50 reproduces the loop's ratio test
@@ -67,7 +67,6 @@ double closed_loop_cost(linear_2d::PaperMpc& mpc, const std::vector<Eigen::Vecto
 int main(int argc, char** argv) {
   int iterations = 40;
   double model_scale = 1, expand_factor = 2;
-  bool interpolate = false;
   for (int i = 1; i < argc; ++i) {
     const std::string f = argv[i];
     const bool has_value = i + 1 < argc;
@@ -77,12 +76,10 @@ int main(int argc, char** argv) {
       model_scale = std::atof(argv[++i]);
     } else if (f == "--expand-factor" && has_value) {
       expand_factor = std::atof(argv[++i]);
-    } else if (f == "--interpolate") {
-      interpolate = true;
     } else {
       std::fprintf(stderr,
                    "usage: linear_2d_exact_model [--iterations K] [--model-scale S] "
-                   "[--expand-factor F] [--interpolate]\n");
+                   "[--expand-factor F]\n");
       return 2;
     }
   }
@@ -115,10 +112,8 @@ int main(int argc, char** argv) {
 
   rmpc::optim::TrustRegionSettings<double> settings;  // the paper's TR-QN radii
   settings.expand_factor = expand_factor;
-  settings.interpolate_measured = interpolate;
-  settings.model_value_scale = model_scale;
-  rmpc::optim::TrustRegion<double, linear_2d::np> tr(
-      rmpc::optim::TrustRegionModel::exact_hessian, settings);
+  rmpc::optim::TrustRegion<double, linear_2d::np> tr(rmpc::optim::TrustRegionModel::exact_hessian,
+                                                     settings);
   Theta g;
   ThetaMatrix H;
   tr.reset(linear_2d::theta0(), J(linear_2d::theta0()));

@@ -124,7 +124,6 @@ rmpc::rl::LoopSettings<double> loop_settings(const Options& o, rmpc::optim::Upda
                                           : rmpc::rl::RatioTestCost::exploring_batch;
   if (o.shrink_from_step >= 0)
     s.optimizer.trust_region.shrink_from_step_length = o.shrink_from_step != 0;
-  if (o.interpolate >= 0) s.optimizer.trust_region.interpolate_measured = o.interpolate != 0;
   if (o.exploration_floor >= 0) s.exploration.floor = o.exploration_floor;
   if (o.sigma >= 0) s.exploration.sigma = o.sigma;
   if (o.expand_factor >= 0) s.optimizer.trust_region.expand_factor = o.expand_factor;
@@ -697,8 +696,6 @@ void usage(std::FILE* to) {
       "  --crn off|on|tr         common random numbers (default tr: trust-region rules only)\n"
       "  --float-critic 0|1      (default 1)            --shrink-from-step 0|1 (default 0)\n"
       "  --refit-on-reject 0|1   (default 1)            --restart 0|1        (default 1)\n"
-      "  --interpolate 0|1       the model reproduces the batch costs measured around theta\n"
-      "                          (TrustRegionSettings::interpolate_measured, default 0)\n"
       "  --store-rejected 0|1    a rejected trial's batch enters the memory (default 1, the "
       "paper)\n"
       "  --theta-lower L1 .. L8  --theta-upper U1 .. U8 box bounds on theta (-inf / inf: none; "

@@ -170,7 +170,6 @@ inline Settings settings_record(const cli::Options& o, const rmpc::rl::LoopSetti
                                                                                  : "exploring",
                true});
   r.push_back({"shrink_from_step", flag(s.optimizer.trust_region.shrink_from_step_length), false});
-  r.push_back({"interpolate", flag(s.optimizer.trust_region.interpolate_measured), false});
   r.push_back({"expand_factor", num(s.optimizer.trust_region.expand_factor), false});
   r.push_back({"use_weakly_active", flag(s.use_weakly_active), false});
   r.push_back(

@@ -26,7 +26,6 @@
 
 #include <rmpc/optim/box_bounds.hpp>
 #include <rmpc/optim/curvature.hpp>
-#include <rmpc/optim/measured_values.hpp>
 #include <rmpc/optim/detail/ask_tell.hpp>
 #include <rmpc/optim/status.hpp>
 #include <rmpc/optim/steihaug_cg.hpp>
@@ -84,14 +83,6 @@ struct TrustRegionSettings {
   /// round-off noise: take rho = 1 (Conn, Gould & Toint, Trust-Region Methods, section 17.4.2).
   /// Sampled J (RL) has noise far above this, so the guard only acts on smooth f near x*.
   Scalar roundoff_tolerance = Scalar(10) * Eigen::NumTraits<Scalar>::epsilon();
-  /// Not in the paper: the model's gradient is corrected (least change) so that the model
-  /// reproduces the values measured around the accepted point: J at the previous accepted
-  /// point and at every trial rejected from this one (measured_values.hpp). A sampled g that
-  /// points uphill along a measured step is then not offered again.
-  bool interpolate_measured = false;
-  /// J's units per unit of the model m(p), for interpolate_measured only (the ratio test keeps
-  /// rho = actual / predicted as the paper): 1 when g is the gradient of J itself.
-  Scalar model_value_scale = Scalar(1);
   /// Trial budget (tell_value calls); each trial costs one batch of episodes in the RL loop.
   int max_iterations = 1000;
   /// P1 replaces eigenvalues of an indefinite B by their absolute values; none keeps B and
@@ -134,8 +125,6 @@ struct TrustRegionSettings {
     require_setting(rmpc::detail::finite_nonnegative(roundoff_tolerance),
                     "TrustRegionSettings::roundoff_tolerance", "finite and >= 0",
                     roundoff_tolerance);
-    require_setting(rmpc::detail::finite_positive(model_value_scale),
-                    "TrustRegionSettings::model_value_scale", "finite and > 0", model_value_scale);
     require_setting(max_iterations > 0, "TrustRegionSettings::max_iterations", "> 0",
                     max_iterations);
     require_setting(rmpc::detail::finite_nonnegative(regularisation_floor),
@@ -185,7 +174,6 @@ class TrustRegion : private detail::AskTell<Scalar, N> {
     if (!bounds_.contains(x0))
       throw std::invalid_argument("TrustRegion::reset: x0 lies outside the bounds");
     bfgs_.reset(n);
-    measured_.clear();
     radius_ = std::clamp(settings_.initial_radius, settings_.min_radius, settings_.max_radius);
     iterations_ = 0;
     accepted_ = 0;
@@ -223,7 +211,7 @@ class TrustRegion : private detail::AskTell<Scalar, N> {
       throw std::invalid_argument("TrustRegion::tell_gradient: this model needs tell_model(g, H)");
     if (model_ == TrustRegionModel::bfgs && has_model_ && moved_since_model_ &&
         g.size() == g_.size() && g.allFinite()) {
-      y_ = g - g_told_;
+      y_ = g - g_;
       last_bfgs_update_ = bfgs_.update(s_prev_, y_);
     }
     if (!begin_model(g)) return status_;
@@ -249,10 +237,9 @@ class TrustRegion : private detail::AskTell<Scalar, N> {
   }
   const BoxBounds<Scalar>& bounds() const { return bounds_; }
 
-  const Vector& x() const { return x_; }   ///< Accepted point.
-  Scalar value() const { return value_; }  ///< Measured J at the accepted point.
-  /// Gradient of the model: the last told one, corrected when interpolate_measured is on.
-  const Vector& gradient() const { return g_; }
+  const Vector& x() const { return x_; }              ///< Accepted point.
+  Scalar value() const { return value_; }             ///< Measured J at the accepted point.
+  const Vector& gradient() const { return g_; }       ///< Last told gradient.
   const Matrix& model_hessian() const { return B_; }  ///< B after regularisation / BFGS.
   Scalar radius() const { return radius_; }           ///< Radius of the next ask().
   Status status() const { return status_; }
@@ -286,15 +273,7 @@ class TrustRegion : private detail::AskTell<Scalar, N> {
     return trial_;
   }
 
-  /// g_ from the told gradient and the measured values (interpolate_measured).
-  void correct_gradient() {
-    if (settings_.interpolate_measured)
-      measured_.correct(g_told_, B_, settings_.model_value_scale, g_);
-  }
-
   Status end_model() {
-    g_told_ = g_;
-    correct_gradient();
     has_model_ = true;
     moved_since_model_ = false;
     phase_ = Phase::need_ask;
@@ -323,8 +302,6 @@ class TrustRegion : private detail::AskTell<Scalar, N> {
   BfgsModel<Scalar, N> bfgs_;
   BoxBounds<Scalar> bounds_;
   Vector s_prev_, y_;
-  Vector g_told_;  ///< the gradient as told (g_ is the model's, corrected)
-  MeasuredValues<Scalar, N> measured_;
   Matrix B_;
   Step trial_;
   Scalar value_ = 0;

@@ -162,15 +162,6 @@ class PolicyOptimizer {
     return false;
   }
 
-  /// The update rule's settings with the units of the loop's model: the DPG g and H are means
-  /// per stored transition, J a mean per episode of its summed cost, episode_length times
-  /// larger (TrustRegionSettings::model_value_scale, used by interpolate_measured).
-  optim::OptimizerSettings<Scalar> optimizer_settings() const {
-    optim::OptimizerSettings<Scalar> s = settings_.optimizer;
-    s.trust_region.model_value_scale = Scalar(settings_.episode_length);
-    return s;
-  }
-
   /// The iterations first_iteration.. of run() and resume() (result_, theta_ set up).
   Result iterate(int first_iteration, const Callback& on_iteration,
                  std::chrono::steady_clock::time_point start);

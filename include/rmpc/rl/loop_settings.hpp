@@ -72,7 +72,10 @@ struct LoopSettings {
   Eigen::Index buffer_episodes = 250;  ///< replay memory = the last 250 episodes (paper).
   std::uint64_t seed = 0;  ///< every random stream derives from it (same seed, same run).
   int threads = 1;         ///< workers for episodes and MPC solves; results do not depend on it.
-  /// Update rule and its radii/rates (paper_settings(rule) = method.md section 4).
+  /// Update rule and its radii/rates (paper_settings(rule) = method.md section 4). The model
+  /// (g, H) is a mean per stored transition while Jbar sums an episode's steps, so rho is
+  /// about episode_length x actual / predicted, as in the paper; the thresholds act on that
+  /// rho (README, Results: with an exact model the paper's scaling beats the honest one).
   optim::OptimizerSettings<Scalar> optimizer =
       optim::paper_settings<Scalar>(optim::UpdateRule::tr_qn);
   ExplorationSettings<Scalar> exploration{};  ///< paper schedule.

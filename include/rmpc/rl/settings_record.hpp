@@ -101,7 +101,6 @@ SettingsRecord settings_record(const LoopSettings<Scalar>& s) {
   add("optimizer.trust_region.expand_factor", t.expand_factor);
   add("optimizer.trust_region.expand_only_on_boundary", t.expand_only_on_boundary);
   add("optimizer.trust_region.shrink_from_step_length", t.shrink_from_step_length);
-  add("optimizer.trust_region.interpolate_measured", t.interpolate_measured);
   add("optimizer.trust_region.gradient_tolerance", t.gradient_tolerance);
   add("optimizer.trust_region.step_tolerance", t.step_tolerance);
   add("optimizer.trust_region.roundoff_tolerance", t.roundoff_tolerance);

@@ -99,10 +99,7 @@ auto TrustRegion<Scalar, N>::tell_value(Scalar J_trial) -> Outcome {
     radius_ = std::min(settings_.expand_factor * radius_, settings_.max_radius);
   }
   out.radius = radius_;
-  const Vector moved = trial_.point - x_;  // the step as taken (clamped into the box)
   if (out.accepted) {
-    measured_.clear();  // the values around the new point: the old one, J(x) higher
-    if (settings_.interpolate_measured) measured_.add(-moved, actual);
     x_ = trial_.point;
     value_ = J_trial;
     s_prev_ = trial_.step;
@@ -113,10 +110,6 @@ auto TrustRegion<Scalar, N>::tell_value(Scalar J_trial) -> Outcome {
       stop(Status::converged_step);
   } else {
     phase_ = Phase::need_ask;  // same g and B, smaller radius (method.md section 4)
-    if (settings_.interpolate_measured && finite_trial) {
-      measured_.add(moved, -actual);
-      correct_gradient();
-    }
     // A rejection at the floor is convergence only when the trial was measured (finite).
     if (trial_radius <= settings_.min_radius)
       stop(finite_trial ? Status::converged_radius : Status::non_finite_objective);

@@ -174,7 +174,7 @@ auto PolicyOptimizer<Env, Mpc>::resume(const Checkpoint& c, const Callback& on_i
   }
   model_.reset(np_, hessian_mode(settings_.optimizer.rule));
   model_.restore_critics(c.critics, settings_, nx_, nu_);
-  optimizer_ = std::make_unique<optim::RecordedOptimizer<Scalar, NP>>(optimizer_settings());
+  optimizer_ = std::make_unique<optim::RecordedOptimizer<Scalar, NP>>(settings_.optimizer);
   optimizer_->set_bounds(settings_.theta_lower, settings_.theta_upper);
   try {
     optimizer_->replay(c.optimizer_calls);

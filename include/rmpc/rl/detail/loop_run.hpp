@@ -28,7 +28,7 @@ auto PolicyOptimizer<Env, Mpc>::run(const Eigen::Ref<const VectorTheta>& theta0,
   if (!optim::BoxBounds<Scalar>{settings_.theta_lower, settings_.theta_upper}.contains(theta0))
     throw std::invalid_argument(
         "PolicyOptimizer::run: theta0 lies outside LoopSettings::theta_lower/theta_upper");
-  optimizer_ = std::make_unique<optim::RecordedOptimizer<Scalar, NP>>(optimizer_settings());
+  optimizer_ = std::make_unique<optim::RecordedOptimizer<Scalar, NP>>(settings_.optimizer);
   optimizer_->set_bounds(settings_.theta_lower, settings_.theta_upper);
   if (!set_parameters(theta0)) {
     result_.status = LoopStatus::setup_failed;

@@ -209,6 +209,12 @@ TEST_CASE("Checkpoint: another run's checkpoint, a corrupt file and call-order e
         std::string::npos);
   // Any setting that changes the run, nested ones too, is named; iterations and threads may
   // change.
+  auto linear_targets = small(Rule::tr_qn, 6);
+  linear_targets.critic_targets = rmpc::learn::TargetTransform::min_max;
+  Loop log_vs_linear(TrueSystem{}, make_mpc, states(), linear_targets);
+  CHECK(thrown_message<std::invalid_argument>([&] {
+          log_vs_linear.resume(c);
+        }).find("critic_targets") != std::string::npos);
   auto louder = small(Rule::tr_qn, 6);
   louder.exploration.sigma *= 3;
   Loop f(TrueSystem{}, make_mpc, states(), louder);

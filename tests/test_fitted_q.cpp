@@ -127,3 +127,18 @@ TEST_CASE("FittedQ: a second fit warm-starts every Q^(n); errors are named", "[f
   for (Eigen::Index i = 0; i < buf.size(); ++i)
     CHECK(dq(0, i) == Approx((qp(i) - qm(i)) / (2 * h)).margin(1e-3).epsilon(1e-2));
 }
+
+TEST_CASE("make_paper_critic: log10 targets by default (the paper), min-max on request",
+          "[fitted_q]") {
+  using rmpc::learn::TargetTransform;
+  const Eigen::VectorXd y = Eigen::Vector3d(1.0, 10.0, 100.0);
+  auto paper = rmpc::learn::make_paper_critic<double>(2, 1, 5);
+  CHECK(paper.target_scaler().settings().transform == TargetTransform::log10_min_max);
+  paper.target_scaler().fit(y);
+  CHECK(paper.target_scaler().forward(10.0) == Approx(0.5));  // halfway in decades
+  auto linear = rmpc::learn::make_paper_critic<double>(2, 1, 5, 20, TargetTransform::min_max);
+  CHECK(linear.target_scaler().settings().transform == TargetTransform::min_max);
+  linear.target_scaler().fit(y);
+  CHECK(linear.target_scaler().forward(10.0) == Approx(9.0 / 99.0));     // linear in value
+  CHECK(linear.network().parameters() == paper.network().parameters());  // the same init
+}

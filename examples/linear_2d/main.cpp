@@ -15,6 +15,7 @@
 // (settings, rule, seed, rmpc version) and spell missing values nan; the JSON has the same
 // record under "settings".
 #include "cli.hpp"
+#include "initial_states.hpp"
 #include "common/seed_sweep.hpp"
 #include "paper_loop.hpp"
 #include "paper_model.hpp"
@@ -38,41 +39,23 @@
 #include <string>
 #include <vector>
 
-#ifndef LINEAR_2D_DATA_DIR
-#define LINEAR_2D_DATA_DIR "data"
-#endif
-
 namespace {
 
 using linear_2d::PaperMpc;
 using Theta = Eigen::Matrix<double, linear_2d::np, 1>;
-using States = Eigen::Matrix<double, 2, Eigen::Dynamic>;
+using linear_2d::States;
 using Action = Eigen::Matrix<double, 1, 1>;
 
 using linear_2d::TrueSystem;
 using Loop = linear_2d::PaperLoop;
 
-States read_states(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot open " + path);
-  std::string line;
-  std::getline(in, line);  // header
-  std::vector<Eigen::Vector2d> rows;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    const auto comma = line.find(',');
-    rows.emplace_back(std::stod(line.substr(0, comma)), std::stod(line.substr(comma + 1)));
-  }
-  States s(2, Eigen::Index(rows.size()));
-  for (std::size_t i = 0; i < rows.size(); ++i) s.col(Eigen::Index(i)) = rows[i];
-  return s;
-}
+using linear_2d::read_states;
+using linear_2d::training_states_file;
 
 // Command line (cli.hpp) and results files (results_io.hpp).
 using linear_2d::cli::Options;
 using linear_2d::cli::parse_rule;
 namespace io = linear_2d::io;
-constexpr const char* training_states_file = LINEAR_2D_DATA_DIR "/ecc24_train_initial_states.csv";
 
 /// The benchmark MPC built in place: LqMpc must not be moved after set_parameters (its QP
 /// solver keeps a pointer to the MPC's problem data).

@@ -738,3 +738,67 @@ TEST_CASE("anchor QPs nx = 8: every x0 is optimal (the reference's answer) or in
     CHECK(counts.with_active == 280);
   }
 }
+
+// Warm starts along a sequence of anchor QPs (nx = 8, N = 30; the first 200 initial states,
+// each warm-started from its own cold solution's row state, the factor edited from one QP to
+// the next): QP #151 (of the feasible ones) added a bound whose rotated normal had subnormal
+// entries (1e-320); the Givens rotations built from them were not orthogonal (c^2 + s^2 off by
+// 3e-4), J stopped satisfying J'HJ = I, and QPs #157 and #158 ended `inaccurate`.
+TEST_CASE("anchor QPs nx = 8, N = 30: a chain of warm starts keeps the factor orthogonal",
+          "[qp][field][anchor]") {
+  namespace anchor = rmpc::testing::anchor;
+  const anchor::System sys = anchor::system_nx8();
+  const anchor::Condensed c = anchor::condense(sys, 30);
+  const std::vector<VectorXd> x0s = anchor::initial_states(sys, 200);
+  DenseSolver<double> solver;
+  solver.compute(c.problem);
+  REQUIRE(solver.info() == Status::optimal);
+  std::vector<VectorXd> gs, ds, zs;
+  std::vector<RowStates> guesses;
+  for (const VectorXd& x0 : x0s) {
+    const VectorXd g = c.g(x0), d = c.d(x0);
+    solver.update_linear_terms(g, VectorXd(0), d);
+    const auto& r = solver.solve();
+    if (r.status == Status::infeasible) continue;
+    REQUIRE(r.status == Status::optimal);
+    gs.push_back(g), ds.push_back(d), zs.push_back(r.z), guesses.push_back(r.row_state);
+  }
+  REQUIRE(gs.size() > 158);
+  const MatrixXd I = MatrixXd::Identity(c.n(), c.n());
+  for (std::size_t k = 0; k < gs.size(); ++k) {
+    CAPTURE(k);
+    solver.update_linear_terms(gs[k], VectorXd(0), ds[k]);
+    const auto& r = solver.solve(guesses[k]);
+    INFO(r.message);
+    REQUIRE(r.status == Status::optimal);
+    CHECK((r.z - zs[k]).cwiseAbs().maxCoeff() <= 1e-9 * (1 + zs[k].cwiseAbs().maxCoeff()));
+    const MatrixXd& J = solver.factor().J();
+    REQUIRE((J.transpose() * c.problem.H * J - I).cwiseAbs().maxCoeff() <= 1e-12);
+  }
+}
+
+// The same fault at its source: normals whose rotated forms have subnormal entries (and a
+// remove that rotates subnormal entries of R) leave J orthogonal to round-off.
+TEST_CASE("working-set factor: Givens rotations of subnormal entries stay orthogonal",
+          "[qp][field]") {
+  const Eigen::Index n = 5;
+  rmpc::qp::detail::WorkingSetFactor<double, Eigen::Dynamic> factor;
+  const MatrixXd L = MatrixXd::Identity(n, n);  // H = I: J0 = I
+  factor.set_hessian_factor(L, 1.0);
+  const double tiny = 5.2e-321;  // subnormal: about ten significant bits
+  VectorXd normal(n);
+  normal << 1.0, 0.0, 0.0, 0.0, 0.0;
+  VectorXd d(n);
+  factor.rotate_normal(normal, d);
+  factor.add(d);
+  normal << 0.0, -tiny, 0.98 * tiny, 3.1 * tiny, -1.7 * tiny;
+  factor.rotate_normal(normal, d);
+  factor.add(d);
+  normal << 0.5, 0.25 * tiny, -tiny, 2.0 * tiny, 0.0;
+  factor.rotate_normal(normal, d);
+  factor.add(d);
+  const MatrixXd I = MatrixXd::Identity(n, n);
+  CHECK((factor.J().transpose() * factor.J() - I).cwiseAbs().maxCoeff() <= 1e-15);
+  factor.remove(0);  // R's subdiagonal entries of size tiny are rotated away
+  CHECK((factor.J().transpose() * factor.J() - I).cwiseAbs().maxCoeff() <= 1e-15);
+}

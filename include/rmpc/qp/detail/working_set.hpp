@@ -106,8 +106,8 @@ class WorkingSetFactor {
     for (Eigen::Index j = n - 1; j > q_; --j) {
       const Scalar a = d(j - 1), b = d(j);
       if (b == Scalar(0)) continue;
-      const Scalar h = radius(a, b);
-      const Scalar c = a / h, s = b / h;
+      Scalar c, s, h;
+      givens(a, b, c, s, h);
       d(j - 1) = h;
       d(j) = Scalar(0);
       rotate_columns(j - 1, j, c, s);
@@ -120,17 +120,31 @@ class WorkingSetFactor {
   /// Negates the k-th normal (J'N = [R; 0] keeps holding: column k of R changes sign).
   void flip(Eigen::Index k) { R_.col(k).head(k + 1) *= Scalar(-1); }
 
-  /// sqrt(a^2 + b^2) for a Givens rotation: the plain formula where the squares can neither
-  /// overflow nor underflow, std::hypot (several times slower: it was 10 % of a small cold
-  /// solve) only outside that range.
-  static Scalar radius(Scalar a, Scalar b) {
+  /// The Givens rotation that maps (a, b) to (h, 0): c = a / h, s = b / h, h = sqrt(a^2 + b^2)
+  /// (b != 0). The plain formula where the squares can neither overflow nor underflow;
+  /// outside that range a and b are first scaled by a power of two (exact), so that c and s
+  /// are accurate and c^2 + s^2 = 1 to round-off. std::hypot alone is not enough: with
+  /// subnormal a, b (products of small entries of J, 1e-320 on an anchor QP with nx = 8,
+  /// N = 30) its subnormal h kept about ten significant bits, c^2 + s^2 missed 1 by 3e-4 and
+  /// J lost its orthogonality for every later solve (warm starts ended `inaccurate`).
+  static void givens(Scalar a, Scalar b, Scalar& c, Scalar& s, Scalar& h) {
     using std::abs;
     using std::sqrt;
     const Scalar big = sqrt(std::numeric_limits<Scalar>::max()) / Scalar(4);
     const Scalar small = sqrt(std::numeric_limits<Scalar>::min()) * Scalar(4);
     const Scalar m = std::max(abs(a), abs(b));
-    if (m < big && m > small) return sqrt(a * a + b * b);
-    return std::hypot(a, b);
+    if (m < big && m > small) {
+      h = sqrt(a * a + b * b);
+      c = a / h;
+      s = b / h;
+      return;
+    }
+    const int e = std::ilogb(m);
+    const Scalar as = std::scalbn(a, -e), bs = std::scalbn(b, -e);
+    const Scalar hs = sqrt(as * as + bs * bs);
+    c = as / hs;
+    s = bs / hs;
+    h = std::scalbn(hs, e);
   }
 
   /// Removes the k-th normal, restoring R's triangular form with Givens rotations.
@@ -140,8 +154,8 @@ class WorkingSetFactor {
     for (Eigen::Index j = k; j + 1 < q_; ++j) {
       const Scalar a = R_(j, j), b = R_(j + 1, j);
       if (b == Scalar(0)) continue;
-      const Scalar h = radius(a, b);
-      const Scalar c = a / h, s = b / h;
+      Scalar c, s, h;
+      givens(a, b, c, s, h);
       R_(j, j) = h;
       R_(j + 1, j) = Scalar(0);
       for (Eigen::Index col = j + 1; col + 1 < q_; ++col) {

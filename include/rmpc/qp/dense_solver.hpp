@@ -270,6 +270,10 @@ class DenseSolver {
   // z moved since the last scan of the main loop (which left it in cz_).
   Eigen::Index primal_violated(bool z_moved);
 
+  // excess_(i) = violation(i) - tol row_scale(i) of every row (members and skipped ones too) in
+  // one vectorized pass; false (none positive) proves a row-by-row scan would find nothing.
+  bool rows_over(Scalar tol, Scalar z_norm);
+
   // Every equality, the redundant ones included.
   Scalar equality_residual() const;
 
@@ -301,13 +305,7 @@ class DenseSolver {
 
   const ResultType& finish(Status status, const std::string& message);
 
-  // Round-off in a rotated normal J'n is eps |J_j| |n| per component, and a working set's J
-  // is J0 = L^{-T} times an orthogonal Q: dependency tests compare |J2'n| with |n| times the
-  // largest column norm of J0 (between |J0|_2 / sqrt(n) and |J0|_2 = 1 / sqrt(lambda_min(H))).
-  // A scale from the LARGEST eigenvalue instead let round-off pass for independence: on the
-  // anchor QPs (cond(H) = 199) a bound exactly in the span of 18 working-set rows showed
-  // |J2'n| = 1.7e-13 |J'n| and entered, the working set turned singular and an infeasible
-  // problem ended `inaccurate` instead of `infeasible`.
+  // The largest column norm of J0 = L^{-T}, the scale of the dependency test (compute()).
   Scalar j_scale() const { return j_scale_; }
   static Scalar square(Scalar x) { return x * x; }
 
@@ -327,12 +325,15 @@ class DenseSolver {
   int iter_ = 0;
   bool factor_valid_ = false;  ///< The factor holds a working set of the current H, A, C.
   bool any_skip_ = false;
+  /// The last most_violated() found no row at all over its tolerance (rows_over): the row scan
+  /// of the certificate right after it, at the same z, can only agree.
+  bool scan_clean_ = false;
   Scalar stat_scale_ = Scalar(0);
 
   VectorN z_, g_eff_, step_d_, step_s_, normal_, residual_x_, hz_;
   VectorN lambda_, dual_r_, correction_l_, residual_l_;
   mutable VectorN kkt_rhs_;
-  VectorM row_norm_, cz_;
+  VectorM row_norm_, cz_, excess_;
   detail::RowStructure<Scalar, N, M> rows_;  ///< Bounds and mirrored rows of C, per compute().
   VectorP eq_norm_;
   RowStates state_, guess_, skip_;

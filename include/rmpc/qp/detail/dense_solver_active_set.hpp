@@ -86,7 +86,7 @@ void DenseSolver<Scalar, N, P, M>::enter_guess() {
   // Saturated guesses enter g_eff; active guesses enter the working set; then the
   // multipliers are recomputed and rows with out-of-box multipliers leave until the
   // working set is dual feasible, which is all Goldfarb-Idnani needs to continue.
-  for (Eigen::Index i = 0; i < m(); ++i) {
+  for (Eigen::Index i = 0; num_soft_ > 0 && i < m(); ++i) {
     if (guess_(i) == RowState::saturated && soft(i)) {
       state_(i) = RowState::saturated;
       saturate(i, Scalar(1));

@@ -42,15 +42,30 @@ Eigen::Index DenseSolver<Scalar, N, P, M>::most_violated() {
   Scalar pick_score = 0;
   rows_.multiply(z_, cz_);
   const Scalar zn = z_.norm();
+  scan_clean_ = !rows_over(feas_tol, zn);
+  if (scan_clean_) return -1;
   for (Eigen::Index i = 0; i < m(); ++i) {
-    if (state_(i) == RowState::active || skip_(i)) continue;
-    const Scalar v = violation(i, cz_(i));
-    if (v > feas_tol * row_scale(i, zn)) {
-      const Scalar score = v / row_norm_(i);
-      if (score > pick_score || pick < 0) pick = i, pick_score = score;
-    }
+    // excess_ > 0: violation(i) > feas_tol * row_scale(i), as computed by rows_over()
+    if (!(excess_(i) > Scalar(0)) || state_(i) == RowState::active || skip_(i)) continue;
+    const Scalar score = violation(i, cz_(i)) / row_norm_(i);
+    if (score > pick_score || pick < 0) pick = i, pick_score = score;
   }
   return pick;
+}
+
+template <typename Scalar, int N, int P, int M>
+bool DenseSolver<Scalar, N, P, M>::rows_over(Scalar tol, Scalar z_norm) {
+  if (m() == 0) return false;  // (maxCoeff of nothing is undefined)
+  const auto v = (cz_ - problem_.d).array();
+  const auto threshold = tol * (row_norm_.array() * z_norm + problem_.d.array().abs());
+  if (num_soft_ == 0)  // no row can be saturated
+    excess_.array() = v - threshold;
+  else
+    excess_.array() =
+        (state_.array() == std::int8_t(RowState::saturated)).select(-v, v) - threshold;
+  // excess > 0 exactly when violation > threshold (IEEE subtraction of finite numbers is zero
+  // only for equal ones); NaN entries are ignored, as the row-by-row tests ignore them.
+  return excess_.template maxCoeff<Eigen::PropagateNumbers>() > Scalar(0);
 }
 
 template <typename Scalar, int N, int P, int M>

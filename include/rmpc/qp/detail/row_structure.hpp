@@ -23,7 +23,11 @@ class RowStructure {
   // must be column-major in Eigen.
   using DenseRows =
       Eigen::Matrix<Scalar, Eigen::Dynamic, N, (N == 1 ? Eigen::ColMajor : Eigen::RowMajor), M, N>;
-  using DenseValues = Eigen::Matrix<Scalar, Eigen::Dynamic, 1, Eigen::ColMajor, M, 1>;
+  // z followed by the dense rows' values: every row's C_i z is one entry of it times a
+  // coefficient (a branch-free gather).
+  static constexpr int MaxGathered =
+      (N == Eigen::Dynamic || M == Eigen::Dynamic) ? Eigen::Dynamic : N + M;
+  using Gathered = Eigen::Matrix<Scalar, Eigen::Dynamic, 1, Eigen::ColMajor, MaxGathered, 1>;
 
   /// Classifies every row of C and copies the distinct dense rows. Allocates only when the
   /// sizes grow (dynamic sizes); nothing for fixed sizes.
@@ -85,21 +89,22 @@ class RowStructure {
         ref_(i) = ref_(match);
         coef_(i) = sign * coef_(match);
       } else {
-        ref_(i) = int(distinct);
+        ref_(i) = int(n + distinct);  // the entry of gathered_ after z
         coef_(i) = Scalar(1);
         rows_.row(distinct++) = C.row(i);
       }
     }
     rows_.conservativeResize(distinct, n);
-    values_.resize(distinct);
+    gathered_.resize(n + distinct);
   }
 
   /// cz = C z, the distinct dense rows multiplied once.
   template <typename Z, typename Out>
   void multiply(const Z& z, Out& cz) const {
-    values_.noalias() = rows_ * z;
-    for (Eigen::Index i = 0; i < ref_.size(); ++i)
-      cz(i) = coef_(i) * (bound_(i) ? z(ref_(i)) : values_(ref_(i)));
+    const Eigen::Index n = z.size();
+    gathered_.head(n) = z;
+    gathered_.tail(rows_.rows()).noalias() = rows_ * z;
+    for (Eigen::Index i = 0; i < ref_.size(); ++i) cz(i) = coef_(i) * gathered_(ref_(i));
   }
 
   /// A bound row: C_i z = coefficient(i) z(variable(i)).
@@ -109,13 +114,13 @@ class RowStructure {
   Eigen::Index num_dense_rows() const { return rows_.rows(); }
 
  private:
-  Eigen::Matrix<int, M, 1> ref_;             ///< Variable (bound) or dense-row index.
+  Eigen::Matrix<int, M, 1> ref_;             ///< Variable (bound) or n + dense-row index.
   Eigen::Matrix<Scalar, M, 1> coef_;         ///< a of a z_k, or +-1 for a dense row.
   Eigen::Matrix<std::int8_t, M, 1> bound_;   ///< 1: a bound row.
   Eigen::Matrix<std::uint64_t, M, 1> hash_;  ///< Scratch of analyze().
   Eigen::Matrix<int, M, 1> order_;           ///< Scratch of analyze().
   DenseRows rows_;                           ///< The distinct dense rows.
-  mutable DenseValues values_;               ///< rows_ z.
+  mutable Gathered gathered_;                ///< (z, rows_ z).
 };
 
 }  // namespace rmpc::qp::detail

@@ -764,7 +764,6 @@ TEST_CASE("anchor QPs nx = 8, N = 30: a chain of warm starts keeps the factor or
     gs.push_back(g), ds.push_back(d), zs.push_back(r.z), guesses.push_back(r.row_state);
   }
   REQUIRE(gs.size() > 158);
-  const MatrixXd I = MatrixXd::Identity(c.n(), c.n());
   for (std::size_t k = 0; k < gs.size(); ++k) {
     CAPTURE(k);
     solver.update_linear_terms(gs[k], VectorXd(0), ds[k]);
@@ -772,9 +771,11 @@ TEST_CASE("anchor QPs nx = 8, N = 30: a chain of warm starts keeps the factor or
     INFO(r.message);
     REQUIRE(r.status == Status::optimal);
     CHECK((r.z - zs[k]).cwiseAbs().maxCoeff() <= 1e-9 * (1 + zs[k].cwiseAbs().maxCoeff()));
-    const MatrixXd& J = solver.factor().J();
-    REQUIRE((J.transpose() * c.problem.H * J - I).cwiseAbs().maxCoeff() <= 1e-12);
   }
+  // A loss of orthogonality stays in J (it was 7.1 after the last QP): checked once, at the end.
+  const MatrixXd& J = solver.factor().J();
+  const MatrixXd I = MatrixXd::Identity(c.n(), c.n());
+  CHECK((J.transpose() * c.problem.H * J - I).cwiseAbs().maxCoeff() <= 1e-12);
 }
 
 // The same fault at its source: normals whose rotated forms have subnormal entries (and a

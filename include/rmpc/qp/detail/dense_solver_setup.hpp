@@ -4,6 +4,19 @@
 
 namespace rmpc::qp {
 
+namespace detail {
+
+/// Whether every entry is finite, as one vectorized sum: x * 0 is (+-)0 for a finite x and NaN
+/// for NaN or +-Inf, and a sum with a NaN term is NaN. Eigen's allFinite() compares x - x
+/// with itself entry by entry, unvectorized: 5 % of a small cold solve's time was that check.
+template <typename Derived>
+bool all_finite(const Eigen::DenseBase<Derived>& x) {
+  using Scalar = typename Derived::Scalar;
+  return x.size() == 0 || (x.derived().array() * Scalar(0)).sum() == Scalar(0);
+}
+
+}  // namespace detail
+
 template <typename Scalar, int N, int P, int M>
 auto DenseSolver<Scalar, N, P, M>::compute(const ProblemType& problem) -> DenseSolver& {
   settings_.validate();  // settings() is mutable between calls: checked where they are used

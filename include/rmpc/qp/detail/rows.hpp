@@ -1,6 +1,5 @@
 // Row access that stays a compile-time row vector even for matrices with a fixed zero row
-// count (e.g. A of a QP with P = 0), where Eigen's row() is not a vector expression; the
-// finiteness test of the data handed to every solve.
+// count (e.g. A of a QP with P = 0), where Eigen's row() is not a vector expression.
 #pragma once
 
 #include <Eigen/Core>
@@ -16,15 +15,6 @@ auto row(const Eigen::PlainObjectBase<Derived>& m, Eigen::Index i) {
     return RowMap(m.data() + i * m.outerStride(), 1, m.cols(), Eigen::InnerStride<>(1));
   else
     return RowMap(m.data() + i, 1, m.cols(), Eigen::InnerStride<>(m.outerStride()));
-}
-
-/// Whether every entry is finite, as one vectorized sum: x * 0 is (+-)0 for a finite x and NaN
-/// for NaN or +-Inf, and a sum with a NaN term is NaN. Eigen's allFinite() compares x - x
-/// with itself entry by entry, unvectorized: 5 % of a small cold solve's time was that check.
-template <typename Derived>
-bool all_finite(const Eigen::DenseBase<Derived>& x) {
-  using Scalar = typename Derived::Scalar;
-  return x.size() == 0 || (x.derived().array() * Scalar(0)).sum() == Scalar(0);
 }
 
 }  // namespace rmpc::qp::detail

@@ -12,8 +12,10 @@
 
 #include <cmath>
 #include <cstddef>
+#include <fstream>
 #include <limits>
 #include <random>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -802,4 +804,79 @@ TEST_CASE("working-set factor: Givens rotations of subnormal entries stay orthog
   CHECK((factor.J().transpose() * factor.J() - I).cwiseAbs().maxCoeff() <= 1e-15);
   factor.remove(0);  // R's subdiagonal entries of size tiny are rotated away
   CHECK((factor.J().transpose() * factor.J() - I).cwiseAbs().maxCoeff() <= 1e-15);
+}
+
+// A dependent row at a vertex of the paper's MPC (tests/data/field/, found by bisecting the
+// states of a ray to where the active set changes): u_0 <= 1 is in the span of six active
+// state rows with a gap of 1.0e-11. The dependent-row test took it for round-off (against its
+// scale 9.7) and left it out, while the certificate measured 5.0e-12 of the row's own scale
+// (over certificate_tolerance): every pass came back to it and the solve ended `inaccurate`
+// after eight. Now the row exchanges places with a member, as a violated row does.
+TEST_CASE("field 15: a dependent row the certificate rejects is exchanged, not left out",
+          "[qp][field]") {
+  std::ifstream in(RMPC_TEST_DATA_DIR "/field/dependent_row_at_mpc_vertex.txt");
+  REQUIRE(in.good());
+  std::string token;
+  auto next = [&in, &token]() {
+    while (in >> token)
+      if (token[0] == '#')
+        std::getline(in, token);  // a comment line
+      else
+        return std::stod(token);  // std::stod reads "inf" (operator>> does not)
+    FAIL("tests/data/field/dependent_row_at_mpc_vertex.txt ended early");
+    return 0.0;
+  };
+  const auto n = Eigen::Index(next()), m = Eigen::Index(next());
+  Problem<double> pr(n, 0, m);
+  for (Eigen::Index i = 0; i < n; ++i)
+    for (Eigen::Index j = 0; j < n; ++j) pr.H(i, j) = next();
+  for (Eigen::Index i = 0; i < n; ++i) pr.g(i) = next();
+  for (Eigen::Index i = 0; i < m; ++i)
+    for (Eigen::Index j = 0; j < n; ++j) pr.C(i, j) = next();
+  for (Eigen::Index i = 0; i < m; ++i) pr.d(i) = next();
+  for (Eigen::Index i = 0; i < m; ++i) pr.soft_weight(i) = next();
+  REQUIRE(!(in >> token));  // nothing left over: the sizes were read right
+
+  DenseSolver<double> solver;
+  REQUIRE(solver.compute(pr).info() == Status::optimal);
+  const auto cold = solver.solve();
+  INFO(cold.message);
+  REQUIRE(cold.status == Status::optimal);
+  CHECK(kkt_error(pr, cold.z, cold.y_eq, cold.y_ineq) <= 1e-10);
+  CHECK(relative_row_violation(pr, cold.z) <= Settings<double>().certificate_tolerance);
+  // Warm-started from the six state rows of the failing solves, and from the answer.
+  RowStates guess = RowStates::Constant(m, std::int8_t(RowState::inactive));
+  for (int r : {22, 26, 30, 34, 38, 42}) guess(r) = RowState::active;
+  for (const RowStates& g : {guess, cold.row_state}) {
+    const auto& warm = solver.solve(g);
+    INFO(warm.message);
+    REQUIRE(warm.status == Status::optimal);
+    CHECK((warm.z - cold.z).cwiseAbs().maxCoeff() <= 1e-12);
+  }
+}
+
+// The same judges on the smallest case, 1 <= z <= 1 - delta (opposite rows, the second one
+// dependent on the first): a gap the data prove is `infeasible`; one within the dependent-row
+// test's round-off but over the certificate's is `inaccurate`, said so at once (no member can
+// leave); one within the certificate is `optimal` at z = 1 or z = 1 - delta.
+TEST_CASE("field 15: 1 <= z <= 1 - delta by the size of delta", "[qp][field]") {
+  for (const double g : {-3.0, 3.0}) {  // which row enters first
+    for (const double delta : {1e-9, 1e-11, 5e-12, 1e-12, 0.0, -1e-12}) {
+      CAPTURE(g, delta);
+      Problem<double> pr = one_variable(1.0, g, {-1.0, 1.0}, {-1.0, 1.0 - delta});
+      DenseSolver<double> solver;
+      solver.compute(pr);
+      const auto& r = solver.solve();
+      INFO(r.message);
+      if (delta >= 1e-11) {
+        CHECK(r.status == Status::infeasible);
+      } else if (delta == 5e-12) {
+        CHECK(r.status == Status::inaccurate);
+        CHECK(r.message.find("depends on the working set") != std::string::npos);
+      } else {
+        CHECK(r.status == Status::optimal);
+        CHECK(std::abs(r.z(0) - 1.0) <= std::abs(delta) + 1e-15);
+      }
+    }
+  }
 }

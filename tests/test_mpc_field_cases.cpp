@@ -15,6 +15,7 @@
 
 #include <cmath>
 #include <limits>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -444,4 +445,54 @@ TEST_CASE("MaxOrder 1 and 0 give the same values and first derivatives as MaxOrd
   CHECK(thrown_message([&] {
           SmallMpc m(SmallModel{}, SmallMpc::default_sizes(), too_high);
         }).find("qp::Settings::feasibility_tolerance") == 0);
+}
+
+// States where the active set changes, found by bisecting rays of states (60 halvings: within
+// 1e-18 of the change): a row there is weakly active or in the span of the others (u_0 <= 1
+// met by six active state rows at once). Every QP along the way is solved; before the
+// dependent-row fix of DenseSolver, 681 of 72 000 such evaluations ended solver_failed
+// (the QP `inaccurate`; tests/test_dense_solver_field_cases.cpp, field 15, holds one).
+TEST_CASE("The paper's MPC is solved where its active set changes (bisected rays of states)",
+          "[lq_mpc][field][degenerate]") {
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  rmpc::mpc::PolicyRequest values;
+  values.du0_dtheta = values.d2u0_dtheta2 = values.du0_ds = false;
+  values.warm_start = false;
+  rmpc::mpc::PolicyRequest all;  // every derivative, warm-started from the bisection's last
+  int rays = 0, changed = 0, weakly_active = 0;
+  for (int t = 0; t < 8; ++t) {
+    Eigen::Matrix<double, 8, 1> theta = t == 1 ? linear_2d::theta_true() : linear_2d::theta0();
+    if (t >= 2)
+      for (int i = 0; i < 8; ++i) theta(i) += 0.15 * u(rng) * (i < 5 ? 1.0 : 0.3);
+    linear_2d::PaperMpc mpc(linear_2d::PaperModel{});
+    REQUIRE(mpc.set_parameters(theta) == Status::optimal);
+    linear_2d::PaperMpc::Result r;
+    mpc.evaluate(Eigen::Vector2d::Zero(), values, r);
+    REQUIRE(r.status == PolicyStatus::ok);
+    const auto origin = r.row_state;
+    for (int k = 0; k < 50; ++k, ++rays) {
+      const Eigen::Vector2d s(1.6 * u(rng), 1.6 * u(rng));
+      double lo = 0.0, hi = 1.0;
+      for (int b = 0; b < 60; ++b) {
+        const double c = 0.5 * (lo + hi);
+        mpc.evaluate(Eigen::Vector2d(c * s), values, r);
+        CAPTURE(t, k, b, c * s(0), c * s(1), rmpc::qp::to_string(r.qp_status));
+        REQUIRE(r.status == PolicyStatus::ok);
+        (r.row_state == origin ? lo : hi) = c;
+      }
+      if (hi == 1.0) continue;  // the active set never changed along this ray
+      ++changed;
+      for (const double c : {lo, hi}) {
+        mpc.evaluate(Eigen::Vector2d(c * s), all, r);
+        CAPTURE(t, k, c * s(0), c * s(1), rmpc::qp::to_string(r.qp_status));
+        REQUIRE(r.status != PolicyStatus::solver_failed);
+        REQUIRE(r.status != PolicyStatus::not_ready);
+        weakly_active += r.status == PolicyStatus::weakly_active;
+      }
+    }
+  }
+  CHECK(rays == 400);
+  CHECK(changed > 100);       // the protocol reaches the degenerate states it is about
+  CHECK(weakly_active > 50);  // ... and they are degenerate
 }

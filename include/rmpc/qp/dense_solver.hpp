@@ -285,9 +285,10 @@ class DenseSolver {
   bool add_violated_rows();      // step 2 until no row is violated
   Eigen::Index most_violated();  // the row to add (largest violation / |C_i|), -1 if none
   bool enter_row(Eigen::Index pick, int max_iter);  // partial steps until `pick` enters or crosses
-  // A dependent row violated only at round-off level: left out (skipped, or its multiplier
-  // handed to the members); false when the data say it is violated.
-  bool leave_out_dependent(Eigen::Index pick, Scalar rhs, Scalar lambda_pick);
+  // A dependent row violated at round-off level: left out (skipped, or its multiplier handed
+  // to the members); false when the data or the certificate say it is violated.
+  bool leave_out_dependent(Eigen::Index pick, Scalar rhs, Scalar lambda_pick,
+                           bool& gap_at_round_off);
   // Largest step before a member's multiplier reaches a bound of its box (infinity if none).
   Scalar blocking_step(Eigen::Index& block, bool& block_upper) const;
   void cross(Eigen::Index pick, std::int8_t sign);  // soft row: inactive <-> saturated
@@ -325,6 +326,7 @@ class DenseSolver {
   int iter_ = 0;
   bool factor_valid_ = false;  ///< The factor holds a working set of the current H, A, C.
   bool any_skip_ = false;
+  Eigen::Index rejected_row_ = -1;  ///< The row the certificate last found violated (this solve)
   /// The last most_violated() found no row at all over its tolerance (rows_over): the row scan
   /// of the certificate right after it, at the same z, can only agree.
   bool scan_clean_ = false;

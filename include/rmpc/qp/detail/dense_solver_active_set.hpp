@@ -15,6 +15,7 @@ auto DenseSolver<Scalar, N, P, M>::run(bool warm) -> const ResultType& {
   state_.setConstant(m(), std::int8_t(RowState::inactive));
   skip_.setZero(m());
   any_skip_ = false;
+  rejected_row_ = -1;
   // H, A and C are unchanged since the last solve (update_linear_terms keeps them), so its
   // working-set factorization is still exact: a warm start edits it instead of rebuilding,
   // and a right guess costs one KKT back-solve. Not with redundant equalities: their

@@ -244,6 +244,7 @@ bool DenseSolver<Scalar, N, P, M>::certify(bool last_pass) {
       return true;
     }
     clear_skips();
+    rejected_row_ = bad;
     return false;
   }
   const Scalar eq_res = equality_residual();

@@ -19,6 +19,7 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace {
 
@@ -451,28 +452,40 @@ TEST_CASE("MaxOrder 1 and 0 give the same values and first derivatives as MaxOrd
 // 1e-18 of the change): a row there is weakly active or in the span of the others (u_0 <= 1
 // met by six active state rows at once). Every QP along the way is solved; before the
 // dependent-row fix of DenseSolver, 681 of 72 000 such evaluations ended solver_failed
-// (the QP `inaccurate`; tests/test_dense_solver_field_cases.cpp, field 15, holds one).
-TEST_CASE("The paper's MPC is solved where its active set changes (bisected rays of states)",
-          "[lq_mpc][field][degenerate]") {
+// (the QP `inaccurate`; tests/test_dense_solver_field_cases.cpp, field 15, holds one), here
+// on 21 of the 400 rays (thetas 3, 5 and 6, the first at theta 3, ray 4).
+namespace {
+
+struct DegenerateCounts {
+  int rays = 0, changed = 0, weakly_active = 0;
+};
+
+// Thetas first_theta..last_theta of 8 (theta0, theta_true, 6 random ones), the first `rays`
+// of 50 rays each; the random numbers are drawn for all of them, so that a subset sees the
+// same thetas and rays as the whole.
+DegenerateCounts solve_degenerate_states(int first_theta, int last_theta, int rays) {
   std::mt19937_64 rng(7);
   std::uniform_real_distribution<double> u(-1.0, 1.0);
   rmpc::mpc::PolicyRequest values;
   values.du0_dtheta = values.d2u0_dtheta2 = values.du0_ds = false;
   values.warm_start = false;
   rmpc::mpc::PolicyRequest all;  // every derivative, warm-started from the bisection's last
-  int rays = 0, changed = 0, weakly_active = 0;
+  DegenerateCounts counts;
   for (int t = 0; t < 8; ++t) {
     Eigen::Matrix<double, 8, 1> theta = t == 1 ? linear_2d::theta_true() : linear_2d::theta0();
     if (t >= 2)
       for (int i = 0; i < 8; ++i) theta(i) += 0.15 * u(rng) * (i < 5 ? 1.0 : 0.3);
+    std::vector<Eigen::Vector2d> directions;
+    for (int k = 0; k < 50; ++k) directions.emplace_back(1.6 * u(rng), 1.6 * u(rng));
+    if (t < first_theta || t > last_theta) continue;
     linear_2d::PaperMpc mpc(linear_2d::PaperModel{});
     REQUIRE(mpc.set_parameters(theta) == Status::optimal);
     linear_2d::PaperMpc::Result r;
     mpc.evaluate(Eigen::Vector2d::Zero(), values, r);
     REQUIRE(r.status == PolicyStatus::ok);
     const auto origin = r.row_state;
-    for (int k = 0; k < 50; ++k, ++rays) {
-      const Eigen::Vector2d s(1.6 * u(rng), 1.6 * u(rng));
+    for (int k = 0; k < rays; ++k, ++counts.rays) {
+      const Eigen::Vector2d& s = directions[size_t(k)];
       double lo = 0.0, hi = 1.0;
       for (int b = 0; b < 60; ++b) {
         const double c = 0.5 * (lo + hi);
@@ -482,17 +495,34 @@ TEST_CASE("The paper's MPC is solved where its active set changes (bisected rays
         (r.row_state == origin ? lo : hi) = c;
       }
       if (hi == 1.0) continue;  // the active set never changed along this ray
-      ++changed;
+      ++counts.changed;
       for (const double c : {lo, hi}) {
         mpc.evaluate(Eigen::Vector2d(c * s), all, r);
         CAPTURE(t, k, c * s(0), c * s(1), rmpc::qp::to_string(r.qp_status));
         REQUIRE(r.status != PolicyStatus::solver_failed);
         REQUIRE(r.status != PolicyStatus::not_ready);
-        weakly_active += r.status == PolicyStatus::weakly_active;
+        counts.weakly_active += r.status == PolicyStatus::weakly_active;
       }
     }
   }
-  CHECK(rays == 400);
-  CHECK(changed > 100);       // the protocol reaches the degenerate states it is about
-  CHECK(weakly_active > 50);  // ... and they are degenerate
+  return counts;
+}
+
+}  // namespace
+
+TEST_CASE("The paper's MPC is solved where its active set changes: theta 3, rays 0-9",
+          "[lq_mpc][field][degenerate]") {
+  const DegenerateCounts counts = solve_degenerate_states(3, 3, 10);
+  CHECK(counts.rays == 10);
+  CHECK(counts.changed == 10);
+  CHECK(counts.weakly_active > 5);  // the states are degenerate
+}
+
+// [long]: every theta and ray (25 000 solves; a minute in the sanitizer build).
+TEST_CASE("The paper's MPC is solved where its active set changes: 8 thetas, 400 rays",
+          "[lq_mpc][field][degenerate][long]") {
+  const DegenerateCounts counts = solve_degenerate_states(0, 7, 50);
+  CHECK(counts.rays == 400);
+  CHECK(counts.changed > 300);        // the protocol reaches the degenerate states it is about
+  CHECK(counts.weakly_active > 300);  // ... and they are degenerate
 }

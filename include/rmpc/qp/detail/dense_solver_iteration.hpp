@@ -145,8 +145,7 @@ bool DenseSolver<Scalar, N, P, M>::leave_out_dependent(Eigen::Index pick, Scalar
   // with no member that can leave.
   gap_at_round_off = true;
   if (pick == rejected_row_ &&
-      normal_.dot(z_) - rhs >
-          settings_.certificate_tolerance * (row_norm_(pick) * z_.norm() + std::abs(rhs)))
+      normal_.dot(z_) - rhs > settings_.certificate_tolerance * row_scale(pick, z_.norm()))
     return false;
   if (lambda_pick > Scalar(0)) {
     // Partial dual steps were taken: n = sum r_k n_k carries lambda_pick over.

@@ -6,6 +6,7 @@
 #include "rmpc_catch.hpp"
 
 #include "rmpc/qp/sensitivity.hpp"
+#include "rmpc/qp/two_sided.hpp"
 
 #include <random>
 
@@ -114,4 +115,52 @@ TEST_CASE("dynamic-size solves allocate nothing after set-up", "[qp][no_malloc]"
   CHECK(optimal + infeasible == int(gs.size()));
   CHECK(active > 0);
   CHECK(infeasible > 0);
+}
+
+TEST_CASE("two-sided solves allocate nothing after set-up", "[qp][no_malloc]") {
+  // Bounds on every input and two-sided state rows of the anchor QP (nx = 2, N = 10): the
+  // one-sided rows, the map back and the warm-start guess all live in storage sized by
+  // compute().
+  namespace anchor = rmpc::testing::anchor;
+  const anchor::System sys = anchor::system_nx2();
+  const anchor::Condensed c = anchor::condense(sys, 10);
+  const Eigen::Index n = c.n();
+  rmpc::qp::TwoSidedProblem<double> q(n, 0, c.m_state());
+  q.H = c.problem.H;
+  q.g = c.g(anchor::initial_states(sys, 1)[0]);
+  q.C = c.Su;  // the states' response to the inputs
+  q.lb.setConstant(-1.0);
+  q.ub.setConstant(1.0);
+  q.l.setConstant(-1.0);
+  q.u.setConstant(1.0);
+  rmpc::qp::TwoSidedSolver<double> solver;
+  solver.compute(q);
+  (void)solver.solve();  // sizes the result
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> nd;
+  const Eigen::VectorXd b(0);
+  Eigen::VectorXd g = q.g, l = q.l, u = q.u;
+  int optimal = 0, active_bounds = 0, active_rows = 0, allocating_optimal_solves = 0;
+  Eigen::internal::set_is_malloc_allowed(false);
+  for (int k = 0; k < 40; ++k) {
+    for (Eigen::Index j = 0; j < n; ++j) g(j) = 3.0 * nd(rng);
+    for (Eigen::Index i = 0; i < l.size(); ++i) u(i) = 0.05 + 0.02 * k, l(i) = -u(i);
+    long before = rmpc_test::operator_new_calls().load();
+    solver.update_linear_terms(g, b, q.lb, q.ub, l, u);
+    const auto& cold = solver.solve();
+    if (cold.ok()) {
+      ++optimal;
+      for (auto s : cold.bound_state) active_bounds += s != rmpc::qp::SideState::inactive;
+      for (auto s : cold.row_state) active_rows += s != rmpc::qp::SideState::inactive;
+      allocating_optimal_solves += rmpc_test::operator_new_calls().load() != before;
+      before = rmpc_test::operator_new_calls().load();
+      const auto& warm = solver.solve(cold.bound_state, cold.row_state);
+      allocating_optimal_solves += warm.ok() && rmpc_test::operator_new_calls().load() != before;
+    }
+  }
+  Eigen::internal::set_is_malloc_allowed(true);
+  CHECK(allocating_optimal_solves == 0);
+  CHECK(optimal == 40);
+  CHECK(active_bounds > 0);
+  CHECK(active_rows > 0);
 }

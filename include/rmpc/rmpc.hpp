@@ -22,6 +22,7 @@
 #include "rmpc/qp/problem.hpp"
 #include "rmpc/qp/derivatives.hpp"
 #include "rmpc/qp/dense_solver.hpp"
+#include "rmpc/qp/two_sided.hpp"
 #include "rmpc/qp/sensitivity.hpp"
 
 // mpc: the parameterized LQ-MPC policy.

@@ -5,6 +5,7 @@
 // Counters: us_per_solve, and ratio_to_ldlt = solve time / LDLT time.
 #include "rmpc/mpc/condensing.hpp"
 #include "rmpc/qp/dense_solver.hpp"
+#include "rmpc/qp/two_sided.hpp"
 
 #include <benchmark/benchmark.h>
 #include <Eigen/Dense>
@@ -150,6 +151,60 @@ void run(benchmark::State& state, bool warm, bool soft_states) {
       double(solves) * ldlt, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
+// The same loops with the QP written in the two-sided form (|u_k| <= 1 as simple bounds, the
+// state bounds as two-sided soft rows) through qp::TwoSidedSolver: its cost over the one-sided
+// solve above (BM_QpSoftCold/Warm in the same run) is the layer's (writing the sides, mapping
+// the answer back).
+void run_two_sided(benchmark::State& state, bool warm) {
+  const Workload w = make_workload(state.range(0), true);
+  const Index n = w.problem.H.rows(), N = state.range(0);
+  const rmpc::mpc::CondensedRowLayout layout{2, 1, N, 0, 0};
+  rmpc::qp::TwoSidedProblem<double> q(n, 0, 2 * (N - 1));
+  q.H = w.problem.H;
+  for (Index k = 1; k < N; ++k)
+    for (Index i = 0; i < 2; ++i) {
+      const Index r = 2 * (k - 1) + i;
+      q.C.row(r) = w.problem.C.row(layout.state_row(k, i, true));
+      q.soft_weight(r) = w.problem.soft_weight(layout.state_row(k, i, true));
+    }
+  // Sides per instance, in the two-sided layout.
+  const auto sides = [&](const VectorXd& d, VectorXd& lb, VectorXd& ub, VectorXd& l, VectorXd& u) {
+    lb.resize(n), ub.resize(n), l.resize(q.C.rows()), u.resize(q.C.rows());
+    for (Index k = 0; k < N; ++k) {
+      ub(k) = d(layout.input_row(k, 0, true));
+      lb(k) = -d(layout.input_row(k, 0, false));
+    }
+    for (Index k = 1; k < N; ++k)
+      for (Index i = 0; i < 2; ++i) {
+        u(2 * (k - 1) + i) = d(layout.state_row(k, i, true));
+        l(2 * (k - 1) + i) = -d(layout.state_row(k, i, false));
+      }
+  };
+  std::vector<VectorXd> lbs(w.instances.size()), ubs = lbs, ls = lbs, us = lbs;
+  for (size_t k = 0; k < w.instances.size(); ++k)
+    sides(w.instances[k].d, lbs[k], ubs[k], ls[k], us[k]);
+  sides(w.instances[0].d, q.lb, q.ub, q.l, q.u);
+  rmpc::qp::TwoSidedSolver<double> solver;
+  solver.compute(q);
+  const VectorXd b(0);
+  size_t solves = 0;
+  std::vector<rmpc::qp::SideState> bound_state, row_state;
+  for (auto _ : state) {
+    for (size_t k = 0; k < w.instances.size(); ++k) {
+      const auto& inst = w.instances[k];
+      solver.update_linear_terms(inst.g, b, lbs[k], ubs[k], ls[k], us[k]);
+      const auto& res = (warm && !inst.first_of_trajectory) ? solver.solve(bound_state, row_state)
+                                                            : solver.solve();
+      bound_state = res.bound_state;
+      row_state = res.row_state;
+      benchmark::DoNotOptimize(res.z.data());
+    }
+    solves += w.instances.size();
+  }
+  state.counters["us_per_solve"] = benchmark::Counter(
+      double(solves) * 1e-6, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
 void BM_QpSoftCold(benchmark::State& s) { run(s, false, true); }
 void BM_QpSoftWarm(benchmark::State& s) { run(s, true, true); }
 // Compile-time sizes (what rmpc::mpc uses for the paper's MPC): N = 10, 56 rows.
@@ -158,6 +213,8 @@ void BM_QpSoftColdFixed(benchmark::State& s) { run<FixedSolver10>(s, false, true
 void BM_QpSoftWarmFixed(benchmark::State& s) { run<FixedSolver10>(s, true, true); }
 void BM_QpInputBoundsCold(benchmark::State& s) { run(s, false, false); }
 void BM_QpInputBoundsWarm(benchmark::State& s) { run(s, true, false); }
+void BM_QpSoftColdTwoSided(benchmark::State& s) { run_two_sided(s, false); }
+void BM_QpSoftWarmTwoSided(benchmark::State& s) { run_two_sided(s, true); }
 
 }  // namespace
 
@@ -167,3 +224,5 @@ BENCHMARK(BM_QpSoftColdFixed)->Arg(10)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_QpSoftWarmFixed)->Arg(10)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_QpInputBoundsCold)->Arg(10)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_QpInputBoundsWarm)->Arg(10)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_QpSoftColdTwoSided)->Arg(10)->Arg(20)->Arg(50)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_QpSoftWarmTwoSided)->Arg(10)->Arg(20)->Arg(50)->Unit(benchmark::kMicrosecond);

@@ -83,8 +83,7 @@ TwoSidedProblem<double> random_two_sided(std::mt19937_64& rng, Index n, Index m,
 
 }  // namespace
 
-TEST_CASE("two-sided QPs: every answer meets the KKT conditions of its own data",
-          "[two_sided]") {
+TEST_CASE("two-sided QPs: every answer meets the KKT conditions of its own data", "[two_sided]") {
   std::mt19937_64 rng(20261206);
   int active_sides = 0;
   for (int trial = 0; trial < 200; ++trial) {
@@ -206,8 +205,9 @@ TEST_CASE("two-sided QPs: equal sides, crossed sides and bad data", "[two_sided]
     REQUIRE(again.ok());
     CHECK(again.z == z);
     u(0) = inf;  // finite at compute(): a different row layout
-    CHECK(rmpc::testing::thrown_message([&] { solver.update_linear_terms(q.g, q.b, lb, ub, l, u); })
-              .find("row 0 changed between finite and infinite") != std::string::npos);
+    CHECK(rmpc::testing::thrown_message([&] {
+            solver.update_linear_terms(q.g, q.b, lb, ub, l, u);
+          }).find("row 0 changed between finite and infinite") != std::string::npos);
     u(0) = 0.1;
     CHECK(rmpc::testing::thrown_message([&] {
             solver.update_linear_terms(q.g, q.b, lb, ub, l, VectorXd(3));
@@ -215,8 +215,9 @@ TEST_CASE("two-sided QPs: equal sides, crossed sides and bad data", "[two_sided]
   }
   SECTION("sizes throw, naming the argument") {
     q.u.resize(3);
-    CHECK(rmpc::testing::thrown_message([&] { solver.compute(q); })
-              .find("u has 3 entries, expected m = C.rows() = 2") != std::string::npos);
+    CHECK(rmpc::testing::thrown_message([&] {
+            solver.compute(q);
+          }).find("u has 3 entries, expected m = C.rows() = 2") != std::string::npos);
     CHECK(rmpc::testing::thrown_message<std::logic_error>([&] {
             TwoSidedSolver<double> fresh;
             fresh.update_linear_terms(q.g, q.b, q.lb, q.ub, q.l, q.l);
@@ -383,6 +384,86 @@ TEST_CASE("two-sided QPs: a saturated soft side differentiates through expand_we
     const VectorXd zp = sp.compute(at(tp)).solve().z, zm = sm.compute(at(tm)).solve().z;
     CHECK((sens.dz_dtheta().col(i) - (zp - zm) / (2 * h)).cwiseAbs().maxCoeff() < 1e-8);
   }
-  CHECK(rmpc::testing::thrown_message([&] { solver.expand_weights(none, VectorXd(2), dX.dw[0]); })
-            .find("dw_row has 2 entries, expected 0 or 1") != std::string::npos);
+  CHECK(rmpc::testing::thrown_message([&] {
+          solver.expand_weights(none, VectorXd(2), dX.dw[0]);
+        }).find("dw_row has 2 entries, expected 0 or 1") != std::string::npos);
+}
+
+TEST_CASE("two-sided QPs: the faults a new user's tests found stay fixed", "[two_sided]") {
+  using rmpc::testing::thrown_message;
+  SECTION("a compute() that throws leaves the solver as it was") {
+    TwoSidedProblem<double> q(1, 0, 0);
+    q.H(0, 0) = 1.0, q.g(0) = -5.0, q.ub(0) = 1.0;
+    TwoSidedSolver<double> s;
+    s.compute(q).solve();
+    TwoSidedProblem<double> bad = q;
+    bad.ub(0) = inf, bad.lb(0) = -1.0;
+    bad.A.resize(1, 2), bad.b.resize(1);
+    CHECK(thrown_message([&] { s.compute(bad); }).find("A (columns) has 2") != std::string::npos);
+    const auto& r = s.solve();  // the old problem, in its own layout: z = 1 at the upper bound
+    REQUIRE(r.ok());
+    CHECK(r.z(0) == 1.0);
+    CHECK(r.y_bound(0) == Approx(4.0).epsilon(1e-14));
+    CHECK(r.bound_state[0] == SideState::upper);
+  }
+  SECTION("a soft l = u row with one side active and the other saturated: state by y's sign") {
+    TwoSidedProblem<double> q(3, 0, 2);
+    q.H.setIdentity();
+    q.g << -4.0, 4.0, -1.0;
+    q.C << 0.0, 1.0, 0.0, 1.0, -1.0, -1.0;
+    q.l(0) = q.u(0) = 0.0;
+    q.soft_weight(0) = 3.0;
+    q.u(1) = 0.5;
+    TwoSidedSolver<double> s;
+    const auto& r = s.compute(q).solve();
+    REQUIRE(r.ok());
+    CHECK(two_sided_kkt_error(q, r) < 1e-12);
+    CHECK(r.y_row(0) < 0.0);
+    CHECK(r.row_state[0] == SideState::lower);
+  }
+  SECTION("fixed sizes before compute(): call-order errors, not garbage") {
+    TwoSidedSolver<double, 4, 0> s;
+    VectorXd dd;
+    CHECK(thrown_message<std::logic_error>([&] {
+            s.solve(std::vector<SideState>(4), {});
+          }).find("called before compute()") != std::string::npos);
+    CHECK_THROWS_AS(s.expand_rhs(VectorXd(), VectorXd::Ones(4), VectorXd(), VectorXd(), dd),
+                    std::logic_error);
+    CHECK_THROWS_AS(s.bound_row(0, true), std::logic_error);
+    const TwoSidedProblem<double, 4> q;  // fixed n, dynamic p: no bounds, hard, not garbage
+    CHECK(q.lb.minCoeff() == -inf);
+    CHECK(q.ub.maxCoeff() == inf);
+    CHECK(q.bound_soft_weight.minCoeff() == inf);
+  }
+  SECTION("messages name the user's data, and stay current") {
+    TwoSidedProblem<double> q(2, 0, 3);
+    q.H.setIdentity();
+    q.C.setOnes();
+    q.u.setConstant(1.0);
+    q.soft_weight(2) = -2.0;  // row 2's upper side is one-sided row 2, its lower side absent
+    TwoSidedSolver<double> s;
+    s.compute(q);
+    CHECK(s.info() == Status::invalid_input);
+    CHECK(s.result().message.find("soft_weight(2) must be > 0") != std::string::npos);
+    q.soft_weight(2) = inf;
+    q.H(0, 1) = 0.5;  // not symmetric: DenseSolver rejects it, the message is passed on
+    s.compute(q);
+    CHECK(s.info() == Status::invalid_input);
+    CHECK_FALSE(s.result().message.empty());
+    q.H(0, 1) = 0.0;
+    s.compute(q);
+    CHECK(s.info() == Status::optimal);
+    CHECK(s.result().message.empty());
+    VectorXd lb = q.lb, ub = q.ub, l = q.l, u = q.u, g = q.g;
+    l(0) = std::nan("");  // NaN where the side is absent: invalid_input, not a layout change
+    s.update_linear_terms(g, q.b, lb, ub, l, u);
+    CHECK(s.info() == Status::invalid_input);
+    CHECK(s.result().message.find("l(0) is NaN") != std::string::npos);
+    l(0) = -inf;
+    g(1) = std::nan("");  // then a NaN in g: the message says g, not the last one
+    s.update_linear_terms(g, q.b, lb, ub, l, u);
+    CHECK(s.info() == Status::invalid_input);
+    CHECK(s.result().message.find("l(0)") == std::string::npos);
+    CHECK_FALSE(s.result().message.empty());
+  }
 }

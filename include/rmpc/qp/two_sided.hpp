@@ -14,14 +14,19 @@
 // as the one row it is, and qp::Sensitivity differentiates it as one equality.
 //
 // Multipliers are signed, one per bound and per row: y > 0 when the upper side is active (or
-// saturated), y < 0 for the lower side, so that H z + g + A'y_eq + y_bound + C'y_row = 0.
+// saturated), y < 0 for the lower side, so that H z + g + A'y_eq + y_bound + C'y_row = 0. Where
+// both sides are in play (l = u, a soft pair with one side active and the other saturated) the
+// state follows the sign of y. Crossed soft sides (l > u, both violated) have no SideState of
+// their own: each side's state is in one_sided_solver().result().row_state.
 // Sensitivities: qp::Sensitivity works on one_sided_solver() with a ProblemDerivatives of the
 // one-sided rows, filled by expand_rhs / expand_rows / expand_weights from the derivatives of
 // lb, ub, l, u, C and the weights.
 //
 // Errors: sizes, and a change of which sides are finite in update_linear_terms() (the row
-// layout, fixed by compute()), throw std::invalid_argument naming the argument; NaN data and a
-// side at the wrong infinity (lb = +inf, u = -inf, ...) are Status::invalid_input.
+// layout, fixed by compute()), throw std::invalid_argument naming the argument (a throwing
+// compute() leaves the solver as it was); a call before compute() throws std::logic_error; NaN
+// data, a side at the wrong infinity (lb = +inf, u = -inf, ...) and a weight <= 0 are
+// Status::invalid_input, named in result().message.
 #pragma once
 
 #include "rmpc/qp/dense_solver.hpp"
@@ -60,14 +65,14 @@ struct TwoSidedProblem {
   VectorN g;
   MatrixA A;  ///< p x n equality rows
   VectorP b;
-  VectorN lb, ub;              ///< -inf / +inf: no bound
-  VectorN bound_soft_weight;   ///< +inf: hard bound; w > 0: w max(0, z - ub) + w max(0, lb - z)
-  MatrixC C;                   ///< m x n two-sided rows
-  VectorX l, u;                ///< -inf / +inf: no side
-  VectorX soft_weight;         ///< per row, both sides; +inf: hard
+  VectorN lb, ub;             ///< -inf / +inf: no bound
+  VectorN bound_soft_weight;  ///< +inf: hard bound; w > 0: w max(0, z - ub) + w max(0, lb - z)
+  MatrixC C;                  ///< m x n two-sided rows
+  VectorX l, u;               ///< -inf / +inf: no side
+  VectorX soft_weight;        ///< per row, both sides; +inf: hard
 
   TwoSidedProblem() {
-    if constexpr (N != Eigen::Dynamic && P != Eigen::Dynamic) resize(N, P, 0);
+    if constexpr (N != Eigen::Dynamic) resize(N, P == Eigen::Dynamic ? 0 : P, 0);
   }
   TwoSidedProblem(Eigen::Index n, Eigen::Index p, Eigen::Index m) { resize(n, p, m); }
 
@@ -93,11 +98,11 @@ struct TwoSidedResult {
   Status status = Status::invalid_input;
   Eigen::Matrix<Scalar, N, 1> z;
   Eigen::Matrix<Scalar, P, 1> y_eq;
-  Eigen::Matrix<Scalar, N, 1> y_bound;              ///< signed: + upper side, - lower side
-  Eigen::Matrix<Scalar, Eigen::Dynamic, 1> y_row;   ///< signed, per two-sided row
+  Eigen::Matrix<Scalar, N, 1> y_bound;             ///< signed: + upper side, - lower side
+  Eigen::Matrix<Scalar, Eigen::Dynamic, 1> y_row;  ///< signed, per two-sided row
   std::vector<SideState> bound_state;  ///< n entries (sized by compute(), not per solve)
   std::vector<SideState> row_state;    ///< m entries
-  Scalar objective = Scalar(0);  ///< includes the L1 penalties of soft sides
+  Scalar objective = Scalar(0);        ///< includes the L1 penalties of soft sides
   int iterations = 0;
   std::string message;  ///< set only when status != optimal
 
@@ -133,9 +138,7 @@ class TwoSidedSolver {
 
   /// After compute()/update_linear_terms(): optimal when accepted (ready to solve), else that
   /// call's status (result().message says why). After solve(): the solve's status.
-  Status info() const {
-    return rejected_ || update_rejected_ ? result_.status : solver_.info();
-  }
+  Status info() const { return rejected_ || update_rejected_ ? result_.status : solver_.info(); }
 
   /// Cold start. After a rejected compute(): its invalid_input result, nothing solved.
   const ResultType& solve();
@@ -148,15 +151,22 @@ class TwoSidedSolver {
   /// The one-sided solver and problem: for qp::Sensitivity and the row layout.
   const OneSidedSolver& one_sided_solver() const { return solver_; }
   /// One-sided row of bound j's (or row i's) upper or lower side; -1 when that side is absent.
-  Eigen::Index bound_row(Eigen::Index j, bool upper) const { return upper ? ub_row_(j) : lb_row_(j); }
-  Eigen::Index row(Eigen::Index i, bool upper) const { return upper ? u_row_(i) : l_row_(i); }
+  Eigen::Index bound_row(Eigen::Index j, bool upper) const {
+    require_computed("bound_row");
+    return upper ? ub_row_(j) : lb_row_(j);
+  }
+  Eigen::Index row(Eigen::Index i, bool upper) const {
+    require_computed("row");
+    return upper ? u_row_(i) : l_row_(i);
+  }
 
   /// The maps below are linear, so they serve second derivatives (d2lb, ...) as well.
   /// d (one-sided, m1 entries) of the side derivatives; an empty argument is a zero derivative.
   void expand_rhs(const Eigen::Ref<const VectorX>& dlb, const Eigen::Ref<const VectorX>& dub,
                   const Eigen::Ref<const VectorX>& dl, const Eigen::Ref<const VectorX>& du,
                   VectorX& dd) const;
-  /// dC (one-sided, m1 x n) of the rows' derivative dC (m x n); bound rows are constant.
+  /// dC (one-sided, m1 x n) of the rows' derivative dC (m x n, or empty: zero); bound rows are
+  /// constant.
   void expand_rows(const Eigen::Ref<const MatrixX>& dC, MatrixX& dC_one_sided) const;
   /// dw (one-sided) of the weights' derivatives; an empty argument is a zero derivative.
   void expand_weights(const Eigen::Ref<const VectorX>& dw_bound,
@@ -177,7 +187,11 @@ class TwoSidedSolver {
                                   std::to_string(size) + " entries, expected 0 or " +
                                   std::to_string(want));
   }
-  static SideState state_of(std::int8_t upper, std::int8_t lower);
+  static SideState state_of(std::int8_t upper, std::int8_t lower, Scalar y);
+  void require_computed(const char* what) const {
+    if (!computed_)
+      throw std::logic_error("TwoSidedSolver::" + std::string(what) + " called before compute()");
+  }
 
   OneSidedSolver solver_;
   Problem<Scalar, N, P, Eigen::Dynamic> one_sided_;

@@ -3,17 +3,25 @@
 // from there.
 #pragma once
 
+#include <algorithm>
+
 namespace rmpc::qp {
 
 template <typename Scalar, int N, int P>
 auto TwoSidedSolver<Scalar, N, P>::compute(const ProblemType& q) -> TwoSidedSolver& {
-  const Eigen::Index n = q.H.rows(), m = q.C.rows();
+  // Every size is checked before anything changes: a throw leaves the solver as it was.
+  const Eigen::Index n = q.H.rows(), p = q.A.rows(), m = q.C.rows();
   const auto size_error = [&](const char* what, Eigen::Index got, const char* expected,
                               Eigen::Index want) {
     throw std::invalid_argument("TwoSidedSolver::compute: " + std::string(what) + " has " +
                                 std::to_string(got) + " entries, expected " + expected + " = " +
                                 std::to_string(want));
   };
+  if (n == 0) throw std::invalid_argument("TwoSidedSolver::compute: no variables (n = 0)");
+  if (q.H.cols() != n) size_error("H (columns)", q.H.cols(), "n = H.rows()", n);
+  if (q.g.size() != n) size_error("g", q.g.size(), "n", n);
+  if (q.A.cols() != n) size_error("A (columns)", q.A.cols(), "n", n);
+  if (q.b.size() != p) size_error("b", q.b.size(), "p = A.rows()", p);
   if (q.lb.size() != n) size_error("lb", q.lb.size(), "n", n);
   if (q.ub.size() != n) size_error("ub", q.ub.size(), "n", n);
   if (q.bound_soft_weight.size() != n)
@@ -34,8 +42,34 @@ auto TwoSidedSolver<Scalar, N, P>::compute(const ProblemType& q) -> TwoSidedSolv
   for (Eigen::Index j = 0; j < n; ++j) lb_row_(j) = place(q.lb(j));
   for (Eigen::Index i = 0; i < m; ++i) u_row_(i) = place(q.u(i));
   for (Eigen::Index i = 0; i < m; ++i) l_row_(i) = place(q.l(i));
+  d_.resize(rows);
+  guess_.setZero(rows);
+  result_.bound_state.assign(std::size_t(n), SideState::inactive);
+  result_.row_state.assign(std::size_t(m), SideState::inactive);
+  result_.y_bound.setZero(n);
+  result_.y_row.setZero(m);
+  computed_ = true;
+  update_rejected_ = false;
 
-  one_sided_.resize(n, q.A.rows(), rows);
+  // Checked here, not by DenseSolver, so that a message names the user's bound or row (not a
+  // one-sided row) and data on absent sides are checked too.
+  std::string bad = write_sides(q.lb, q.ub, q.l, q.u);
+  const auto weight_ok = [](Scalar w) { return w > Scalar(0); };  // false for NaN
+  for (Eigen::Index j = 0; j < n && bad.empty(); ++j)
+    if (!weight_ok(q.bound_soft_weight(j)))
+      bad = "bound_soft_weight(" + std::to_string(j) + ") must be > 0 (+inf: hard)";
+  for (Eigen::Index i = 0; i < m && bad.empty(); ++i)
+    if (!weight_ok(q.soft_weight(i)))
+      bad = "soft_weight(" + std::to_string(i) + ") must be > 0 (+inf: hard)";
+  if (bad.empty() && !detail::all_finite(q.C)) bad = "C has NaN or Inf entries";
+  rejected_ = !bad.empty();
+  if (rejected_) {
+    result_.status = Status::invalid_input;
+    result_.message = "TwoSidedSolver::compute: " + bad;
+    return *this;
+  }
+
+  one_sided_.resize(n, p, rows);
   one_sided_.H = q.H;
   one_sided_.g = q.g;
   one_sided_.A = q.A;
@@ -60,23 +94,10 @@ auto TwoSidedSolver<Scalar, N, P>::compute(const ProblemType& q) -> TwoSidedSolv
       one_sided_.soft_weight(l_row_(i)) = q.soft_weight(i);
     }
   }
-  d_.resize(rows);
-  guess_.setZero(rows);
-  result_.bound_state.assign(std::size_t(n), SideState::inactive);
-  result_.row_state.assign(std::size_t(m), SideState::inactive);
-  result_.y_bound.setZero(n);
-  result_.y_row.setZero(m);
-  computed_ = true;
-  update_rejected_ = false;
-  const std::string bad = write_sides(q.lb, q.ub, q.l, q.u);
-  rejected_ = !bad.empty();
-  if (rejected_) {
-    result_.status = Status::invalid_input;
-    result_.message = "TwoSidedSolver::compute: " + bad;
-    return *this;
-  }
   one_sided_.d = d_;
   solver_.compute(one_sided_);
+  result_.status = solver_.info();
+  result_.message = solver_.result().message;
   return *this;
 }
 
@@ -91,21 +112,25 @@ auto TwoSidedSolver<Scalar, N, P>::update_linear_terms(const Eigen::Ref<const Ve
   if (!computed_)
     throw std::logic_error("TwoSidedSolver::update_linear_terms: call compute() first");
   if (lb.size() != n() || ub.size() != n() || l.size() != m() || u.size() != m())
-    throw std::invalid_argument(
-        "TwoSidedSolver::update_linear_terms: lb, ub have " + std::to_string(lb.size()) + ", " +
-        std::to_string(ub.size()) + " entries (n = " + std::to_string(n()) + "), l, u " +
-        std::to_string(l.size()) + ", " + std::to_string(u.size()) + " (m = " +
-        std::to_string(m()) + ")");
+    throw std::invalid_argument("TwoSidedSolver::update_linear_terms: lb, ub have " +
+                                std::to_string(lb.size()) + ", " + std::to_string(ub.size()) +
+                                " entries (n = " + std::to_string(n()) + "), l, u " +
+                                std::to_string(l.size()) + ", " + std::to_string(u.size()) +
+                                " (m = " + std::to_string(m()) + ")");
+  if (rejected_) return *this;  // nothing to solve until a compute() succeeds
+  // NaN is not a change of layout: write_sides reports it as invalid_input.
+  const auto moved = [](Scalar v, Eigen::Index row) {
+    return !std::isnan(v) && std::isinf(v) != (row < 0);
+  };
   for (Eigen::Index j = 0; j < n(); ++j)
-    if (std::isinf(lb(j)) != (lb_row_(j) < 0) || std::isinf(ub(j)) != (ub_row_(j) < 0))
+    if (moved(lb(j), lb_row_(j)) || moved(ub(j), ub_row_(j)))
       throw std::invalid_argument("TwoSidedSolver::update_linear_terms: bound " +
                                   std::to_string(j) +
                                   " changed between finite and infinite: call compute()");
   for (Eigen::Index i = 0; i < m(); ++i)
-    if (std::isinf(l(i)) != (l_row_(i) < 0) || std::isinf(u(i)) != (u_row_(i) < 0))
+    if (moved(l(i), l_row_(i)) || moved(u(i), u_row_(i)))
       throw std::invalid_argument("TwoSidedSolver::update_linear_terms: row " + std::to_string(i) +
                                   " changed between finite and infinite: call compute()");
-  if (rejected_) return *this;  // nothing to solve until a compute() succeeds
   const std::string bad = write_sides(lb, ub, l, u);
   if (!bad.empty()) {  // the data of the last accepted call stay, as in DenseSolver
     update_rejected_ = true;
@@ -115,6 +140,8 @@ auto TwoSidedSolver<Scalar, N, P>::update_linear_terms(const Eigen::Ref<const Ve
   }
   update_rejected_ = false;
   solver_.update_linear_terms(g, b, d_);
+  result_.status = solver_.info();
+  result_.message = solver_.result().message;
   return *this;
 }
 
@@ -127,7 +154,9 @@ std::string TwoSidedSolver<Scalar, N, P>::write_sides(const Eigen::Ref<const Vec
   const Scalar inf = std::numeric_limits<Scalar>::infinity();
   const auto bad = [](const char* name, Eigen::Index k, Scalar v) {
     return std::string(name) + "(" + std::to_string(k) + ") is " +
-           (std::isnan(v) ? "NaN" : v > 0 ? "+inf" : "-inf");
+           (std::isnan(v) ? "NaN"
+            : v > 0       ? "+inf"
+                          : "-inf");
   };
   for (Eigen::Index j = 0; j < n(); ++j) {
     if (std::isnan(lb(j)) || lb(j) == inf) return bad("lb", j, lb(j));
@@ -159,17 +188,18 @@ template <typename Scalar, int N, int P>
 auto TwoSidedSolver<Scalar, N, P>::solve(const std::vector<SideState>& bound_state,
                                          const std::vector<SideState>& row_state)
     -> const ResultType& {
+  require_computed("solve(bound_state, row_state)");
   if (Eigen::Index(bound_state.size()) != n() || Eigen::Index(row_state.size()) != m())
-    throw std::invalid_argument("TwoSidedSolver::solve: bound_state and row_state need n = " +
-                                std::to_string(n()) + " and m = " + std::to_string(m()) +
-                                " entries");
+    throw std::invalid_argument(
+        "TwoSidedSolver::solve: bound_state and row_state need n = " + std::to_string(n()) +
+        " and m = " + std::to_string(m()) + " entries");
   if (rejected_) return result_;
   update_rejected_ = false;
   const auto guess = [this](Eigen::Index row, SideState s, SideState met, SideState violated) {
     if (row >= 0)
-      guess_(row) = s == met ? std::int8_t(RowState::active)
-                             : s == violated ? std::int8_t(RowState::saturated)
-                                             : std::int8_t(RowState::inactive);
+      guess_(row) = s == met        ? std::int8_t(RowState::active)
+                    : s == violated ? std::int8_t(RowState::saturated)
+                                    : std::int8_t(RowState::inactive);
   };
   for (Eigen::Index j = 0; j < n(); ++j) {
     const SideState s = bound_state[std::size_t(j)];
@@ -193,7 +223,13 @@ auto TwoSidedSolver<Scalar, N, P>::map(const typename OneSidedSolver::ResultType
   result_.objective = r.objective;
   result_.z = r.z;
   result_.y_eq = r.y_eq;
-  if (r.y_ineq.size() != guess_.size()) return result_;  // nothing solved (compute() failed)
+  if (solver_.state() != SolverState::ready) {  // nothing solved: no answer of an earlier one
+    result_.y_bound.setZero();
+    result_.y_row.setZero();
+    std::fill(result_.bound_state.begin(), result_.bound_state.end(), SideState::inactive);
+    std::fill(result_.row_state.begin(), result_.row_state.end(), SideState::inactive);
+    return result_;
+  }
   const auto side = [&r](Eigen::Index row, Scalar& y, std::int8_t& state) {
     y = row >= 0 ? r.y_ineq(row) : Scalar(0);
     state = row >= 0 ? r.row_state(row) : std::int8_t(RowState::inactive);
@@ -204,23 +240,25 @@ auto TwoSidedSolver<Scalar, N, P>::map(const typename OneSidedSolver::ResultType
     side(ub_row_(j), y_up, s_up);
     side(lb_row_(j), y_lo, s_lo);
     result_.y_bound(j) = y_up - y_lo;
-    result_.bound_state[std::size_t(j)] = state_of(s_up, s_lo);
+    result_.bound_state[std::size_t(j)] = state_of(s_up, s_lo, y_up - y_lo);
   }
   for (Eigen::Index i = 0; i < m(); ++i) {
     side(u_row_(i), y_up, s_up);
     side(l_row_(i), y_lo, s_lo);
     result_.y_row(i) = y_up - y_lo;
-    result_.row_state[std::size_t(i)] = state_of(s_up, s_lo);
+    result_.row_state[std::size_t(i)] = state_of(s_up, s_lo, y_up - y_lo);
   }
   return result_;
 }
 
 template <typename Scalar, int N, int P>
-SideState TwoSidedSolver<Scalar, N, P>::state_of(std::int8_t upper, std::int8_t lower) {
-  if (upper == RowState::active) return SideState::upper;
-  if (lower == RowState::active) return SideState::lower;
-  if (upper == RowState::saturated) return SideState::above_upper;
-  if (lower == RowState::saturated) return SideState::below_lower;
+SideState TwoSidedSolver<Scalar, N, P>::state_of(std::int8_t upper, std::int8_t lower, Scalar y) {
+  const bool up = upper != RowState::inactive, lo = lower != RowState::inactive;
+  // Both sides in play: l = u (or lb = ub), where the soft pair can hold one side active and
+  // the other saturated at C z = l = u; the net multiplier's sign tells which side holds.
+  if (up && lo) return y >= Scalar(0) ? SideState::upper : SideState::lower;
+  if (up) return upper == RowState::active ? SideState::upper : SideState::above_upper;
+  if (lo) return lower == RowState::active ? SideState::lower : SideState::below_lower;
   return SideState::inactive;
 }
 
@@ -230,6 +268,7 @@ void TwoSidedSolver<Scalar, N, P>::expand_rhs(const Eigen::Ref<const VectorX>& d
                                               const Eigen::Ref<const VectorX>& dl,
                                               const Eigen::Ref<const VectorX>& du,
                                               VectorX& dd) const {
+  require_computed("expand_rhs");
   check_derivative("dlb", dlb.size(), n());
   check_derivative("dub", dub.size(), n());
   check_derivative("dl", dl.size(), m());
@@ -248,10 +287,12 @@ void TwoSidedSolver<Scalar, N, P>::expand_rhs(const Eigen::Ref<const VectorX>& d
 template <typename Scalar, int N, int P>
 void TwoSidedSolver<Scalar, N, P>::expand_rows(const Eigen::Ref<const MatrixX>& dC,
                                                MatrixX& dC_one_sided) const {
+  require_computed("expand_rows");
+  dC_one_sided.setZero(guess_.size(), n());
+  if (dC.size() == 0) return;  // C does not depend on the parameter
   if (dC.rows() != m() || dC.cols() != n())
     throw std::invalid_argument("TwoSidedSolver::expand_rows: dC must be m x n = " +
-                                std::to_string(m()) + " x " + std::to_string(n()));
-  dC_one_sided.setZero(guess_.size(), n());
+                                std::to_string(m()) + " x " + std::to_string(n()) + " (or empty)");
   for (Eigen::Index i = 0; i < m(); ++i) {
     if (u_row_(i) >= 0) dC_one_sided.row(u_row_(i)) = dC.row(i);
     if (l_row_(i) >= 0) dC_one_sided.row(l_row_(i)) = -dC.row(i);
@@ -262,6 +303,7 @@ template <typename Scalar, int N, int P>
 void TwoSidedSolver<Scalar, N, P>::expand_weights(const Eigen::Ref<const VectorX>& dw_bound,
                                                   const Eigen::Ref<const VectorX>& dw_row,
                                                   VectorX& dw) const {
+  require_computed("expand_weights");
   check_derivative("dw_bound", dw_bound.size(), n());
   check_derivative("dw_row", dw_row.size(), m());
   dw.setZero(guess_.size());

@@ -206,6 +206,8 @@ inline Options parse(int argc, const char* const* argv,
       o.batch_size = int(parse_int(f, v, 1, big));
     } else if (f == "--buffer-episodes") {
       o.buffer_episodes = int(parse_int(f, v, 1, 1000000));
+    } else if (f == "--critic-hidden") {
+      o.critic_hidden = int(parse_int(f, v, 1, 1000));
     } else if (f == "--shrink-from-step") {
       o.shrink_from_step = parse_01(f, v);
     } else if (f == "--refit-on-reject") {

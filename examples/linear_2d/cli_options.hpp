@@ -88,6 +88,7 @@ struct Options {
   double critic_lr = -1;      // <0: the paper's Adam 1e-3
   int batch_size = -1;        // <0: the paper's minibatch 256
   int buffer_episodes = -1;   // <0: the paper's 250
+  int critic_hidden = -1;     // <0: the paper's 20 (width of both tanh layers)
   int shrink_from_step = -1;  // <0: TrustRegionSettings default
   int critic_targets = -1;    // <0: LoopSettings default (log); 1: linear (min-max)
   int refit_on_reject = -1;   // <0: the LoopSettings default

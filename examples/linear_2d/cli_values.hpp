@@ -51,6 +51,7 @@ inline const std::vector<FlagSpec>& flags() {
       {"--critic-lr", 1, train},
       {"--batch-size", 1, train},
       {"--buffer-episodes", 1, train},
+      {"--critic-hidden", 1, train},
       {"--shrink-from-step", 1, train},
       {"--refit-on-reject", 1, train},
       {"--store-rejected", 1, train},

@@ -100,6 +100,7 @@ rmpc::rl::LoopSettings<double> loop_settings(const Options& o, rmpc::optim::Upda
   if (o.critic_lr > 0) s.critic.train.adam.learning_rate = o.critic_lr;
   if (o.batch_size > 0) s.critic.train.batch_size = o.batch_size;
   if (o.buffer_episodes > 0) s.buffer_episodes = o.buffer_episodes;
+  if (o.critic_hidden > 0) s.critic_hidden = o.critic_hidden;
   if (o.refit_on_reject >= 0) s.refit_on_reject = o.refit_on_reject != 0;
   if (o.store_rejected >= 0) s.store_rejected_batches = o.store_rejected != 0;
   if (o.ratio_test >= 0)
@@ -668,6 +669,7 @@ void usage(std::FILE* to) {
       "  --sweeps K              1..10000 (default 10)  --critic-lr LR       > 0 (default 1e-3)\n"
       "  --batch-size B          >= 1 (default 256)     --buffer-episodes E  1..1000000 (default "
       "250)\n"
+      "  --critic-hidden W       1..1000: width of the critic's two tanh layers (default 20)\n"
       "  --exploration-floor F   in [0, 1] (default 0.01)\n"
       "  --sigma S               > 0 (default 0.1)\n"
       "  --critic-targets log|linear  the critic fits log10 (default, the paper) or plain\n"

@@ -405,6 +405,15 @@ TEST_CASE("two-sided QPs: the faults a new user's tests found stay fixed", "[two
     CHECK(r.z(0) == 1.0);
     CHECK(r.y_bound(0) == Approx(4.0).epsilon(1e-14));
     CHECK(r.bound_state[0] == SideState::upper);
+    // The same for a setting DenseSolver::compute() rejects (a throw from inside it).
+    bad.A.resize(0, 1), bad.b.resize(0);
+    s.settings().max_iterations = -1;
+    CHECK(thrown_message([&] { s.compute(bad); }).find("max_iterations") != std::string::npos);
+    s.settings().max_iterations = 0;
+    const auto& again = s.solve();
+    REQUIRE(again.ok());
+    CHECK(again.y_bound(0) == Approx(4.0).epsilon(1e-14));
+    CHECK(again.bound_state[0] == SideState::upper);
   }
   SECTION("a soft l = u row with one side active and the other saturated: state by y's sign") {
     TwoSidedProblem<double> q(3, 0, 2);

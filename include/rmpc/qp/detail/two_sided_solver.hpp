@@ -9,7 +9,9 @@ namespace rmpc::qp {
 
 template <typename Scalar, int N, int P>
 auto TwoSidedSolver<Scalar, N, P>::compute(const ProblemType& q) -> TwoSidedSolver& {
-  // Every size is checked before anything changes: a throw leaves the solver as it was.
+  // Every size, and the settings DenseSolver::compute() would reject, are checked before
+  // anything changes: a throw leaves the solver as it was.
+  solver_.settings().validate();
   const Eigen::Index n = q.H.rows(), p = q.A.rows(), m = q.C.rows();
   const auto size_error = [&](const char* what, Eigen::Index got, const char* expected,
                               Eigen::Index want) {

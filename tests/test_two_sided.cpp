@@ -252,6 +252,28 @@ TEST_CASE("two-sided QPs: the same answer as the one-sided rows written by hand,
   CHECK(r.z == expected.z);  // the same rows in the same order: the same arithmetic
   CHECK(r.y_bound == expected.y_ineq.head(4) - expected.y_ineq.segment(4, 4));
   CHECK(r.y_row == expected.y_ineq.segment(8, 2) - expected.y_ineq.tail(2));
+
+  // Fixed sizes take vectors of any size and check them: a dynamic vector of the wrong size
+  // throws naming the argument (it was once converted to the fixed size unchecked), and the
+  // solver keeps its data.
+  const VectorXd l2 = q.l, u2 = q.u;
+  CHECK_THROWS_WITH(solver.update_linear_terms(VectorXd::Zero(3), VectorXd(0), q.lb, q.ub, l2, u2),
+                    Catch::Matchers::Contains("g, b have 3, 0 entries, expected n = 4"));
+  CHECK_THROWS_WITH(solver.update_linear_terms(q.g, VectorXd(0), VectorXd::Zero(5), q.ub, l2, u2),
+                    Catch::Matchers::Contains("lb, ub have 5, 4 entries"));
+  rmpc::qp::DenseSolver<double, 4, 0, 12> fixed;
+  rmpc::qp::Problem<double, 4, 0, 12> pf;
+  pf.H = p.H;
+  pf.g = p.g;
+  pf.C = p.C;
+  pf.d = p.d;
+  REQUIRE(fixed.compute(pf).info() == Status::optimal);
+  CHECK_THROWS_WITH(fixed.update_linear_terms(VectorXd::Zero(5), VectorXd(0), VectorXd(p.d)),
+                    Catch::Matchers::Contains("g, b, d have 5, 0, 12 entries, expected n = 4"));
+  CHECK_THROWS_WITH(fixed.update_linear_terms(VectorXd(p.g), VectorXd(0), VectorXd::Zero(11)),
+                    Catch::Matchers::Contains("g, b, d have 4, 0, 11 entries"));
+  CHECK((fixed.solve().z - expected.z).norm() <= 1e-12);
+  CHECK(solver.solve().z == expected.z);
 }
 
 TEST_CASE("two-sided QPs: dz/dtheta and d2z/dtheta2 through the expanded derivatives",

@@ -49,6 +49,8 @@ class DenseSolver {
   using VectorN = Eigen::Matrix<Scalar, N, 1>;
   using VectorP = Eigen::Matrix<Scalar, P, 1>;
   using VectorM = Eigen::Matrix<Scalar, M, 1>;
+  /// Vector arguments of any size: a wrong one throws instead of being cast to a fixed size.
+  using VectorArg = Eigen::Ref<const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>;
   using WorkingSet = detail::WorkingSet<Scalar, N>;
   using Factor = typename WorkingSet::Factor;
 
@@ -68,9 +70,7 @@ class DenseSolver {
   /// Wrong sizes throw std::invalid_argument, a call before any compute() std::logic_error.
   /// Rejected (NaN/Inf, or the last compute() was rejected): info() is invalid_input with its
   /// own message and the data of the last accepted call stay, ready to solve.
-  DenseSolver& update_linear_terms(const Eigen::Ref<const VectorN>& g,
-                                   const Eigen::Ref<const VectorP>& b,
-                                   const Eigen::Ref<const VectorM>& d);
+  DenseSolver& update_linear_terms(const VectorArg& g, const VectorArg& b, const VectorArg& d);
 
   /// After compute()/update_linear_terms(): optimal when the call was accepted (ready to
   /// solve), else that call's status. After solve(): the solve's status.

@@ -64,10 +64,8 @@ auto DenseSolver<Scalar, N, P, M>::compute(const ProblemType& problem) -> DenseS
 }
 
 template <typename Scalar, int N, int P, int M>
-auto DenseSolver<Scalar, N, P, M>::update_linear_terms(const Eigen::Ref<const VectorN>& g,
-                                                       const Eigen::Ref<const VectorP>& b,
-                                                       const Eigen::Ref<const VectorM>& d)
-    -> DenseSolver& {
+auto DenseSolver<Scalar, N, P, M>::update_linear_terms(const VectorArg& g, const VectorArg& b,
+                                                       const VectorArg& d) -> DenseSolver& {
   result_.iterations = 0;
   if (solver_state_ != SolverState::ready) {
     not_ready("update_linear_terms()");

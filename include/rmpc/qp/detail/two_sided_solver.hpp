@@ -104,15 +104,17 @@ auto TwoSidedSolver<Scalar, N, P>::compute(const ProblemType& q) -> TwoSidedSolv
 }
 
 template <typename Scalar, int N, int P>
-auto TwoSidedSolver<Scalar, N, P>::update_linear_terms(const Eigen::Ref<const VectorN>& g,
-                                                       const Eigen::Ref<const VectorP>& b,
-                                                       const Eigen::Ref<const VectorN>& lb,
-                                                       const Eigen::Ref<const VectorN>& ub,
-                                                       const Eigen::Ref<const VectorX>& l,
-                                                       const Eigen::Ref<const VectorX>& u)
+auto TwoSidedSolver<Scalar, N, P>::update_linear_terms(const VectorArg& g, const VectorArg& b,
+                                                       const VectorArg& lb, const VectorArg& ub,
+                                                       const VectorArg& l, const VectorArg& u)
     -> TwoSidedSolver& {
   if (!computed_)
     throw std::logic_error("TwoSidedSolver::update_linear_terms: call compute() first");
+  if (g.size() != n() || b.size() != solver_.problem().A.rows())
+    throw std::invalid_argument("TwoSidedSolver::update_linear_terms: g, b have " +
+                                std::to_string(g.size()) + ", " + std::to_string(b.size()) +
+                                " entries, expected n = " + std::to_string(n()) +
+                                ", p = " + std::to_string(solver_.problem().A.rows()));
   if (lb.size() != n() || ub.size() != n() || l.size() != m() || u.size() != m())
     throw std::invalid_argument("TwoSidedSolver::update_linear_terms: lb, ub have " +
                                 std::to_string(lb.size()) + ", " + std::to_string(ub.size()) +
@@ -148,10 +150,8 @@ auto TwoSidedSolver<Scalar, N, P>::update_linear_terms(const Eigen::Ref<const Ve
 }
 
 template <typename Scalar, int N, int P>
-std::string TwoSidedSolver<Scalar, N, P>::write_sides(const Eigen::Ref<const VectorN>& lb,
-                                                      const Eigen::Ref<const VectorN>& ub,
-                                                      const Eigen::Ref<const VectorX>& l,
-                                                      const Eigen::Ref<const VectorX>& u) {
+std::string TwoSidedSolver<Scalar, N, P>::write_sides(const VectorArg& lb, const VectorArg& ub,
+                                                      const VectorArg& l, const VectorArg& u) {
   // Checked before anything is written: a rejected call leaves d_ as it was.
   const Scalar inf = std::numeric_limits<Scalar>::infinity();
   const auto bad = [](const char* name, Eigen::Index k, Scalar v) {

@@ -202,6 +202,8 @@ inline Options parse(int argc, const char* const* argv,
       o.float_critic = parse_01(f, v);
     } else if (f == "--critic-lr") {
       o.critic_lr = parse_real(f, v, positive, "> 0");
+    } else if (f == "--critic-reset-adam") {
+      o.critic_reset_adam = parse_01(f, v);
     } else if (f == "--batch-size") {
       o.batch_size = int(parse_int(f, v, 1, big));
     } else if (f == "--buffer-episodes") {
@@ -279,6 +281,10 @@ inline Options parse(int argc, const char* const* argv,
 
   // 4. Combinations.
   if (o.mode == Mode::sweep && o.methods.empty()) o.methods.push_back(o.method);
+  // A checkpoint holds the critic's weights, not its optimiser's moments.
+  if (o.critic_reset_adam == 0 && (!o.checkpoint.empty() || !o.resume.empty()))
+    throw UsageError("--critic-reset-adam 0 with --checkpoint/--resume: a checkpoint does not "
+                     "hold Adam's moments, so the resumed run would differ from one run");
   if (o.mode == Mode::compare) {
     if (o.methods.empty())
       for (const auto& m : methods()) o.methods.push_back(m.cli);

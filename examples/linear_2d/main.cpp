@@ -98,6 +98,7 @@ rmpc::rl::LoopSettings<double> loop_settings(const Options& o, rmpc::optim::Upda
                                            : rmpc::rl::CommonRandomNumbers::trust_region;
   if (o.float_critic >= 0) s.float_critic = o.float_critic != 0;
   if (o.critic_lr > 0) s.critic.train.adam.learning_rate = o.critic_lr;
+  if (o.critic_reset_adam >= 0) s.critic.train.reset_optimizer = o.critic_reset_adam != 0;
   if (o.batch_size > 0) s.critic.train.batch_size = o.batch_size;
   if (o.buffer_episodes > 0) s.buffer_episodes = o.buffer_episodes;
   if (o.critic_hidden > 0) s.critic_hidden = o.critic_hidden;
@@ -667,6 +668,8 @@ void usage(std::FILE* to) {
       "                          the benchmark and theta0 costs printed are over the same N\n"
       "  --critic-epochs E       >= 1 (default 25)      --first-epochs E     >= 1 (default 60)\n"
       "  --sweeps K              1..10000 (default 10)  --critic-lr LR       > 0 (default 1e-3)\n"
+      "  --critic-reset-adam 0|1 fresh Adam moments for every fit (default 1, the paper) or\n"
+      "                          each network's moments carried from its previous fit\n"
       "  --batch-size B          >= 1 (default 256)     --buffer-episodes E  1..1000000 (default "
       "250)\n"
       "  --critic-hidden W       1..1000: width of the critic's two tanh layers (default 20)\n"

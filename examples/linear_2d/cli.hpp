@@ -283,8 +283,9 @@ inline Options parse(int argc, const char* const* argv,
   if (o.mode == Mode::sweep && o.methods.empty()) o.methods.push_back(o.method);
   // A checkpoint holds the critic's weights, not its optimiser's moments.
   if (o.critic_reset_adam == 0 && (!o.checkpoint.empty() || !o.resume.empty()))
-    throw UsageError("--critic-reset-adam 0 with --checkpoint/--resume: a checkpoint does not "
-                     "hold Adam's moments, so the resumed run would differ from one run");
+    throw UsageError(
+        "--critic-reset-adam 0 with --checkpoint/--resume: a checkpoint does not "
+        "hold Adam's moments, so the resumed run would differ from one run");
   if (o.mode == Mode::compare) {
     if (o.methods.empty())
       for (const auto& m : methods()) o.methods.push_back(m.cli);

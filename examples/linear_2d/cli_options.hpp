@@ -85,15 +85,15 @@ struct Options {
   int sweeps = 10;                            // fitted-Q sweeps k (paper: 10)
   int crn = -1, float_critic =
                     -1;  // <0: the LoopSettings default; crn: 0 off, 1 always, 2 trust-region rules
-  double critic_lr = -1;      // <0: the paper's Adam 1e-3
+  double critic_lr = -1;       // <0: the paper's Adam 1e-3
   int critic_reset_adam = -1;  // <0: the default 1 (fresh Adam moments per fit, the paper)
-  int batch_size = -1;        // <0: the paper's minibatch 256
-  int buffer_episodes = -1;   // <0: the paper's 250
-  int critic_hidden = -1;     // <0: the paper's 20 (width of both tanh layers)
-  int shrink_from_step = -1;  // <0: TrustRegionSettings default
-  int critic_targets = -1;    // <0: LoopSettings default (log); 1: linear (min-max)
-  int refit_on_reject = -1;   // <0: the LoopSettings default
-  int store_rejected = -1;    // <0: the LoopSettings default (store_rejected_batches)
+  int batch_size = -1;         // <0: the paper's minibatch 256
+  int buffer_episodes = -1;    // <0: the paper's 250
+  int critic_hidden = -1;      // <0: the paper's 20 (width of both tanh layers)
+  int shrink_from_step = -1;   // <0: TrustRegionSettings default
+  int critic_targets = -1;     // <0: LoopSettings default (log); 1: linear (min-max)
+  int refit_on_reject = -1;    // <0: the LoopSettings default
+  int store_rejected = -1;     // <0: the LoopSettings default (store_rejected_batches)
   bool paper_preset =
       false;            // --preset paper: rmpc::rl::paper_loop_settings (flags given still apply)
   int ratio_test = -1;  // <0: the LoopSettings default; 0 exploring batch, 1 deterministic batch

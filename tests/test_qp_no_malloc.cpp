@@ -51,8 +51,16 @@ TEST_CASE("fixed-size solve, warm start and sensitivities allocate nothing", "[q
   rmpc::qp::Settings<double> settings;
   solver.compute(pr);  // first call may size the (fixed) storage: no dynamic members anyway
 
+  // update_linear_terms checks the arguments' sizes as given and then evaluates them into
+  // fixed-size storage: plain vectors and expressions alike allocate nothing.
+  const Eigen::Matrix<double, m, 1> d_half = 0.5 * pr.d;
+
   Eigen::internal::set_is_malloc_allowed(false);
   solver.compute(pr);
+  solver.update_linear_terms(2.0 * pr.g, pr.b, d_half + d_half);
+  REQUIRE(solver.info() == rmpc::qp::Status::optimal);
+  CHECK(solver.problem().g == 2.0 * pr.g);
+  solver.update_linear_terms(pr.g, pr.b, pr.d);
   const auto& cold = solver.solve();
   const auto states = cold.row_state;
   const auto& warm = solver.solve(states);

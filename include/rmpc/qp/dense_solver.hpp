@@ -1,8 +1,7 @@
 // Dense convex QP solver: the Goldfarb-Idnani dual active-set method (Math. Prog. 27, 1983)
 // extended to exact-L1 soft rows, whose multipliers live in the box [0, w_i].
 //
-//     minimize 1/2 z'Hz + g'z + sum_{soft} w_i max(0, C_i z - d_i)  s.t.  A z = b, C_i z <= d_i
-//     (hard)
+//   min 1/2 z'Hz + g'z + sum_{soft} w_i max(0, C_i z - d_i)  s.t.  A z = b, C_i z <= d_i (hard)
 //
 // The method keeps z the minimiser over the working set W with dual-feasible multipliers and
 // adds the most violated row until none is left. Every step raises the dual objective, so it
@@ -49,8 +48,6 @@ class DenseSolver {
   using VectorN = Eigen::Matrix<Scalar, N, 1>;
   using VectorP = Eigen::Matrix<Scalar, P, 1>;
   using VectorM = Eigen::Matrix<Scalar, M, 1>;
-  /// Vector arguments of any size: a wrong one throws instead of being cast to a fixed size.
-  using VectorArg = Eigen::Ref<const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>;
   using WorkingSet = detail::WorkingSet<Scalar, N>;
   using Factor = typename WorkingSet::Factor;
 
@@ -67,10 +64,15 @@ class DenseSolver {
   DenseSolver& compute(const ProblemType& problem);
 
   /// Replaces g, b and d only: H, A, C and the soft weights (and the factorization) stay.
-  /// Wrong sizes throw std::invalid_argument, a call before any compute() std::logic_error.
-  /// Rejected (NaN/Inf, or the last compute() was rejected): info() is invalid_input with its
-  /// own message and the data of the last accepted call stay, ready to solve.
-  DenseSolver& update_linear_terms(const VectorArg& g, const VectorArg& b, const VectorArg& d);
+  /// Wrong sizes (checked as given, before any conversion to fixed sizes) throw
+  /// std::invalid_argument, a call before any compute() std::logic_error. Rejected (NaN/Inf,
+  /// or the last compute() was rejected): info() is invalid_input with its own message and
+  /// the data of the last accepted call stay, ready to solve.
+  template <typename G, typename B, typename D>
+  DenseSolver& update_linear_terms(const Eigen::MatrixBase<G>& g, const Eigen::MatrixBase<B>& b,
+                                   const Eigen::MatrixBase<D>& d) {
+    return linear_sizes_fit(g.size(), b.size(), d.size()) ? accept_linear_terms(g, b, d) : *this;
+  }
 
   /// After compute()/update_linear_terms(): optimal when the call was accepted (ready to
   /// solve), else that call's status. After solve(): the solve's status.
@@ -96,8 +98,8 @@ class DenseSolver {
   /// the factor of their normals; see detail::WorkingSet). After an optimal solve every
   /// member has its natural orientation (sign +1).
   const WorkingSet& working_set() const { return ws_; }
-  /// Shorthands for working_set(): index < p is an equality row, else inequality row
-  /// index - p. Sign -1 marks a soft row entered from saturation (normal -C_i).
+  /// Shorthands for working_set(): index < p is an equality row, else inequality row index - p;
+  /// sign -1 marks a soft row entered from saturation (normal -C_i).
   Eigen::Index working_set_size() const { return ws_.size(); }
   int working_set_member(Eigen::Index k) const { return ws_.member(k); }
   std::int8_t working_set_sign(Eigen::Index k) const { return ws_.sign(k); }
@@ -137,6 +139,11 @@ class DenseSolver {
   }
 
   const ResultType& not_ready(const char* what);
+  // update_linear_terms: false (status set) before compute(); wrong sizes throw.
+  bool linear_sizes_fit(Eigen::Index g, Eigen::Index b, Eigen::Index d);
+  DenseSolver& accept_linear_terms(const Eigen::Ref<const VectorN>& g,
+                                   const Eigen::Ref<const VectorP>& b,
+                                   const Eigen::Ref<const VectorM>& d);
 
   /// Sizes are programmer errors (README, "Errors"): thrown, naming the argument.
   [[noreturn]] static void size_error(const std::string& msg) {
@@ -174,14 +181,7 @@ class DenseSolver {
 
   // g_eff = g + w_i C_i' summed over saturated rows and rows that entered the working set
   // from saturation (normal -C_i, multiplier w_i - lambda), from scratch (no running round-off).
-  void rebuild_g_eff() {
-    g_eff_ = problem_.g;
-    if (num_soft_ > 0)  // only soft rows are ever saturated
-      for (Eigen::Index i = 0; i < m(); ++i)
-        if (state_(i) == RowState::saturated) saturate(i, Scalar(1));
-    for (Eigen::Index k = 0; k < ws_.size(); ++k)
-      if (ws_.sign(k) < 0) saturate(ws_.member(k) - p(), Scalar(1));
-  }
+  void rebuild_g_eff();
 
   void clear_skips() {
     if (!any_skip_) return;

@@ -119,7 +119,6 @@ class TwoSidedSolver {
   using VectorP = Eigen::Matrix<Scalar, P, 1>;
   using VectorX = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
   using MatrixX = Eigen::Matrix<Scalar, Eigen::Dynamic, N>;
-  using VectorArg = typename OneSidedSolver::VectorArg;  ///< any size, checked
 
   explicit TwoSidedSolver(const Settings<Scalar>& settings = {}) : solver_(settings) {}
   const Settings<Scalar>& settings() const { return solver_.settings(); }
@@ -130,9 +129,17 @@ class TwoSidedSolver {
   TwoSidedSolver& compute(const ProblemType& q);
 
   /// New g, b and sides; H, A, C and the weights stay. Which sides are finite must not change.
-  /// Wrong sizes throw std::invalid_argument naming the arguments.
-  TwoSidedSolver& update_linear_terms(const VectorArg& g, const VectorArg& b, const VectorArg& lb,
-                                      const VectorArg& ub, const VectorArg& l, const VectorArg& u);
+  /// Wrong sizes throw std::invalid_argument naming the arguments (checked as given, before
+  /// any conversion to fixed sizes).
+  template <typename G, typename B, typename LB, typename UB, typename L, typename U>
+  TwoSidedSolver& update_linear_terms(const Eigen::MatrixBase<G>& g, const Eigen::MatrixBase<B>& b,
+                                      const Eigen::MatrixBase<LB>& lb,
+                                      const Eigen::MatrixBase<UB>& ub,
+                                      const Eigen::MatrixBase<L>& l,
+                                      const Eigen::MatrixBase<U>& u) {
+    check_linear_sizes(g.size(), b.size(), lb.size(), ub.size(), l.size(), u.size());
+    return accept_linear_terms(g, b, lb, ub, l, u);
+  }
 
   /// After compute()/update_linear_terms(): optimal when accepted (ready to solve), else that
   /// call's status (result().message says why). After solve(): the solve's status.
@@ -176,8 +183,16 @@ class TwoSidedSolver {
 
   // The finite sides into the one-sided d_ in the layout of compute(); "" when every side is
   // a number or the right infinity, else what is wrong (and d_ is left as it was).
-  std::string write_sides(const VectorArg& lb, const VectorArg& ub, const VectorArg& l,
-                          const VectorArg& u);
+  std::string write_sides(const Eigen::Ref<const VectorN>& lb, const Eigen::Ref<const VectorN>& ub,
+                          const Eigen::Ref<const VectorX>& l, const Eigen::Ref<const VectorX>& u);
+  void check_linear_sizes(Eigen::Index g, Eigen::Index b, Eigen::Index lb, Eigen::Index ub,
+                          Eigen::Index l, Eigen::Index u) const;
+  TwoSidedSolver& accept_linear_terms(const Eigen::Ref<const VectorN>& g,
+                                      const Eigen::Ref<const VectorP>& b,
+                                      const Eigen::Ref<const VectorN>& lb,
+                                      const Eigen::Ref<const VectorN>& ub,
+                                      const Eigen::Ref<const VectorX>& l,
+                                      const Eigen::Ref<const VectorX>& u);
   const ResultType& map(const typename OneSidedSolver::ResultType& r);
   static void check_derivative(const char* name, Eigen::Index size, Eigen::Index want) {
     if (size != 0 && size != want)

@@ -130,6 +130,16 @@ void DenseSolver<Scalar, N, P, M>::repair_dual() {
 }
 
 template <typename Scalar, int N, int P, int M>
+void DenseSolver<Scalar, N, P, M>::rebuild_g_eff() {
+  g_eff_ = problem_.g;
+  if (num_soft_ > 0)  // only soft rows are ever saturated
+    for (Eigen::Index i = 0; i < m(); ++i)
+      if (state_(i) == RowState::saturated) saturate(i, Scalar(1));
+  for (Eigen::Index k = 0; k < ws_.size(); ++k)
+    if (ws_.sign(k) < 0) saturate(ws_.member(k) - p(), Scalar(1));
+}
+
+template <typename Scalar, int N, int P, int M>
 void DenseSolver<Scalar, N, P, M>::pop(Eigen::Index k) {
   const Eigen::Index q = ws_.size();
   for (Eigen::Index j = k; j + 1 < q; ++j) lambda_(j) = lambda_(j + 1);

@@ -64,19 +64,28 @@ auto DenseSolver<Scalar, N, P, M>::compute(const ProblemType& problem) -> DenseS
 }
 
 template <typename Scalar, int N, int P, int M>
-auto DenseSolver<Scalar, N, P, M>::update_linear_terms(const VectorArg& g, const VectorArg& b,
-                                                       const VectorArg& d) -> DenseSolver& {
+bool DenseSolver<Scalar, N, P, M>::linear_sizes_fit(Eigen::Index g, Eigen::Index b,
+                                                    Eigen::Index d) {
   result_.iterations = 0;
   if (solver_state_ != SolverState::ready) {
     not_ready("update_linear_terms()");
-    return *this;
+    return false;
   }
-  if (g.size() != n() || b.size() != p() || d.size() != m())
+  if (g != n() || b != p() || d != m())
     throw std::invalid_argument("DenseSolver::update_linear_terms: g, b, d have " +
-                                std::to_string(g.size()) + ", " + std::to_string(b.size()) + ", " +
-                                std::to_string(d.size()) +
+                                std::to_string(g) + ", " + std::to_string(b) + ", " +
+                                std::to_string(d) +
                                 " entries, expected n = " + std::to_string(n()) +
                                 ", p = " + std::to_string(p()) + ", m = " + std::to_string(m()));
+  return true;
+}
+
+// After linear_sizes_fit: the sizes are right, so the conversion to VectorN etc. is exact.
+template <typename Scalar, int N, int P, int M>
+auto DenseSolver<Scalar, N, P, M>::accept_linear_terms(const Eigen::Ref<const VectorN>& g,
+                                                       const Eigen::Ref<const VectorP>& b,
+                                                       const Eigen::Ref<const VectorM>& d)
+    -> DenseSolver& {
   if (settings_.check_input &&
       !(detail::all_finite(g) && detail::all_finite(b) && detail::all_finite(d))) {
     result_.status = Status::invalid_input;

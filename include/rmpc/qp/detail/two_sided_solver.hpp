@@ -104,23 +104,33 @@ auto TwoSidedSolver<Scalar, N, P>::compute(const ProblemType& q) -> TwoSidedSolv
 }
 
 template <typename Scalar, int N, int P>
-auto TwoSidedSolver<Scalar, N, P>::update_linear_terms(const VectorArg& g, const VectorArg& b,
-                                                       const VectorArg& lb, const VectorArg& ub,
-                                                       const VectorArg& l, const VectorArg& u)
-    -> TwoSidedSolver& {
+void TwoSidedSolver<Scalar, N, P>::check_linear_sizes(Eigen::Index g, Eigen::Index b,
+                                                      Eigen::Index lb, Eigen::Index ub,
+                                                      Eigen::Index l, Eigen::Index u) const {
   if (!computed_)
     throw std::logic_error("TwoSidedSolver::update_linear_terms: call compute() first");
-  if (g.size() != n() || b.size() != solver_.problem().A.rows())
+  const Eigen::Index p = solver_.problem().A.rows();
+  if (g != n() || b != p)
     throw std::invalid_argument("TwoSidedSolver::update_linear_terms: g, b have " +
-                                std::to_string(g.size()) + ", " + std::to_string(b.size()) +
+                                std::to_string(g) + ", " + std::to_string(b) +
                                 " entries, expected n = " + std::to_string(n()) +
-                                ", p = " + std::to_string(solver_.problem().A.rows()));
-  if (lb.size() != n() || ub.size() != n() || l.size() != m() || u.size() != m())
-    throw std::invalid_argument("TwoSidedSolver::update_linear_terms: lb, ub have " +
-                                std::to_string(lb.size()) + ", " + std::to_string(ub.size()) +
-                                " entries (n = " + std::to_string(n()) + "), l, u " +
-                                std::to_string(l.size()) + ", " + std::to_string(u.size()) +
-                                " (m = " + std::to_string(m()) + ")");
+                                ", p = " + std::to_string(p));
+  if (lb != n() || ub != n() || l != m() || u != m())
+    throw std::invalid_argument(
+        "TwoSidedSolver::update_linear_terms: lb, ub have " + std::to_string(lb) + ", " +
+        std::to_string(ub) + " entries (n = " + std::to_string(n()) + "), l, u " +
+        std::to_string(l) + ", " + std::to_string(u) + " (m = " + std::to_string(m()) + ")");
+}
+
+// After check_linear_sizes: the sizes are right, so the conversion to VectorN etc. is exact.
+template <typename Scalar, int N, int P>
+auto TwoSidedSolver<Scalar, N, P>::accept_linear_terms(const Eigen::Ref<const VectorN>& g,
+                                                       const Eigen::Ref<const VectorP>& b,
+                                                       const Eigen::Ref<const VectorN>& lb,
+                                                       const Eigen::Ref<const VectorN>& ub,
+                                                       const Eigen::Ref<const VectorX>& l,
+                                                       const Eigen::Ref<const VectorX>& u)
+    -> TwoSidedSolver& {
   if (rejected_) return *this;  // nothing to solve until a compute() succeeds
   // NaN is not a change of layout: write_sides reports it as invalid_input.
   const auto moved = [](Scalar v, Eigen::Index row) {
@@ -150,8 +160,10 @@ auto TwoSidedSolver<Scalar, N, P>::update_linear_terms(const VectorArg& g, const
 }
 
 template <typename Scalar, int N, int P>
-std::string TwoSidedSolver<Scalar, N, P>::write_sides(const VectorArg& lb, const VectorArg& ub,
-                                                      const VectorArg& l, const VectorArg& u) {
+std::string TwoSidedSolver<Scalar, N, P>::write_sides(const Eigen::Ref<const VectorN>& lb,
+                                                      const Eigen::Ref<const VectorN>& ub,
+                                                      const Eigen::Ref<const VectorX>& l,
+                                                      const Eigen::Ref<const VectorX>& u) {
   // Checked before anything is written: a rejected call leaves d_ as it was.
   const Scalar inf = std::numeric_limits<Scalar>::infinity();
   const auto bad = [](const char* name, Eigen::Index k, Scalar v) {

@@ -41,6 +41,7 @@ struct Options {
   bool has_sigma = false;                 ///< --sigma given (else the library's default)
   double sigma = 0;                       ///< LoopSettings::exploration.sigma
   std::string exploration_scale;          ///< "cost" or "action"; empty: LoopSettings' default
+  int sweeps = 0;  ///< fitted-Q sweeps k, the critic's horizon (0: LoopSettings' default, 10)
   std::string csv, json, generate_dir;
   std::string diagnose;  ///< --diagnose FILE: the model against the true system per iteration
   bool has_theta = false;
@@ -188,6 +189,8 @@ inline Options parse(int argc, char** argv) {
       o.sigma = parse_real(f, v);
       if (!(o.sigma > 0)) throw UsageError(f + ": expected a number > 0, got '" + v + "'");
       o.has_sigma = true;
+    } else if (f == "--sweeps") {
+      o.sweeps = int(parse_int(f, v, 1, 10000));
     } else if (f == "--exploration-scale") {
       if (v != "cost" && v != "action")
         throw UsageError(f + ": expected cost or action, got '" + v + "'");
@@ -242,7 +245,7 @@ inline Options parse(int argc, char** argv) {
   if (sweep && o.methods.empty()) o.methods.push_back(o.method);
   const bool train = o.mode == Mode::train || sweep;
   for (const char* f : {"--method", "--iterations", "--episodes", "--seed", "--csv", "--json",
-                        "--ratio-test", "--sigma", "--exploration-scale"})
+                        "--ratio-test", "--sigma", "--exploration-scale", "--sweeps"})
     if (!train && seen.count(f))
       throw UsageError(std::string(f) + " has no effect without training");
   if (o.mode != Mode::evaluate && o.has_theta)

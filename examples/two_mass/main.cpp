@@ -145,6 +145,7 @@ rmpc::rl::LoopSettings<double> loop_settings(const cli::Options& o) {
   if (!o.exploration_scale.empty())
     s.exploration.scale = o.exploration_scale == "action" ? rmpc::rl::ExplorationScale::action
                                                           : rmpc::rl::ExplorationScale::cost;
+  if (o.sweeps > 0) s.critic.sweeps = o.sweeps;
   return s;
 }
 
@@ -231,8 +232,9 @@ void write_run_csv(std::ostream& csv, const cli::Options& o, const Loop::Result&
       << "\n# ratio_test: " << (o.deterministic_ratio_test ? "deterministic" : "exploring")
       << "\n# sigma: " << sigma_of(o)
       << "\n# exploration_scale: " << rmpc::rl::to_string(loop_settings(o).exploration.scale)
-      << "\n# process_noise: " << o.noise.sigma << "\n# noise_seed: " << o.noise.seed
-      << "\n# status: " << rmpc::rl::to_string(r.status) << "\n";
+      << "\n# sweeps: " << loop_settings(o).critic.sweeps << "\n# process_noise: " << o.noise.sigma
+      << "\n# noise_seed: " << o.noise.seed << "\n# status: " << rmpc::rl::to_string(r.status)
+      << "\n";
   rmpc::rl::write_history_csv(csv, r);
 }
 
@@ -290,6 +292,7 @@ int run_train(const cli::Options& o, const States& all_train, const States& test
            << ", \"ratio_test\": \"" << (o.deterministic_ratio_test ? "deterministic" : "exploring")
            << "\", \"sigma\": " << sigma_of(o) << ", \"exploration_scale\": \""
            << rmpc::rl::to_string(loop_settings(o).exploration.scale) << "\""
+           << ", \"sweeps\": " << loop_settings(o).critic.sweeps
            << ", \"process_noise\": " << o.noise.sigma << ", \"noise_seed\": " << o.noise.seed;
   if (json.is_open()) {
     // JSON has no NaN: the numbers line is written only where every cost is finite.
@@ -368,8 +371,9 @@ int run_sweep(const cli::Options& o, const States& all_train) {
       << "\n# ratio_test: " << (o.deterministic_ratio_test ? "deterministic" : "exploring")
       << "\n# sigma: " << sigma_of(o)
       << "\n# exploration_scale: " << rmpc::rl::to_string(loop_settings(o).exploration.scale)
-      << "\n# process_noise: " << o.noise.sigma << "\n# noise_seed: " << o.noise.seed
-      << "\n# jobs: " << jobs << "\n# untrained_cost: " << ec::g17(untrained)
+      << "\n# sweeps: " << loop_settings(o).critic.sweeps << "\n# process_noise: " << o.noise.sigma
+      << "\n# noise_seed: " << o.noise.seed << "\n# jobs: " << jobs
+      << "\n# untrained_cost: " << ec::g17(untrained)
       << "\n# true_model_cost: " << ec::g17(true_model)
       << "\n# it_50pct_gap, it_90pct_gap: first iteration whose accepted theta closes 50 %, 90 % "
          "of the gap (-1: never)\n";
@@ -454,14 +458,14 @@ void usage() {
       "usage: two_mass [--method M] [--iterations K] [--episodes N] [--seed S] [--threads T]\n"
       "                [--process-noise SIGMA] [--noise-seed S] [--test-episodes N]\n"
       "                [--ratio-test exploring|deterministic] [--sigma S]\n"
-      "                [--exploration-scale cost|action] [--csv FILE]\n"
+      "                [--exploration-scale cost|action] [--sweeps K] [--csv FILE]\n"
       "                [--json FILE] [--diagnose FILE] [--quiet]     train, then the summary\n"
       "       two_mass --evaluate [--theta T1 .. T12] [--process-noise SIGMA] [--threads T]\n"
       "       two_mass --generate-states DIR    regenerate the training and test states\n"
       "       two_mass --sweep FIRST LAST [--method M | --methods M1,M2,..] [--jobs J]\n"
       "                [--out DIR] [--iterations K] [--episodes N] [--process-noise SIGMA]\n"
       "                [--noise-seed S] [--ratio-test R] [--sigma S]\n"
-      "                [--exploration-scale cost|action] [--quiet]\n"
+      "                [--exploration-scale cost|action] [--sweeps K] [--quiet]\n"
       "                                                  one run per seed, summary\n"
       "methods: gd, tr-gd, qn, tr-qn (default), tr-bfgs, tr-gn (tr-gauss-newton), adam,\n"
       "gn-momentum. --iterations 1..100000 (40), --episodes 1..50 (the first N training states),\n"
@@ -469,6 +473,7 @@ void usage() {
       "results do not depend on it), --process-noise SIGMA >= 0 (0): Gaussian on v1, v2 per step.\n"
       "--sigma S > 0 (the library's 0.1): exploration, the std of the change of F it causes,\n"
       "or with --exploration-scale cost the std of d in cost units (moves F by about S / (2 R)).\n"
+      "--sweeps K 1..10000 (the paper's 10): fitted-Q sweeps, the critic's horizon in steps.\n"
       "theta = (k1, k2, c, 1/m1, 1/m2 corrections, Q diagonal (4), R diagonal (2), back-off).\n"
       "--sweep FIRST LAST: seeds FIRST..LAST (inclusive, at most 10000) of each method, --jobs J\n"
       "runs at a time (1..1024, default one per core), each on one thread: a row equals the\n"

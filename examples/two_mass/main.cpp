@@ -15,6 +15,7 @@
 #include "common/seed_sweep.hpp"
 #include "two_mass_loop.hpp"
 #include "two_mass_model.hpp"
+#include "state_sets.hpp"
 
 #include <rmpc/rl/log.hpp>
 #include <rmpc/rl/parallel.hpp>
@@ -32,67 +33,11 @@
 #include <string>
 #include <vector>
 
-#ifndef TWO_MASS_DATA_DIR
-#define TWO_MASS_DATA_DIR "data"
-#endif
-
 namespace {
 
 using namespace two_mass;
-using States = Eigen::Matrix<double, nx, Eigen::Dynamic>;
 constexpr int episode_length = 50;  // LoopSettings' default: every cost here is over 50 steps
 constexpr double nan = std::numeric_limits<double>::quiet_NaN();
-
-// The shipped state sets: generated once by --generate-states with these seeds (a ctest checks
-// that regenerating reproduces the files to the last bit).
-constexpr std::uint64_t training_seed = 11, test_seed = 1011;
-constexpr int training_count = 50, test_count = 500;
-
-/// `count` states, uniform in p1 in [-0.5, 1], v1, v2 in [-0.5, 0.5], p2 in [0.1, 1]. The
-/// uniforms are formed from mt19937_64's bits directly: its output sequence is fixed by the C++
-/// standard, std::uniform_real_distribution's is not.
-States generate_states(std::uint64_t seed, int count) {
-  std::mt19937_64 rng(seed);
-  const double lo[nx] = {-0.5, -0.5, 0.1, -0.5}, hi[nx] = {1.0, 0.5, 1.0, 0.5};
-  States s(nx, count);
-  for (int e = 0; e < count; ++e)
-    for (int i = 0; i < nx; ++i)
-      s(i, e) = lo[i] + (hi[i] - lo[i]) * (double(rng() >> 11) * 0x1.0p-53);
-  return s;
-}
-
-void write_states(const std::string& path, const States& s) {
-  std::ofstream f(path);
-  f << "p1,v1,p2,v2\n";
-  char buf[32];
-  for (Eigen::Index e = 0; e < s.cols(); ++e)
-    for (int i = 0; i < nx; ++i) {
-      std::snprintf(buf, sizeof buf, "%.17g", s(i, e));  // reads back to the same double
-      f << buf << (i + 1 < nx ? "," : "\n");
-    }
-  f.close();
-  if (!f) throw std::runtime_error("writing '" + path + "' failed");
-}
-
-States read_states(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot open " + path);
-  std::string line;
-  std::getline(in, line);  // header
-  std::vector<double> v;
-  while (std::getline(in, line)) {
-    std::stringstream row(line);
-    std::string cell;
-    while (std::getline(row, cell, ',')) v.push_back(std::stod(cell));
-  }
-  if (v.empty() || v.size() % nx != 0) throw std::runtime_error(path + ": not rows of 4 numbers");
-  return Eigen::Map<const States>(v.data(), nx, Eigen::Index(v.size() / nx));
-}
-
-const TwoMassModel& model() {
-  static const TwoMassModel m;  // one DARE solve per program
-  return m;
-}
 
 /// Mean closed-loop cost of the true-model MPC over the columns of `states` (NaN if a loop
 /// failed): one values-only MPC per worker, episodes in parallel, the sum in state order.
@@ -126,12 +71,6 @@ double true_model_cost(const TrueSystem& env, const States& states, int threads)
   double sum = 0;
   for (double c : cost) sum += c;
   return sum / double(states.cols());
-}
-
-std::unique_ptr<TwoMassMpc> make_mpc() {
-  auto mpc = std::make_unique<TwoMassMpc>(model());
-  mpc->set_parameters(theta0());
-  return mpc;
 }
 
 rmpc::rl::LoopSettings<double> loop_settings(const cli::Options& o) {
@@ -503,8 +442,8 @@ int main(int argc, char** argv) {
   }
   try {
     if (o.mode == cli::Mode::generate) return run_generate(o);
-    const States train = read_states(TWO_MASS_DATA_DIR "/train_states.csv");
-    const States test = read_states(TWO_MASS_DATA_DIR "/test_states.csv").leftCols(o.test_episodes);
+    const States train = read_states(training_states_file);
+    const States test = read_states(test_states_file).leftCols(o.test_episodes);
     if (o.mode == cli::Mode::evaluate) return run_evaluate(o, train, test);
     if (o.mode == cli::Mode::sweep) return run_sweep(o, train);
     return run_train(o, train, test);

@@ -28,7 +28,6 @@
 #include <functional>
 #include <limits>
 #include <memory>
-#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -421,9 +420,9 @@ void usage() {
       "final cost, median gap closed, runs closing >= 90 %%), one history CSV per run, sweep.dat,\n"
       "sweep.gp, sweep_final_cost.png. gap = (untrained - final) / (untrained - true model).\n"
       "--diagnose FILE: after each new model, its critic's dQ/da, d2Q/da2 and DPG g, H against\n"
-      "true 10-step rollouts at every memory state, and dJ/dtheta by central differences of the\n"
-      "deterministic cost (rmpc/rl/model_diagnosis.hpp); one CSV row per model, the run "
-      "unchanged.\n");
+      "true k-step rollouts (k = --sweeps) at every memory state, and dJ/dtheta by central\n"
+      "differences of the deterministic cost (rmpc/rl/model_diagnosis.hpp); one CSV row per\n"
+      "model, the run unchanged.\n");
 }
 
 }  // namespace

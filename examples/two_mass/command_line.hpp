@@ -42,6 +42,7 @@ struct Options {
   double sigma = 0;                       ///< LoopSettings::exploration.sigma
   std::string exploration_scale;          ///< "cost" or "action"; empty: LoopSettings' default
   int sweeps = 0;  ///< fitted-Q sweeps k, the critic's horizon (0: LoopSettings' default, 10)
+  double exploration_floor = -1;  ///< eps never below this (< 0: LoopSettings' default, 0.01)
   std::string csv, json, generate_dir;
   std::string diagnose;  ///< --diagnose FILE: the model against the true system per iteration
   bool has_theta = false;
@@ -189,6 +190,10 @@ inline Options parse(int argc, char** argv) {
       o.sigma = parse_real(f, v);
       if (!(o.sigma > 0)) throw UsageError(f + ": expected a number > 0, got '" + v + "'");
       o.has_sigma = true;
+    } else if (f == "--exploration-floor") {
+      o.exploration_floor = parse_real(f, v);
+      if (!(o.exploration_floor >= 0 && o.exploration_floor <= 1))
+        throw UsageError(f + ": expected a number in [0, 1], got '" + v + "'");
     } else if (f == "--sweeps") {
       o.sweeps = int(parse_int(f, v, 1, 10000));
     } else if (f == "--exploration-scale") {
@@ -244,8 +249,9 @@ inline Options parse(int argc, char** argv) {
       throw UsageError(std::string(f) + " has no effect without --sweep");
   if (sweep && o.methods.empty()) o.methods.push_back(o.method);
   const bool train = o.mode == Mode::train || sweep;
-  for (const char* f : {"--method", "--iterations", "--episodes", "--seed", "--csv", "--json",
-                        "--ratio-test", "--sigma", "--exploration-scale", "--sweeps"})
+  for (const char* f :
+       {"--method", "--iterations", "--episodes", "--seed", "--csv", "--json", "--ratio-test",
+        "--sigma", "--exploration-scale", "--sweeps", "--exploration-floor"})
     if (!train && seen.count(f))
       throw UsageError(std::string(f) + " has no effect without training");
   if (o.mode != Mode::evaluate && o.has_theta)

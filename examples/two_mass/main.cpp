@@ -84,6 +84,7 @@ rmpc::rl::LoopSettings<double> loop_settings(const cli::Options& o) {
     s.exploration.scale = o.exploration_scale == "action" ? rmpc::rl::ExplorationScale::action
                                                           : rmpc::rl::ExplorationScale::cost;
   if (o.sweeps > 0) s.critic.sweeps = o.sweeps;
+  if (o.exploration_floor >= 0) s.exploration.floor = o.exploration_floor;
   return s;
 }
 
@@ -170,6 +171,7 @@ void write_run_csv(std::ostream& csv, const cli::Options& o, const Loop::Result&
       << "\n# ratio_test: " << (o.deterministic_ratio_test ? "deterministic" : "exploring")
       << "\n# sigma: " << sigma_of(o)
       << "\n# exploration_scale: " << rmpc::rl::to_string(loop_settings(o).exploration.scale)
+      << "\n# exploration_floor: " << loop_settings(o).exploration.floor
       << "\n# sweeps: " << loop_settings(o).critic.sweeps << "\n# process_noise: " << o.noise.sigma
       << "\n# noise_seed: " << o.noise.seed << "\n# status: " << rmpc::rl::to_string(r.status)
       << "\n";
@@ -230,6 +232,7 @@ int run_train(const cli::Options& o, const States& all_train, const States& test
            << ", \"ratio_test\": \"" << (o.deterministic_ratio_test ? "deterministic" : "exploring")
            << "\", \"sigma\": " << sigma_of(o) << ", \"exploration_scale\": \""
            << rmpc::rl::to_string(loop_settings(o).exploration.scale) << "\""
+           << ", \"exploration_floor\": " << loop_settings(o).exploration.floor
            << ", \"sweeps\": " << loop_settings(o).critic.sweeps
            << ", \"process_noise\": " << o.noise.sigma << ", \"noise_seed\": " << o.noise.seed;
   if (json.is_open()) {
@@ -309,6 +312,7 @@ int run_sweep(const cli::Options& o, const States& all_train) {
       << "\n# ratio_test: " << (o.deterministic_ratio_test ? "deterministic" : "exploring")
       << "\n# sigma: " << sigma_of(o)
       << "\n# exploration_scale: " << rmpc::rl::to_string(loop_settings(o).exploration.scale)
+      << "\n# exploration_floor: " << loop_settings(o).exploration.floor
       << "\n# sweeps: " << loop_settings(o).critic.sweeps << "\n# process_noise: " << o.noise.sigma
       << "\n# noise_seed: " << o.noise.seed << "\n# jobs: " << jobs
       << "\n# untrained_cost: " << ec::g17(untrained)
@@ -396,14 +400,16 @@ void usage() {
       "usage: two_mass [--method M] [--iterations K] [--episodes N] [--seed S] [--threads T]\n"
       "                [--process-noise SIGMA] [--noise-seed S] [--test-episodes N]\n"
       "                [--ratio-test exploring|deterministic] [--sigma S]\n"
-      "                [--exploration-scale cost|action] [--sweeps K] [--csv FILE]\n"
+      "                [--exploration-scale cost|action] [--exploration-floor F]\n"
+      "                [--sweeps K] [--csv FILE]\n"
       "                [--json FILE] [--diagnose FILE] [--quiet]     train, then the summary\n"
       "       two_mass --evaluate [--theta T1 .. T12] [--process-noise SIGMA] [--threads T]\n"
       "       two_mass --generate-states DIR    regenerate the training and test states\n"
       "       two_mass --sweep FIRST LAST [--method M | --methods M1,M2,..] [--jobs J]\n"
       "                [--out DIR] [--iterations K] [--episodes N] [--process-noise SIGMA]\n"
       "                [--noise-seed S] [--ratio-test R] [--sigma S]\n"
-      "                [--exploration-scale cost|action] [--sweeps K] [--quiet]\n"
+      "                [--exploration-scale cost|action] [--exploration-floor F]\n"
+      "                [--sweeps K] [--quiet]\n"
       "                                                  one run per seed, summary\n"
       "methods: gd, tr-gd, qn, tr-qn (default), tr-bfgs, tr-gn (tr-gauss-newton), adam,\n"
       "gn-momentum. --iterations 1..100000 (40), --episodes 1..50 (the first N training states),\n"
@@ -411,6 +417,7 @@ void usage() {
       "results do not depend on it), --process-noise SIGMA >= 0 (0): Gaussian on v1, v2 per step.\n"
       "--sigma S > 0 (the library's 0.1): exploration, the std of the change of F it causes,\n"
       "or with --exploration-scale cost the std of d in cost units (moves F by about S / (2 R)).\n"
+      "--exploration-floor F in [0, 1] (the paper's 0.01): the exploration probability's floor.\n"
       "--sweeps K 1..10000 (the paper's 10): fitted-Q sweeps, the critic's horizon in steps.\n"
       "theta = (k1, k2, c, 1/m1, 1/m2 corrections, Q diagonal (4), R diagonal (2), back-off).\n"
       "--sweep FIRST LAST: seeds FIRST..LAST (inclusive, at most 10000) of each method, --jobs J\n"

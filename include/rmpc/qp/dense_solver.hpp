@@ -139,7 +139,7 @@ class DenseSolver {
   }
 
   const ResultType& not_ready(const char* what);
-  // update_linear_terms: false (status set) before compute(); wrong sizes throw.
+  // update_linear_terms: false (status set) after a rejected compute(); else throws or true.
   bool linear_sizes_fit(Eigen::Index g, Eigen::Index b, Eigen::Index d);
   DenseSolver& accept_linear_terms(const Eigen::Ref<const VectorN>& g,
                                    const Eigen::Ref<const VectorP>& b,

@@ -122,6 +122,40 @@ TEST_CASE("Checkpoint: a run stopped at iteration k and resumed equals the unint
   }
 }
 
+TEST_CASE("Checkpoint: a run with the quadratic critic on a - pi(s) resumes exactly",
+          "[checkpoint][quadratic_critic]") {
+  auto settings = small(Rule::tr_qn, 6);
+  settings.critic_model = rmpc::rl::CriticModel::quadratic;
+  settings.critic.action_relative = true;
+  const Result full = Loop(TrueSystem{}, make_mpc, states(), settings).run(linear_2d::theta0());
+  REQUIRE(full.history.size() == 6);
+  CHECK(full.history.front().critic_epochs == 2);  // the first model: one solve per sweep
+  Loop first(TrueSystem{}, make_mpc, states(), settings);
+  Checkpoint saved;
+  first.run(linear_2d::theta0(), [&](const auto& rec) {
+    if (rec.iteration == 2) {
+      saved = first.checkpoint();
+      first.request_stop();
+    }
+  });
+  CHECK(saved.critics.size() == 2);
+  Loop second(TrueSystem{}, make_mpc, states(), settings);
+  require_same_tail(full, second.resume(through_json(saved)));
+  CHECK(second.quadratic_critic().parameters().size() ==
+        rmpc::learn::QuadraticCritic<double>::num_features(2 + 2));
+  // A network run cannot continue from it, nor a run on a instead of a - pi(s).
+  Loop network(TrueSystem{}, make_mpc, states(), small(Rule::tr_qn, 6));
+  CHECK(thrown_message<std::invalid_argument>([&] {
+          network.resume(saved);
+        }).find("critic_model") != std::string::npos);
+  auto on_a = settings;
+  on_a.critic.action_relative = false;
+  Loop absolute(TrueSystem{}, make_mpc, states(), on_a);
+  CHECK(thrown_message<std::invalid_argument>([&] {
+          absolute.resume(saved);
+        }).find("critic.action_relative") != std::string::npos);
+}
+
 TEST_CASE("Checkpoint: a finished run continued with more iterations equals the longer run",
           "[checkpoint]") {
   const auto longer = small(Rule::tr_qn, 6);

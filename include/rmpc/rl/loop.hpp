@@ -138,10 +138,11 @@ class PolicyOptimizer {
   /// the MPCs' theta again). Throws std::logic_error before the first model.
   ModelDiagnosis<Scalar, NP> diagnose(const DiagnosisSettings<Scalar>& settings = {},
                                       VectorTheta* closed_loop_gradient = nullptr);
-  /// Q^(k), the critic of the gradient (valid after a run without float_critic).
+  /// Q^(k), the critic of the gradient (valid after a run with the double network critic).
   learn::Critic<Scalar>& critic() {
     if (model_.fitted_q().empty())
-      throw std::logic_error("PolicyOptimizer::critic: no critic (not run, or float_critic)");
+      throw std::logic_error(
+          "PolicyOptimizer::critic: no critic (not run, float_critic, or critic_model quadratic)");
     return model_.fitted_q().critic();
   }
   /// Q^(k) of a run with float_critic.
@@ -149,6 +150,12 @@ class PolicyOptimizer {
     if (model_.float_fitted_q().empty())
       throw std::logic_error("PolicyOptimizer::float_critic: no float critic");
     return model_.float_fitted_q().critic();
+  }
+  /// Q^(k) of a run with critic_model = quadratic.
+  learn::QuadraticCritic<Scalar>& quadratic_critic() {
+    if (model_.quadratic_fitted_q().empty())
+      throw std::logic_error("PolicyOptimizer::quadratic_critic: no quadratic critic");
+    return model_.quadratic_fitted_q().critic();
   }
 
  private:

@@ -10,6 +10,7 @@
 
 #include <rmpc/learn/critic.hpp>
 #include <rmpc/learn/fitted_q.hpp>
+#include <rmpc/learn/quadratic_critic.hpp>
 #include <rmpc/learn/replay_buffer.hpp>
 #include <rmpc/rl/checkpoint.hpp>
 #include <rmpc/rl/loop_records.hpp>
@@ -26,44 +27,75 @@
 #include <memory>
 #include <string>
 #include <stdexcept>
+#include <type_traits>
 #include <vector>
 
 namespace rmpc::rl {
 namespace detail {
 
 template <typename C>
-std::vector<CriticState> critic_states(const learn::FittedQ<C>& fitted_q) {
+CriticState critic_state(const learn::Critic<C>& q) {
+  CriticState c;
+  c.parameters = q.network().parameters().template cast<double>();
+  c.input_mean = q.input_scaler().mean().template cast<double>();
+  c.input_scale = q.input_scaler().scale().template cast<double>();
+  c.target_lo = double(q.target_scaler().lo());
+  c.target_hi = double(q.target_scaler().hi());
+  return c;
+}
+/// A quadratic critic's coefficients and input scaling (its targets are not transformed).
+template <typename C>
+CriticState critic_state(const learn::QuadraticCritic<C>& q) {
+  CriticState c;
+  c.parameters = q.parameters().template cast<double>();
+  c.input_mean = q.input_scaler().mean().template cast<double>();
+  c.input_scale = q.input_scaler().scale().template cast<double>();
+  return c;
+}
+
+template <typename FittedQ>
+std::vector<CriticState> critic_states(const FittedQ& fitted_q) {
   std::vector<CriticState> out;
-  for (const auto& q : fitted_q.networks()) {
-    CriticState c;
-    c.parameters = q.network().parameters().template cast<double>();
-    c.input_mean = q.input_scaler().mean().template cast<double>();
-    c.input_scale = q.input_scaler().scale().template cast<double>();
-    c.target_lo = double(q.target_scaler().lo());
-    c.target_hi = double(q.target_scaler().hi());
-    out.push_back(std::move(c));
-  }
+  for (const auto& q : fitted_q.networks()) out.push_back(critic_state(q));
   return out;
 }
 
-/// The networks of `states`, each built as `initial` (architecture, target transform).
 template <typename C>
-std::vector<learn::Critic<C>> critics_from_states(const std::vector<CriticState>& states,
-                                                  const learn::Critic<C>& initial) {
-  std::vector<learn::Critic<C>> out;
+void set_parameters(learn::Critic<C>& q, const CriticState& c) {
+  q.network().set_parameters(c.parameters.template cast<C>());
+  q.target_scaler().set_range(C(c.target_lo), C(c.target_hi));
+}
+template <typename C>
+void set_parameters(learn::QuadraticCritic<C>& q, const CriticState& c) {
+  q.set_parameters(c.parameters.template cast<C>());
+}
+template <typename C>
+Eigen::Index num_parameters(const learn::Critic<C>& q) {
+  return q.network().num_parameters();
+}
+template <typename C>
+Eigen::Index num_parameters(const learn::QuadraticCritic<C>& q) {
+  return q.parameters().size();
+}
+
+/// The networks of `states`, each built as `initial` (architecture, target transform).
+template <typename Network>
+std::vector<Network> critics_from_states(const std::vector<CriticState>& states,
+                                         const Network& initial) {
+  using C = typename Network::Scalar;
+  std::vector<Network> out;
   for (std::size_t n = 0; n < states.size(); ++n) {
     const CriticState& c = states[n];
     const std::string name = "checkpoint.critics[" + std::to_string(n) + "]";
-    if (c.parameters.size() != initial.network().num_parameters())
+    if (c.parameters.size() != num_parameters(initial))
       throw std::invalid_argument(name + ".parameters: " + std::to_string(c.parameters.size()) +
-                                  " values for a network of " +
-                                  std::to_string(initial.network().num_parameters()));
+                                  " values for a critic of " +
+                                  std::to_string(num_parameters(initial)));
     if (c.input_mean.size() != initial.input_dim() || c.input_scale.size() != initial.input_dim())
       throw std::invalid_argument(name + ".input_mean/input_scale: wrong size");
-    learn::Critic<C> q = initial;
-    q.network().set_parameters(c.parameters.template cast<C>());
+    Network q = initial;
+    set_parameters(q, c);
     q.input_scaler().set(c.input_mean.template cast<C>(), c.input_scale.template cast<C>());
-    q.target_scaler().set_range(C(c.target_lo), C(c.target_hi));
     out.push_back(std::move(q));
   }
   return out;
@@ -84,6 +116,7 @@ class PolicyModel {
   using Vector = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
   using Workers = std::vector<std::unique_ptr<Mpc>>;
   using Record = IterationRecord<Scalar, NP>;
+  using QuadraticFittedQ = learn::FittedQ<Scalar, learn::QuadraticCritic<Scalar>>;
 
   /// A new run with np parameters and the curvature of `mode`: forgets the critic (the next
   /// update() starts from the seeded initial network).
@@ -91,6 +124,7 @@ class PolicyModel {
     estimator_ = DpgEstimator<Scalar, NP, NU>(np, mode);
     fitted_q_.clear();
     fitted_q_float_.clear();
+    fitted_q_quadratic_.clear();
   }
 
   /// g and H of the DPG model at the workers' theta over `buffer` (iteration `it` seeds the
@@ -106,6 +140,9 @@ class PolicyModel {
   const learn::FittedQ<Scalar>& fitted_q() const { return fitted_q_; }
   learn::FittedQ<float>& float_fitted_q() { return fitted_q_float_; }
   const learn::FittedQ<float>& float_fitted_q() const { return fitted_q_float_; }
+  /// Q^(1)..Q^(k) with LoopSettings::critic_model = quadratic.
+  QuadraticFittedQ& quadratic_fitted_q() { return fitted_q_quadratic_; }
+  const QuadraticFittedQ& quadratic_fitted_q() const { return fitted_q_quadratic_; }
 
   /// The networks Q^(1)..Q^(k) of the last update() in double (LoopCheckpoint::critics).
   std::vector<CriticState> critic_states() const;
@@ -115,27 +152,42 @@ class PolicyModel {
   void restore_critics(const std::vector<CriticState>& states, const LoopSettings<Scalar>& settings,
                        Eigen::Index nx, Eigen::Index nu);
 
-  /// The critic of the last update() (double, or float with LoopSettings::float_critic) at the
+  /// The critic of the last update() (double, float with LoopSettings::float_critic, or the
+  /// quadratic one with LoopSettings::critic_model) at the
   /// columns (s, a_prev, a): Q (m), dQ/da (nu x m), d2Q/da2 (nu*nu x m, column-major blocks),
-  /// as learn::FittedQ::action_derivatives. Throws std::logic_error before the first update().
-  /// One non-template entry point, so that callers (PolicyOptimizer::diagnose) do not compile
-  /// the critic's derivatives again.
+  /// as learn::FittedQ::action_derivatives; a must be pi(s) at the current theta (on-policy:
+  /// with FittedQSettings::action_relative the critic sees a - pi(s) = 0). Throws std::logic_error
+  /// before the first update(). One non-template entry point, so that callers
+  /// (PolicyOptimizer::diagnose) do not compile the critic's derivatives again.
   void action_derivatives(const Eigen::Ref<const Matrix>& s, const Eigen::Ref<const Matrix>& a_prev,
                           const Eigen::Ref<const Matrix>& a, Vector& q, Matrix& dq, Matrix& d2q);
 
  private:
+  /// Which of the three fitted-Q critics the settings select.
+  enum class Fitted { network, float_network, quadratic };
+  static Fitted fitted_kind(const LoopSettings<Scalar>& settings) {
+    if (settings.critic_model == CriticModel::quadratic) return Fitted::quadratic;
+    return settings.float_critic ? Fitted::float_network : Fitted::network;
+  }
+  /// The seeded initial critic of a run (`Network`'s function class).
+  template <typename Network>
+  static Network initial_critic(const LoopSettings<Scalar>& settings, Eigen::Index nx,
+                                Eigen::Index nu);
+
   /// The k fitted-Q sweeps over the whole memory (next actions pi(s')), then Q^(k)'s dQ/da and
-  /// d2Q/da2 into dq_, d2q_. C is the critic network's scalar.
-  template <typename C>
-  void fit_and_differentiate(learn::FittedQ<C>& fitted_q, const learn::ReplayBuffer<Scalar>& buffer,
+  /// d2Q/da2 into dq_, d2q_.
+  template <typename FittedQ>
+  void fit_and_differentiate(FittedQ& fitted_q, const learn::ReplayBuffer<Scalar>& buffer,
                              const LoopSettings<Scalar>& settings, int it, Record& rec);
 
   Eigen::Index nx_ = 0, nu_ = 0;
   PolicySamples<Mpc> samples_;
   learn::FittedQ<Scalar> fitted_q_;       ///< Q^(1)..Q^(k)
   learn::FittedQ<float> fitted_q_float_;  ///< Q^(1)..Q^(k) with float_critic
+  QuadraticFittedQ fitted_q_quadratic_;   ///< Q^(1)..Q^(k) with critic_model = quadratic
   DpgEstimator<Scalar, NP, NU> estimator_;
-  bool float_critic_ = false;  ///< which of the two fitted the last update()
+  Fitted fitted_ = Fitted::network;  ///< which of the three fitted the last update()
+  bool action_relative_ = false;     ///< the last update()'s FittedQSettings::action_relative
   Matrix dq_, d2q_;
   Vector q_;
 };
@@ -165,8 +217,11 @@ void PolicyModel<Mpc>::update(const learn::ReplayBuffer<Scalar>& buffer, Workers
 
   // k fitted-Q sweeps (pi(s') reused by all), then the critic's action derivatives.
   t0 = clock::now();
-  float_critic_ = settings.float_critic;
-  if (settings.float_critic)
+  fitted_ = fitted_kind(settings);
+  action_relative_ = settings.critic.action_relative;
+  if (fitted_ == Fitted::quadratic)
+    fit_and_differentiate(fitted_q_quadratic_, buffer, settings, it, rec);
+  else if (fitted_ == Fitted::float_network)
     fit_and_differentiate(fitted_q_float_, buffer, settings, it, rec);
   else
     fit_and_differentiate(fitted_q_, buffer, settings, it, rec);
@@ -204,17 +259,26 @@ void PolicyModel<Mpc>::action_derivatives(const Eigen::Ref<const Matrix>& s,
                                           const Eigen::Ref<const Matrix>& a_prev,
                                           const Eigen::Ref<const Matrix>& a, Vector& q, Matrix& dq,
                                           Matrix& d2q) {
-  if (float_critic_ ? fitted_q_float_.empty() : fitted_q_.empty())
+  const bool empty = fitted_ == Fitted::quadratic       ? fitted_q_quadratic_.empty()
+                     : fitted_ == Fitted::float_network ? fitted_q_float_.empty()
+                                                        : fitted_q_.empty();
+  if (empty)
     throw std::logic_error("PolicyModel::action_derivatives: no critic yet (update() first)");
-  if (float_critic_)
-    fitted_q_float_.template action_derivatives<Scalar>(s, a_prev, a, q, dq, d2q);
+  // With action_relative the critic's action input is a - pi(s), 0 on the policy.
+  const Matrix input_a = action_relative_ ? Matrix(Matrix::Zero(a.rows(), a.cols())) : Matrix(a);
+  if (fitted_ == Fitted::quadratic)
+    fitted_q_quadratic_.template action_derivatives<Scalar>(s, a_prev, input_a, q, dq, d2q);
+  else if (fitted_ == Fitted::float_network)
+    fitted_q_float_.template action_derivatives<Scalar>(s, a_prev, input_a, q, dq, d2q);
   else
-    fitted_q_.template action_derivatives<Scalar>(s, a_prev, a, q, dq, d2q);
+    fitted_q_.template action_derivatives<Scalar>(s, a_prev, input_a, q, dq, d2q);
 }
 
 template <typename Mpc>
 std::vector<CriticState> PolicyModel<Mpc>::critic_states() const {
-  return float_critic_ ? detail::critic_states(fitted_q_float_) : detail::critic_states(fitted_q_);
+  if (fitted_ == Fitted::quadratic) return detail::critic_states(fitted_q_quadratic_);
+  return fitted_ == Fitted::float_network ? detail::critic_states(fitted_q_float_)
+                                          : detail::critic_states(fitted_q_);
 }
 
 template <typename Mpc>
@@ -223,43 +287,58 @@ void PolicyModel<Mpc>::restore_critics(const std::vector<CriticState>& states,
                                        Eigen::Index nu) {
   nx_ = nx;
   nu_ = nu;
-  float_critic_ = settings.float_critic;
-  const auto init_seed = stream_seed(settings.seed, Stream::critic_init, 0);
-  if (float_critic_)
+  fitted_ = fitted_kind(settings);
+  action_relative_ = settings.critic.action_relative;
+  if (fitted_ == Fitted::quadratic)
+    fitted_q_quadratic_.restore(detail::critics_from_states(
+        states, initial_critic<typename QuadraticFittedQ::Network>(settings, nx, nu)));
+  else if (fitted_ == Fitted::float_network)
     fitted_q_float_.restore(detail::critics_from_states(
-        states, learn::make_paper_critic<float>(nx, nu, init_seed, settings.critic_hidden,
-                                                settings.critic_targets)));
+        states, initial_critic<learn::Critic<float>>(settings, nx, nu)));
   else
     fitted_q_.restore(detail::critics_from_states(
-        states, learn::make_paper_critic<Scalar>(nx, nu, init_seed, settings.critic_hidden,
-                                                 settings.critic_targets)));
+        states, initial_critic<learn::Critic<Scalar>>(settings, nx, nu)));
 }
 
 template <typename Mpc>
-template <typename C>
-void PolicyModel<Mpc>::fit_and_differentiate(learn::FittedQ<C>& fitted_q,
+template <typename Network>
+Network PolicyModel<Mpc>::initial_critic(const LoopSettings<Scalar>& settings, Eigen::Index nx,
+                                         Eigen::Index nu) {
+  using C = typename Network::Scalar;
+  if constexpr (std::is_same_v<Network, learn::QuadraticCritic<C>>) {
+    return Network(nx + 2 * nu);  // no random init: the first fit is a linear solve
+  } else {
+    return learn::make_paper_critic<C>(nx, nu, stream_seed(settings.seed, Stream::critic_init, 0),
+                                       settings.critic_hidden, settings.critic_targets);
+  }
+}
+
+template <typename Mpc>
+template <typename FittedQ>
+void PolicyModel<Mpc>::fit_and_differentiate(FittedQ& fitted_q,
                                              const learn::ReplayBuffer<Scalar>& buffer,
                                              const LoopSettings<Scalar>& settings, int it,
                                              Record& rec) {
   // The first fit starts from the seeded initial network and gets at least
   // first_fit_max_epochs per sweep.
   const bool first = fitted_q.empty();
-  if (first)
-    fitted_q.reset(learn::make_paper_critic<C>(nx_, nu_,
-                                               stream_seed(settings.seed, Stream::critic_init, 0),
-                                               settings.critic_hidden, settings.critic_targets));
+  if (first) fitted_q.reset(initial_critic<typename FittedQ::Network>(settings, nx_, nu_));
   learn::FittedQSettings<Scalar> fq = settings.critic;
   fq.train.threads = settings.threads;  // shards in parallel; the result does not depend on it
   if (first) fq.train.max_epochs = std::max(fq.train.max_epochs, settings.first_fit_max_epochs);
-  const auto fit = fitted_q.fit(buffer, samples_.next_actions(), fq, [&](int n) {
-    return stream_seed(settings.seed, Stream::critic_fit, std::uint64_t(it), std::uint64_t(n));
-  });
+  const auto fit =
+      fitted_q.fit(buffer, samples_.next_actions(), samples_.actions(), fq, [&](int n) {
+        return stream_seed(settings.seed, Stream::critic_fit, std::uint64_t(it), std::uint64_t(n));
+      });
   rec.critic_epochs += fit.epochs;
   rec.critic_loss = Scalar(fit.fits.back().best_loss);
   if (fit.status == learn::FittedQStatus::non_finite)
     rec.critic_status = learn::FittedQStatus::non_finite;
-  fitted_q.template action_derivatives<Scalar>(buffer.states(), buffer.prev_actions(),
-                                               samples_.actions(), q_, dq_, d2q_);
+  // With action_relative the critic's action input is a - pi(s): 0 at a = pi(s).
+  const Matrix zero = Matrix::Zero(nu_, buffer.size());
+  fitted_q.template action_derivatives<Scalar>(
+      buffer.states(), buffer.prev_actions(),
+      fq.action_relative ? zero : Matrix(samples_.actions()), q_, dq_, d2q_);
 }
 
 }  // namespace rmpc::rl

@@ -77,6 +77,7 @@ SettingsRecord settings_record(const LoopSettings<Scalar>& s) {
   add("use_weakly_active", s.use_weakly_active);
   add("common_random_numbers", s.common_random_numbers);
   add("float_critic", s.float_critic);
+  add("critic_model", s.critic_model);
   add("refit_on_reject", s.refit_on_reject);
   add("store_rejected_batches", s.store_rejected_batches);
   add("ratio_test_cost", s.ratio_test_cost);
@@ -149,6 +150,7 @@ SettingsRecord settings_record(const LoopSettings<Scalar>& s) {
   add("critic.gamma", c.gamma);
   add("critic.done_is_truncation", c.done_is_truncation);
   add("critic.refit_scalers", c.refit_scalers);
+  add("critic.action_relative", c.action_relative);
   const auto& tr = c.train;
   add("critic.train.max_epochs", tr.max_epochs);
   add("critic.train.batch_size", static_cast<long long>(tr.batch_size));

@@ -1,0 +1,171 @@
+// A Q-function critic that is a quadratic form of the standardised input z = (x - mean)/scale,
+//
+//     Q(x) = c + b' z + 1/2 z' M z,     M symmetric (d x d),
+//
+// fitted by ridge-regularised linear least squares on the features (1, z_i, z_i z_j for i <= j):
+// one linear solve per fit, no epochs, no seed. Not in the paper (which fits a tanh network,
+// critic.hpp); the classical choice for linear-quadratic problems (Bradtke, Ydstie & Barto,
+// "Adaptive linear quadratic control using policy iteration", ACC 1994): for linear dynamics,
+// quadratic cost and a policy that is affine where it is differentiable, the Q-function is
+// quadratic wherever pi does not saturate, and where an input saturates its dpi/dtheta is
+// zero, so dQ/da is needed only where a quadratic is right. dQ/da = (b + M z)_a / scale_a and
+// d2Q/da2 = M_aa / (scale_a scale_a') are exact derivatives of the fitted form.
+//
+// The same interface as Critic (fit / value / value_gradient_hessian), so that
+// FittedQ<C, QuadraticCritic<C>> runs the k fitted-Q sweeps with it (LoopSettings::critic_model).
+#pragma once
+
+#include <rmpc/learn/scaling.hpp>
+#include <rmpc/learn/training.hpp>
+
+#include <Eigen/Cholesky>
+#include <Eigen/Core>
+
+#include <stdexcept>
+#include <vector>
+
+namespace rmpc::learn {
+
+template <typename Scalar_>
+class QuadraticCritic {
+ public:
+  using Scalar = Scalar_;
+  using Index = Eigen::Index;
+  using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
+  using Vector = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
+
+  QuadraticCritic() = default;
+  /// Input dimension d; ridge: the Tikhonov weight on every non-constant coefficient, relative
+  /// to the number of samples (standardised features have unit mean square, so ridge = 1e-6
+  /// changes a well-determined coefficient by about 1e-6 relative and keeps a direction the
+  /// data do not excite, e.g. a_prev on a system whose cost ignores it, at zero).
+  explicit QuadraticCritic(Index d, Scalar ridge = Scalar(1e-6))
+      : input_scaler_(d), ridge_(ridge), coefficients_(Vector::Zero(num_features(d))) {
+    if (d < 1) throw std::invalid_argument("QuadraticCritic: d must be >= 1");
+    if (!(ridge >= Scalar(0))) throw std::invalid_argument("QuadraticCritic: ridge must be >= 0");
+  }
+
+  /// 1 + d + d (d + 1) / 2 coefficients: constant, linear, upper triangle row by row.
+  static Index num_features(Index d) { return 1 + d + d * (d + 1) / 2; }
+
+  Index input_dim() const { return input_scaler_.dim(); }
+  Scalar ridge() const { return ridge_; }
+  Standardizer<Scalar>& input_scaler() { return input_scaler_; }
+  const Standardizer<Scalar>& input_scaler() const { return input_scaler_; }
+  /// The coefficients in feature order (num_features(d)).
+  const Vector& parameters() const { return coefficients_; }
+  void set_parameters(const Eigen::Ref<const Vector>& w) {
+    if (w.size() != coefficients_.size())
+      throw std::invalid_argument("QuadraticCritic::set_parameters: w must have num_features(d)");
+    coefficients_ = w;
+  }
+
+  /// Least-squares fit of Q to the targets y (N) at the inputs x (d x N). `settings` is not
+  /// used (there are no epochs; the argument keeps Critic's signature); refit_scalers
+  /// re-estimates mean and scale on x first. Status non_finite (coefficients unchanged) when
+  /// the data or the solution are not finite; otherwise max_epochs with epochs = 1 and the
+  /// mean squared residual as best_loss and final_loss.
+  TrainResult<Scalar> fit(const Eigen::Ref<const Matrix>& x, const Eigen::Ref<const Vector>& y,
+                          const TrainSettings<Scalar>& /*settings*/, bool refit_scalers = true) {
+    if (x.rows() != input_dim() || y.size() != x.cols() || x.cols() < 1)
+      throw std::invalid_argument("QuadraticCritic::fit: x must be d_in x N (N >= 1), y of size N");
+    TrainResult<Scalar> result;
+    result.epochs = 1;
+    result.best_epoch = 0;
+    if (!x.allFinite() || !y.allFinite()) {
+      result.status = TrainStatus::non_finite;
+      return result;
+    }
+    if (refit_scalers) input_scaler_.fit(x);
+    features(x, phi_);
+    const Index p = phi_.rows(), n = phi_.cols();
+    gram_.setZero(p, p);
+    gram_.template selfadjointView<Eigen::Lower>().rankUpdate(phi_);
+    gram_.diagonal().tail(p - 1).array() += ridge_ * Scalar(n);
+    rhs_.noalias() = phi_ * y;
+    Vector w = gram_.template selfadjointView<Eigen::Lower>().ldlt().solve(rhs_);
+    if (!w.allFinite()) {
+      result.status = TrainStatus::non_finite;
+      return result;
+    }
+    coefficients_ = std::move(w);
+    result.final_loss = result.best_loss =
+        (phi_.transpose() * coefficients_ - y).squaredNorm() / Scalar(n);
+    result.loss_history.assign(1, result.final_loss);
+    return result;
+  }
+
+  /// Q at every column of x (d_in x B) into q (B).
+  void value(const Eigen::Ref<const Matrix>& x, Eigen::Ref<Vector> q) {
+    if (x.rows() != input_dim() || q.size() != x.cols())
+      throw std::invalid_argument("QuadraticCritic::value: x must be d_in x B and q of size B");
+    features(x, phi_);
+    q.noalias() = phi_.transpose() * coefficients_;
+  }
+
+  /// Batched Q, dQ/da and d2Q/da2 at every column of x (d_in x B), a = the inputs listed in
+  /// action_indices (k): q (B), dq_da (k x B), d2q_da2 (k*k x B, entry (i*k + j, b)), in
+  /// physical units; the same layout as Critic::value_gradient_hessian.
+  void value_gradient_hessian(const Eigen::Ref<const Matrix>& x,
+                              const std::vector<Index>& action_indices, Eigen::Ref<Vector> q,
+                              Eigen::Ref<Matrix> dq_da, Eigen::Ref<Matrix> d2q_da2) {
+    const Index k = static_cast<Index>(action_indices.size()), d = input_dim();
+    if (x.rows() != d)
+      throw std::invalid_argument("QuadraticCritic::value_gradient_hessian: x must have d_in rows");
+    if (q.size() != x.cols() || dq_da.rows() != k || dq_da.cols() != x.cols() ||
+        d2q_da2.rows() != k * k || d2q_da2.cols() != x.cols())
+      throw std::invalid_argument(
+          "QuadraticCritic::value_gradient_hessian: q (B), dq_da (k x B), d2q_da2 (k*k x B)");
+    value(x, q);
+    quadratic_form(linear_, hessian_);
+    const Vector& scale = input_scaler_.scale();
+    z_.resize(d);
+    for (Index b = 0; b < x.cols(); ++b) {
+      z_ = (x.col(b) - input_scaler_.mean()).cwiseQuotient(scale);
+      for (Index i = 0; i < k; ++i) {
+        const Index ai = action_indices[std::size_t(i)];
+        dq_da(i, b) = (linear_(ai) + hessian_.row(ai).dot(z_)) / scale(ai);
+        for (Index j = 0; j < k; ++j) {
+          const Index aj = action_indices[std::size_t(j)];
+          d2q_da2(i * k + j, b) = hessian_(ai, aj) / (scale(ai) * scale(aj));
+        }
+      }
+    }
+  }
+
+ private:
+  /// phi = (1, z, z_i z_j for i <= j) per column of x, z standardised.
+  void features(const Eigen::Ref<const Matrix>& x, Matrix& phi) {
+    const Index d = input_dim(), n = x.cols();
+    z_.resize(d);
+    phi.resize(num_features(d), n);
+    for (Index c = 0; c < n; ++c) {
+      z_ = (x.col(c) - input_scaler_.mean()).cwiseQuotient(input_scaler_.scale());
+      Index r = 0;
+      phi(r++, c) = Scalar(1);
+      for (Index i = 0; i < d; ++i) phi(r++, c) = z_(i);
+      for (Index i = 0; i < d; ++i)
+        for (Index j = i; j < d; ++j) phi(r++, c) = z_(i) * z_(j);
+    }
+  }
+
+  /// b and M of Q = c + b'z + z'Mz/2 from the coefficients.
+  void quadratic_form(Vector& b, Matrix& m) const {
+    const Index d = input_dim();
+    b = coefficients_.segment(1, d);
+    m.resize(d, d);
+    Index r = 1 + d;
+    for (Index i = 0; i < d; ++i)
+      for (Index j = i; j < d; ++j, ++r) {
+        m(i, j) = m(j, i) = i == j ? Scalar(2) * coefficients_(r) : coefficients_(r);
+      }
+  }
+
+  Standardizer<Scalar> input_scaler_;
+  Scalar ridge_ = Scalar(1e-6);
+  Vector coefficients_;
+  Matrix phi_, gram_, hessian_;
+  Vector rhs_, linear_, z_;
+};
+
+}  // namespace rmpc::learn

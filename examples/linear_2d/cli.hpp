@@ -198,6 +198,14 @@ inline Options parse(int argc, const char* const* argv,
                                       : -2;
       if (o.crn == -2)
         throw UsageError("--crn: expected off, on or tr (0, 1, 2), got " + quoted(v));
+    } else if (f == "--critic") {
+      if (v != "network" && v != "quadratic")
+        throw UsageError("--critic: expected network or quadratic, got " + quoted(v));
+      o.critic_model = v == "quadratic" ? 1 : 0;
+    } else if (f == "--critic-action") {
+      if (v != "action" && v != "deviation")
+        throw UsageError("--critic-action: expected action or deviation, got " + quoted(v));
+      o.critic_action = v == "deviation" ? 1 : 0;
     } else if (f == "--float-critic") {
       o.float_critic = parse_01(f, v);
     } else if (f == "--critic-lr") {

@@ -98,6 +98,8 @@ struct Options {
       false;            // --preset paper: rmpc::rl::paper_loop_settings (flags given still apply)
   int ratio_test = -1;  // <0: the LoopSettings default; 0 exploring batch, 1 deterministic batch
   int exploration_scale = -1;  // <0: the LoopSettings default; 0 cost, 1 action
+  int critic_model = -1;       // <0: the LoopSettings default; 0 network, 1 quadratic
+  int critic_action = -1;      // <0: the LoopSettings default; 0 a, 1 the deviation a - pi(s)
   int seeds = 3;
   std::string json, csv, out = "linear_2d_results";
   std::string checkpoint;  // --checkpoint: the run's state, rewritten after every iteration

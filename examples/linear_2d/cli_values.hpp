@@ -48,6 +48,8 @@ inline const std::vector<FlagSpec>& flags() {
       {"--sweeps", 1, train},
       {"--crn", 1, train},
       {"--float-critic", 1, train},
+      {"--critic", 1, train},
+      {"--critic-action", 1, train},
       {"--critic-lr", 1, train},
       {"--critic-reset-adam", 1, train},
       {"--batch-size", 1, train},

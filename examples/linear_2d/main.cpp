@@ -97,6 +97,10 @@ rmpc::rl::LoopSettings<double> loop_settings(const Options& o, rmpc::optim::Upda
                               : o.crn == 1 ? rmpc::rl::CommonRandomNumbers::always
                                            : rmpc::rl::CommonRandomNumbers::trust_region;
   if (o.float_critic >= 0) s.float_critic = o.float_critic != 0;
+  if (o.critic_model >= 0)
+    s.critic_model =
+        o.critic_model == 1 ? rmpc::rl::CriticModel::quadratic : rmpc::rl::CriticModel::network;
+  if (o.critic_action >= 0) s.critic.action_relative = o.critic_action == 1;
   if (o.critic_lr > 0) s.critic.train.adam.learning_rate = o.critic_lr;
   if (o.critic_reset_adam >= 0) s.critic.train.reset_optimizer = o.critic_reset_adam != 0;
   if (o.batch_size > 0) s.critic.train.batch_size = o.batch_size;
@@ -683,6 +687,10 @@ void usage(std::FILE* to) {
       "                          d causes (action, default) or d itself (cost, the paper)\n"
       "  --crn off|on|tr         common random numbers (default tr: trust-region rules only)\n"
       "  --float-critic 0|1      (default 1)            --shrink-from-step 0|1 (default 0)\n"
+      "  --critic network|quadratic  the critic's function class (default network, the paper;\n"
+      "                          quadratic: least squares, LoopSettings::critic_model)\n"
+      "  --critic-action action|deviation  the critic's action input: a (default, the paper)\n"
+      "                          or a - pi(s) (FittedQSettings::action_relative)\n"
       "  --refit-on-reject 0|1   (default 1)            --restart 0|1        (default 1)\n"
       "  --store-rejected 0|1    a rejected trial's batch enters the memory (default 1, the "
       "paper)\n"

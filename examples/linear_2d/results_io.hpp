@@ -163,6 +163,9 @@ inline Settings settings_record(const cli::Options& o, const rmpc::rl::LoopSetti
   r.push_back({"exploration_scale", rmpc::rl::to_string(s.exploration.scale), true});
   r.push_back({"crn", to_string(s.common_random_numbers), true});
   r.push_back({"float_critic", flag(s.float_critic), false});
+  r.push_back({"critic_model",
+               s.critic_model == rmpc::rl::CriticModel::quadratic ? "quadratic" : "network", true});
+  r.push_back({"critic_action", s.critic.action_relative ? "deviation" : "action", true});
   r.push_back({"refit_on_reject", flag(s.refit_on_reject), false});
   r.push_back({"store_rejected", flag(s.store_rejected_batches), false});
   r.push_back({"restart_on_stop", flag(s.restart_on_stop), false});

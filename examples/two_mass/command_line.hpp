@@ -42,7 +42,10 @@ struct Options {
   double sigma = 0;                       ///< LoopSettings::exploration.sigma
   std::string exploration_scale;          ///< "cost" or "action"; empty: LoopSettings' default
   int sweeps = 0;  ///< fitted-Q sweeps k, the critic's horizon (0: LoopSettings' default, 10)
-  double exploration_floor = -1;  ///< eps never below this (< 0: LoopSettings' default, 0.01)
+  double exploration_floor = -1;   ///< eps never below this (< 0: LoopSettings' default, 0.01)
+  std::string critic;              ///< "network" or "quadratic"; empty: LoopSettings' default
+  std::string critic_action;       ///< "action" or "deviation"; empty: LoopSettings' default
+  bool nonnegative_theta = false;  ///< --theta-bounds nonnegative: theta >= 0 (physical signs)
   std::string csv, json, generate_dir;
   std::string diagnose;  ///< --diagnose FILE: the model against the true system per iteration
   bool has_theta = false;
@@ -196,6 +199,18 @@ inline Options parse(int argc, char** argv) {
         throw UsageError(f + ": expected a number in [0, 1], got '" + v + "'");
     } else if (f == "--sweeps") {
       o.sweeps = int(parse_int(f, v, 1, 10000));
+    } else if (f == "--critic") {
+      if (v != "network" && v != "quadratic")
+        throw UsageError(f + ": expected network or quadratic, got '" + v + "'");
+      o.critic = v;
+    } else if (f == "--critic-action") {
+      if (v != "action" && v != "deviation")
+        throw UsageError(f + ": expected action or deviation, got '" + v + "'");
+      o.critic_action = v;
+    } else if (f == "--theta-bounds") {
+      if (v != "none" && v != "nonnegative")
+        throw UsageError(f + ": expected none or nonnegative, got '" + v + "'");
+      o.nonnegative_theta = v == "nonnegative";
     } else if (f == "--exploration-scale") {
       if (v != "cost" && v != "action")
         throw UsageError(f + ": expected cost or action, got '" + v + "'");
@@ -249,9 +264,9 @@ inline Options parse(int argc, char** argv) {
       throw UsageError(std::string(f) + " has no effect without --sweep");
   if (sweep && o.methods.empty()) o.methods.push_back(o.method);
   const bool train = o.mode == Mode::train || sweep;
-  for (const char* f :
-       {"--method", "--iterations", "--episodes", "--seed", "--csv", "--json", "--ratio-test",
-        "--sigma", "--exploration-scale", "--sweeps", "--exploration-floor"})
+  for (const char* f : {"--method", "--iterations", "--episodes", "--seed", "--csv", "--json",
+                        "--ratio-test", "--sigma", "--exploration-scale", "--sweeps",
+                        "--exploration-floor", "--critic", "--critic-action", "--theta-bounds"})
     if (!train && seen.count(f))
       throw UsageError(std::string(f) + " has no effect without training");
   if (o.mode != Mode::evaluate && o.has_theta)

@@ -85,7 +85,26 @@ rmpc::rl::LoopSettings<double> loop_settings(const cli::Options& o) {
                                                           : rmpc::rl::ExplorationScale::cost;
   if (o.sweeps > 0) s.critic.sweeps = o.sweeps;
   if (o.exploration_floor >= 0) s.exploration.floor = o.exploration_floor;
+  if (!o.critic.empty())
+    s.critic_model =
+        o.critic == "quadratic" ? rmpc::rl::CriticModel::quadratic : rmpc::rl::CriticModel::network;
+  if (!o.critic_action.empty()) s.critic.action_relative = o.critic_action == "deviation";
+  if (o.nonnegative_theta) {
+    // Model corrections, weights and the back-off all have a physical sign.
+    s.theta_lower = Eigen::VectorXd::Zero(theta0().size());
+    s.theta_upper =
+        Eigen::VectorXd::Constant(theta0().size(), std::numeric_limits<double>::infinity());
+  }
   return s;
+}
+
+/// The critic's function class and action input a run uses (the flags, else the defaults).
+const char* critic_name(const cli::Options& o) {
+  return loop_settings(o).critic_model == rmpc::rl::CriticModel::quadratic ? "quadratic"
+                                                                           : "network";
+}
+const char* critic_action_name(const cli::Options& o) {
+  return loop_settings(o).critic.action_relative ? "deviation" : "action";
 }
 
 /// The exploration sigma a run uses (--sigma, else the library's default).
@@ -172,9 +191,11 @@ void write_run_csv(std::ostream& csv, const cli::Options& o, const Loop::Result&
       << "\n# sigma: " << sigma_of(o)
       << "\n# exploration_scale: " << rmpc::rl::to_string(loop_settings(o).exploration.scale)
       << "\n# exploration_floor: " << loop_settings(o).exploration.floor
-      << "\n# sweeps: " << loop_settings(o).critic.sweeps << "\n# process_noise: " << o.noise.sigma
-      << "\n# noise_seed: " << o.noise.seed << "\n# status: " << rmpc::rl::to_string(r.status)
-      << "\n";
+      << "\n# sweeps: " << loop_settings(o).critic.sweeps << "\n# critic: " << critic_name(o)
+      << "\n# critic_action: " << critic_action_name(o)
+      << "\n# theta_bounds: " << (o.nonnegative_theta ? "nonnegative" : "none")
+      << "\n# process_noise: " << o.noise.sigma << "\n# noise_seed: " << o.noise.seed
+      << "\n# status: " << rmpc::rl::to_string(r.status) << "\n";
   rmpc::rl::write_history_csv(csv, r);
 }
 
@@ -233,7 +254,9 @@ int run_train(const cli::Options& o, const States& all_train, const States& test
            << "\", \"sigma\": " << sigma_of(o) << ", \"exploration_scale\": \""
            << rmpc::rl::to_string(loop_settings(o).exploration.scale) << "\""
            << ", \"exploration_floor\": " << loop_settings(o).exploration.floor
-           << ", \"sweeps\": " << loop_settings(o).critic.sweeps
+           << ", \"sweeps\": " << loop_settings(o).critic.sweeps << ", \"critic\": \""
+           << critic_name(o) << "\", \"critic_action\": \"" << critic_action_name(o)
+           << "\", \"theta_bounds\": \"" << (o.nonnegative_theta ? "nonnegative" : "none") << "\""
            << ", \"process_noise\": " << o.noise.sigma << ", \"noise_seed\": " << o.noise.seed;
   if (json.is_open()) {
     // JSON has no NaN: the numbers line is written only where every cost is finite.
@@ -313,9 +336,11 @@ int run_sweep(const cli::Options& o, const States& all_train) {
       << "\n# sigma: " << sigma_of(o)
       << "\n# exploration_scale: " << rmpc::rl::to_string(loop_settings(o).exploration.scale)
       << "\n# exploration_floor: " << loop_settings(o).exploration.floor
-      << "\n# sweeps: " << loop_settings(o).critic.sweeps << "\n# process_noise: " << o.noise.sigma
-      << "\n# noise_seed: " << o.noise.seed << "\n# jobs: " << jobs
-      << "\n# untrained_cost: " << ec::g17(untrained)
+      << "\n# sweeps: " << loop_settings(o).critic.sweeps << "\n# critic: " << critic_name(o)
+      << "\n# critic_action: " << critic_action_name(o)
+      << "\n# theta_bounds: " << (o.nonnegative_theta ? "nonnegative" : "none")
+      << "\n# process_noise: " << o.noise.sigma << "\n# noise_seed: " << o.noise.seed
+      << "\n# jobs: " << jobs << "\n# untrained_cost: " << ec::g17(untrained)
       << "\n# true_model_cost: " << ec::g17(true_model)
       << "\n# it_50pct_gap, it_90pct_gap: first iteration whose accepted theta closes 50 %, 90 % "
          "of the gap (-1: never)\n";
@@ -401,7 +426,9 @@ void usage() {
       "                [--process-noise SIGMA] [--noise-seed S] [--test-episodes N]\n"
       "                [--ratio-test exploring|deterministic] [--sigma S]\n"
       "                [--exploration-scale cost|action] [--exploration-floor F]\n"
-      "                [--sweeps K] [--csv FILE]\n"
+      "                [--sweeps K] [--critic network|quadratic]\n"
+      "                [--critic-action action|deviation] [--theta-bounds none|nonnegative]\n"
+      "                [--csv FILE]\n"
       "                [--json FILE] [--diagnose FILE] [--quiet]     train, then the summary\n"
       "       two_mass --evaluate [--theta T1 .. T12] [--process-noise SIGMA] [--threads T]\n"
       "       two_mass --generate-states DIR    regenerate the training and test states\n"
@@ -409,7 +436,8 @@ void usage() {
       "                [--out DIR] [--iterations K] [--episodes N] [--process-noise SIGMA]\n"
       "                [--noise-seed S] [--ratio-test R] [--sigma S]\n"
       "                [--exploration-scale cost|action] [--exploration-floor F]\n"
-      "                [--sweeps K] [--quiet]\n"
+      "                [--sweeps K] [--critic C] [--critic-action A] [--theta-bounds B]\n"
+      "                [--quiet]\n"
       "                                                  one run per seed, summary\n"
       "methods: gd, tr-gd, qn, tr-qn (default), tr-bfgs, tr-gn (tr-gauss-newton), adam,\n"
       "gn-momentum. --iterations 1..100000 (40), --episodes 1..50 (the first N training states),\n"
@@ -419,6 +447,10 @@ void usage() {
       "or with --exploration-scale cost the std of d in cost units (moves F by about S / (2 R)).\n"
       "--exploration-floor F in [0, 1] (the paper's 0.01): the exploration probability's floor.\n"
       "--sweeps K 1..10000 (the paper's 10): fitted-Q sweeps, the critic's horizon in steps.\n"
+      "--critic network (the paper's, default) or quadratic (least squares, LoopSettings::\n"
+      "critic_model). --critic-action deviation: the critic sees a - pi(s) instead of a\n"
+      "(FittedQSettings::action_relative). --theta-bounds nonnegative: theta >= 0 (corrections,\n"
+      "weights and back-off all have a physical sign; LoopSettings::theta_lower).\n"
       "theta = (k1, k2, c, 1/m1, 1/m2 corrections, Q diagonal (4), R diagonal (2), back-off).\n"
       "--sweep FIRST LAST: seeds FIRST..LAST (inclusive, at most 10000) of each method, --jobs J\n"
       "runs at a time (1..1024, default one per core), each on one thread: a row equals the\n"

@@ -126,6 +126,9 @@ TEST_CASE("quadratic critic: an unexcited input keeps zero coefficients; errors"
   CHECK_THROWS_AS(critic.value(x, wrong), std::invalid_argument);
   CHECK_THROWS_AS(QuadraticCritic<double>(0), std::invalid_argument);
   const Eigen::VectorXd before = critic.parameters();
+  // Without a ridge the normal equations of the constant input are singular: a status.
+  QuadraticCritic<double> no_ridge(3, 0.0);
+  CHECK(no_ridge.fit(x, y, {}).status == rmpc::learn::TrainStatus::non_finite);
   y(5) = std::numeric_limits<double>::quiet_NaN();
   CHECK(critic.fit(x, y, {}).status == rmpc::learn::TrainStatus::non_finite);
   CHECK(critic.parameters() == before);
@@ -159,7 +162,7 @@ TEST_CASE("fitted-Q sweeps with the quadratic critic give the k-step cost exactl
   }
   for (bool relative : {false, true}) {
     rmpc::learn::FittedQ<double, QuadraticCritic<double>> fq;
-    fq.reset(QuadraticCritic<double>(3, 0.0));
+    fq.reset(QuadraticCritic<double>(3, 1e-12));  // a_prev = 0 throughout: a ridge is needed
     rmpc::learn::FittedQSettings<double> settings;
     settings.sweeps = 2;
     settings.action_relative = relative;

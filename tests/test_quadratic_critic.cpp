@@ -127,8 +127,15 @@ TEST_CASE("quadratic critic: an unexcited input keeps zero coefficients; errors"
   CHECK_THROWS_AS(QuadraticCritic<double>(0), std::invalid_argument);
   const Eigen::VectorXd before = critic.parameters();
   // Without a ridge the normal equations of the constant input are singular: a status.
-  QuadraticCritic<double> no_ridge(3, 0.0);
-  CHECK(no_ridge.fit(x, y, {}).status == rmpc::learn::TrainStatus::non_finite);
+  // A constant that standardises to round-off (0.1: z ~ 1e-17, not exactly 0) must be caught by
+  // the relative pivot test too; a failed fit keeps the old scaling with the old coefficients.
+  for (double constant : {4.0, 0.1}) {
+    x.row(2).setConstant(constant);
+    QuadraticCritic<double> no_ridge(3, 0.0);
+    CHECK(no_ridge.fit(x, y, {}).status == rmpc::learn::TrainStatus::non_finite);
+    CHECK(no_ridge.input_scaler().mean().isZero());
+    CHECK(no_ridge.parameters().isZero());
+  }
   y(5) = std::numeric_limits<double>::quiet_NaN();
   CHECK(critic.fit(x, y, {}).status == rmpc::learn::TrainStatus::non_finite);
   CHECK(critic.parameters() == before);
@@ -178,5 +185,45 @@ TEST_CASE("fitted-Q sweeps with the quadratic critic give the k-step cost exactl
     CHECK(std::abs(q(0) - (0.16 + 0.04 + 1.25 * 0.04)) < 1e-9);
     CHECK(std::abs(dq(0, 0) - 0.1) < 1e-9);
     CHECK(std::abs(d2q(0, 0) - 4.5) < 1e-8);
+  }
+}
+
+TEST_CASE("observed-return targets: one critic, fitted to the stored k-step returns",
+          "[quadratic_critic][fitted_q]") {
+  // k = 1: the observed 1-step return is the stage cost L = s^2 + a^2 itself, so the single
+  // quadratic critic reproduces it (dQ/da = 2a, d2Q/da2 = 2); one network, not k.
+  rmpc::learn::ReplayBuffer<double> buf(1, 1, 10);
+  std::mt19937_64 rng(4);
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  for (int e = 0; e < 10; ++e) {
+    double s = u(rng);
+    for (int t = 0; t < 5; ++t) {
+      const double a = u(rng);
+      buf.push(Eigen::VectorXd::Constant(1, s), Eigen::VectorXd::Zero(1),
+               Eigen::VectorXd::Constant(1, a), s * s + a * a, Eigen::VectorXd::Constant(1, s + a),
+               t == 4);
+      s = 0.5 * (s + a);
+    }
+    buf.end_episode();
+  }
+  for (int k : {1, 3}) {
+    rmpc::learn::FittedQ<double, QuadraticCritic<double>> fq;
+    fq.reset(QuadraticCritic<double>(3, 1e-12));
+    rmpc::learn::FittedQSettings<double> settings;
+    settings.sweeps = k;
+    settings.monte_carlo_targets = true;
+    const Eigen::MatrixXd unused = Eigen::MatrixXd::Zero(1, buf.size());
+    const auto result = fq.fit(buf, unused, settings, [](int) { return 0ull; });
+    REQUIRE(result.status == rmpc::learn::FittedQStatus::ok);
+    CHECK(result.fits.size() == 1);
+    CHECK(fq.networks().size() == 1);
+    if (k != 1) continue;
+    Eigen::VectorXd q;
+    Eigen::MatrixXd dq, d2q;
+    fq.action_derivatives<double>(Eigen::MatrixXd::Constant(1, 1, 0.4), Eigen::MatrixXd::Zero(1, 1),
+                                  Eigen::MatrixXd::Constant(1, 1, -0.2), q, dq, d2q);
+    CHECK(std::abs(q(0) - 0.2) < 1e-9);
+    CHECK(std::abs(dq(0, 0) + 0.4) < 1e-9);
+    CHECK(std::abs(d2q(0, 0) - 2.0) < 1e-8);
   }
 }

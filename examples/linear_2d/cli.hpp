@@ -206,6 +206,10 @@ inline Options parse(int argc, const char* const* argv,
       if (v != "action" && v != "deviation")
         throw UsageError("--critic-action: expected action or deviation, got " + quoted(v));
       o.critic_action = v == "deviation" ? 1 : 0;
+    } else if (f == "--critic-returns") {
+      if (v != "sweeps" && v != "observed")
+        throw UsageError("--critic-returns: expected sweeps or observed, got " + quoted(v));
+      o.critic_returns = v == "observed" ? 1 : 0;
     } else if (f == "--float-critic") {
       o.float_critic = parse_01(f, v);
     } else if (f == "--critic-lr") {

@@ -100,6 +100,7 @@ struct Options {
   int exploration_scale = -1;  // <0: the LoopSettings default; 0 cost, 1 action
   int critic_model = -1;       // <0: the LoopSettings default; 0 network, 1 quadratic
   int critic_action = -1;      // <0: the LoopSettings default; 0 a, 1 the deviation a - pi(s)
+  int critic_returns = -1;     // <0: the LoopSettings default; 0 fitted-Q sweeps, 1 observed
   int seeds = 3;
   std::string json, csv, out = "linear_2d_results";
   std::string checkpoint;  // --checkpoint: the run's state, rewritten after every iteration

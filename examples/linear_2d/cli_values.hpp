@@ -50,6 +50,7 @@ inline const std::vector<FlagSpec>& flags() {
       {"--float-critic", 1, train},
       {"--critic", 1, train},
       {"--critic-action", 1, train},
+      {"--critic-returns", 1, train},
       {"--critic-lr", 1, train},
       {"--critic-reset-adam", 1, train},
       {"--batch-size", 1, train},

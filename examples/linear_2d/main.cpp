@@ -101,6 +101,7 @@ rmpc::rl::LoopSettings<double> loop_settings(const Options& o, rmpc::optim::Upda
     s.critic_model =
         o.critic_model == 1 ? rmpc::rl::CriticModel::quadratic : rmpc::rl::CriticModel::network;
   if (o.critic_action >= 0) s.critic.action_relative = o.critic_action == 1;
+  if (o.critic_returns >= 0) s.critic.monte_carlo_targets = o.critic_returns == 1;
   if (o.critic_lr > 0) s.critic.train.adam.learning_rate = o.critic_lr;
   if (o.critic_reset_adam >= 0) s.critic.train.reset_optimizer = o.critic_reset_adam != 0;
   if (o.batch_size > 0) s.critic.train.batch_size = o.batch_size;
@@ -691,6 +692,9 @@ void usage(std::FILE* to) {
       "                          quadratic: least squares, LoopSettings::critic_model)\n"
       "  --critic-action action|deviation  the critic's action input: a (default, the paper)\n"
       "                          or a - pi(s) (FittedQSettings::action_relative)\n"
+      "  --critic-returns sweeps|observed  k fitted-Q sweeps (default, the paper) or one fit to\n"
+      "                          the observed k-step returns "
+      "(FittedQSettings::monte_carlo_targets)\n"
       "  --refit-on-reject 0|1   (default 1)            --restart 0|1        (default 1)\n"
       "  --store-rejected 0|1    a rejected trial's batch enters the memory (default 1, the "
       "paper)\n"

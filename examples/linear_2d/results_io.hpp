@@ -166,6 +166,7 @@ inline Settings settings_record(const cli::Options& o, const rmpc::rl::LoopSetti
   r.push_back({"critic_model",
                s.critic_model == rmpc::rl::CriticModel::quadratic ? "quadratic" : "network", true});
   r.push_back({"critic_action", s.critic.action_relative ? "deviation" : "action", true});
+  r.push_back({"critic_returns", s.critic.monte_carlo_targets ? "observed" : "sweeps", true});
   r.push_back({"refit_on_reject", flag(s.refit_on_reject), false});
   r.push_back({"store_rejected", flag(s.store_rejected_batches), false});
   r.push_back({"restart_on_stop", flag(s.restart_on_stop), false});

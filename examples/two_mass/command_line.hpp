@@ -42,9 +42,11 @@ struct Options {
   double sigma = 0;                       ///< LoopSettings::exploration.sigma
   std::string exploration_scale;          ///< "cost" or "action"; empty: LoopSettings' default
   int sweeps = 0;  ///< fitted-Q sweeps k, the critic's horizon (0: LoopSettings' default, 10)
-  double exploration_floor = -1;   ///< eps never below this (< 0: LoopSettings' default, 0.01)
-  std::string critic;              ///< "network" or "quadratic"; empty: LoopSettings' default
-  std::string critic_action;       ///< "action" or "deviation"; empty: LoopSettings' default
+  double exploration_floor = -1;  ///< eps never below this (< 0: LoopSettings' default, 0.01)
+  std::string critic;             ///< "network" or "quadratic"; empty: LoopSettings' default
+  std::string critic_action;      ///< "action" or "deviation"; empty: LoopSettings' default
+  bool observed_returns =
+      false;  ///< --critic-returns observed: FittedQSettings::monte_carlo_targets
   bool nonnegative_theta = false;  ///< --theta-bounds nonnegative: theta >= 0 (physical signs)
   std::string csv, json, generate_dir;
   std::string diagnose;  ///< --diagnose FILE: the model against the true system per iteration
@@ -207,6 +209,10 @@ inline Options parse(int argc, char** argv) {
       if (v != "action" && v != "deviation")
         throw UsageError(f + ": expected action or deviation, got '" + v + "'");
       o.critic_action = v;
+    } else if (f == "--critic-returns") {
+      if (v != "sweeps" && v != "observed")
+        throw UsageError(f + ": expected sweeps or observed, got '" + v + "'");
+      o.observed_returns = v == "observed";
     } else if (f == "--theta-bounds") {
       if (v != "none" && v != "nonnegative")
         throw UsageError(f + ": expected none or nonnegative, got '" + v + "'");
@@ -264,9 +270,10 @@ inline Options parse(int argc, char** argv) {
       throw UsageError(std::string(f) + " has no effect without --sweep");
   if (sweep && o.methods.empty()) o.methods.push_back(o.method);
   const bool train = o.mode == Mode::train || sweep;
-  for (const char* f : {"--method", "--iterations", "--episodes", "--seed", "--csv", "--json",
-                        "--ratio-test", "--sigma", "--exploration-scale", "--sweeps",
-                        "--exploration-floor", "--critic", "--critic-action", "--theta-bounds"})
+  for (const char* f :
+       {"--method", "--iterations", "--episodes", "--seed", "--csv", "--json", "--ratio-test",
+        "--sigma", "--exploration-scale", "--sweeps", "--exploration-floor", "--critic",
+        "--critic-action", "--theta-bounds", "--critic-returns"})
     if (!train && seen.count(f))
       throw UsageError(std::string(f) + " has no effect without training");
   if (o.mode != Mode::evaluate && o.has_theta)

@@ -89,6 +89,7 @@ rmpc::rl::LoopSettings<double> loop_settings(const cli::Options& o) {
     s.critic_model =
         o.critic == "quadratic" ? rmpc::rl::CriticModel::quadratic : rmpc::rl::CriticModel::network;
   if (!o.critic_action.empty()) s.critic.action_relative = o.critic_action == "deviation";
+  if (o.observed_returns) s.critic.monte_carlo_targets = true;
   if (o.nonnegative_theta) {
     // Model corrections, weights and the back-off all have a physical sign.
     s.theta_lower = Eigen::VectorXd::Zero(theta0().size());
@@ -194,6 +195,7 @@ void write_run_csv(std::ostream& csv, const cli::Options& o, const Loop::Result&
       << "\n# sweeps: " << loop_settings(o).critic.sweeps << "\n# critic: " << critic_name(o)
       << "\n# critic_action: " << critic_action_name(o)
       << "\n# theta_bounds: " << (o.nonnegative_theta ? "nonnegative" : "none")
+      << "\n# critic_returns: " << (o.observed_returns ? "observed" : "sweeps")
       << "\n# process_noise: " << o.noise.sigma << "\n# noise_seed: " << o.noise.seed
       << "\n# status: " << rmpc::rl::to_string(r.status) << "\n";
   rmpc::rl::write_history_csv(csv, r);
@@ -256,7 +258,8 @@ int run_train(const cli::Options& o, const States& all_train, const States& test
            << ", \"exploration_floor\": " << loop_settings(o).exploration.floor
            << ", \"sweeps\": " << loop_settings(o).critic.sweeps << ", \"critic\": \""
            << critic_name(o) << "\", \"critic_action\": \"" << critic_action_name(o)
-           << "\", \"theta_bounds\": \"" << (o.nonnegative_theta ? "nonnegative" : "none") << "\""
+           << "\", \"theta_bounds\": \"" << (o.nonnegative_theta ? "nonnegative" : "none")
+           << "\", \"critic_returns\": \"" << (o.observed_returns ? "observed" : "sweeps") << "\""
            << ", \"process_noise\": " << o.noise.sigma << ", \"noise_seed\": " << o.noise.seed;
   if (json.is_open()) {
     // JSON has no NaN: the numbers line is written only where every cost is finite.
@@ -339,6 +342,7 @@ int run_sweep(const cli::Options& o, const States& all_train) {
       << "\n# sweeps: " << loop_settings(o).critic.sweeps << "\n# critic: " << critic_name(o)
       << "\n# critic_action: " << critic_action_name(o)
       << "\n# theta_bounds: " << (o.nonnegative_theta ? "nonnegative" : "none")
+      << "\n# critic_returns: " << (o.observed_returns ? "observed" : "sweeps")
       << "\n# process_noise: " << o.noise.sigma << "\n# noise_seed: " << o.noise.seed
       << "\n# jobs: " << jobs << "\n# untrained_cost: " << ec::g17(untrained)
       << "\n# true_model_cost: " << ec::g17(true_model)
@@ -428,6 +432,7 @@ void usage() {
       "                [--exploration-scale cost|action] [--exploration-floor F]\n"
       "                [--sweeps K] [--critic network|quadratic]\n"
       "                [--critic-action action|deviation] [--theta-bounds none|nonnegative]\n"
+      "                [--critic-returns sweeps|observed]\n"
       "                [--csv FILE]\n"
       "                [--json FILE] [--diagnose FILE] [--quiet]     train, then the summary\n"
       "       two_mass --evaluate [--theta T1 .. T12] [--process-noise SIGMA] [--threads T]\n"
@@ -437,6 +442,7 @@ void usage() {
       "                [--noise-seed S] [--ratio-test R] [--sigma S]\n"
       "                [--exploration-scale cost|action] [--exploration-floor F]\n"
       "                [--sweeps K] [--critic C] [--critic-action A] [--theta-bounds B]\n"
+      "                [--critic-returns R]\n"
       "                [--quiet]\n"
       "                                                  one run per seed, summary\n"
       "methods: gd, tr-gd, qn, tr-qn (default), tr-bfgs, tr-gn (tr-gauss-newton), adam,\n"
@@ -451,6 +457,8 @@ void usage() {
       "critic_model). --critic-action deviation: the critic sees a - pi(s) instead of a\n"
       "(FittedQSettings::action_relative). --theta-bounds nonnegative: theta >= 0 (corrections,\n"
       "weights and back-off all have a physical sign; LoopSettings::theta_lower).\n"
+      "--critic-returns observed: one critic fitted to the observed k-step returns (k =\n"
+      "--sweeps) instead of k fitted-Q sweeps (FittedQSettings::monte_carlo_targets).\n"
       "theta = (k1, k2, c, 1/m1, 1/m2 corrections, Q diagonal (4), R diagonal (2), back-off).\n"
       "--sweep FIRST LAST: seeds FIRST..LAST (inclusive, at most 10000) of each method, --jobs J\n"
       "runs at a time (1..1024, default one per core), each on one thread: a row equals the\n"

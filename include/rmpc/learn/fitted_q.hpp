@@ -44,10 +44,18 @@ struct FittedQSettings {
   /// section 4.3: compatible advantage). On-policy a = pi(s) is a function of s, so a fit in
   /// (s, a) can trade a misfit in s for a wrong slope in a; the deviation (exploration, and
   /// older policies' actions) varies independently of the fitted state terms. dQ/da = dQ/d(a -
-  /// pi(s)) at fixed s, taken at a deviation of 0. Measured (README): it lifts the quadratic
+  /// pi(s)) at fixed s, taken at a deviation of 0. It needs exploration: without deviations
+  /// in the data the slope in a is not determined (the ridge of the quadratic critic keeps it
+  /// at 0; the network's is arbitrary). Measured (README): it lifts the quadratic
   /// critic on two_mass (median gap closed -2.8 % -> 19.6 %) and costs the network 3 of 16
   /// seeds on the 2-D study (11 / 16 within 1 % against 14): off by default.
   bool action_relative = false;
+  /// Not in the paper: one critic fitted to the observed k-step return along the stored
+  /// episode (the costs of the next k stored steps, fewer at the episode's end; no bootstrap),
+  /// instead of k fitted-Q sweeps. The sweeps take Q^(n)'s slope in a from Q^(n-1)'s
+  /// s-gradient at s', so a critic that is wrong in s is wrong in a; observed returns are not
+  /// (they are the behaviour policies' returns: older batches' theta and their exploration).
+  bool monte_carlo_targets = false;
   TrainSettings<Scalar> train{};  ///< per-sweep fit (warm-started from the previous sweep).
 
   /// Throws std::invalid_argument naming the first field outside its range.
@@ -144,31 +152,39 @@ class FittedQ {
     if (critics_.empty()) throw std::logic_error("FittedQ::fit: reset() first");
     settings.validate();
     const int k = settings.sweeps;
-    if (fitted_ && std::size_t(k) != critics_.size())
-      throw std::invalid_argument("FittedQ::fit: settings.sweeps = " + std::to_string(k) +
-                                  " but the critic was fitted with " +
-                                  std::to_string(critics_.size()) + " (reset() to change k)");
+    const int levels = settings.monte_carlo_targets ? 1 : k;  // networks fitted
+    if (fitted_ && std::size_t(levels) != critics_.size())
+      throw std::invalid_argument(
+          "FittedQ::fit: settings.sweeps = " + std::to_string(k) + " (monte_carlo_targets " +
+          std::to_string(int(settings.monte_carlo_targets)) + ") but the critic was fitted with " +
+          std::to_string(critics_.size()) + " networks (reset() to change k)");
     if (buffer.empty()) throw std::invalid_argument("FittedQ::fit: buffer is empty");
     if (critics_.front().input_dim() != buffer.state_dim() + 2 * buffer.action_dim())
       throw std::invalid_argument("FittedQ::fit: the critic's input must be (s, a_prev, a)");
-    if (!fitted_) critics_.reserve(std::size_t(k));  // copies of back() below must not reallocate
-    MatrixC x = critic_inputs(buffer).template cast<C>();
-    MatrixC x_next = next_critic_inputs(buffer, next_actions).template cast<C>();
+    if (!fitted_)
+      critics_.reserve(std::size_t(levels));  // copies of back() below must not reallocate
+    typename ReplayBuffer<Scalar>::Matrix x_data = critic_inputs(buffer);
+    typename ReplayBuffer<Scalar>::Matrix x_next_data = next_critic_inputs(buffer, next_actions);
     if (settings.action_relative) {
       const Eigen::Index nu = buffer.action_dim();
       if (policy_actions.rows() != nu || policy_actions.cols() != buffer.size())
         throw std::invalid_argument(
-            "FittedQ::fit: policy_actions must be action_dim x buffer.size() (action_relative)");
-      x.bottomRows(nu) -= policy_actions.template cast<C>();
-      x_next.bottomRows(nu).setZero();
+            "FittedQ::fit: settings.action_relative needs policy_actions = pi(s_i), action_dim x "
+            "buffer.size() (the overload that takes them)");
+      x_data.bottomRows(nu) -= policy_actions;  // in the data's scalar: deviations can be small
+      x_next_data.bottomRows(nu).setZero();
     }
+    const MatrixC x = x_data.template cast<C>();
+    const MatrixC x_next = x_next_data.template cast<C>();
     VectorC next_q(buffer.size());
     Vector y;
     const TrainSettings<C> train_c = cast_settings<C>(settings.train);
     FittedQResult<C> result;
-    for (int n = 1; n <= k; ++n) {
+    for (int n = 1; n <= levels; ++n) {
       if (!fitted_ && n > 1) critics_.push_back(critics_.back());
-      if (n == 1) {
+      if (settings.monte_carlo_targets) {
+        y = k_step_returns(buffer, k, settings.gamma, Vector(Vector::Zero(buffer.size())));
+      } else if (n == 1) {
         y = buffer.costs();
       } else {
         critics_[std::size_t(n - 2)].value(x_next, next_q);  // Q^(n-1)(s', a, pi(s'))
@@ -188,7 +204,8 @@ class FittedQ {
   }
 
   /// Q^(k), dQ/da and d2Q/da2 at x_i = (s_i, a_prev_i, a_i): q (m), dq (nu x m) and d2q
-  /// (nu*nu x m, column-major nu x nu per sample), in the data's Scalar.
+  /// (nu*nu x m, column-major nu x nu per sample), in the data's Scalar. After a fit with
+  /// FittedQSettings::action_relative, a_i is the deviation a - pi(s_i) (0 on the policy).
   template <typename Scalar>
   void action_derivatives(
       const Eigen::Ref<const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>>& s,

@@ -6,10 +6,13 @@
 // one linear solve per fit, no epochs, no seed. Not in the paper (which fits a tanh network,
 // critic.hpp); the classical choice for linear-quadratic problems (Bradtke, Ydstie & Barto,
 // "Adaptive linear quadratic control using policy iteration", ACC 1994): for linear dynamics,
-// quadratic cost and a policy that is affine where it is differentiable, the Q-function is
-// quadratic wherever pi does not saturate, and where an input saturates its dpi/dtheta is
-// zero, so dQ/da is needed only where a quadratic is right. dQ/da = (b + M z)_a / scale_a and
-// d2Q/da2 = M_aa / (scale_a scale_a') are exact derivatives of the fitted form.
+// quadratic stage cost and a policy that is affine where it is differentiable, the k-step Q is
+// quadratic on every set of (s, a) whose k-step rollout stays in one affine piece of pi (no
+// change of the active constraints along it). Saturation, soft-constraint penalties or a
+// nonquadratic cost make the true Q piecewise, and the global fit then averages the pieces
+// (README, Second system: per-sample dQ/da on two_mass is far from the true one).
+// dQ/da = (b + M z)_a / scale_a and d2Q/da2 = M_aa / (scale_a scale_a') are exact derivatives
+// of the fitted form.
 //
 // The same interface as Critic (fit / value / value_gradient_hessian), so that
 // FittedQ<C, QuadraticCritic<C>> runs the k fitted-Q sweeps with it (LoopSettings::critic_model).
@@ -38,7 +41,7 @@ class QuadraticCritic {
   /// Input dimension d; ridge: the Tikhonov weight on every non-constant coefficient, relative
   /// to the number of samples (standardised features have unit mean square, so ridge = 1e-6
   /// changes a well-determined coefficient by about 1e-6 relative and keeps a direction the
-  /// data do not excite, e.g. a_prev on a system whose cost ignores it, at zero).
+  /// data do not excite, e.g. an input that is constant in the data, at zero).
   explicit QuadraticCritic(Index d, Scalar ridge = Scalar(1e-6))
       : input_scaler_(d), ridge_(ridge), coefficients_(Vector::Zero(num_features(d))) {
     if (d < 1) throw std::invalid_argument("QuadraticCritic: d must be >= 1");
@@ -62,7 +65,8 @@ class QuadraticCritic {
 
   /// Least-squares fit of Q to the targets y (N) at the inputs x (d x N). `settings` is not
   /// used (there are no epochs; the argument keeps Critic's signature); refit_scalers
-  /// re-estimates mean and scale on x first. Status non_finite (coefficients unchanged) when
+  /// re-estimates mean and scale on x first. Status non_finite (coefficients and scaling
+  /// unchanged) when
   /// the data or the solution are not finite or the normal equations are not positive definite
   /// (ridge = 0 and features the data do not excite); otherwise max_epochs with epochs = 1 and the
   /// mean squared residual as best_loss and final_loss.
@@ -77,6 +81,8 @@ class QuadraticCritic {
       result.status = TrainStatus::non_finite;
       return result;
     }
+    // The new scaling is kept only with the coefficients fitted on it.
+    const Standardizer<Scalar> previous_scaler = input_scaler_;
     if (refit_scalers) input_scaler_.fit(x);
     features(x, phi_);
     const Index p = phi_.rows(), n = phi_.cols();
@@ -92,6 +98,7 @@ class QuadraticCritic {
     for (Index i = 1; i < p; ++i) gram_(i, i) += ridge_ * Scalar(n);
     Vector w = rhs_;
     if (!solve_normal_equations(gram_, w) || !w.allFinite()) {
+      input_scaler_ = previous_scaler;
       result.status = TrainStatus::non_finite;
       return result;
     }
@@ -160,16 +167,18 @@ class QuadraticCritic {
   static Scalar numext_square(Scalar v) { return v * v; }
 
   /// Solves G w = r in place (w holds r on entry) by a Cholesky factorization of the lower
-  /// triangle of G, overwritten. false if G is not numerically positive definite. A loop of our
+  /// triangle of G, overwritten. false if G is not numerically positive definite: a pivot
+  /// below p eps G_jj is round-off, not information. A loop of our
   /// own, not Eigen::LLT: for the p <= a few hundred features here it is as fast, and LLT's
   /// blocked kernels added ~20 % to the compile time of every translation unit that
   /// instantiates the loop (measured on linear_2d's paper_loop_model.cpp).
   static bool solve_normal_equations(Matrix& g, Vector& w) {
     const Index p = g.rows();
+    const Scalar tolerance = Eigen::NumTraits<Scalar>::epsilon() * Scalar(p);
     for (Index j = 0; j < p; ++j) {
       Scalar d = g(j, j);
       for (Index k = 0; k < j; ++k) d -= g(j, k) * g(j, k);
-      if (!(d > Scalar(0))) return false;
+      if (!(d > tolerance * g(j, j))) return false;
       g(j, j) = std::sqrt(d);
       for (Index i = j + 1; i < p; ++i) {
         Scalar v = g(i, j);

@@ -25,9 +25,10 @@
 namespace rmpc::rl {
 
 /// One fitted-Q network Q^(n): its weights and the scalers of its inputs and targets (in
-/// double whatever the critic's scalar: float -> double -> float is exact).
+/// double whatever the critic's scalar: float -> double -> float is exact). For the quadratic
+/// critic (LoopSettings::critic_model): its coefficients and input scaling; target_lo/hi unused.
 struct CriticState {
-  Eigen::VectorXd parameters;  ///< Mlp::parameters()
+  Eigen::VectorXd parameters;  ///< Mlp::parameters() or QuadraticCritic::parameters()
   Eigen::VectorXd input_mean;  ///< Standardizer::mean()
   Eigen::VectorXd input_scale;
   double target_lo = 0;  ///< TargetScaler::lo(), hi()

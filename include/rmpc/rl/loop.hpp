@@ -151,7 +151,8 @@ class PolicyOptimizer {
       throw std::logic_error("PolicyOptimizer::float_critic: no float critic");
     return model_.float_fitted_q().critic();
   }
-  /// Q^(k) of a run with critic_model = quadratic.
+  /// Q^(k) of a run with critic_model = quadratic. Like critic() and float_critic(), its
+  /// input is (s, a_prev, a), or (s, a_prev, a - pi(s)) with critic.action_relative.
   learn::QuadraticCritic<Scalar>& quadratic_critic() {
     if (model_.quadratic_fitted_q().empty())
       throw std::logic_error("PolicyOptimizer::quadratic_critic: no quadratic critic");

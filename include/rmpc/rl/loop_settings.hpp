@@ -92,8 +92,10 @@ struct LoopSettings {
   /// shape and needs epochs; a quadratic is exact for a linear system with quadratic cost where
   /// no input saturates (where one does, dpi/dtheta is zero) and costs one solve per sweep.
   /// Measured (README, Second system): with critic.action_relative it is the better critic on
-  /// two_mass (median gap closed 19.6 % against 4.3 %, 16 seeds, 6x faster) and stalls on the
-  /// 2-D study, whose costs span decades (0 / 16 within 1 %): hence not the default.
+  /// two_mass (median gap closed 19.6 % against 4.3 %, 16 seeds; a sweep 2.7-3.6x faster) and
+  /// stalls on the 2-D study, whose costs span decades (0 / 16 within 1 %): not the default.
+  /// With `quadratic`, float_critic, critic_hidden, critic_targets, first_fit_max_epochs and
+  /// critic.train are not used (they stay in the settings record, so resume compares them).
   CriticModel critic_model = CriticModel::network;
   Eigen::Index critic_hidden = 20;  ///< width of the critic's two tanh layers (paper: 20).
   /// How the critic scales its targets (paper: log10 min-max, as costs span decades). min_max

@@ -335,10 +335,12 @@ void PolicyModel<Mpc>::fit_and_differentiate(FittedQ& fitted_q,
   if (fit.status == learn::FittedQStatus::non_finite)
     rec.critic_status = learn::FittedQStatus::non_finite;
   // With action_relative the critic's action input is a - pi(s): 0 at a = pi(s).
-  const Matrix zero = Matrix::Zero(nu_, buffer.size());
-  fitted_q.template action_derivatives<Scalar>(
-      buffer.states(), buffer.prev_actions(),
-      fq.action_relative ? zero : Matrix(samples_.actions()), q_, dq_, d2q_);
+  if (fq.action_relative)
+    fitted_q.template action_derivatives<Scalar>(buffer.states(), buffer.prev_actions(),
+                                                 Matrix::Zero(nu_, buffer.size()), q_, dq_, d2q_);
+  else
+    fitted_q.template action_derivatives<Scalar>(buffer.states(), buffer.prev_actions(),
+                                                 samples_.actions(), q_, dq_, d2q_);
 }
 
 }  // namespace rmpc::rl

@@ -151,6 +151,7 @@ SettingsRecord settings_record(const LoopSettings<Scalar>& s) {
   add("critic.done_is_truncation", c.done_is_truncation);
   add("critic.refit_scalers", c.refit_scalers);
   add("critic.action_relative", c.action_relative);
+  add("critic.monte_carlo_targets", c.monte_carlo_targets);
   const auto& tr = c.train;
   add("critic.train.max_epochs", tr.max_epochs);
   add("critic.train.batch_size", static_cast<long long>(tr.batch_size));

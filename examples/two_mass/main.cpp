@@ -184,11 +184,10 @@ int run_evaluate(const cli::Options& o, const States& train, const States& test)
   return std::isfinite(ctr.final_theta) && std::isfinite(ctr.true_model) ? 0 : 1;
 }
 
-/// The run's settings as comment lines, then its history (rl/log.hpp): --csv and --sweep's
-/// per-run files.
-void write_run_csv(std::ostream& csv, const cli::Options& o, const Loop::Result& r) {
-  csv << "# program: two_mass\n# method: " << o.method << "\n# seed: " << o.seed
-      << "\n# ratio_test: " << (o.deterministic_ratio_test ? "deterministic" : "exploring")
+/// The training settings of the command line as "\n# key: value" lines (no final newline):
+/// the per-run CSV and the sweep CSV write the same ones.
+void write_settings_lines(std::ostream& csv, const cli::Options& o) {
+  csv << "\n# ratio_test: " << (o.deterministic_ratio_test ? "deterministic" : "exploring")
       << "\n# sigma: " << sigma_of(o)
       << "\n# exploration_scale: " << rmpc::rl::to_string(loop_settings(o).exploration.scale)
       << "\n# exploration_floor: " << loop_settings(o).exploration.floor
@@ -196,8 +195,15 @@ void write_run_csv(std::ostream& csv, const cli::Options& o, const Loop::Result&
       << "\n# critic_action: " << critic_action_name(o)
       << "\n# theta_bounds: " << (o.nonnegative_theta ? "nonnegative" : "none")
       << "\n# critic_returns: " << (o.observed_returns ? "observed" : "sweeps")
-      << "\n# process_noise: " << o.noise.sigma << "\n# noise_seed: " << o.noise.seed
-      << "\n# status: " << rmpc::rl::to_string(r.status) << "\n";
+      << "\n# process_noise: " << o.noise.sigma << "\n# noise_seed: " << o.noise.seed;
+}
+
+/// The run's settings as comment lines, then its history (rl/log.hpp): --csv and --sweep's
+/// per-run files.
+void write_run_csv(std::ostream& csv, const cli::Options& o, const Loop::Result& r) {
+  csv << "# program: two_mass\n# method: " << o.method << "\n# seed: " << o.seed;
+  write_settings_lines(csv, o);
+  csv << "\n# status: " << rmpc::rl::to_string(r.status) << "\n";
   rmpc::rl::write_history_csv(csv, r);
 }
 
@@ -334,17 +340,9 @@ int run_sweep(const cli::Options& o, const States& all_train) {
   std::ofstream csv(csv_path);
   if (!csv) throw std::runtime_error("--out: cannot write '" + csv_path + "'");
   csv << "# program: two_mass --sweep " << o.sweep_first << ' ' << o.sweep_last
-      << "\n# iterations: " << o.iterations << "\n# episodes: " << train.cols()
-      << "\n# ratio_test: " << (o.deterministic_ratio_test ? "deterministic" : "exploring")
-      << "\n# sigma: " << sigma_of(o)
-      << "\n# exploration_scale: " << rmpc::rl::to_string(loop_settings(o).exploration.scale)
-      << "\n# exploration_floor: " << loop_settings(o).exploration.floor
-      << "\n# sweeps: " << loop_settings(o).critic.sweeps << "\n# critic: " << critic_name(o)
-      << "\n# critic_action: " << critic_action_name(o)
-      << "\n# theta_bounds: " << (o.nonnegative_theta ? "nonnegative" : "none")
-      << "\n# critic_returns: " << (o.observed_returns ? "observed" : "sweeps")
-      << "\n# process_noise: " << o.noise.sigma << "\n# noise_seed: " << o.noise.seed
-      << "\n# jobs: " << jobs << "\n# untrained_cost: " << ec::g17(untrained)
+      << "\n# iterations: " << o.iterations << "\n# episodes: " << train.cols();
+  write_settings_lines(csv, o);
+  csv << "\n# jobs: " << jobs << "\n# untrained_cost: " << ec::g17(untrained)
       << "\n# true_model_cost: " << ec::g17(true_model)
       << "\n# it_50pct_gap, it_90pct_gap: first iteration whose accepted theta closes 50 %, 90 % "
          "of the gap (-1: never)\n";

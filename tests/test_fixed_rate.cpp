@@ -1,23 +1,23 @@
-// First-order baselines (GD, QN without trust region, Adam) and the enum-selected Optimizer
-// over all seven update rules of method.md section 4.
+// First-order baselines of optim/fixed_rate.hpp: GD, QN without trust region and Adam on a
+// convex quadratic (the enum-selected Optimizer over every rule: test_update_rule.cpp).
 #include <rmpc/optim/update_rule.hpp>
 
 #include "rmpc_catch.hpp"
+#include "support/optim_test_functions.hpp"
 
 #include <Eigen/Dense>
 
 #include <cmath>
-#include <iostream>
 
 using namespace rmpc::optim;
 using V2 = Eigen::Vector2d;
 using M2 = Eigen::Matrix2d;
 
 namespace {
-const M2 kQ = (M2() << 3.0, 1.0, 1.0, 2.0).finished();
-const V2 kC(0.4, -0.3);
-double quad(const V2& x) { return 0.5 * (x - kC).dot(kQ * (x - kC)); }
-V2 quad_grad(const V2& x) { return kQ * (x - kC); }
+const M2& kQ = rmpc::testing::quadratic_hessian();
+const V2 kC = rmpc::testing::quadratic_minimiser();
+using rmpc::testing::quad;
+using rmpc::testing::quad_grad;
 
 // Drives any ask/tell optimizer on the quadratic for `steps` trials.
 template <typename Opt>
@@ -90,45 +90,4 @@ TEST_CASE("Adam: first step is -lr sign(g), converges on a quadratic", "[fixed_r
   for (int i = 0; i < 2; ++i) CHECK(p(i) == Approx(-1e-2 * g0(i) / (std::abs(g0(i)) + 1e-8)));
   run(adam, x0, 20000, false);
   CHECK((adam.x() - kC).norm() < 1e-4);
-}
-
-TEST_CASE("Optimizer: every update rule through one ask/tell interface", "[fixed_rate]") {
-  const V2 x0(-0.5, 0.6);
-  for (UpdateRule rule : {UpdateRule::gd, UpdateRule::tr_gd, UpdateRule::qn, UpdateRule::tr_qn,
-                          UpdateRule::tr_bfgs, UpdateRule::tr_gauss_newton, UpdateRule::adam}) {
-    auto s = paper_settings<double>(rule);
-    s.fixed_rate.max_iterations = s.trust_region.max_iterations = 100;
-    Optimizer<double, 2> opt(s);
-    opt.reset(x0, quad(x0));
-    // The RL loop's shape: always pass (g, H); rules that do not need H ignore it.
-    opt.tell_model(quad_grad(x0), kQ);
-    int trials = 0;
-    while (opt.status() == Status::running) {
-      const V2 p = opt.ask().step;
-      if (opt.status() != Status::running) break;
-      ++trials;
-      const auto out = opt.tell_value(quad(opt.x() + p));
-      if (!uses_trust_region(rule)) CHECK(out.accepted);
-      if (out.accepted && opt.status() == Status::running) opt.tell_model(quad_grad(opt.x()), kQ);
-    }
-    const double gap0 = quad(x0), gap = quad(opt.x());
-    std::cout << to_string(rule) << ": " << trials << " trials, J " << gap0 << " -> " << gap << " ("
-              << to_string(opt.status()) << ")\n";
-    INFO(to_string(rule));
-    CHECK(gap < gap0);
-    CHECK(opt.iterations() == trials);
-    if (uses_trust_region(rule))
-      CHECK(opt.radius() <= s.trust_region.max_radius);
-    else
-      CHECK(std::isinf(opt.radius()));
-    // Second-order TR rules reach the minimiser within the 100-trial budget at the paper radii.
-    if (rule == UpdateRule::tr_qn || rule == UpdateRule::tr_gauss_newton ||
-        rule == UpdateRule::tr_bfgs)
-      CHECK(opt.status() == Status::converged_gradient);
-  }
-  CHECK(needs_hessian(UpdateRule::tr_qn));
-  CHECK_FALSE(needs_hessian(UpdateRule::tr_bfgs));
-  CHECK(paper_settings<double>(UpdateRule::tr_gd).trust_region.initial_radius == 1e-3);
-  CHECK(paper_settings<double>(UpdateRule::tr_gd).trust_region.min_radius == 1e-10);
-  CHECK(paper_settings<double>(UpdateRule::tr_qn).trust_region.initial_radius == 1e-2);
 }

@@ -6,6 +6,7 @@
 #include <rmpc/optim/update_rule.hpp>
 
 #include "rmpc_catch.hpp"
+#include "support/optim_test_functions.hpp"
 #include "support/thrown_message.hpp"
 
 #include <Eigen/Dense>
@@ -21,10 +22,10 @@ using M2 = Eigen::Matrix2d;
 
 namespace {
 const double kEps = std::numeric_limits<double>::epsilon();
-const M2 kQ = (M2() << 3.0, 1.0, 1.0, 2.0).finished();
-const V2 kC(0.4, -0.3);
-double quad(const V2& x) { return 0.5 * (x - kC).dot(kQ * (x - kC)); }
-V2 quad_grad(const V2& x) { return kQ * (x - kC); }
+const M2& kQ = rmpc::testing::quadratic_hessian();
+const V2 kC = rmpc::testing::quadratic_minimiser();
+using rmpc::testing::quad;
+using rmpc::testing::quad_grad;
 
 bool contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;

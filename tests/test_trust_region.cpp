@@ -6,6 +6,7 @@
 #include <rmpc/optim/update_rule.hpp>
 
 #include "rmpc_catch.hpp"
+#include "support/optim_test_functions.hpp"
 #include "support/thrown_message.hpp"
 
 #include <Eigen/Dense>
@@ -18,70 +19,13 @@
 using namespace rmpc::optim;
 using V2 = Eigen::Vector2d;
 using M2 = Eigen::Matrix2d;
+using rmpc::testing::beale;
+using rmpc::testing::double_well;
+using rmpc::testing::rosenbrock;
+using rmpc::testing::rosenbrock_gn;
+using rmpc::testing::unconstrained_settings;
 
 namespace {
-
-// Rosenbrock f = 100 (y - x^2)^2 + (1 - x)^2, minimum (1, 1).
-double rosenbrock(const V2& v, V2* g, M2* H) {
-  const double x = v(0), y = v(1);
-  if (g) *g << -400 * x * (y - x * x) - 2 * (1 - x), 200 * (y - x * x);
-  if (H) *H << 1200 * x * x - 400 * y + 2, -400 * x, -400 * x, 200;
-  return 100 * (y - x * x) * (y - x * x) + (1 - x) * (1 - x);
-}
-
-// Gauss-Newton of Rosenbrock as r'r, r = (10 (y - x^2), 1 - x): H = 2 J'J (zero residual at x*).
-double rosenbrock_gn(const V2& v, V2* g, M2* H) {
-  const double f = rosenbrock(v, g, nullptr);
-  if (H) {
-    Eigen::Matrix2d J;
-    J << -20 * v(0), 10, -1, 0;
-    *H = 2 * J.transpose() * J;
-  }
-  return f;
-}
-
-// Beale, minimum (3, 0.5); its Hessian is indefinite in parts of the plane.
-double beale(const V2& v, V2* g, M2* H) {
-  const double x = v(0), y = v(1);
-  const double c[3] = {1.5, 2.25, 2.625};
-  double f = 0;
-  V2 gg = V2::Zero();
-  M2 HH = M2::Zero();
-  for (int i = 0; i < 3; ++i) {
-    const int k = i + 1;
-    const double yk = std::pow(y, k);
-    const double r = c[i] - x * (1 - yk);
-    V2 dr(-(1 - yk), x * k * std::pow(y, k - 1));
-    M2 d2r;
-    d2r << 0, k * std::pow(y, k - 1), k * std::pow(y, k - 1),
-        x * k * (k - 1) * (k >= 2 ? std::pow(y, k - 2) : 0.0);
-    f += r * r;
-    gg += 2 * r * dr;
-    HH += 2 * (dr * dr.transpose() + r * d2r);
-  }
-  if (g) *g = gg;
-  if (H) *H = HH;
-  return f;
-}
-
-// f = x^4/4 - x^2/2 + y^2/2: saddle at 0, minima (+-1, 0).
-double double_well(const V2& v, V2* g, M2* H) {
-  const double x = v(0), y = v(1);
-  if (g) *g << x * x * x - x, y;
-  if (H) *H << 3 * x * x - 1, 0, 0, 1;
-  return 0.25 * x * x * x * x - 0.5 * x * x + 0.5 * y * y;
-}
-
-TrustRegionSettings<double> unconstrained_settings() {
-  TrustRegionSettings<double> s;  // radii of a generic solver, not the RL defaults
-  s.initial_radius = 1.0;
-  s.max_radius = 100.0;
-  s.min_radius = 1e-14;
-  s.gradient_tolerance = 1e-10;
-  s.max_iterations = 2000;
-  s.shrink_from_step_length = true;
-  return s;
-}
 
 std::vector<double> errors(const std::vector<V2>& it, const V2& xs) {
   std::vector<double> e;
@@ -264,40 +208,6 @@ TEST_CASE("trust region: convergence order near the optimum", "[trust_region]") 
   CHECK(ratios.back() < 0.05);
   CHECK(ratios.back() < ratios.front());
   CHECK(ratios[ratios.size() - 2] < 0.2);
-}
-
-TEST_CASE("trust region: ask/tell reproduces minimize exactly", "[trust_region]") {
-  const V2 x0(-1.2, 1.0);
-  for (auto model : {TrustRegionModel::exact_hessian, TrustRegionModel::bfgs}) {
-    std::vector<V2> ref;
-    const auto r = minimize(rosenbrock, x0, model, unconstrained_settings(), &ref);
-    TrustRegion<double, 2> tr(model, unconstrained_settings());
-    V2 g;
-    M2 H;
-    tr.reset(x0, rosenbrock(x0, &g, &H));
-    auto tell = [&] {
-      model == TrustRegionModel::bfgs ? tr.tell_gradient(g) : tr.tell_model(g, H);
-    };
-    tell();
-    std::vector<V2> mine{x0};
-    while (tr.status() == Status::running) {
-      const V2 p = tr.ask().step;
-      if (tr.status() != Status::running) break;
-      V2 gt;
-      M2 Ht;
-      const double J = rosenbrock(tr.x() + p, &gt, &Ht);
-      if (tr.tell_value(J).accepted) {
-        g = gt;
-        H = Ht;
-        mine.push_back(tr.x());
-        if (tr.status() == Status::running) tell();
-      }
-    }
-    REQUIRE(mine.size() == ref.size());
-    for (size_t k = 0; k < ref.size(); ++k) CHECK((mine[k].array() == ref[k].array()).all());
-    CHECK(tr.status() == r.status);
-    CHECK(tr.iterations() == r.iterations);
-  }
 }
 
 TEST_CASE("trust region: ratio test and radius rule follow the settings", "[trust_region]") {

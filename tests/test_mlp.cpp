@@ -126,35 +126,6 @@ TEST_CASE("Mlp forward matches a hand-written evaluation", "[mlp]") {
   }
 }
 
-TEST_CASE("Mlp activations and their derivatives", "[mlp]") {
-  Eigen::ArrayXd z(7), a(7), d1(7), d2(7);
-  z << -30.0, -2.0, -0.3, 0.0, 0.5, 3.0, 30.0;
-  using rmpc::learn::activate;
-  for (Activation kind :
-       {Activation::identity, Activation::tanh, Activation::sigmoid, Activation::softplus}) {
-    activate(kind, z, a);
-    rmpc::learn::activate_derivative(kind, z, a, d1);
-    rmpc::learn::activate_second_derivative(kind, a, d1, d2);
-    const double h = 1e-5;
-    Eigen::ArrayXd ap(7), am(7), d1p(7), d1m(7);
-    activate(kind, (z + h).eval(), ap);
-    activate(kind, (z - h).eval(), am);
-    rmpc::learn::activate_derivative(kind, (z + h).eval(), ap, d1p);
-    rmpc::learn::activate_derivative(kind, (z - h).eval(), am, d1m);
-    for (int i = 0; i < 7; ++i) {
-      INFO(rmpc::learn::to_string(kind) << " z=" << z(i));
-      CHECK(std::isfinite(a(i)));
-      CHECK(d1(i) == Approx((ap(i) - am(i)) / (2 * h)).margin(1e-8));
-      CHECK(d2(i) == Approx((d1p(i) - d1m(i)) / (2 * h)).margin(1e-8));
-    }
-  }
-  activate(Activation::tanh, z, a);
-  CHECK(a(1) == Approx(std::tanh(-2.0)).margin(1e-15));
-  activate(Activation::softplus, z, a);
-  CHECK(a(6) == Approx(30.0).margin(1e-12));
-  CHECK(a(0) == Approx(std::exp(-30.0)).epsilon(1e-10));
-}
-
 TEST_CASE("Mlp input gradient and Hessian match central differences (double)", "[mlp][fd]") {
   check_input_derivatives<double>(1e-5, 1e-7, Activation::tanh, Activation::sigmoid);
   check_input_derivatives<double>(1e-5, 1e-7, Activation::sigmoid, Activation::identity);

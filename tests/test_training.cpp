@@ -1,5 +1,6 @@
-// Adam, the regression losses, the minibatch trainer (seeded shuffling, early stopping,
-// restore-best, warm start) and the critic fitting a known smooth Q with its dQ/da and d2Q/da2.
+// The minibatch trainer (learn/training.hpp): seeded shuffling, gradient shards, early
+// stopping, restore-best, warm start, and the settings' conversion and validation. Adam and
+// the losses are tested in test_adam.cpp, the critic's fits in test_critic.cpp.
 #include "rmpc_catch.hpp"
 #include "support/thrown_message.hpp"
 
@@ -12,49 +13,6 @@
 #include <random>
 
 using namespace rmpc::learn;
-
-TEST_CASE("Adam converges on a convex quadratic; first step has length lr per coordinate",
-          "[adam]") {
-  Eigen::Vector3d d(1.0, 10.0, 100.0), b(1.0, -2.0, 3.0);
-  Eigen::VectorXd theta = Eigen::VectorXd::Zero(3);
-  AdamSettings<double> s;
-  s.learning_rate = 1e-2;
-  Adam<double> adam(s);
-  adam.step(theta, (d.array() * theta.array()).matrix() - b);
-  // Bias-corrected first step: mhat / sqrt(vhat) = sign(g) (up to eps).
-  CHECK(theta(0) == Approx(1e-2).epsilon(1e-5));
-  CHECK(theta(1) == Approx(-1e-2).epsilon(1e-5));
-  CHECK(adam.steps() == 1);
-  for (int k = 0; k < 20000; ++k) adam.step(theta, (d.array() * theta.array()).matrix() - b);
-  const Eigen::Vector3d opt = (b.array() / d.array()).matrix();
-  CHECK((theta - opt).norm() < 1e-3);  // constant-lr Adam hovers at ~lr/100 here
-}
-
-TEST_CASE("MSE and Huber losses and their gradients", "[adam]") {
-  Eigen::RowVectorXd pred(4), target(4), g(4);
-  pred << 0.0, 1.0, 3.0, -2.5;
-  target << 0.5, 1.0, 0.0, 0.0;
-  const double mse = regression_loss(Loss::mse, 1.0, pred, target, g);
-  CHECK(mse == Approx((0.25 + 0 + 9 + 6.25) / 4));
-  CHECK(g(2) == Approx(2 * 3.0 / 4));
-  const double hub = regression_loss(Loss::huber, 1.0, pred, target, g);
-  CHECK(hub == Approx((0.125 + 0 + (3 - 0.5) + (2.5 - 0.5)) / 4));
-  CHECK(g(0) == Approx(-0.5 / 4));
-  CHECK(g(2) == Approx(1.0 / 4));  // linear branch: slope delta
-  CHECK(g(3) == Approx(-1.0 / 4));
-  // Central differences of the Huber loss away from the kinks.
-  for (int i = 0; i < 4; ++i) {
-    const double h = 1e-6;
-    Eigen::RowVectorXd pp = pred, pm = pred, tmp(4);
-    pp(i) += h;
-    pm(i) -= h;
-    const double fd = (regression_loss(Loss::huber, 1.0, pp, target, tmp) -
-                       regression_loss(Loss::huber, 1.0, pm, target, tmp)) /
-                      (2 * h);
-    regression_loss(Loss::huber, 1.0, pred, target, g);
-    CHECK(g(i) == Approx(fd).margin(1e-8));
-  }
-}
 
 namespace {
 
@@ -172,73 +130,6 @@ TEST_CASE("Warm start continues from the current weights", "[training]") {
   const auto second = t.fit(net, d.x, d.y);
   CHECK(second.loss_history.front() < first.loss_history.front());
   CHECK(second.best_loss < first.best_loss);
-}
-
-// [long]: 600 epochs on 3000 samples; the sanitizer build runs the same training code in the
-// shorter cases of this file (tests/CMakeLists.txt, RMPC_TEST_SKIP_LONG).
-TEST_CASE("The paper's critic fits a smooth positive Q and recovers dQ/da and d2Q/da2",
-          "[training][critic][long]") {
-  // Q(s, a_prev, a) = 1 + s1^2 + 0.5 s2^2 + (a - 0.3 s1)^2 (a_prev is ignored):
-  // dQ/da = 2 (a - 0.3 s1) in [-2.6, 2.6], d2Q/da2 = 2.
-  auto q_of = [](const Eigen::VectorXd& x) {
-    return 1 + x(0) * x(0) + 0.5 * x(1) * x(1) + (x(3) - 0.3 * x(0)) * (x(3) - 0.3 * x(0));
-  };
-  const int n = 3000;
-  std::mt19937_64 rng(1);
-  std::uniform_real_distribution<double> u(-1.0, 1.0);
-  Eigen::MatrixXd x(4, n);
-  Eigen::VectorXd y(n);
-  for (int i = 0; i < n; ++i) {
-    for (int r = 0; r < 4; ++r) x(r, i) = u(rng);
-    y(i) = q_of(x.col(i));
-  }
-  auto critic = make_paper_critic<double>(2, 1, 7);
-  TrainSettings<double> s;
-  s.max_epochs = 600;
-  s.batch_size = 128;
-  s.adam.learning_rate = 1e-2;
-  s.loss = Loss::mse;
-  s.seed = 2;
-  const auto fit = critic.fit(x, y, s);
-  CHECK(fit.status != TrainStatus::non_finite);
-  const auto idx = critic_action_indices(2, 1);
-  // Interior test points (the derivatives of a fit degrade at the edge of the data).
-  std::uniform_real_distribution<double> v(-0.8, 0.8);
-  double max_rel_q = 0, mean_abs_g = 0, max_abs_g = 0, mean_abs_h = 0;
-  const int m = 400;
-  for (int i = 0; i < m; ++i) {
-    Eigen::VectorXd xi(4);
-    for (int r = 0; r < 4; ++r) xi(r) = v(rng);
-    const auto& res = critic.value_gradient_hessian(xi, idx);
-    const double q = q_of(xi), g = 2 * (xi(3) - 0.3 * xi(0));
-    max_rel_q = std::max(max_rel_q, std::abs(res.value - q) / q);
-    mean_abs_g += std::abs(res.dq_da(0) - g) / m;
-    max_abs_g = std::max(max_abs_g, std::abs(res.dq_da(0) - g));
-    mean_abs_h += std::abs(res.d2q_da2(0, 0) - 2.0) / m;
-  }
-  INFO("epochs " << fit.epochs << ", max rel Q " << max_rel_q << ", dQ/da mean/max abs "
-                 << mean_abs_g << "/" << max_abs_g << ", d2Q/da2 mean abs " << mean_abs_h);
-  // Measured (seed 7/2): max rel Q 0.050, dQ/da mean/max abs 0.051/0.18, d2Q/da2 mean abs 0.39.
-  CHECK(max_rel_q < 0.07);
-  CHECK(mean_abs_g < 0.1);
-  CHECK(max_abs_g < 0.4);
-  CHECK(mean_abs_h < 0.6);
-}
-
-TEST_CASE("float critic trains too", "[training][critic]") {
-  auto critic = make_paper_critic<float>(1, 1, 3);
-  Eigen::MatrixXf x = Eigen::MatrixXf::Random(3, 500);
-  Eigen::VectorXf y =
-      (1.0f + x.row(0).array().square() + x.row(2).array().square()).matrix().transpose();
-  TrainSettings<float> s;
-  s.max_epochs = 200;
-  s.batch_size = 64;
-  s.adam.learning_rate = 1e-2f;
-  s.loss = Loss::mse;
-  const auto r = critic.fit(x, y, s);
-  CHECK(r.status != TrainStatus::non_finite);
-  const Eigen::VectorXf q = critic.value(x);
-  CHECK(((q - y).array().abs() / y.array()).mean() < 0.03f);
 }
 
 TEST_CASE("Train settings convert between scalar types", "[training]") {

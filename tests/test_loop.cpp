@@ -6,6 +6,7 @@
 
 #include "../examples/linear_2d/paper_model.hpp"
 #include "rmpc_catch.hpp"
+#include "support/loop_fixture.hpp"
 #include "support/thrown_message.hpp"
 
 #include <algorithm>
@@ -14,31 +15,7 @@
 namespace {
 
 using Action = Eigen::Matrix<double, 1, 1>;
-using linear_2d::TrueSystem;
-using Loop = rmpc::rl::PolicyOptimizer<TrueSystem, linear_2d::PaperMpc>;
-
-std::unique_ptr<linear_2d::PaperMpc> make_mpc() {
-  return std::make_unique<linear_2d::PaperMpc>(linear_2d::PaperModel{});
-}
-
-Eigen::Matrix<double, 2, Eigen::Dynamic> states() {
-  Eigen::Matrix<double, 2, Eigen::Dynamic> s(2, 3);
-  s << 0.5, 0.2, 0.05, 0.5, 0.1, -0.2;
-  return s;
-}
-
-rmpc::rl::LoopSettings<double> tiny(rmpc::optim::UpdateRule rule, std::uint64_t seed, int threads) {
-  rmpc::rl::LoopSettings<double> s;
-  s.iterations = 3;
-  s.episode_length = 10;
-  s.seed = seed;
-  s.threads = threads;
-  s.optimizer = rmpc::optim::paper_settings<double>(rule);
-  s.critic = rmpc::rl::paper_critic_settings<double>(3);
-  s.critic.sweeps = 2;
-  s.critic_hidden = 6;
-  return s;
-}
+using namespace rmpc::testing::paper_loop;  // Loop, make_mpc, states, tiny
 
 rmpc::rl::LoopResult<double, 8> run(rmpc::optim::UpdateRule rule, std::uint64_t seed, int threads) {
   Loop loop(TrueSystem{}, make_mpc, states(), tiny(rule, seed, threads));
@@ -171,28 +148,6 @@ TEST_CASE("Loop: the deterministic ratio test accepts only steps that lower the 
     }
     CHECK(h.accepted_batch_cost == accepted_cost);
   }
-}
-
-TEST_CASE("loop settings: defaults validate, a bad field (nested too) is named by the loop",
-          "[loop][settings]") {
-  using rmpc::testing::thrown_message;
-  CHECK_NOTHROW(rmpc::rl::LoopSettings<double>{}.validate());
-  rmpc::rl::LoopSettings<double> s;
-  s.threads = 0;
-  CHECK(thrown_message([&] { s.validate(); }) == "LoopSettings::threads must be > 0 (got 0)");
-  s = {};
-  s.exploration.decay = 0;
-  CHECK(thrown_message([&] {
-          s.validate();
-        }).find("ExplorationSettings::decay must be in (0, 1]") == 0);
-  s = {};
-  s.optimizer.trust_region.expand_factor = 0.5;
-  CHECK(thrown_message([&] { s.validate(); }).find("TrustRegionSettings::expand_factor") == 0);
-  s = {};
-  s.critic.train.patience = 0;
-  CHECK(thrown_message([&] {
-          Loop loop(TrueSystem{}, make_mpc, states(), s);
-        }).find("TrainSettings::patience must be > 0") == 0);
 }
 
 TEST_CASE("Loop: theta bounds are never left, and bind", "[loop][bounds]") {

@@ -32,7 +32,7 @@ MatrixXd random_matrix(std::mt19937_64& rng, Eigen::Index rows, Eigen::Index col
 }
 
 // nx = 3, nu = 2, nc = 1 with every cost and model term non-zero and finite bounds.
-Data random_data(std::mt19937_64& rng) {
+Data random_model(std::mt19937_64& rng) {
   Data d(3, 2, 1);
   d.A = random_matrix(rng, 3, 3);
   d.B = random_matrix(rng, 3, 2);
@@ -75,7 +75,7 @@ double rollout_cost(const Data& d, Eigen::Index N, const VectorXd& s, const Vect
 TEST_CASE("condense: the cost is the rollout's, each row the violation it stands for",
           "[condensing]") {
   std::mt19937_64 rng(5);
-  const Data d = random_data(rng);
+  const Data d = random_model(rng);
   const Eigen::Index N = 4, nx = 3, nu = 2;
   rmpc::mpc::CondensedQp<double> qp;
   rmpc::mpc::condense(d, N, qp);
@@ -116,7 +116,7 @@ TEST_CASE("condense: the cost is the rollout's, each row the violation it stands
 TEST_CASE("condense: infinite bounds and zero L1 weights are inert, a quadratic weight a slack",
           "[condensing]") {
   std::mt19937_64 rng(6);
-  Data d = random_data(rng);
+  Data d = random_model(rng);
   const Eigen::Index N = 3, nx = 3, nu = 2, n0 = N * nu;
   d.u_ub(1) = std::numeric_limits<double>::infinity();  // no row
   d.x_soft_weight(0) = 0.0;                             // exact L1 of weight 0: no penalty

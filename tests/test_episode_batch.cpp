@@ -10,6 +10,7 @@
 
 #include "../examples/linear_2d/paper_model.hpp"
 #include "rmpc_catch.hpp"
+#include "support/loop_fixture.hpp"
 
 #include <Eigen/Core>
 
@@ -189,14 +190,7 @@ TEST_CASE("EpisodeBatch: common random numbers keep step k's d whatever eps; d_m
 TEST_CASE("EpisodeBatch: the paper's MPC, the same batch on 1 and 3 workers", "[episode_batch]") {
   using Mpc = linear_2d::PaperMpc;
   using PaperBatch = rmpc::rl::EpisodeBatch<linear_2d::TrueSystem, Mpc>;
-  const auto make_workers = [](int n) {
-    std::vector<std::unique_ptr<Mpc>> w;
-    for (int i = 0; i < n; ++i) {
-      w.push_back(std::make_unique<Mpc>(linear_2d::PaperModel{}));
-      REQUIRE(w.back()->set_parameters(linear_2d::theta0()) == rmpc::qp::Status::optimal);
-    }
-    return w;
-  };
+  const auto make_workers = rmpc::testing::paper_loop::workers_at_theta0;
   PaperBatch::States s0(2, 3);
   s0 << 0.5, 0.2, 0.05, 0.5, 0.1, -0.2;
   PaperBatch batch;

@@ -27,15 +27,6 @@ using Record = Model::Record;
 using Theta = Eigen::Matrix<double, 8, 1>;
 using ThetaMatrix = Eigen::Matrix<double, 8, 8>;
 
-Model::Workers workers_at_theta0(int n) {
-  Model::Workers w;
-  for (int i = 0; i < n; ++i) {
-    w.push_back(make_mpc());
-    REQUIRE(w.back()->set_parameters(linear_2d::theta0()) == rmpc::qp::Status::optimal);
-  }
-  return w;
-}
-
 /// Iteration 0 of a loop run: its memory (the first batch), its record (the model at theta0
 /// fitted at its end) and its critics (as a checkpoint holds them).
 struct FirstModel {

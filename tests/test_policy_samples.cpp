@@ -10,6 +10,7 @@
 
 #include "../examples/linear_2d/paper_model.hpp"
 #include "rmpc_catch.hpp"
+#include "support/loop_fixture.hpp"
 
 #include <Eigen/Core>
 
@@ -133,14 +134,7 @@ TEST_CASE("PolicySamples: pi, pi(s'), derivatives and statuses of every sample, 
 TEST_CASE("PolicySamples: the paper's MPC equals cold evaluations, for any number of workers",
           "[policy_samples]") {
   using Mpc = linear_2d::PaperMpc;
-  const auto make_workers = [](int n) {
-    std::vector<std::unique_ptr<Mpc>> w;
-    for (int i = 0; i < n; ++i) {
-      w.push_back(std::make_unique<Mpc>(linear_2d::PaperModel{}));
-      REQUIRE(w.back()->set_parameters(linear_2d::theta0()) == rmpc::qp::Status::optimal);
-    }
-    return w;
-  };
+  const auto make_workers = rmpc::testing::paper_loop::workers_at_theta0;
   // A memory of three closed-loop episodes of the MPC itself on the true system, with a
   // perturbed input so that the memory's actions are not the policy's.
   rmpc::learn::ReplayBuffer<double> buffer(2, 1, 10);

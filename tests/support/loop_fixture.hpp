@@ -17,7 +17,9 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace rmpc::testing::paper_loop {
 
@@ -27,6 +29,18 @@ using Loop = rmpc::rl::PolicyOptimizer<TrueSystem, linear_2d::PaperMpc>;
 /// The loop's MPC factory: one paper MPC per worker.
 inline std::unique_ptr<linear_2d::PaperMpc> make_mpc() {
   return std::make_unique<linear_2d::PaperMpc>(linear_2d::PaperModel{});
+}
+
+/// n worker MPCs with theta0 set, as the loop's workers are at its first model. Throws if the
+/// expansion fails (it does not at theta0): a test's REQUIRE then reports it.
+inline std::vector<std::unique_ptr<linear_2d::PaperMpc>> workers_at_theta0(int n) {
+  std::vector<std::unique_ptr<linear_2d::PaperMpc>> w;
+  for (int i = 0; i < n; ++i) {
+    w.push_back(make_mpc());
+    if (w.back()->set_parameters(linear_2d::theta0()) != rmpc::qp::Status::optimal)
+      throw std::runtime_error("workers_at_theta0: set_parameters(theta0) failed");
+  }
+  return w;
 }
 
 /// Three initial states inside the state bounds (one episode each per batch).

@@ -42,6 +42,7 @@ struct Options {
   double sigma = 0;                       ///< LoopSettings::exploration.sigma
   std::string exploration_scale;          ///< "cost" or "action"; empty: LoopSettings' default
   int sweeps = 0;  ///< fitted-Q sweeps k, the critic's horizon (0: LoopSettings' default, 10)
+  long long memory_episodes = 0;  ///< replay memory in episodes (0: LoopSettings' default, 250)
   double exploration_floor = -1;  ///< eps never below this (< 0: LoopSettings' default, 0.01)
   std::string critic;             ///< "network" or "quadratic"; empty: LoopSettings' default
   std::string critic_action;      ///< "action" or "deviation"; empty: LoopSettings' default
@@ -201,6 +202,8 @@ inline Options parse(int argc, char** argv) {
         throw UsageError(f + ": expected a number in [0, 1], got '" + v + "'");
     } else if (f == "--sweeps") {
       o.sweeps = int(parse_int(f, v, 1, 10000));
+    } else if (f == "--memory-episodes") {
+      o.memory_episodes = parse_int(f, v, 1, 1000000);
     } else if (f == "--critic") {
       if (v != "network" && v != "quadratic")
         throw UsageError(f + ": expected network or quadratic, got '" + v + "'");
@@ -273,7 +276,7 @@ inline Options parse(int argc, char** argv) {
   for (const char* f :
        {"--method", "--iterations", "--episodes", "--seed", "--csv", "--json", "--ratio-test",
         "--sigma", "--exploration-scale", "--sweeps", "--exploration-floor", "--critic",
-        "--critic-action", "--theta-bounds", "--critic-returns"})
+        "--critic-action", "--theta-bounds", "--critic-returns", "--memory-episodes"})
     if (!train && seen.count(f))
       throw UsageError(std::string(f) + " has no effect without training");
   if (o.mode != Mode::evaluate && o.has_theta)

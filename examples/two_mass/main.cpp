@@ -84,6 +84,7 @@ rmpc::rl::LoopSettings<double> loop_settings(const cli::Options& o) {
     s.exploration.scale = o.exploration_scale == "action" ? rmpc::rl::ExplorationScale::action
                                                           : rmpc::rl::ExplorationScale::cost;
   if (o.sweeps > 0) s.critic.sweeps = o.sweeps;
+  if (o.memory_episodes > 0) s.buffer_episodes = Eigen::Index(o.memory_episodes);
   if (o.exploration_floor >= 0) s.exploration.floor = o.exploration_floor;
   if (!o.critic.empty())
     s.critic_model =
@@ -195,6 +196,7 @@ void write_settings_lines(std::ostream& csv, const cli::Options& o) {
       << "\n# critic_action: " << critic_action_name(o)
       << "\n# theta_bounds: " << (o.nonnegative_theta ? "nonnegative" : "none")
       << "\n# critic_returns: " << (o.observed_returns ? "observed" : "sweeps")
+      << "\n# memory_episodes: " << loop_settings(o).buffer_episodes
       << "\n# process_noise: " << o.noise.sigma << "\n# noise_seed: " << o.noise.seed;
 }
 
@@ -266,6 +268,7 @@ int run_train(const cli::Options& o, const States& all_train, const States& test
            << critic_name(o) << "\", \"critic_action\": \"" << critic_action_name(o)
            << "\", \"theta_bounds\": \"" << (o.nonnegative_theta ? "nonnegative" : "none")
            << "\", \"critic_returns\": \"" << (o.observed_returns ? "observed" : "sweeps") << "\""
+           << ", \"memory_episodes\": " << loop_settings(o).buffer_episodes
            << ", \"process_noise\": " << o.noise.sigma << ", \"noise_seed\": " << o.noise.seed;
   if (json.is_open()) {
     // JSON has no NaN: the numbers line is written only where every cost is finite.
@@ -430,7 +433,7 @@ void usage() {
       "                [--exploration-scale cost|action] [--exploration-floor F]\n"
       "                [--sweeps K] [--critic network|quadratic]\n"
       "                [--critic-action action|deviation] [--theta-bounds none|nonnegative]\n"
-      "                [--critic-returns sweeps|observed]\n"
+      "                [--critic-returns sweeps|observed] [--memory-episodes N]\n"
       "                [--csv FILE]\n"
       "                [--json FILE] [--diagnose FILE] [--quiet]     train, then the summary\n"
       "       two_mass --evaluate [--theta T1 .. T12] [--process-noise SIGMA] [--threads T]\n"
@@ -440,7 +443,7 @@ void usage() {
       "                [--noise-seed S] [--ratio-test R] [--sigma S]\n"
       "                [--exploration-scale cost|action] [--exploration-floor F]\n"
       "                [--sweeps K] [--critic C] [--critic-action A] [--theta-bounds B]\n"
-      "                [--critic-returns R]\n"
+      "                [--critic-returns R] [--memory-episodes N]\n"
       "                [--quiet]\n"
       "                                                  one run per seed, summary\n"
       "methods: gd, tr-gd, qn, tr-qn (default), tr-bfgs, tr-gn (tr-gauss-newton), adam,\n"
@@ -457,6 +460,8 @@ void usage() {
       "weights and back-off all have a physical sign; LoopSettings::theta_lower).\n"
       "--critic-returns observed: one critic fitted to the observed k-step returns (k =\n"
       "--sweeps) instead of k fitted-Q sweeps (FittedQSettings::monte_carlo_targets).\n"
+      "--memory-episodes N 1..1000000 (the paper's 250): the replay memory, the last N episodes\n"
+      "(LoopSettings::buffer_episodes).\n"
       "theta = (k1, k2, c, 1/m1, 1/m2 corrections, Q diagonal (4), R diagonal (2), back-off).\n"
       "--sweep FIRST LAST: seeds FIRST..LAST (inclusive, at most 10000) of each method, --jobs J\n"
       "runs at a time (1..1024, default one per core), each on one thread: a row equals the\n"

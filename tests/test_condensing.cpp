@@ -94,20 +94,24 @@ TEST_CASE("condense: the cost is the rollout's, each row the violation it stands
     const double J = rollout_cost(d, N, s, z, x);
     const double quadratic = 0.5 * z.dot(qp.H * z) + (qp.G * s + qp.g0).dot(z);
     if (trial == 0) first = J - quadratic;
-    CHECK(J - quadratic == Approx(first).margin(1e-12 * (1 + std::abs(J))));
+    CHECK(J - quadratic == Approx(first).epsilon(0).margin(1e-12 * (1 + std::abs(J))));
 
     const VectorXd v = qp.C * z - qp.D * s - qp.d0;
     for (Eigen::Index k = 0; k < N; ++k) {
       for (Eigen::Index i = 0; i < nu; ++i) {
-        CHECK(v(layout.input_row(k, i, true)) == Approx(z(k * nu + i) - d.u_ub(i)).margin(1e-13));
-        CHECK(v(layout.input_row(k, i, false)) == Approx(d.u_lb(i) - z(k * nu + i)).margin(1e-13));
+        CHECK(v(layout.input_row(k, i, true)) ==
+              Approx(z(k * nu + i) - d.u_ub(i)).epsilon(0).margin(1e-13));
+        CHECK(v(layout.input_row(k, i, false)) ==
+              Approx(d.u_lb(i) - z(k * nu + i)).epsilon(0).margin(1e-13));
       }
       const double general = (d.E_x * x.col(k) + d.E_u * z.segment(k * nu, nu))(0) - d.e(0);
-      CHECK(v(layout.general_row(k, 0)) == Approx(general).margin(1e-12));
+      CHECK(v(layout.general_row(k, 0)) == Approx(general).epsilon(0).margin(1e-12));
       if (k == 0) continue;  // x_0 = s is no row
       for (Eigen::Index i = 0; i < nx; ++i) {
-        CHECK(v(layout.state_row(k, i, true)) == Approx(x(i, k) - d.x_ub(i)).margin(1e-12));
-        CHECK(v(layout.state_row(k, i, false)) == Approx(d.x_lb(i) - x(i, k)).margin(1e-12));
+        CHECK(v(layout.state_row(k, i, true)) ==
+              Approx(x(i, k) - d.x_ub(i)).epsilon(0).margin(1e-12));
+        CHECK(v(layout.state_row(k, i, false)) ==
+              Approx(d.x_lb(i) - x(i, k)).epsilon(0).margin(1e-12));
       }
     }
   }

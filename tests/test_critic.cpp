@@ -78,14 +78,19 @@ void check_critic_chain_rule(Scalar h, double rel_tol) {
 }  // namespace
 
 TEST_CASE("Critic dQ/da and d2Q/da2 are exact through both scalings (double)", "[scaling][fd]") {
+  const long eigen_asserts = g_eigen_assert_failures.load();
   check_critic_chain_rule<double>(1e-5, 1e-6);
+  CHECK(g_eigen_assert_failures.load() == eigen_asserts);  // eigen_assert counts, not aborts
 }
 
 TEST_CASE("Critic dQ/da and d2Q/da2 are exact through both scalings (float)", "[scaling][fd]") {
+  const long eigen_asserts = g_eigen_assert_failures.load();
   check_critic_chain_rule<float>(1e-2f, 3e-2);
+  CHECK(g_eigen_assert_failures.load() == eigen_asserts);  // eigen_assert counts, not aborts
 }
 
 TEST_CASE("Critic batched derivatives equal the single-sample path", "[scaling]") {
+  const long eigen_asserts = g_eigen_assert_failures.load();
   auto critic = make_fitted_scalers_critic<double>();
   const std::vector<Eigen::Index> idx = {3, 4};
   Eigen::MatrixXd x = Eigen::MatrixXd::Random(5, 9);
@@ -102,6 +107,7 @@ TEST_CASE("Critic batched derivatives equal the single-sample path", "[scaling]"
     CHECK(hs(1, b) == Approx(r.d2q_da2(0, 1)).epsilon(1e-12));
     CHECK(hs(3, b) == Approx(r.d2q_da2(1, 1)).epsilon(1e-12));
   }
+  CHECK(g_eigen_assert_failures.load() == eigen_asserts);  // eigen_assert counts, not aborts
 }
 
 TEST_CASE("Critic single-sample fast path allocates nothing after warm-up", "[scaling]") {
@@ -135,6 +141,7 @@ TEST_CASE("Critic single-sample fast path allocates nothing after warm-up", "[sc
 // shorter cases of test_training.cpp (tests/CMakeLists.txt, RMPC_TEST_SKIP_LONG).
 TEST_CASE("The paper's critic fits a smooth positive Q and recovers dQ/da and d2Q/da2",
           "[training][critic][long]") {
+  const long eigen_asserts = g_eigen_assert_failures.load();
   // Q(s, a_prev, a) = 1 + s1^2 + 0.5 s2^2 + (a - 0.3 s1)^2 (a_prev is ignored):
   // dQ/da = 2 (a - 0.3 s1) in [-2.6, 2.6], d2Q/da2 = 2.
   auto q_of = [](const Eigen::VectorXd& x) {
@@ -180,9 +187,11 @@ TEST_CASE("The paper's critic fits a smooth positive Q and recovers dQ/da and d2
   CHECK(mean_abs_g < 0.1);
   CHECK(max_abs_g < 0.4);
   CHECK(mean_abs_h < 0.6);
+  CHECK(g_eigen_assert_failures.load() == eigen_asserts);  // eigen_assert counts, not aborts
 }
 
 TEST_CASE("float critic trains too", "[training][critic]") {
+  const long eigen_asserts = g_eigen_assert_failures.load();
   auto critic = make_paper_critic<float>(1, 1, 3);
   Eigen::MatrixXf x = Eigen::MatrixXf::Random(3, 500);
   Eigen::VectorXf y =
@@ -196,4 +205,5 @@ TEST_CASE("float critic trains too", "[training][critic]") {
   CHECK(r.status != TrainStatus::non_finite);
   const Eigen::VectorXf q = critic.value(x);
   CHECK(((q - y).array().abs() / y.array()).mean() < 0.03f);
+  CHECK(g_eigen_assert_failures.load() == eigen_asserts);  // eigen_assert counts, not aborts
 }

@@ -170,8 +170,8 @@ TEST_CASE("EpisodeBatch: common random numbers keep step k's d whatever eps; d_m
       REQUIRE(d != 0);
       // A step explores or not (same uniform), and when it does, with the same d.
       const double h = offset(half, e, k), m = offset(most, e, k);
-      if (h != 0) CHECK(h == Approx(d).margin(1e-12));
-      if (m != 0) CHECK(m == Approx(d).margin(1e-12));
+      if (h != 0) CHECK(h == Approx(d).epsilon(0).margin(1e-12));
+      if (m != 0) CHECK(m == Approx(d).epsilon(0).margin(1e-12));
       if (h != 0) CHECK(m != 0);  // u < 0.5 implies u < 0.8
       explored_half += h != 0;
       explored_most += m != 0;
@@ -184,7 +184,7 @@ TEST_CASE("EpisodeBatch: common random numbers keep step k's d whatever eps; d_m
   const Episodes scaled = explore(1.0, true, &twice);
   for (std::size_t e = 0; e < always.size(); ++e)
     for (Eigen::Index k = 0; k < 10; ++k)
-      CHECK(offset(scaled, e, k) == Approx(2 * offset(always, e, k)).margin(1e-12));
+      CHECK(offset(scaled, e, k) == Approx(2 * offset(always, e, k)).epsilon(0).margin(1e-12));
 }
 
 TEST_CASE("EpisodeBatch: the paper's MPC, the same batch on 1 and 3 workers", "[episode_batch]") {

@@ -1,8 +1,9 @@
 // The RL loop on the paper's 2-D system with tiny settings, and a diff of settings records,
 // shared by the tests of the loop and of its parts (test_loop, test_checkpoint,
-// test_checkpoint_json, test_loop_settings, test_policy_model, test_settings_record,
-// test_paper_preset): one definition, so that "the same small run" means the same settings in
-// every file. Included at global scope (the rl test group hoists it).
+// test_checkpoint_json, test_loop_settings, test_policy_model, test_policy_samples,
+// test_episode_batch, test_settings_record, test_paper_preset): one definition, so that "the same
+// small run" means the same settings in every file. Included at global scope (the rl test group
+// hoists it).
 #pragma once
 
 #include "rmpc/rl/loop.hpp"

@@ -279,6 +279,10 @@ inline Options parse(int argc, char** argv) {
         "--critic-action", "--theta-bounds", "--critic-returns", "--memory-episodes"})
     if (!train && seen.count(f))
       throw UsageError(std::string(f) + " has no effect without training");
+  if (o.memory_episodes > 0 && o.memory_episodes < o.episodes)
+    throw UsageError("--memory-episodes " + std::to_string(o.memory_episodes) +
+                     " is below one batch (--episodes " + std::to_string(o.episodes) +
+                     "): the critic would not see the batch it was collected for");
   if (o.mode != Mode::evaluate && o.has_theta)
     throw UsageError("--theta has no effect without --evaluate");
   if (o.mode == Mode::generate && seen.size() > 1)

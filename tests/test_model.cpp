@@ -133,6 +133,21 @@ TEST_CASE("LqData::resize restores the neutral defaults at the new size", "[mode
   check_neutral(d, 3, 2, 2);
 }
 
+TEST_CASE("LqData sizes that contradict its compile-time sizes are named, never ignored",
+          "[model]") {
+  // NC defaults to a fixed 0: general rows need NC = Eigen::Dynamic (or their count). Eigen's
+  // setZero(1, nx) on a 0-row matrix is silently ignored with its asserts off.
+  CHECK(thrown_message([] { LqData<double> d(2, 1, 1); }) ==
+        "LqData: nc = 1 but NC = 0 (NC defaults to 0; LqData<T, NX, NU, Eigen::Dynamic> for "
+        "general rows)");
+  CHECK(thrown_message([] { LqData<double, 2, 1> d(3, 1); }) == "LqData: nx = 3 but NX = 2");
+  CHECK(thrown_message([] { LqData<double, 2, 1> d(2, 2); }) == "LqData: nu = 2 but NU = 1");
+  CHECK(thrown_message([] { LqData<double> d(-1, 1); }) == "LqData: nx = -1 is negative");
+  LqData<double, 2, 1, Eigen::Dynamic> rows(2, 1, 3);
+  CHECK(rows.nc() == 3);
+  CHECK_NOTHROW(LqData<double, 2, 1, 2>(2, 1, 2));
+}
+
 TEST_CASE("LqData defaults hold for the AutoDiff scalars the model is evaluated with", "[model]") {
   using Types = rmpc::mpc::AutoDiffTypes<double, 2>;
   check_neutral(LqData<Types::Ad1, 2, 1, 1>(), 2, 1, 1);

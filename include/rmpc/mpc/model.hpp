@@ -34,6 +34,7 @@
 
 #include <limits>
 #include <stdexcept>
+#include <string>
 #include <type_traits>
 
 namespace rmpc::mpc {
@@ -76,8 +77,14 @@ struct LqData {
   }
   LqData(Eigen::Index nx, Eigen::Index nu, Eigen::Index nc = 0) { resize(nx, nu, nc); }
 
-  /// Neutral defaults: zero model and cost, no bounds (infinite), all rows hard.
+  /// Neutral defaults: zero model and cost, no bounds (infinite), all rows hard. A size that
+  /// contradicts a compile-time size (NX, NU, NC; NC defaults to a fixed 0) throws
+  /// std::invalid_argument naming it (Eigen would ignore it with its asserts off).
   void resize(Eigen::Index nx, Eigen::Index nu, Eigen::Index nc) {
+    check_size(NX, nx, "nx", "NX", "");
+    check_size(NU, nu, "nu", "NU", "");
+    check_size(NC, nc, "nc", "NC",
+               " (NC defaults to 0; LqData<T, NX, NU, Eigen::Dynamic> for general rows)");
     const T inf = T(std::numeric_limits<double>::infinity());
     A.setZero(nx, nx);
     B.setZero(nx, nu);
@@ -106,6 +113,16 @@ struct LqData {
   Eigen::Index nx() const { return A.rows(); }
   Eigen::Index nu() const { return B.cols(); }
   Eigen::Index nc() const { return E_x.rows(); }
+
+ private:
+  static void check_size(int fixed, Eigen::Index n, const char* name, const char* param,
+                         const char* hint) {
+    if (n < 0 || (fixed != Eigen::Dynamic && n != fixed))
+      throw std::invalid_argument(
+          "LqData: " + std::string(name) + " = " + std::to_string(n) +
+          (n < 0 ? " is negative" : " but " + std::string(param) + " = " + std::to_string(fixed)) +
+          hint);
+  }
 };
 
 /// Problem sizes, for dynamic-size instances (compile-time sizes must agree when fixed).

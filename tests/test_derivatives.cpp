@@ -9,6 +9,7 @@
 #include "rmpc/qp/sensitivity.hpp"
 
 #include "rmpc_catch.hpp"
+#include "support/solved_z.hpp"
 
 #include <Eigen/Core>
 
@@ -66,12 +67,6 @@ ProblemDerivatives<double> soft_qp_derivatives(const VectorXd& th, bool quadrati
   return dx;
 }
 
-VectorXd solve_z(const Problem<double>& qp) {
-  DenseSolver<double> solver;
-  const auto& r = solver.compute(qp).solve();
-  REQUIRE(r.status == Status::optimal);
-  return r.z;
-}
 }  // namespace
 
 TEST_CASE("resize allocates every block zeroed, second order only on request", "[derivatives]") {
@@ -253,8 +248,9 @@ TEST_CASE("dw and d2w of a saturated soft row: hand-derived values and central d
     for (Index i = 0; i < 2; ++i) {
       VectorXd tp = th, tm = th;
       tp(i) += h, tm(i) -= h;
-      const VectorXd fd =
-          (solve_z(soft_qp(tp, quadratic)) - solve_z(soft_qp(tm, quadratic))) / (2 * h);
+      const VectorXd fd = (rmpc::testing::solved_z(soft_qp(tp, quadratic)) -
+                           rmpc::testing::solved_z(soft_qp(tm, quadratic))) /
+                          (2 * h);
       CHECK((sens.dz_dtheta().col(i) - fd).norm() <= 1e-8);
 
       const Problem<double> qp_p = soft_qp(tp, quadratic), qp_m = soft_qp(tm, quadratic);

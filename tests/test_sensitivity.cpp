@@ -1,4 +1,5 @@
 #include "rmpc_catch.hpp"
+#include "support/solved_z.hpp"
 #include "support/random_qp.hpp"
 
 #include "rmpc/qp/sensitivity.hpp"
@@ -88,13 +89,6 @@ struct ParametricQp {
   }
 };
 
-VectorXd solve_z(const Problem<double>& pr) {
-  DenseSolver<double> s;
-  const auto& r = s.compute(pr).solve();
-  REQUIRE(r.status == Status::optimal);
-  return r.z;
-}
-
 }  // namespace
 
 TEST_CASE("first and second order match central differences with active and saturated rows",
@@ -120,7 +114,8 @@ TEST_CASE("first and second order match central differences with active and satu
     for (Index i = 0; i < np; ++i) {
       VectorXd tp = theta, tm = theta;
       tp(i) += h1, tm(i) -= h1;
-      const VectorXd fd = (solve_z(pq.at(tp)) - solve_z(pq.at(tm))) / (2 * h1);
+      const VectorXd fd =
+          (rmpc::testing::solved_z(pq.at(tp)) - rmpc::testing::solved_z(pq.at(tm))) / (2 * h1);
       CHECK((sens.dz_dtheta().col(i) - fd).norm() <= 1e-6 * (1 + fd.norm()));
 
       // Second order: central differences of the first-order sensitivities.

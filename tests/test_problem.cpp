@@ -4,6 +4,7 @@
 // iff its weight is finite, num_active() counts `active` rows only), so they are pinned here.
 #include "rmpc/qp/problem.hpp"
 
+#include "rmpc/qp/two_sided.hpp"
 #include "rmpc_catch.hpp"
 #include "support/thrown_message.hpp"
 
@@ -70,6 +71,25 @@ TEST_CASE("Problem(n, p, m) sizes every block with zero data and hard rows", "[p
     CHECK(qp.soft_weight(i) == inf);
     CHECK_FALSE(qp.is_soft(i));
   }
+}
+
+TEST_CASE("Sizes that contradict the compile-time sizes are named, never ignored", "[problem]") {
+  // Eigen ignores a resize that contradicts a fixed size when its asserts are off.
+  using rmpc::testing::thrown_message;
+  CHECK(thrown_message([] { rmpc::qp::Problem<double, 2, 0, 1> q(3, 0, 1); }) ==
+        "qp::Problem: n = 3 but N = 2");
+  CHECK(thrown_message([] { rmpc::qp::Problem<double, 2, 0, 1> q(2, 1, 1); }) ==
+        "qp::Problem: p = 1 but P = 0");
+  CHECK(thrown_message([] { rmpc::qp::Problem<double, 2, 0, 1> q(2, 0, 2); }) ==
+        "qp::Problem: m = 2 but M = 1");
+  CHECK(thrown_message([] { rmpc::qp::Problem<double> q(2, -1, 0); }) ==
+        "qp::Problem: p = -1 is negative");
+  CHECK(thrown_message([] { rmpc::qp::TwoSidedProblem<double, 2> q(3, 0, 0); }) ==
+        "qp::TwoSidedProblem: n = 3 but N = 2");
+  CHECK(thrown_message([] { rmpc::qp::TwoSidedProblem<double> q(2, 0, -4); }) ==
+        "qp::TwoSidedProblem: m = -4 is negative");
+  CHECK_NOTHROW(rmpc::qp::Problem<double, 2, 0, 1>(2, 0, 1));
+  CHECK_NOTHROW(rmpc::qp::TwoSidedProblem<double, 2>(2, 0, 5));
 }
 
 TEST_CASE("is_soft is true exactly for finite weights", "[problem]") {

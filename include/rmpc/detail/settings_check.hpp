@@ -1,6 +1,7 @@
 // Shared by every settings struct: the range checks of validate() (a setting outside its
 // documented range is a programmer error, README "Errors": std::invalid_argument whose message
-// names the struct, the field, the rule and the value) and default_tolerance (never below a few
+// names the struct, the field, the rule and the value), the size check of the data structs'
+// resize() (require_size) and default_tolerance (never below a few
 // machine epsilons of the Scalar, float included). Used by every layer; includes nothing of rmpc.
 #pragma once
 
@@ -31,6 +32,21 @@ bool finite_positive(T v) {
 template <typename T>
 bool finite_nonnegative(T v) {
   return std::isfinite(v) && v >= T(0);
+}
+
+/// Throws std::invalid_argument("<owner>: <name> = <n> but <param> = <fixed><hint>") when a
+/// run-time size contradicts a compile-time one (Eigen ignores such a resize with its asserts
+/// off), and "<owner>: <name> = <n> is negative" for a negative size.
+inline void require_size(int fixed, Eigen::Index n, const char* owner, const char* name,
+                         const char* param, const char* hint = "") {
+  if (n >= 0 && (fixed == Eigen::Dynamic || n == fixed)) return;
+  std::ostringstream message;
+  message << owner << ": " << name << " = " << n;
+  if (n < 0)
+    message << " is negative";
+  else
+    message << " but " << param << " = " << fixed << hint;
+  throw std::invalid_argument(message.str());
 }
 
 /// max(v, k eps): a default tolerance that keeps the double value v and never sits below

@@ -30,11 +30,12 @@
 // T(1.0), not 1, for constants.
 #pragma once
 
+#include "rmpc/detail/settings_check.hpp"
+
 #include <Eigen/Core>
 
 #include <limits>
 #include <stdexcept>
-#include <string>
 #include <type_traits>
 
 namespace rmpc::mpc {
@@ -81,10 +82,11 @@ struct LqData {
   /// contradicts a compile-time size (NX, NU, NC; NC defaults to a fixed 0) throws
   /// std::invalid_argument naming it (Eigen would ignore it with its asserts off).
   void resize(Eigen::Index nx, Eigen::Index nu, Eigen::Index nc) {
-    check_size(NX, nx, "nx", "NX", "");
-    check_size(NU, nu, "nu", "NU", "");
-    check_size(NC, nc, "nc", "NC",
-               " (NC defaults to 0; LqData<T, NX, NU, Eigen::Dynamic> for general rows)");
+    rmpc::detail::require_size(NX, nx, "LqData", "nx", "NX");
+    rmpc::detail::require_size(NU, nu, "LqData", "nu", "NU");
+    rmpc::detail::require_size(
+        NC, nc, "LqData", "nc", "NC",
+        " (NC defaults to 0; LqData<T, NX, NU, Eigen::Dynamic> for general rows)");
     const T inf = T(std::numeric_limits<double>::infinity());
     A.setZero(nx, nx);
     B.setZero(nx, nu);
@@ -113,16 +115,6 @@ struct LqData {
   Eigen::Index nx() const { return A.rows(); }
   Eigen::Index nu() const { return B.cols(); }
   Eigen::Index nc() const { return E_x.rows(); }
-
- private:
-  static void check_size(int fixed, Eigen::Index n, const char* name, const char* param,
-                         const char* hint) {
-    if (n < 0 || (fixed != Eigen::Dynamic && n != fixed))
-      throw std::invalid_argument(
-          "LqData: " + std::string(name) + " = " + std::to_string(n) +
-          (n < 0 ? " is negative" : " but " + std::string(param) + " = " + std::to_string(fixed)) +
-          hint);
-  }
 };
 
 /// Problem sizes, for dynamic-size instances (compile-time sizes must agree when fixed).

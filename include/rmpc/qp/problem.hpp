@@ -75,8 +75,12 @@ struct Problem {
   }
   Problem(Eigen::Index n, Eigen::Index p, Eigen::Index m) { resize(n, p, m); }
 
-  /// Sizes every block, zero data, all rows hard.
+  /// Sizes every block, zero data, all rows hard. A size that contradicts N, P or M throws
+  /// std::invalid_argument naming it.
   void resize(Eigen::Index n, Eigen::Index p, Eigen::Index m) {
+    rmpc::detail::require_size(N, n, "qp::Problem", "n", "N");
+    rmpc::detail::require_size(P, p, "qp::Problem", "p", "P");
+    rmpc::detail::require_size(M, m, "qp::Problem", "m", "M");
     H.setZero(n, n);
     g.setZero(n);
     A.setZero(p, n);

@@ -76,8 +76,12 @@ struct TwoSidedProblem {
   }
   TwoSidedProblem(Eigen::Index n, Eigen::Index p, Eigen::Index m) { resize(n, p, m); }
 
-  /// Zero data, no bounds, every side absent and hard.
+  /// Zero data, no bounds, every side absent and hard. A size that contradicts N or P (or a
+  /// negative m) throws std::invalid_argument naming it.
   void resize(Eigen::Index n, Eigen::Index p, Eigen::Index m) {
+    rmpc::detail::require_size(N, n, "qp::TwoSidedProblem", "n", "N");
+    rmpc::detail::require_size(P, p, "qp::TwoSidedProblem", "p", "P");
+    rmpc::detail::require_size(Eigen::Dynamic, m, "qp::TwoSidedProblem", "m", "M");
     const Scalar inf = std::numeric_limits<Scalar>::infinity();
     H.setZero(n, n);
     g.setZero(n);

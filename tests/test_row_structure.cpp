@@ -102,3 +102,41 @@ TEST_CASE("row structure: a solver on bound, two-sided and duplicated rows meets
     CHECK((warm.z - z).cwiseAbs().maxCoeff() <= 1e-12 * (1.0 + z.cwiseAbs().maxCoeff()));
   }
 }
+
+TEST_CASE("row structure: a staircase of rows is multiplied by panels, values unchanged",
+          "[qp][rows]") {
+  // Rows ending at every column (a condensed MPC's state rows: x_k depends on u_0 .. u_{k-1}),
+  // in scrambled order, with mirrors, a zero row and bounds: the panel product skips the zero
+  // blocks and must give every row's value to round-off, bounds and mirrors exactly.
+  std::mt19937_64 rng(11);
+  std::normal_distribution<double> nd;
+  for (const Eigen::Index n : {Eigen::Index(5), Eigen::Index(16), Eigen::Index(37)}) {
+    CAPTURE(n);
+    const Eigen::Index dense = 2 * n;
+    MatrixXd C = MatrixXd::Zero(2 * dense + 3, n);
+    for (Eigen::Index r = 0; r < dense; ++r) {
+      const Eigen::Index end = 1 + (r * 7) % n;  // last nonzero column end - 1, scrambled
+      for (Eigen::Index j = 0; j < end; ++j) C(r, j) = nd(rng);
+      if (end == 1) C(r, n - 1) = 1.0;  // not a bound: two nonzeros
+      C.row(dense + r) = -C.row(r);
+    }
+    C(2 * dense, n / 2) = 3.0;   // a bound
+    C(2 * dense + 1, 0) = -1.0;  // a bound
+    /* row 2 dense + 2 stays zero */
+    Structure s;
+    s.analyze(C);
+    CHECK(s.num_dense_rows() == dense + 1);  // the zero row is a (trivial) dense row
+    VectorXd z(n);
+    for (Eigen::Index j = 0; j < n; ++j) z(j) = nd(rng);
+    VectorXd cz(C.rows());
+    s.multiply(z, cz);
+    for (Eigen::Index i = 0; i < C.rows(); ++i) {
+      const double full = C.row(i).dot(z);
+      CHECK(std::abs(cz(i) - full) <= 1e-14 * (1.0 + C.row(i).cwiseAbs().dot(z.cwiseAbs())));
+    }
+    for (Eigen::Index r = 0; r < dense; ++r) CHECK(cz(dense + r) == -cz(r));
+    CHECK(cz(2 * dense) == 3.0 * z(n / 2));
+    CHECK(cz(2 * dense + 1) == -z(0));
+    CHECK(cz(2 * dense + 2) == 0.0);
+  }
+}

@@ -55,17 +55,33 @@ Eigen::Index DenseSolver<Scalar, N, P, M>::most_violated() {
 
 template <typename Scalar, int N, int P, int M>
 bool DenseSolver<Scalar, N, P, M>::rows_over(Scalar tol, Scalar z_norm) {
-  if (m() == 0) return false;  // (maxCoeff of nothing is undefined)
-  const auto v = (cz_ - problem_.d).array();
-  const auto threshold = tol * (row_norm_.array() * z_norm + problem_.d.array().abs());
-  if (num_soft_ == 0)  // no row can be saturated
-    excess_.array() = v - threshold;
-  else
-    excess_.array() =
-        (state_.array() == std::int8_t(RowState::saturated)).select(-v, v) - threshold;
-  // excess > 0 exactly when violation > threshold (IEEE subtraction of finite numbers is zero
-  // only for equal ones); NaN entries are ignored, as the row-by-row tests ignore them.
-  return excess_.template maxCoeff<Eigen::PropagateNumbers>() > Scalar(0);
+  // One fused pass (the expression form with a NaN-ignoring maxCoeff took a fifth of a warm
+  // solve at n = 10: three passes and a scalar reduction). excess > 0 exactly when
+  // violation > threshold (IEEE subtraction of finite numbers is zero only for equal ones);
+  // NaN entries compare false and are ignored, as the row-by-row tests ignore them.
+  const Eigen::Index mm = m();
+  const Scalar* cz = cz_.data();
+  const Scalar* d = problem_.d.data();
+  const Scalar* rn = row_norm_.data();
+  Scalar* excess = excess_.data();
+  bool over = false;
+  if (num_soft_ == 0) {  // no row can be saturated
+    for (Eigen::Index i = 0; i < mm; ++i) {
+      const Scalar e = (cz[i] - d[i]) - tol * (rn[i] * z_norm + std::abs(d[i]));
+      excess[i] = e;
+      over |= e > Scalar(0);
+    }
+  } else {
+    const std::int8_t* state = state_.data();
+    for (Eigen::Index i = 0; i < mm; ++i) {
+      const Scalar v = cz[i] - d[i];
+      const Scalar e =
+          (state[i] == RowState::saturated ? -v : v) - tol * (rn[i] * z_norm + std::abs(d[i]));
+      excess[i] = e;
+      over |= e > Scalar(0);
+    }
+  }
+  return over;
 }
 
 template <typename Scalar, int N, int P, int M>

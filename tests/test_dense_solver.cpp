@@ -307,3 +307,23 @@ TEST_CASE("qp settings: defaults validate, compute() and Sensitivity::compute() 
   CHECK(sens.compute(solver, dx).info() == rmpc::qp::SensitivityStatus::ok);
   CHECK(sens.dz_dtheta()(0, 0) == Approx(1.0));
 }
+
+// Fixed sizes with a single row (M = 1): the row structure's storage must be a valid Eigen
+// type (a column-major matrix of at most one row and N > 1 columns is not; found by review).
+TEST_CASE("fixed sizes with a single inequality row compile and solve", "[qp]") {
+  Problem<double, 3, 0, 1> pr;
+  pr.H.setIdentity();
+  pr.g << 1.0, 2.0, 3.0;
+  pr.C << 1.0, 1.0, 1.0;
+  pr.d << -7.0;  // the unconstrained minimiser has sum -6: the row is active
+  pr.soft_weight.setConstant(std::numeric_limits<double>::infinity());
+  DenseSolver<double, 3, 0, 1> solver;
+  solver.compute(pr);
+  const auto& r = solver.solve();
+  REQUIRE(r.status == rmpc::qp::Status::optimal);
+  // z = -g - lambda C', C z = -6 - 3 lambda = -7: lambda = 1/3.
+  const Eigen::Vector3d z_expected(-4.0 / 3.0, -7.0 / 3.0, -10.0 / 3.0);
+  CHECK((r.z - z_expected).cwiseAbs().maxCoeff() <= 1e-15);
+  CHECK(std::abs(r.y_ineq(0) - 1.0 / 3.0) <= 1e-15);
+  CHECK(r.row_state(0) == rmpc::qp::RowState::active);
+}

@@ -13,6 +13,7 @@
 #include <Eigen/Dense>
 
 #include <cmath>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -175,5 +176,22 @@ TEST_CASE("working-set factor: a rotated normal with a tail below round-off", "[
         check_invariants(f, MatrixXd::Identity(n, n), Nq, 1e-15);
       }
     }
+  }
+}
+
+TEST_CASE("working-set factor: a NaN in a rotated normal is passed on, not dropped",
+          "[qp][factor]") {
+  // NaN never meets ilogb (undefined for NaN) and never counts as a tail below round-off:
+  // the factor turns NaN, which the solver's certificate then reports.
+  const Index n = 4;
+  for (const Index at : {Index(0), Index(2)}) {
+    CAPTURE(at);
+    Factor f;
+    f.set_hessian_factor(MatrixXd::Identity(n, n), 1.0);
+    VectorXd d(n);
+    d << 1.0, 0.5, 0.25, 0.0;
+    d(at) = std::numeric_limits<double>::quiet_NaN();
+    f.add(d);
+    CHECK_FALSE(f.J().allFinite());
   }
 }

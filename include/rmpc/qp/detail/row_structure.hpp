@@ -25,8 +25,10 @@ class RowStructure {
  public:
   using MatrixC = Eigen::Matrix<Scalar, M, N>;
   // Column-major: each panel of the product is a tall matrix-vector product (row-major made
-  // the panels' short dot products slower than the zeros they skip).
-  using DenseRows = Eigen::Matrix<Scalar, Eigen::Dynamic, N, Eigen::ColMajor, M, N>;
+  // the panels' short dot products slower than the zeros they skip). At most one row (M = 1)
+  // must be row-major in Eigen unless it is also a single column.
+  static constexpr int RowsLayout = (M == 1 && N != 1) ? Eigen::RowMajor : Eigen::ColMajor;
+  using DenseRows = Eigen::Matrix<Scalar, Eigen::Dynamic, N, RowsLayout, M, N>;
   // z followed by the dense rows' values: every row's C_i z is one entry of it times a
   // coefficient (a branch-free gather).
   static constexpr int MaxGathered =

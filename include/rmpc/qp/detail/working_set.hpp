@@ -133,7 +133,7 @@ class WorkingSetFactor {
     const Scalar big = sqrt(std::numeric_limits<Scalar>::max()) / Scalar(4);
     const Scalar small = sqrt(std::numeric_limits<Scalar>::min()) * Scalar(4);
     const Scalar m = std::max(abs(a), abs(b));
-    if (m < big && m > small) {
+    if ((m < big && m > small) || !std::isfinite(m)) {  // NaN / Inf: no ilogb, passed on
       h = sqrt(a * a + b * b);
       c = a / h;
       s = b / h;
@@ -237,12 +237,13 @@ class WorkingSetFactor {
   /// column pairs touched one at a time): a cold solve with one active row went from 13.8 to
   /// 11.5 us at n = 90 (anchor QP nx = 8, N = 30), the same within noise at n = 10.
   /// v(0) = d2(0) - |d2| is formed without cancellation (Parlett's form for d2(0) > 0), so
-  /// that R(q,q) = |d2| >= 0. A tail below round-off of |d2| (|d2(1:)| <= eps |d2| / 2: the
-  /// reflection would be the identity in floating point) is dropped instead: in a closed loop
-  /// of the paper's MPC a rotated bound came out as (0.047, -1.8e-178), the tail's square
-  /// underflowed to zero, beta = 2 / |v|^2 was inf and J turned NaN. Entries whose squares
-  /// could overflow or underflow (subnormal rotated normals occur: see givens()) are first
-  /// scaled by a power of two.
+  /// that R(q,q) = |d2| >= 0. A tail below round-off of |d2| (|d2(1:)| <= eps |d2| / 2) is
+  /// dropped instead: J'n then misses the tail, an error of at most eps / 2 of R(q,q), below
+  /// the round-off of computing it. Reflecting it broke: in a closed loop of the paper's MPC a
+  /// rotated bound came out as (0.047, -1.8e-178), the tail's square underflowed to zero,
+  /// beta = 2 / |v|^2 was inf and J turned NaN. Entries whose squares could overflow or
+  /// underflow (subnormal rotated normals occur: see givens()) are first scaled by a power of
+  /// two; NaN and Inf are passed on (reflected), never dropped.
   void reflect_null_space(VectorN& d) {
     const Eigen::Index n = dim(), k = n - q_;
     if (k > 1 && (pristine_ ? reflect_pristine(d) : reflect_columns(d.tail(k)))) return;
@@ -310,7 +311,7 @@ class WorkingSetFactor {
     const Scalar small = Scalar(16) * sqrt(std::numeric_limits<Scalar>::min()) / eps;
     const Scalar m = x.cwiseAbs().maxCoeff();
     e = 0;
-    if (m < big && m > small) {
+    if ((m < big && m > small) || !std::isfinite(m)) {  // NaN / Inf: no ilogb, passed on
       v = x;
     } else {
       e = std::ilogb(m);
@@ -318,7 +319,7 @@ class WorkingSetFactor {
     }
     const Scalar sigma = v.tail(k - 1).squaredNorm();
     h = sqrt(v(0) * v(0) + sigma);
-    if (!(sigma > Scalar(0.25) * (eps * h) * (eps * h))) return false;
+    if (sigma <= Scalar(0.25) * (eps * h) * (eps * h)) return false;  // (NaN: reflected)
     v(0) = v(0) <= Scalar(0) ? v(0) - h : -sigma / (v(0) + h);
     beta_ = Scalar(2) / (v(0) * v(0) + sigma);
     return true;

@@ -172,7 +172,6 @@ class WorkingSetFactor {
   /// v = J'r1, R lambda = v1 - R^{-T} r2, x = J2 v2 + J1 R^{-T} r2.
   template <typename R1, typename R2, typename X, typename Lambda>
   void solve_kkt(const R1& r1, const R2& r2, X& x, Lambda& lambda) const {
-    const Eigen::Index n = dim();
     const MatrixNN& J = this->J();
     work_.noalias() = J.transpose() * r1;
     // u = R^{-T} r2 in lambda's storage; then work = (u, v2) and lambda = v1 - u, so that
@@ -184,7 +183,7 @@ class WorkingSetFactor {
       work_(k) = lambda(k);
       lambda(k) = v1 - lambda(k);
     }
-    x.noalias() = J * work_.head(n);
+    x.noalias() = J * work_;
     solve_r(lambda.head(q_));
   }
 
@@ -272,8 +271,7 @@ class WorkingSetFactor {
     w_.noalias() = J2 * v;
     w_ *= beta_;
     J2.noalias() -= w_ * v.transpose();
-    d2.setZero();
-    d2(0) = e == 0 ? h : std::ldexp(h, e);
+    set_reflected(d2, h, e);
     return true;
   }
 
@@ -292,16 +290,21 @@ class WorkingSetFactor {
     w_ *= beta_;
     for (Eigen::Index c = 0; c < n; ++c) J_.col(c) = J0_.col(c) - v(c) * w_;
     pristine_ = false;
-    d.setZero();
-    d(0) = e == 0 ? h : std::ldexp(h, e);
+    set_reflected(d, h, e);
     return true;
+  }
+
+  /// x <- (|x|, 0, ..., 0) after its reflection, |x| = h 2^e.
+  template <typename X>
+  static void set_reflected(X&& x, Scalar h, int e) {
+    x.setZero();
+    x(0) = e == 0 ? h : std::ldexp(h, e);
   }
 
   /// The Householder vector v (in beta_) of x, scaled by 2^-e, and |x| = h 2^e; false when x's
   /// tail is zero or below round-off of |x| (no reflection needed).
   template <typename X, typename V>
   bool householder_vector(const X& x, V& v, Scalar& h, int& e) {
-    using std::abs;
     using std::sqrt;
     const Eigen::Index k = x.size();
     if (x.tail(k - 1).isZero(Scalar(0))) return false;

@@ -45,10 +45,12 @@ void BM_CriticFitTenEpochs(benchmark::State& state) {
 BENCHMARK_TEMPLATE(BM_CriticFitTenEpochs, double)->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(BM_CriticFitTenEpochs, float)->Unit(benchmark::kMillisecond);
 
-// The float fit of the loop by gradient shard size and threads (TrainSettings::shard_size,
-// threads): args (shard_size, threads). shard 256 = one shard per minibatch = the unsharded
-// computation; the shards' sum does not depend on threads. Read the times as ratios to
-// (256, 1) in the same run; threads beyond the machine's cores only measure oversubscription.
+// The float fit of the loop by gradient shard size, threads and kernel (TrainSettings::
+// shard_size, threads, simd_kernel): args (shard_size, threads, simd_kernel). shard 256 = one
+// shard per minibatch = the unsharded computation; the shards' sum does not depend on threads.
+// simd_kernel 0 = Eigen's products (the path before the AVX2 kernel, and the path on CPUs
+// without AVX2/FMA). Read the times as ratios to (128, 1, 0) in the same run; threads beyond
+// the machine's cores only measure oversubscription.
 void BM_CriticFitShards(benchmark::State& state) {
   Eigen::MatrixXf x;
   Eigen::VectorXf y;
@@ -59,6 +61,7 @@ void BM_CriticFitShards(benchmark::State& state) {
   settings.patience = 1000;
   settings.shard_size = state.range(0);
   settings.threads = int(state.range(1));
+  settings.simd_kernel = state.range(2) != 0;
   for (auto _ : state) {
     auto result = critic.fit(x, y, settings);
     benchmark::DoNotOptimize(result.final_loss);
@@ -66,11 +69,12 @@ void BM_CriticFitShards(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * 10);
 }
 BENCHMARK(BM_CriticFitShards)
-    ->Args({256, 1})
-    ->Args({128, 1})
-    ->Args({128, 2})
-    ->Args({64, 1})
-    ->Args({64, 2})
+    ->Args({128, 1, 0})
+    ->Args({128, 1, 1})
+    ->Args({256, 1, 1})
+    ->Args({128, 2, 0})
+    ->Args({128, 2, 1})
+    ->Args({64, 2, 1})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

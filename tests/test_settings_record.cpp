@@ -118,6 +118,7 @@ TEST_CASE("settings record: one field changed, at any depth, changes exactly its
       {"critic.train.adam.epsilon", [](S& s) { s.critic.train.adam.epsilon *= 10; }},
       {"critic.train.shard_size", [](S& s) { s.critic.train.shard_size = 64; }},
       {"critic.train.restore_best", [](S& s) { s.critic.train.restore_best = false; }},
+      {"critic.train.simd_kernel", [](S& s) { s.critic.train.simd_kernel = false; }},
   };
   const S defaults;
   for (const auto& [key, edit] : edits) {

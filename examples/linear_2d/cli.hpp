@@ -216,6 +216,8 @@ inline Options parse(int argc, const char* const* argv,
       o.critic_lr = parse_real(f, v, positive, "> 0");
     } else if (f == "--critic-reset-adam") {
       o.critic_reset_adam = parse_01(f, v);
+    } else if (f == "--simd-kernel") {
+      o.simd_kernel = parse_01(f, v);
     } else if (f == "--batch-size") {
       o.batch_size = int(parse_int(f, v, 1, big));
     } else if (f == "--buffer-episodes") {

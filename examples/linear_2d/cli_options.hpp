@@ -87,6 +87,7 @@ struct Options {
                     -1;  // <0: the LoopSettings default; crn: 0 off, 1 always, 2 trust-region rules
   double critic_lr = -1;       // <0: the paper's Adam 1e-3
   int critic_reset_adam = -1;  // <0: the default 1 (fresh Adam moments per fit, the paper)
+  int simd_kernel = -1;        // <0: the default 1 (the AVX2 training kernel where it runs)
   int batch_size = -1;         // <0: the paper's minibatch 256
   int buffer_episodes = -1;    // <0: the paper's 250
   int critic_hidden = -1;      // <0: the paper's 20 (width of both tanh layers)

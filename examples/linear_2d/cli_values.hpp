@@ -53,6 +53,7 @@ inline const std::vector<FlagSpec>& flags() {
       {"--critic-returns", 1, train},
       {"--critic-lr", 1, train},
       {"--critic-reset-adam", 1, train},
+      {"--simd-kernel", 1, train},
       {"--batch-size", 1, train},
       {"--buffer-episodes", 1, train},
       {"--critic-hidden", 1, train},

@@ -104,6 +104,7 @@ rmpc::rl::LoopSettings<double> loop_settings(const Options& o, rmpc::optim::Upda
   if (o.critic_returns >= 0) s.critic.monte_carlo_targets = o.critic_returns == 1;
   if (o.critic_lr > 0) s.critic.train.adam.learning_rate = o.critic_lr;
   if (o.critic_reset_adam >= 0) s.critic.train.reset_optimizer = o.critic_reset_adam != 0;
+  if (o.simd_kernel >= 0) s.critic.train.simd_kernel = o.simd_kernel != 0;
   if (o.batch_size > 0) s.critic.train.batch_size = o.batch_size;
   if (o.buffer_episodes > 0) s.buffer_episodes = o.buffer_episodes;
   if (o.critic_hidden > 0) s.critic_hidden = o.critic_hidden;
@@ -688,6 +689,9 @@ void usage(std::FILE* to) {
       "                          d causes (action, default) or d itself (cost, the paper)\n"
       "  --crn off|on|tr         common random numbers (default tr: trust-region rules only)\n"
       "  --float-critic 0|1      (default 1)            --shrink-from-step 0|1 (default 0)\n"
+      "  --simd-kernel 0|1       float critic fits by the AVX2/FMA kernel where the CPU has it\n"
+      "                          (default 1) or by Eigen's products (0: the same digits on\n"
+      "                          every x86-64 CPU, ~2.6x slower fits)\n"
       "  --critic network|quadratic  the critic's function class (default network, the paper;\n"
       "                          quadratic: least squares, LoopSettings::critic_model)\n"
       "  --critic-action action|deviation  the critic's action input: a (default, the paper)\n"

@@ -151,6 +151,7 @@ inline Settings settings_record(const cli::Options& o, const rmpc::rl::LoopSetti
   r.push_back({"sweeps", std::to_string(s.critic.sweeps), false});
   r.push_back({"critic_lr", num(s.critic.train.adam.learning_rate), false});
   r.push_back({"critic_reset_adam", flag(s.critic.train.reset_optimizer), false});
+  r.push_back({"simd_kernel", flag(s.critic.train.simd_kernel), false});
   r.push_back({"batch_size", std::to_string(s.critic.train.batch_size), false});
   r.push_back({"buffer_episodes", std::to_string(s.buffer_episodes), false});
   r.push_back({"critic_hidden", std::to_string(s.critic_hidden), false});

@@ -43,6 +43,7 @@ struct Options {
   std::string exploration_scale;          ///< "cost" or "action"; empty: LoopSettings' default
   int sweeps = 0;  ///< fitted-Q sweeps k, the critic's horizon (0: LoopSettings' default, 10)
   long long memory_episodes = 0;  ///< replay memory in episodes (0: LoopSettings' default, 250)
+  int simd_kernel = -1;  ///< TrainSettings::simd_kernel: 0 Eigen's products (< 0: default, 1)
   double exploration_floor = -1;  ///< eps never below this (< 0: LoopSettings' default, 0.01)
   std::string critic;             ///< "network" or "quadratic"; empty: LoopSettings' default
   std::string critic_action;      ///< "action" or "deviation"; empty: LoopSettings' default
@@ -204,6 +205,8 @@ inline Options parse(int argc, char** argv) {
       o.sweeps = int(parse_int(f, v, 1, 10000));
     } else if (f == "--memory-episodes") {
       o.memory_episodes = parse_int(f, v, 1, 1000000);
+    } else if (f == "--simd-kernel") {
+      o.simd_kernel = int(parse_int(f, v, 0, 1));
     } else if (f == "--critic") {
       if (v != "network" && v != "quadratic")
         throw UsageError(f + ": expected network or quadratic, got '" + v + "'");
@@ -273,10 +276,10 @@ inline Options parse(int argc, char** argv) {
       throw UsageError(std::string(f) + " has no effect without --sweep");
   if (sweep && o.methods.empty()) o.methods.push_back(o.method);
   const bool train = o.mode == Mode::train || sweep;
-  for (const char* f :
-       {"--method", "--iterations", "--episodes", "--seed", "--csv", "--json", "--ratio-test",
-        "--sigma", "--exploration-scale", "--sweeps", "--exploration-floor", "--critic",
-        "--critic-action", "--theta-bounds", "--critic-returns", "--memory-episodes"})
+  for (const char* f : {"--method", "--iterations", "--episodes", "--seed", "--csv", "--json",
+                        "--ratio-test", "--sigma", "--exploration-scale", "--sweeps",
+                        "--exploration-floor", "--critic", "--critic-action", "--theta-bounds",
+                        "--critic-returns", "--memory-episodes", "--simd-kernel"})
     if (!train && seen.count(f))
       throw UsageError(std::string(f) + " has no effect without training");
   if (o.memory_episodes > 0 && o.memory_episodes < o.episodes)

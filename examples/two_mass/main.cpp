@@ -85,6 +85,7 @@ rmpc::rl::LoopSettings<double> loop_settings(const cli::Options& o) {
                                                           : rmpc::rl::ExplorationScale::cost;
   if (o.sweeps > 0) s.critic.sweeps = o.sweeps;
   if (o.memory_episodes > 0) s.buffer_episodes = Eigen::Index(o.memory_episodes);
+  if (o.simd_kernel >= 0) s.critic.train.simd_kernel = o.simd_kernel != 0;
   if (o.exploration_floor >= 0) s.exploration.floor = o.exploration_floor;
   if (!o.critic.empty())
     s.critic_model =
@@ -197,6 +198,7 @@ void write_settings_lines(std::ostream& csv, const cli::Options& o) {
       << "\n# theta_bounds: " << (o.nonnegative_theta ? "nonnegative" : "none")
       << "\n# critic_returns: " << (o.observed_returns ? "observed" : "sweeps")
       << "\n# memory_episodes: " << loop_settings(o).buffer_episodes
+      << "\n# simd_kernel: " << loop_settings(o).critic.train.simd_kernel
       << "\n# process_noise: " << o.noise.sigma << "\n# noise_seed: " << o.noise.seed;
 }
 
@@ -269,6 +271,7 @@ int run_train(const cli::Options& o, const States& all_train, const States& test
            << "\", \"theta_bounds\": \"" << (o.nonnegative_theta ? "nonnegative" : "none")
            << "\", \"critic_returns\": \"" << (o.observed_returns ? "observed" : "sweeps") << "\""
            << ", \"memory_episodes\": " << loop_settings(o).buffer_episodes
+           << ", \"simd_kernel\": " << int(loop_settings(o).critic.train.simd_kernel)
            << ", \"process_noise\": " << o.noise.sigma << ", \"noise_seed\": " << o.noise.seed;
   if (json.is_open()) {
     // JSON has no NaN: the numbers line is written only where every cost is finite.
@@ -434,7 +437,7 @@ void usage() {
       "                [--sweeps K] [--critic network|quadratic]\n"
       "                [--critic-action action|deviation] [--theta-bounds none|nonnegative]\n"
       "                [--critic-returns sweeps|observed] [--memory-episodes N]\n"
-      "                [--csv FILE]\n"
+      "                [--simd-kernel 0|1] [--csv FILE]\n"
       "                [--json FILE] [--diagnose FILE] [--quiet]     train, then the summary\n"
       "       two_mass --evaluate [--theta T1 .. T12] [--process-noise SIGMA] [--threads T]\n"
       "       two_mass --generate-states DIR    regenerate the training and test states\n"
@@ -443,7 +446,7 @@ void usage() {
       "                [--noise-seed S] [--ratio-test R] [--sigma S]\n"
       "                [--exploration-scale cost|action] [--exploration-floor F]\n"
       "                [--sweeps K] [--critic C] [--critic-action A] [--theta-bounds B]\n"
-      "                [--critic-returns R] [--memory-episodes N]\n"
+      "                [--critic-returns R] [--memory-episodes N] [--simd-kernel 0|1]\n"
       "                [--quiet]\n"
       "                                                  one run per seed, summary\n"
       "methods: gd, tr-gd, qn, tr-qn (default), tr-bfgs, tr-gn (tr-gauss-newton), adam,\n"
@@ -462,6 +465,8 @@ void usage() {
       "--sweeps) instead of k fitted-Q sweeps (FittedQSettings::monte_carlo_targets).\n"
       "--memory-episodes N (the paper's 250; at least --episodes, at most 1000000): the replay\n"
       "memory, the last N episodes (LoopSettings::buffer_episodes).\n"
+      "--simd-kernel 0: the network critic's fits by Eigen's products, not the AVX2/FMA kernel\n"
+      "(the same digits on every x86-64 CPU; TrainSettings::simd_kernel).\n"
       "theta = (k1, k2, c, 1/m1, 1/m2 corrections, Q diagonal (4), R diagonal (2), back-off).\n"
       "--sweep FIRST LAST: seeds FIRST..LAST (inclusive, at most 10000) of each method, --jobs J\n"
       "runs at a time (1..1024, default one per core), each on one thread: a row equals the\n"

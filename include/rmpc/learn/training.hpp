@@ -16,6 +16,7 @@
 #include "rmpc/detail/settings_check.hpp"
 
 #include <rmpc/learn/adam.hpp>
+#include <rmpc/learn/detail/shard_kernel.hpp>
 #include <rmpc/learn/mlp.hpp>
 
 #include <Eigen/Core>
@@ -26,6 +27,7 @@
 #include <numeric>
 #include <random>
 #include <stdexcept>
+#include <type_traits>
 #include <vector>
 
 namespace rmpc::learn {
@@ -49,6 +51,10 @@ struct TrainSettings {
   Eigen::Index shard_size = 128;
   /// Workers over the shards (OpenMP; 1 without it). The result does not depend on it.
   int threads = 1;
+  /// Float networks on an AVX2/FMA CPU: each shard through detail/shard_kernel.hpp (register
+  /// blocked FMA products with the activation fused; ~3x faster fits), not Eigen's products.
+  /// Off: the Eigen path everywhere, whose results do not depend on the CPU's vector width.
+  bool simd_kernel = true;
 
   /// Throws std::invalid_argument naming the first field outside its range.
   void validate() const {
@@ -86,6 +92,7 @@ TrainSettings<To> cast_settings(const TrainSettings<From>& s) {
   t.seed = s.seed;
   t.shard_size = s.shard_size;
   t.threads = s.threads;
+  t.simd_kernel = s.simd_kernel;
   return t;
 }
 
@@ -152,6 +159,7 @@ class Trainer {
     std::iota(order_.begin(), order_.end(), Eigen::Index(0));
     grad_.resize(net.num_parameters());
     best_params_ = net.parameters();
+    use_kernel_ = settings_.simd_kernel && detail::avx2_kernel_applies(net);
 
     Result result;
     result.loss_history.reserve(static_cast<std::size_t>(std::max(settings_.max_epochs, 0)));
@@ -206,7 +214,13 @@ class Trainer {
     const Eigen::Index shard = std::min(settings_.shard_size, b);
     const int shards = int((b + shard - 1) / shard);
     if (!shard_nets_.empty() && shard_nets_.front().widths() != net.widths()) shard_nets_.clear();
-    if (shard_nets_.size() < std::size_t(shards)) shard_nets_.resize(std::size_t(shards), net);
+    if (use_kernel_) {
+#if RMPC_HAS_AVX2_KERNEL
+      if (kernels_.size() < std::size_t(shards)) kernels_.resize(std::size_t(shards));
+#endif
+    } else if (shard_nets_.size() < std::size_t(shards)) {
+      shard_nets_.resize(std::size_t(shards), net);
+    }
     shard_grads_.resize(net.num_parameters(), shards);
     shard_losses_.resize(shards);
     const int threads = std::max(1, std::min(settings_.threads, shards));
@@ -215,9 +229,20 @@ class Trainer {
 #pragma omp parallel for schedule(static) num_threads(threads)
 #endif
     for (int k = 0; k < shards; ++k) {
+      const Eigen::Index begin = Eigen::Index(k) * shard, len = std::min(shard, b - begin);
+#if RMPC_HAS_AVX2_KERNEL
+      if constexpr (std::is_same<Scalar, float>::value) {
+        if (use_kernel_) {
+          shard_losses_(k) = kernels_[std::size_t(k)].loss_and_gradient(
+              net, x.data(), x.outerStride(), y.data(), y.outerStride(),
+              order_.data() + start + begin, len, settings_.loss, settings_.huber_delta,
+              shard_grads_.col(k).data());
+          continue;
+        }
+      }
+#endif
       Mlp<Scalar>& copy = shard_nets_[std::size_t(k)];
       copy.parameters() = net.parameters();
-      const Eigen::Index begin = Eigen::Index(k) * shard, len = std::min(shard, b - begin);
       for (Eigen::Index j = begin; j < begin + len; ++j) {
         const Eigen::Index c = order_[static_cast<std::size_t>(start + j)];
         xb_.col(j) = x.col(c);
@@ -251,7 +276,11 @@ class Trainer {
   Vector grad_, best_params_;
   Matrix xb_, yb_, dy_;
   std::vector<Mlp<Scalar>> shard_nets_;  ///< one network copy (parameters and workspace) per shard
-  Matrix shard_grads_;                   ///< column k: the gradient of shard k
+  bool use_kernel_ = false;              ///< this fit's shards go through the AVX2 kernel
+#if RMPC_HAS_AVX2_KERNEL
+  std::vector<detail::Avx2ShardKernel> kernels_;  ///< one workspace per shard (kernel path)
+#endif
+  Matrix shard_grads_;  ///< column k: the gradient of shard k
   Vector shard_losses_;
 };
 

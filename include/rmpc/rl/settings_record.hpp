@@ -166,6 +166,7 @@ SettingsRecord settings_record(const LoopSettings<Scalar>& s) {
   add("critic.train.restore_best", tr.restore_best);
   add("critic.train.reset_optimizer", tr.reset_optimizer);
   add("critic.train.shard_size", static_cast<long long>(tr.shard_size));
+  add("critic.train.simd_kernel", tr.simd_kernel);
   return r;
 }
 

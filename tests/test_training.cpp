@@ -94,6 +94,25 @@ TEST_CASE("Gradient shards: the same weights for any thread count, the unsharded
   CHECK(one.parameters() != four.parameters());  // the sums did change order
 }
 
+TEST_CASE("A trainer reused on a network of the same widths but other activations trains it",
+          "[training][shards]") {
+  const Data d = smooth_data(200, 2);
+  TrainSettings<double> s;
+  s.max_epochs = 5;
+  s.batch_size = 64;
+  s.shard_size = 16;  // the shards' network copies are kept between fits
+  auto tanh_net = small_net(1);
+  Trainer<double> reused(s);
+  reused.fit(tanh_net, d.x, d.y);
+  Mlp<double> logistic({2, 10, 1}, {Activation::sigmoid, Activation::sigmoid});
+  logistic.initialize_glorot(1);
+  Mlp<double> fresh_copy = logistic;
+  const auto r = reused.fit(logistic, d.x, d.y);
+  const auto expected = Trainer<double>(s).fit(fresh_copy, d.x, d.y);
+  CHECK(r.loss_history == expected.loss_history);
+  CHECK(logistic.parameters() == fresh_copy.parameters());
+}
+
 TEST_CASE("Early stopping with patience and restore-best", "[training]") {
   const Data d = smooth_data(200, 3);
   TrainSettings<double> s;

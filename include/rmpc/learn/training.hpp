@@ -4,9 +4,11 @@
 // network: training continues from its current weights.
 //
 // Each epoch visits a fresh seeded permutation of the samples in minibatches (the last one
-// may be smaller); every minibatch is gathered into a preallocated matrix and split into
-// shards of shard_size samples, each through one forward and one backward pass of dense
-// matrix products on a network copy of its own. The shards' gradients and losses are summed
+// may be smaller); every minibatch is split into shards of shard_size samples. A shard's loss
+// gradient comes from the AVX2/FMA kernel (detail/shard_kernel.hpp) for float networks on a
+// CPU that has it (TrainSettings::simd_kernel), otherwise from one forward and one backward
+// pass of Eigen products over its gathered samples on a network copy of its own (double
+// networks, softplus layers, other CPUs and compilers). The shards' gradients and losses are summed
 // in shard order, weighted by their share of the minibatch, so the result depends on
 // shard_size but not on how many threads computed the shards (OpenMP when the consumer
 // compiles with it; without, the same shards run one after another). The epoch loss is the
@@ -52,8 +54,9 @@ struct TrainSettings {
   /// Workers over the shards (OpenMP; 1 without it). The result does not depend on it.
   int threads = 1;
   /// Float networks on an AVX2/FMA CPU: each shard through detail/shard_kernel.hpp (register
-  /// blocked FMA products with the activation fused; ~3x faster fits), not Eigen's products.
-  /// Off: the Eigen path everywhere, whose results do not depend on the CPU's vector width.
+  /// blocked FMA products with the activation fused; ~2.5x faster fits), not Eigen's
+  /// products. Off: the Eigen path everywhere, whose results do not depend on the CPU's
+  /// vector width.
   bool simd_kernel = true;
 
   /// Throws std::invalid_argument naming the first field outside its range.
@@ -213,7 +216,11 @@ class Trainer {
                             const Eigen::Ref<const Matrix>& y, Eigen::Index start, Eigen::Index b) {
     const Eigen::Index shard = std::min(settings_.shard_size, b);
     const int shards = int((b + shard - 1) / shard);
-    if (!shard_nets_.empty() && shard_nets_.front().widths() != net.widths()) shard_nets_.clear();
+    // The copies hold the architecture too: a refit of another network with the same widths
+    // but other activations must not train the old ones.
+    if (!shard_nets_.empty() && (shard_nets_.front().widths() != net.widths() ||
+                                 shard_nets_.front().activations() != net.activations()))
+      shard_nets_.clear();
     if (use_kernel_) {
 #if RMPC_HAS_AVX2_KERNEL
       if (kernels_.size() < std::size_t(shards)) kernels_.resize(std::size_t(shards));

@@ -6,12 +6,14 @@
 // times 20 x 128); Eigen's general product packs both operands for each of them and is built
 // for the translation unit's instruction set (SSE2 without -march), and each layer's
 // activation and derivative is a separate pass. Here the activations are stored sample-major
-// (row r of a layer holds feature r of all samples, the shard padded with zero samples to a
-// multiple of 16), so eight samples fill one register: a layer is W's entries broadcast
+// (row r of a layer holds feature r of all samples, the shard padded to a multiple of 16 with
+// copies of its first sample), so eight samples fill one register: a layer is W's entries broadcast
 // against rows of the layer below, accumulated by FMA in registers for a block of 4 outputs x
 // 16 samples, with the activation and its derivative applied before the block is stored. The
 // weight gradient is a dot product over the samples per (output, input) pair, 2 x 4 pairs at
 // a time. Padded samples have zero loss derivative, so they add nothing to the gradient.
+// The activations keep full relative precision near 0 (avx2_activation.hpp), so a gradient
+// agrees with the Eigen path's to float round-off at any input scale.
 //
 // Sums run in a fixed order (per shard), so a shard's result does not depend on the thread
 // that computes it. It differs from the Eigen path in round-off (FMA, other summation order,
@@ -110,12 +112,15 @@ class Avx2ShardKernel {
   }
   float* layer(std::vector<float>& v, Index l) { return v.data() + offset_[std::size_t(l)]; }
 
-  /// Rows of `out` (rows x stride_) = the columns cols[] of src (rows x N, stride ld), then zeros.
+  /// Rows of `out` (rows x stride_) = the columns cols[] of src (rows x N, stride ld); the
+  /// padding repeats the first sample: a real sample's activations, so that 0 * (its
+  /// activation) is NaN only where that sample's own gradient is (zeros as inputs could
+  /// overflow a layer on their own and add NaN to a finite gradient).
   void gather(const float* src, Index ld, Index rows, const Index* cols, Index len, float* out) {
     for (Index r = 0; r < rows; ++r) {
       float* row = out + r * stride_;
       for (Index s = 0; s < len; ++s) row[s] = src[cols[s] * ld + r];
-      std::fill(row + len, row + stride_, 0.0f);
+      std::fill(row + len, row + stride_, row[0]);
     }
   }
 
@@ -127,9 +132,15 @@ class Avx2ShardKernel {
     const Activation f = net.activations()[std::size_t(l)];
     for (Index i = 0; i < n_out; i += 4) {
       switch (std::min<Index>(4, n_out - i)) {
-        case 4: affine<4>(w + i, n_out, b + i, in, n_in, f, out + i * stride_, d1 + i * stride_); break;
-        case 3: affine<3>(w + i, n_out, b + i, in, n_in, f, out + i * stride_, d1 + i * stride_); break;
-        case 2: affine<2>(w + i, n_out, b + i, in, n_in, f, out + i * stride_, d1 + i * stride_); break;
+        case 4:
+          affine<4>(w + i, n_out, b + i, in, n_in, f, out + i * stride_, d1 + i * stride_);
+          break;
+        case 3:
+          affine<3>(w + i, n_out, b + i, in, n_in, f, out + i * stride_, d1 + i * stride_);
+          break;
+        case 2:
+          affine<2>(w + i, n_out, b + i, in, n_in, f, out + i * stride_, d1 + i * stride_);
+          break;
         default: affine<1>(w + i, n_out, b + i, in, n_in, f, out + i * stride_, d1 + i * stride_);
       }
     }
@@ -189,10 +200,12 @@ class Avx2ShardKernel {
                                Index n_in, Activation f, float* out, float* d1) const {
     for (Index s = 0; s < stride_; s += 16) {
       __m256 acc[Rows][2];
+      RMPC_UNROLL
       for (int r = 0; r < Rows; ++r) acc[r][0] = acc[r][1] = _mm256_set1_ps(b[r]);
       for (Index j = 0; j < n_in; ++j) {
         const __m256 x0 = _mm256_loadu_ps(in + j * stride_ + s);
         const __m256 x1 = _mm256_loadu_ps(in + j * stride_ + s + 8);
+        RMPC_UNROLL
         for (int r = 0; r < Rows; ++r) {
           const __m256 wr = _mm256_set1_ps(w[r + j * ldw]);
           acc[r][0] = _mm256_fmadd_ps(wr, x0, acc[r][0]);
@@ -200,15 +213,18 @@ class Avx2ShardKernel {
         }
       }
       // Two rows' registers at a time: four chains overlap and still fit the 16 registers.
+      RMPC_UNROLL
       for (int r = 0; r < Rows; r += 2) {
         __m256 z[4], d[4];
+        RMPC_UNROLL
         for (int k = 0; k < 4; ++k) z[k] = acc[std::min(r + k / 2, Rows - 1)][k % 2];
         if (f == Activation::tanh)
           tanh_n(z, z, d);
         else if (f == Activation::sigmoid)
           logistic_n(z, z, d);
         else
-          for (int k = 0; k < 4; ++k) d[k] = _mm256_set1_ps(1.0f);
+          RMPC_UNROLL
+        for (int k = 0; k < 4; ++k) d[k] = _mm256_set1_ps(1.0f);
         for (int k = 0; k < (r + 1 < Rows ? 4 : 2); ++k) {
           const Index at = (r + k / 2) * stride_ + s + 8 * (k % 2);
           _mm256_storeu_ps(out + at, z[k]);
@@ -224,46 +240,54 @@ class Avx2ShardKernel {
     const Index n_out = ldw;
     for (Index s = 0; s < stride_; s += 16) {
       __m256 acc[Cols][2];
+      RMPC_UNROLL
       for (int c = 0; c < Cols; ++c) acc[c][0] = acc[c][1] = _mm256_setzero_ps();
       for (Index i = 0; i < n_out; ++i) {
         const __m256 v0 = _mm256_loadu_ps(delta + i * stride_ + s);
         const __m256 v1 = _mm256_loadu_ps(delta + i * stride_ + s + 8);
+        RMPC_UNROLL
         for (int c = 0; c < Cols; ++c) {
           const __m256 wc = _mm256_set1_ps(w[i + c * ldw]);
           acc[c][0] = _mm256_fmadd_ps(wc, v0, acc[c][0]);
           acc[c][1] = _mm256_fmadd_ps(wc, v1, acc[c][1]);
         }
       }
-      for (int c = 0; c < Cols; ++c)
-        for (int h = 0; h < 2; ++h) {
-          const Index at = c * stride_ + s + 8 * h;
-          _mm256_storeu_ps(below + at, _mm256_mul_ps(acc[c][h], _mm256_loadu_ps(d1 + at)));
-        }
+      RMPC_UNROLL
+      for (int c = 0; c < Cols; ++c) RMPC_UNROLL
+      for (int h = 0; h < 2; ++h) {
+        const Index at = c * stride_ + s + 8 * h;
+        _mm256_storeu_ps(below + at, _mm256_mul_ps(acc[c][h], _mm256_loadu_ps(d1 + at)));
+      }
     }
   }
 
   template <int Rows, int Cols>
-  RMPC_TARGET_AVX2 void outer_sums(const float* delta, const float* in, Index ldg,
-                                   float* g) const {
+  RMPC_TARGET_AVX2 void outer_sums(const float* delta, const float* in, Index ldg, float* g) const {
     __m256 acc[Rows][Cols];
-    for (int r = 0; r < Rows; ++r)
-      for (int c = 0; c < Cols; ++c) acc[r][c] = _mm256_setzero_ps();
+    RMPC_UNROLL
+    for (int r = 0; r < Rows; ++r) RMPC_UNROLL
+    for (int c = 0; c < Cols; ++c) acc[r][c] = _mm256_setzero_ps();
     for (Index s = 0; s < stride_; s += 8) {
       __m256 a[Cols];
+      RMPC_UNROLL
       for (int c = 0; c < Cols; ++c) a[c] = _mm256_loadu_ps(in + c * stride_ + s);
+      RMPC_UNROLL
       for (int r = 0; r < Rows; ++r) {
         const __m256 d = _mm256_loadu_ps(delta + r * stride_ + s);
+        RMPC_UNROLL
         for (int c = 0; c < Cols; ++c) acc[r][c] = _mm256_fmadd_ps(d, a[c], acc[r][c]);
       }
     }
     if constexpr (Rows * Cols == 8) {  // the full block: eight sums in one register
       alignas(32) float sums[8];
       _mm256_store_ps(sums, lane_sums(acc));
-      for (int r = 0; r < Rows; ++r)
-        for (int c = 0; c < Cols; ++c) g[r + c * ldg] = sums[r * Cols + c];
+      RMPC_UNROLL
+      for (int r = 0; r < Rows; ++r) RMPC_UNROLL
+      for (int c = 0; c < Cols; ++c) g[r + c * ldg] = sums[r * Cols + c];
     } else {
-      for (int r = 0; r < Rows; ++r)
-        for (int c = 0; c < Cols; ++c) g[r + c * ldg] = lane_sum(acc[r][c]);
+      RMPC_UNROLL
+      for (int r = 0; r < Rows; ++r) RMPC_UNROLL
+      for (int c = 0; c < Cols; ++c) g[r + c * ldg] = lane_sum(acc[r][c]);
     }
   }
 
@@ -291,9 +315,9 @@ class Avx2ShardKernel {
     return _mm_cvtss_f32(x);
   }
 
-  Index stride_ = 0;              ///< samples per row: the shard padded to a multiple of 16
-  std::vector<Index> offset_;     ///< start of layer l's rows in act_ and d1_
-  std::vector<float> act_, d1_;   ///< activations (layer 0 = input) and f' per layer, sample-major
+  Index stride_ = 0;             ///< samples per row: the shard padded to a multiple of 16
+  std::vector<Index> offset_;    ///< start of layer l's rows in act_ and d1_
+  std::vector<float> act_, d1_;  ///< activations (layer 0 = input) and f' per layer, sample-major
   std::vector<float> delta_, delta_below_, target_;
 };
 

@@ -195,6 +195,23 @@ class Avx2ShardKernel {
     for (Index i = 0; i < n_out; ++i) g[n_out * n_in + i] = row_sum(delta + i * stride_);
   }
 
+  /// acc[r][h] += sum_j M(r, j) in(j, s + 8h .. s + 8h + 7) for r < Rows, j < n, with
+  /// M(r, j) = w[r row_step + j col_step]: W's block for a layer, W's transpose for delta.
+  template <int Rows>
+  RMPC_TARGET_AVX2 void accumulate(const float* w, Index row_step, Index col_step, const float* in,
+                                   Index n, Index s, __m256 (&acc)[Rows][2]) const {
+    for (Index j = 0; j < n; ++j) {
+      const __m256 x0 = _mm256_loadu_ps(in + j * stride_ + s);
+      const __m256 x1 = _mm256_loadu_ps(in + j * stride_ + s + 8);
+      RMPC_UNROLL
+      for (int r = 0; r < Rows; ++r) {
+        const __m256 wr = _mm256_set1_ps(w[r * row_step + j * col_step]);
+        acc[r][0] = _mm256_fmadd_ps(wr, x0, acc[r][0]);
+        acc[r][1] = _mm256_fmadd_ps(wr, x1, acc[r][1]);
+      }
+    }
+  }
+
   template <int Rows>
   RMPC_TARGET_AVX2 void affine(const float* w, Index ldw, const float* b, const float* in,
                                Index n_in, Activation f, float* out, float* d1) const {
@@ -202,16 +219,7 @@ class Avx2ShardKernel {
       __m256 acc[Rows][2];
       RMPC_UNROLL
       for (int r = 0; r < Rows; ++r) acc[r][0] = acc[r][1] = _mm256_set1_ps(b[r]);
-      for (Index j = 0; j < n_in; ++j) {
-        const __m256 x0 = _mm256_loadu_ps(in + j * stride_ + s);
-        const __m256 x1 = _mm256_loadu_ps(in + j * stride_ + s + 8);
-        RMPC_UNROLL
-        for (int r = 0; r < Rows; ++r) {
-          const __m256 wr = _mm256_set1_ps(w[r + j * ldw]);
-          acc[r][0] = _mm256_fmadd_ps(wr, x0, acc[r][0]);
-          acc[r][1] = _mm256_fmadd_ps(wr, x1, acc[r][1]);
-        }
-      }
+      accumulate<Rows>(w, 1, ldw, in, n_in, s, acc);  // W(r, j) = w[r + j ldw]
       // Two rows' registers at a time: four chains overlap and still fit the 16 registers.
       RMPC_UNROLL
       for (int r = 0; r < Rows; r += 2) {
@@ -223,8 +231,7 @@ class Avx2ShardKernel {
         else if (f == Activation::sigmoid)
           logistic_n(z, z, d);
         else
-          RMPC_UNROLL
-        for (int k = 0; k < 4; ++k) d[k] = _mm256_set1_ps(1.0f);
+          for (int k = 0; k < 4; ++k) d[k] = _mm256_set1_ps(1.0f);
         for (int k = 0; k < (r + 1 < Rows ? 4 : 2); ++k) {
           const Index at = (r + k / 2) * stride_ + s + 8 * (k % 2);
           _mm256_storeu_ps(out + at, z[k]);
@@ -237,26 +244,15 @@ class Avx2ShardKernel {
   template <int Cols>
   RMPC_TARGET_AVX2 void transposed(const float* w, Index ldw, const float* delta, const float* d1,
                                    float* below) const {
-    const Index n_out = ldw;
     for (Index s = 0; s < stride_; s += 16) {
       __m256 acc[Cols][2];
       RMPC_UNROLL
       for (int c = 0; c < Cols; ++c) acc[c][0] = acc[c][1] = _mm256_setzero_ps();
-      for (Index i = 0; i < n_out; ++i) {
-        const __m256 v0 = _mm256_loadu_ps(delta + i * stride_ + s);
-        const __m256 v1 = _mm256_loadu_ps(delta + i * stride_ + s + 8);
-        RMPC_UNROLL
-        for (int c = 0; c < Cols; ++c) {
-          const __m256 wc = _mm256_set1_ps(w[i + c * ldw]);
-          acc[c][0] = _mm256_fmadd_ps(wc, v0, acc[c][0]);
-          acc[c][1] = _mm256_fmadd_ps(wc, v1, acc[c][1]);
-        }
-      }
+      accumulate<Cols>(w, ldw, 1, delta, ldw, s, acc);  // W'(c, i) = w[i + c ldw], ldw = n_out
       RMPC_UNROLL
-      for (int c = 0; c < Cols; ++c) RMPC_UNROLL
-      for (int h = 0; h < 2; ++h) {
-        const Index at = c * stride_ + s + 8 * h;
-        _mm256_storeu_ps(below + at, _mm256_mul_ps(acc[c][h], _mm256_loadu_ps(d1 + at)));
+      for (int k = 0; k < 2 * Cols; ++k) {
+        const Index at = (k / 2) * stride_ + s + 8 * (k % 2);
+        _mm256_storeu_ps(below + at, _mm256_mul_ps(acc[k / 2][k % 2], _mm256_loadu_ps(d1 + at)));
       }
     }
   }

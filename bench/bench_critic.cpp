@@ -78,6 +78,32 @@ BENCHMARK(BM_CriticFitShards)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
+// Q at all 12 500 samples (the fitted-Q targets of one sweep), float: args (threads,
+// simd_kernel) as above; the values do not depend on threads. One fit of one epoch first, so
+// that value() runs with that fit's settings.
+void BM_CriticValue(benchmark::State& state) {
+  Eigen::MatrixXf x;
+  Eigen::VectorXf y;
+  make_data(x, y);
+  auto critic = rmpc::learn::make_paper_critic<float>(2, 1, 3);
+  rmpc::learn::TrainSettings<float> settings;
+  settings.max_epochs = 1;
+  settings.threads = int(state.range(0));
+  settings.simd_kernel = state.range(1) != 0;
+  critic.fit(x, y, settings);
+  Eigen::VectorXf q(kSamples);
+  for (auto _ : state) {
+    critic.value(x, q);
+    benchmark::DoNotOptimize(q.data());
+  }
+  state.SetItemsProcessed(state.iterations() * kSamples);
+}
+BENCHMARK(BM_CriticValue)
+    ->Args({1, 0})
+    ->Args({1, 1})
+    ->Args({2, 1})
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
 // All 12 500 samples through the single-sample fast path (one policy-gradient pass).
 void BM_ValueGradientHessianSingle(benchmark::State& state) {
   Eigen::MatrixXd x;

@@ -229,3 +229,51 @@ TEST_CASE("The trainer fits alike with and without the kernel, by seed and for a
     CHECK(l == simd_loss);
   }
 }
+
+TEST_CASE("The critic's values by the kernel equal Mlp::forward's, for any threads and sizes",
+          "[kernel][critic]") {
+  if (!detail::cpu_has_avx2_fma()) {
+    WARN("no AVX2/FMA on this CPU: the kernel is not used, nothing to check");
+    return;
+  }
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<float> u(-2.0f, 2.0f);
+  Eigen::MatrixXf x(4, 1000);
+  Eigen::VectorXf y(1000);
+  for (Eigen::Index i = 0; i < x.cols(); ++i) {
+    for (Eigen::Index r = 0; r < 4; ++r) x(r, i) = u(rng);
+    y(i) = 1.0f + x(0, i) * x(0, i) + 0.5f * std::abs(x(3, i));
+  }
+  Critic<float> critic = make_paper_critic<float>(2, 1, 11);
+  TrainSettings<float> s;
+  s.max_epochs = 3;
+  s.seed = 2;
+  for (bool simd : {false, true}) {
+    for (int threads : {1, 2, 3}) {
+      s.simd_kernel = simd;
+      s.threads = threads;
+      Critic<float> c = critic;
+      c.fit(x, y, s);  // the scalers and weights of a fit; value() then runs like it
+      // Across the chunk boundaries (256): 1, 255, 256, 257 and all samples.
+      for (Eigen::Index count : {1, 255, 256, 257, 1000}) {
+        INFO("simd " << simd << ", threads " << threads << ", " << count << " samples");
+        const Eigen::MatrixXf xc = x.leftCols(count);
+        const Eigen::VectorXf q = c.value(xc);
+        Eigen::MatrixXf xs(4, count);
+        c.input_scaler().transform(xc, xs);
+        const Eigen::MatrixXf o = c.network().forward(xs);
+        float worst = 0;
+        for (Eigen::Index i = 0; i < count; ++i) {
+          const float ref = c.target_scaler().inverse(o(0, i));
+          worst = std::max(worst, std::abs(q(i) - ref) / std::abs(ref));
+          if (!simd) CHECK(q(i) == ref);  // the Eigen path is Mlp::forward itself
+          // Each sample on its own in the kernel: the same value whatever the batch and
+          // thread count (Eigen's products are not: a matrix-vector product sums otherwise).
+          if (simd && count == 1000 && i < 257)
+            CHECK(q(i) == c.value_single(Eigen::VectorXf(xc.col(i))));
+        }
+        CHECK(worst <= 2e-6f);  // float round-off of three layers and the log10 inverse
+      }
+    }
+  }
+}

@@ -19,9 +19,15 @@
 
 #include <Eigen/Core>
 
+#include <algorithm>
 #include <cstdint>
 #include <stdexcept>
+#include <type_traits>
 #include <vector>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
 
 namespace rmpc::learn {
 
@@ -78,12 +84,17 @@ class Critic {
     return trainer_.fit(net_, xs_, ys_);
   }
 
-  /// Q at every column of x (d_in x B) into q (B).
+  /// Q at every column of x (d_in x B) into q (B). Like the last fit's training (its
+  /// TrainSettings; the defaults before any fit): with simd_kernel, a float network on an
+  /// AVX2/FMA CPU is evaluated by the training kernel (detail/shard_kernel.hpp) in fixed
+  /// chunks of value_chunk samples spread over `threads` (the same values for any thread
+  /// count), otherwise by Mlp::forward.
   void value(const Eigen::Ref<const Matrix>& x, Eigen::Ref<Vector> q) {
     if (x.rows() != input_dim() || q.size() != x.cols())
       throw std::invalid_argument("Critic::value: x must be d_in x B and q of size B");
     xs_.resize(x.rows(), x.cols());
     input_scaler_.transform(x, xs_);
+    if (kernel_values(q)) return;
     const Matrix& o = net_.forward(xs_);
     for (Index i = 0; i < q.size(); ++i) q(i) = target_scaler_.inverse(o(0, i));
   }
@@ -149,11 +160,51 @@ class Critic {
   }
 
  private:
+  /// Samples per chunk of the kernel's evaluation (part of no result: each sample's value is
+  /// computed on its own).
+  static constexpr Index value_chunk = 256;
+
+  /// value() by the kernel from the standardised inputs xs_, the target transform's inverse
+  /// in the same chunks (it is the costlier half: a power of ten per sample); false when the
+  /// kernel does not apply (Scalar, CPU, activations, settings.simd_kernel).
+  bool kernel_values(Eigen::Ref<Vector> q) {
+#if RMPC_HAS_AVX2_KERNEL
+    if constexpr (std::is_same<Scalar, float>::value) {
+      if (!trainer_.settings().simd_kernel || !detail::avx2_kernel_applies(net_)) return false;
+      const Index count = xs_.cols(), chunks = (count + value_chunk - 1) / value_chunk;
+      const int threads =
+          int(std::max<Index>(1, std::min<Index>(trainer_.settings().threads, chunks)));
+      if (value_kernels_.size() < std::size_t(threads)) value_kernels_.resize(std::size_t(threads));
+      out_.resize(1, count);
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(threads)
+#endif
+      for (Index c = 0; c < chunks; ++c) {
+#if defined(_OPENMP)
+        const std::size_t worker = std::size_t(omp_get_thread_num());
+#else
+        const std::size_t worker = 0;
+#endif
+        const Index first = c * value_chunk, len = std::min(value_chunk, count - first);
+        value_kernels_[worker].forward(net_, xs_.data(), xs_.outerStride(), first, len,
+                                       out_.data() + first, 1);
+        for (Index i = first; i < first + len; ++i) q(i) = target_scaler_.inverse(out_(0, i));
+      }
+      return true;
+    }
+#endif
+    (void)q;
+    return false;
+  }
+
   Mlp<Scalar> net_;
   Standardizer<Scalar> input_scaler_;
   TargetScaler<Scalar> target_scaler_;
   Trainer<Scalar> trainer_;
-  Matrix xs_, ys_;
+  Matrix xs_, ys_, out_;
+#if RMPC_HAS_AVX2_KERNEL
+  std::vector<detail::Avx2ShardKernel> value_kernels_;  ///< one workspace per thread
+#endif
   Vector single_q_;
   Matrix single_g_, single_h_;
   ValueGradientHessian<Scalar> single_;

@@ -58,23 +58,7 @@ class Avx2ShardKernel {
                           float* grad) {
     const auto& widths = net.widths();
     const Index layers = net.num_layers();
-    stride_ = (len + 15) / 16 * 16;
-    offset_.resize(std::size_t(layers) + 1);
-    Index total = 0, widest = 0;
-    for (Index l = 0; l <= layers; ++l) {
-      offset_[std::size_t(l)] = total;
-      total += widths[std::size_t(l)] * stride_;
-      widest = std::max(widest, widths[std::size_t(l)]);
-    }
-    if (Index(act_.size()) < total) {
-      act_.resize(std::size_t(total));
-      d1_.resize(std::size_t(total));
-    }
-    if (Index(delta_.size()) < widest * stride_) {
-      delta_.resize(std::size_t(widest * stride_));
-      delta_below_.resize(std::size_t(widest * stride_));
-      target_.resize(std::size_t(widest * stride_));
-    }
+    size_for(net, len);
     gather(x, ldx, widths.front(), cols, len, act_.data());
     const Index d_out = widths.back();
     gather(y, ldy, d_out, cols, len, target_.data());
@@ -106,7 +90,51 @@ class Avx2ShardKernel {
     return mean_loss;
   }
 
+  /// The network's output at the samples first .. first + len - 1 of x (d_in x N, column
+  /// stride ldx) into out (d_out x len, column stride ldo): Mlp::forward's values, computed by
+  /// the same layer code as the loss (the derivatives of the activations are formed and not
+  /// read). No allocation once sized for the largest len.
+  void forward(const Mlp<float>& net, const float* x, Index ldx, Index first, Index len, float* out,
+               Index ldo) {
+    const auto& widths = net.widths();
+    const Index layers = net.num_layers();
+    size_for(net, len);
+    for (Index r = 0; r < widths.front(); ++r) {
+      float* row = act_.data() + r * stride_;
+      for (Index s = 0; s < len; ++s) row[s] = x[(first + s) * ldx + r];
+      std::fill(row + len, row + stride_, row[0]);
+    }
+    for (Index l = 0; l < layers; ++l)
+      forward_layer(net, l, layer(act_, l), layer(act_, l + 1), layer(d1_, l + 1));
+    const float* o = layer(act_, layers);
+    for (Index i = 0; i < widths.back(); ++i)
+      for (Index s = 0; s < len; ++s) out[s * ldo + i] = o[i * stride_ + s];
+  }
+
  private:
+  /// Layer offsets and buffers for a shard of len samples (grown, never shrunk).
+  void size_for(const Mlp<float>& net, Index len) {
+    const auto& widths = net.widths();
+    const Index layers = net.num_layers();
+    stride_ = (len + 15) / 16 * 16;
+    offset_.resize(std::size_t(layers) + 1);
+    Index total = 0, widest = 0;
+    for (Index l = 0; l <= layers; ++l) {
+      offset_[std::size_t(l)] = total;
+      total += widths[std::size_t(l)] * stride_;
+      widest = std::max(widest, widths[std::size_t(l)]);
+    }
+    if (Index(act_.size()) < total) {
+      act_.resize(std::size_t(total));
+      d1_.resize(std::size_t(total));
+    }
+    if (Index(delta_.size()) < widest * stride_) {
+      delta_.resize(std::size_t(widest * stride_));
+      delta_below_.resize(std::size_t(widest * stride_));
+      target_.resize(std::size_t(widest * stride_));
+    }
+  }
+
   const float* layer(const std::vector<float>& v, Index l) const {
     return v.data() + offset_[std::size_t(l)];
   }

@@ -254,7 +254,7 @@ class Sensitivity {
   detail::WorkingSet<Scalar, N> ws_;
   VectorN lambda_, z_, r1_, r2_, x_, l_, d_;
   mutable VectorN adj_a_, adj_beta_, zero_n_, e_buf_;
-  Eigen::Matrix<Scalar, M, 1> y_ineq_;
+  Eigen::Matrix<Scalar, M, 1> y_ineq_, cz_;
   Eigen::Matrix<Scalar, P, 1> y_eq_;
   Eigen::Matrix<std::int8_t, M, 1> row_state_, row_flags_, zero_slack_;
   MatrixNNP dz_, dlambda_;

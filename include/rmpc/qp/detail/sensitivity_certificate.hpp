@@ -19,7 +19,7 @@ bool Sensitivity<Scalar, N, P, M, NP>::first_order_certified() {
                                        : pr.C.row(idx - p_).cwiseAbs().sum());
   }
   auto res = work_.leftCols(np_);
-  res.noalias() = pr.H * dz_;
+  detail::small_product<N>(res, pr.H, dz_);
   res -= rhs1_.leftCols(np_);
   for (Eigen::Index k = 0; k < ws_.size(); ++k) {
     const int idx = ws_.member(k);

@@ -101,7 +101,7 @@ void Sensitivity<Scalar, N, P, M, NP>::functional_hessian(const E& e, Out& out) 
   for (Eigen::Index j = 0; j < np_; ++j) {
     auto ha = ha_.col(j);
     if (!dX.dH.empty())
-      ha.noalias() = dX.dH[size_t(j)] * adj_a_;
+      detail::small_product<N>(ha, dX.dH[size_t(j)], adj_a_);
     else
       ha.setZero();
     if (has_dN_ && q > 0) {
@@ -168,7 +168,7 @@ void Sensitivity<Scalar, N, P, M, NP>::first_order() {
   // Right-hand sides of (1), -(K_i w + f_i), as the columns of one block solve.
   rhs1_.leftCols(np_) = saturated_grad_;
   for (Eigen::Index i = 0; i < np_; ++i) {
-    if (!dX.dH.empty()) rhs1_.col(i).noalias() += dX.dH[size_t(i)] * z_;
+    if (!dX.dH.empty()) detail::small_product<N, true>(rhs1_.col(i), dX.dH[size_t(i)], z_);
     if (!dX.dg.empty()) rhs1_.col(i) += dX.dg[size_t(i)];
     rhs2_.col(i).head(q) = de_.col(i).head(q);
     if (has_dN_ && q > 0) {

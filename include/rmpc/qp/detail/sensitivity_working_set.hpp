@@ -85,6 +85,7 @@ void Sensitivity<Scalar, N, P, M, NP>::allocate() {
   saturated_grad_.resize(n_, np_);
   na_.resize(n_, np_);
   row_flags_.resize(m_);
+  cz_.resize(m_);
   zero_slack_.resize(m_);
   if (settings_.second_order) {
     d2z_.resize(n_, np_ * np_);
@@ -235,8 +236,10 @@ void Sensitivity<Scalar, N, P, M, NP>::classify_rows() {
   const auto& pr = *problem_;
   const Scalar tol = settings_.weak_tolerance;
   const Scalar mu_scale = Scalar(1) + (m_ > 0 ? y_ineq_.cwiseAbs().maxCoeff() : Scalar(0));
+  // All rows' values in one product: C is column-major, a dot product per row strides.
+  cz_.noalias() = pr.C * z_;
   for (Eigen::Index i = 0; i < m_; ++i) {
-    const Scalar ci_z = pr.C.row(i).dot(z_);
+    const Scalar ci_z = cz_(i);
     const bool zero_slack =
         std::abs(ci_z - pr.d(i)) <= tol * (Scalar(1) + std::abs(pr.d(i)) + std::abs(ci_z));
     const Scalar w = pr.soft_weight(i);

@@ -8,6 +8,8 @@
 // refactorization.
 #pragma once
 
+#include "rmpc/qp/detail/small_product.hpp"
+
 #include <Eigen/Core>
 
 #include <algorithm>
@@ -187,18 +189,17 @@ class WorkingSetFactor {
     solve_r(lambda.head(q_));
   }
 
-  /// The same for k right-hand sides at once (columns of r1, r2): matrix products instead of
-  /// k matrix-vector products. `work` is n x k scratch.
+  /// The same for k right-hand sides (columns of r1, r2) by matrix products; work: n x k.
   template <typename R1, typename R2, typename X, typename Lambda, typename Work>
   void solve_kkt_block(const R1& r1, const R2& r2, X& x, Lambda& lambda, Work& work) const {
     const Eigen::Index n = dim();
     const MatrixNN& J = this->J();
-    work.noalias() = J.transpose() * r1;
+    small_product<N>(work, J.transpose(), r1);
     lambda.topRows(q_) = r2.topRows(q_);
     R_.topLeftCorner(q_, q_).transpose().template triangularView<Eigen::Lower>().solveInPlace(
         lambda.topRows(q_));
-    x.noalias() = J.leftCols(q_) * lambda.topRows(q_);
-    if (q_ < n) x.noalias() += J.rightCols(n - q_) * work.bottomRows(n - q_);
+    small_product<N>(x, J.leftCols(q_), lambda.topRows(q_));
+    if (q_ < n) small_product<N, true>(x, J.rightCols(n - q_), work.bottomRows(n - q_));
     lambda.topRows(q_) = work.topRows(q_) - lambda.topRows(q_);
     R_.topLeftCorner(q_, q_).template triangularView<Eigen::Upper>().solveInPlace(
         lambda.topRows(q_));

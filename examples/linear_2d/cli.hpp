@@ -126,7 +126,7 @@ inline Options parse(int argc, const char* const* argv,
     where = has("--theta") ? "with --test-set --theta (no training)" : "with --test-set";
   } else {
     o.mode = has("--method") || has("--iterations") || has("--json") || has("--resume") ||
-                     has("--diagnose")
+                     has("--diagnose") || has("--scaling")
                  ? Mode::single
                  : Mode::demo;
     where = "without --compare, --test-set or --policy";
@@ -273,6 +273,8 @@ inline Options parse(int argc, const char* const* argv,
       o.out = v;
     } else if (f == "--quiet") {
       o.quiet = true;
+    } else if (f == "--scaling") {
+      o.scaling = true;
     } else if (f == "--theta") {
       o.has_theta = true;
       for (int j = 0; j < np; ++j)
@@ -321,6 +323,11 @@ inline Options parse(int argc, const char* const* argv,
                          ": theta0 = " + std::to_string(theta0()(j)) + " lies outside the bounds");
     }
   }
+  if (o.scaling && (!o.json.empty() || !o.csv.empty() || !o.checkpoint.empty() ||
+                    !o.resume.empty() || !o.diagnose.empty()))
+    throw UsageError(
+        "--scaling writes no files: drop --json, --csv, --checkpoint, --resume, "
+        "--diagnose");
   if (!o.json.empty() && o.json == o.csv)
     throw UsageError("--json and --csv name the same file " + quoted(o.json));
   for (const std::string* other : {&o.json, &o.csv})

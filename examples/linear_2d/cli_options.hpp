@@ -112,6 +112,7 @@ struct Options {
   std::uint64_t sweep_first = 0, sweep_last = 0;  // --sweep FIRST LAST (inclusive)
   int jobs = 0;                                   // --sweep: concurrent runs (0: one per core)
   bool quiet = false, has_theta = false;
+  bool scaling = false;                ///< --scaling: the run at 1, 2, .., threads threads, timed
   bool help = false, version = false;  // --help / --version: print and exit 0
   Eigen::Vector2d policy_state = Eigen::Vector2d::Zero();
   Eigen::Matrix<double, np, 1> theta = theta0();

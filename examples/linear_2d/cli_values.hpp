@@ -68,6 +68,7 @@ inline const std::vector<FlagSpec>& flags() {
       {"--out", 1, C | W},
       {"--jobs", 1, W},
       {"--quiet", 0, train | TT},
+      {"--scaling", 0, S},
       {"--theta", np, TT | P},
       {"--theta-lower", np, train},
       {"--theta-upper", np, train},

@@ -8,6 +8,7 @@
 //   linear_2d --sweep FIRST LAST [--method M | --methods M1,M2] [--jobs J] [--out DIR]
 //   linear_2d --test-set [--theta T1..T8 | training options]
 //   linear_2d --policy X1 X2 [--theta T1..T8]
+//   linear_2d --scaling --threads T [training options]   speed-up at 1..T threads
 //   linear_2d --help | --version
 // The whole command line is validated before anything runs (cli.hpp; exit status 2 and the
 // flag named on error), output paths are checked writable before any training and a failed
@@ -319,6 +320,44 @@ int run_single(const Options& o, const References* known = nullptr) {
   }
   std::printf("{\"best_cost\": %.6f}\n", r.best_cost);
   return setup_failure_exit(r, "--method");
+}
+
+/// --scaling: the single run at 1, 2, .., --threads threads, one after another: wall time,
+/// phases and speed-up against one thread, and a check that every run ends bit for bit like
+/// the first (exit status 1 otherwise: the result must not depend on the thread count).
+int run_scaling(const Options& o) {
+  const States states = training_states(o);
+  const auto rule = parse_rule(o.method);
+  std::printf("%s seed %llu, %d iterations, threads 1..%d:\n", rmpc::optim::to_string(rule),
+              static_cast<unsigned long long>(o.seed), o.iterations, o.threads);
+  std::printf("threads  wall s  speed-up  rollouts  sensitivities  critic   step\n");
+  double one_thread = 0;
+  rmpc::rl::LoopResult<double, linear_2d::np> first;
+  bool identical = true;
+  for (int t = 1; t <= o.threads; ++t) {
+    Options ot = o;
+    ot.threads = t;
+    ot.quiet = true;
+    const auto r = train(ot, rule, o.seed, states);
+    if (setup_failure(r.status)) return setup_failure_exit(r, "--scaling");
+    if (t == 1) {
+      one_thread = r.wall_seconds;
+      first = r;
+    } else {
+      identical = identical && r.theta == first.theta && r.best_theta == first.best_theta &&
+                  r.best_cost == first.best_cost && r.history.size() == first.history.size();
+    }
+    std::printf("%7d  %6.2f  %7.2fx  %8.2f  %13.2f  %6.2f  %5.2f\n", t, r.wall_seconds,
+                one_thread / r.wall_seconds, r.time.rollouts, r.time.sensitivities, r.time.critic,
+                r.time.step);
+    std::fflush(stdout);
+  }
+  if (!identical) {
+    std::fprintf(stderr, "linear_2d: --scaling: the runs differ between thread counts\n");
+    return 1;
+  }
+  std::printf("final and best theta identical bit for bit at every thread count\n");
+  return 0;
 }
 
 /// --compare: o.methods (validated, canonical) x seeds; o.out was created and probed by main.
@@ -663,6 +702,7 @@ void usage(std::FILE* to) {
       "       linear_2d --test-set [--method M] [training options]\n"
       "       linear_2d --test-set --theta T1 .. T8 [--threads T]\n"
       "       linear_2d --policy X1 X2 [--theta T1 .. T8]\n"
+      "       linear_2d --scaling --threads T [training options]\n"
       "       linear_2d --help | --version\n"
       "methods (case-insensitive, '-' or '_'): %s (default tr-qn)\n"
       "training options:\n"
@@ -707,6 +747,9 @@ void usage(std::FILE* to) {
       "  --preset paper|default  start from the paper's loop (rl/paper_preset.hpp) or the "
       "defaults\n"
       "  --quiet\n"
+      "  --scaling               run the training at 1, 2, .., --threads threads in turn: wall\n"
+      "                          time, phases and speed-up against 1 thread; exit status 1 if\n"
+      "                          the results differ (they must not depend on the threads)\n"
       "  --ratio-test exploring|deterministic  cost the trust-region ratio test compares (default "
       "exploring)\n"
       "outputs (checked writable before any training; a failed write exits with status 1):\n"
@@ -787,7 +830,7 @@ int main(int argc, char** argv) {
       case linear_2d::cli::Mode::sweep: return run_sweep(o);
       case linear_2d::cli::Mode::test_set: return run_test_set(o);
       case linear_2d::cli::Mode::demo: o.iterations = 8; return run_demo(o);
-      case linear_2d::cli::Mode::single: return run_single(o);
+      case linear_2d::cli::Mode::single: return o.scaling ? run_scaling(o) : run_single(o);
     }
     return 1;
   } catch (const std::exception& e) {

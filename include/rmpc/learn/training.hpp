@@ -19,7 +19,6 @@
 
 #include <rmpc/learn/adam.hpp>
 #include <rmpc/learn/detail/shard_kernel.hpp>
-#include <rmpc/learn/detail/shuffle.hpp>
 #include <rmpc/learn/mlp.hpp>
 
 #include <Eigen/Core>
@@ -170,7 +169,7 @@ class Trainer {
     int since_best = 0;
     result.status = TrainStatus::max_epochs;
     for (int epoch = 0; epoch < settings_.max_epochs; ++epoch) {
-      detail::shuffle(order_.begin(), std::uint64_t(order_.size()), rng_);
+      std::shuffle(order_.begin(), order_.end(), rng_);
       Scalar epoch_loss = Scalar(0);
       bool finite = true;
       for (Eigen::Index start = 0; start < n; start += nb) {
@@ -279,7 +278,7 @@ class Trainer {
 
   Settings settings_{};
   Adam<Scalar> adam_{};
-  detail::SplitMix64 rng_{0};  ///< the epochs' permutations (detail/shuffle.hpp)
+  std::mt19937_64 rng_{0};
   std::vector<Eigen::Index> order_;
   Vector grad_, best_params_;
   Matrix xb_, yb_, dy_;

@@ -51,19 +51,26 @@ BENCHMARK_TEMPLATE(BM_CriticFitTenEpochs, float)->Unit(benchmark::kMillisecond);
 // simd_kernel 0 = Eigen's products (the path before the AVX2 kernel, and the path on CPUs
 // without AVX2/FMA). Read the times as ratios to (128, 1, 0) in the same run; threads beyond
 // the machine's cores only measure oversubscription.
-void BM_CriticFitShards(benchmark::State& state) {
+// The float data, the paper's critic and its fit's settings (epochs, threads, kernel).
+struct FloatCritic {
+  FloatCritic(int epochs, int threads, bool simd_kernel) {
+    make_data(x, y);
+    settings.max_epochs = epochs;
+    settings.patience = 1000;  // always run all epochs
+    settings.threads = threads;
+    settings.simd_kernel = simd_kernel;
+  }
   Eigen::MatrixXf x;
   Eigen::VectorXf y;
-  make_data(x, y);
-  auto critic = rmpc::learn::make_paper_critic<float>(2, 1, 3);
+  rmpc::learn::Critic<float> critic = rmpc::learn::make_paper_critic<float>(2, 1, 3);
   rmpc::learn::TrainSettings<float> settings;
-  settings.max_epochs = 10;
-  settings.patience = 1000;
-  settings.shard_size = state.range(0);
-  settings.threads = int(state.range(1));
-  settings.simd_kernel = state.range(2) != 0;
+};
+
+void BM_CriticFitShards(benchmark::State& state) {
+  FloatCritic c(10, int(state.range(1)), state.range(2) != 0);
+  c.settings.shard_size = state.range(0);
   for (auto _ : state) {
-    auto result = critic.fit(x, y, settings);
+    auto result = c.critic.fit(c.x, c.y, c.settings);
     benchmark::DoNotOptimize(result.final_loss);
   }
   state.SetItemsProcessed(state.iterations() * 10);
@@ -82,18 +89,11 @@ BENCHMARK(BM_CriticFitShards)
 // simd_kernel) as above; the values do not depend on threads. One fit of one epoch first, so
 // that value() runs with that fit's settings.
 void BM_CriticValue(benchmark::State& state) {
-  Eigen::MatrixXf x;
-  Eigen::VectorXf y;
-  make_data(x, y);
-  auto critic = rmpc::learn::make_paper_critic<float>(2, 1, 3);
-  rmpc::learn::TrainSettings<float> settings;
-  settings.max_epochs = 1;
-  settings.threads = int(state.range(0));
-  settings.simd_kernel = state.range(1) != 0;
-  critic.fit(x, y, settings);
+  FloatCritic c(1, int(state.range(0)), state.range(1) != 0);
+  c.critic.fit(c.x, c.y, c.settings);
   Eigen::VectorXf q(kSamples);
   for (auto _ : state) {
-    critic.value(x, q);
+    c.critic.value(c.x, q);
     benchmark::DoNotOptimize(q.data());
   }
   state.SetItemsProcessed(state.iterations() * kSamples);

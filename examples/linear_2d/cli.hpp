@@ -326,8 +326,10 @@ inline Options parse(int argc, const char* const* argv,
   if (o.scaling && (!o.json.empty() || !o.csv.empty() || !o.checkpoint.empty() ||
                     !o.resume.empty() || !o.diagnose.empty()))
     throw UsageError(
-        "--scaling writes no files: drop --json, --csv, --checkpoint, --resume, "
-        "--diagnose");
+        "--scaling times fresh runs and writes no files: drop --json, --csv, "
+        "--checkpoint, --resume, --diagnose");
+  if (o.scaling && o.threads < 2)
+    throw UsageError("--scaling compares 1..T threads: give --threads T with T >= 2");
   if (!o.json.empty() && o.json == o.csv)
     throw UsageError("--json and --csv name the same file " + quoted(o.json));
   for (const std::string* other : {&o.json, &o.csv})

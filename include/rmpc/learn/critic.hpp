@@ -175,7 +175,6 @@ class Critic {
       const int threads =
           int(std::max<Index>(1, std::min<Index>(trainer_.settings().threads, chunks)));
       if (value_kernels_.size() < std::size_t(threads)) value_kernels_.resize(std::size_t(threads));
-      out_.resize(1, count);
 #if defined(_OPENMP)
 #pragma omp parallel for schedule(static) num_threads(threads)
 #endif
@@ -186,9 +185,11 @@ class Critic {
         const std::size_t worker = 0;
 #endif
         const Index first = c * value_chunk, len = std::min(value_chunk, count - first);
+        // The network's outputs straight into q (one output, q's inner stride is 1), then the
+        // transform's inverse in place.
         value_kernels_[worker].forward(net_, xs_.data(), xs_.outerStride(), first, len,
-                                       out_.data() + first, 1);
-        for (Index i = first; i < first + len; ++i) q(i) = target_scaler_.inverse(out_(0, i));
+                                       q.data() + first, 1);
+        for (Index i = first; i < first + len; ++i) q(i) = target_scaler_.inverse(q(i));
       }
       return true;
     }
@@ -201,7 +202,7 @@ class Critic {
   Standardizer<Scalar> input_scaler_;
   TargetScaler<Scalar> target_scaler_;
   Trainer<Scalar> trainer_;
-  Matrix xs_, ys_, out_;
+  Matrix xs_, ys_;
 #if RMPC_HAS_AVX2_KERNEL
   std::vector<detail::Avx2ShardKernel> value_kernels_;  ///< one workspace per thread
 #endif

@@ -38,6 +38,15 @@ Mlp<double> small_net(std::uint64_t seed) {
   return net;
 }
 
+// Minibatches of 64 in shards of 16 (four shards each, their network copies kept between fits).
+TrainSettings<double> sharded_settings(int max_epochs) {
+  TrainSettings<double> s;
+  s.max_epochs = max_epochs;
+  s.batch_size = 64;
+  s.shard_size = 16;
+  return s;
+}
+
 }  // namespace
 
 TEST_CASE("Trainer is deterministic by seed and its loss history is consistent", "[training]") {
@@ -65,10 +74,7 @@ TEST_CASE("Trainer is deterministic by seed and its loss history is consistent",
 TEST_CASE("Gradient shards: the same weights for any thread count, the unsharded sum for one shard",
           "[training][shards]") {
   const Data d = smooth_data(300, 1);
-  TrainSettings<double> s;
-  s.max_epochs = 12;
-  s.batch_size = 64;
-  s.shard_size = 16;  // four shards per minibatch, the last minibatch (44) in three
+  TrainSettings<double> s = sharded_settings(12);  // the last minibatch (44) in three shards
   s.seed = 4;
   std::vector<Mlp<double>> nets;
   std::vector<TrainResult<double>> results;
@@ -97,10 +103,7 @@ TEST_CASE("Gradient shards: the same weights for any thread count, the unsharded
 TEST_CASE("A trainer reused on a network of the same widths but other activations trains it",
           "[training][shards]") {
   const Data d = smooth_data(200, 2);
-  TrainSettings<double> s;
-  s.max_epochs = 5;
-  s.batch_size = 64;
-  s.shard_size = 16;  // the shards' network copies are kept between fits
+  const TrainSettings<double> s = sharded_settings(5);
   auto tanh_net = small_net(1);
   Trainer<double> reused(s);
   reused.fit(tanh_net, d.x, d.y);

@@ -270,6 +270,8 @@ class Sensitivity {
   bool has_dN_ = false;
   Eigen::Matrix<Scalar, M, 1> omega_ineq_;
   Eigen::Matrix<int, M, 1> weighted_rows_;  ///< saturated rows first, then working-set rows
+  Eigen::Matrix<int, M, 1>
+      flagged_rows_;  ///< scratch row list (dependent-row candidates, flagged rows)
   Eigen::Index num_weighted_ = 0, num_saturated_ = 0;
   Eigen::Matrix<Scalar, M, N> sat_c_;  ///< Row t: C_k of saturated row t (read after compute())
   mutable Eigen::Matrix<Scalar, M, 1> sat_ca_;    ///< C_k a of saturated row t (functionals)

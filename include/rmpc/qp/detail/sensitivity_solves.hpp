@@ -149,9 +149,10 @@ void Sensitivity<Scalar, N, P, M, NP>::gather_first_order_data() {
         if (!dX.dd.empty()) de_(k, i) = dX.dd[size_t(i)](r);
       }
     }
-    // d/dtheta_i of the saturated rows' w_r C_r': w_r dC_r' + dw_r C_r'.
-    for (Eigen::Index r = 0; r < m_; ++r) {
-      if (row_state_(r) != RowState::saturated) continue;
+    // d/dtheta_i of the saturated rows' w_r C_r': w_r dC_r' + dw_r C_r', over the saturated
+    // rows build_row_weights() listed (ascending r, as a scan of all m rows would add them).
+    for (Eigen::Index t = 0; t < num_saturated_; ++t) {
+      const Eigen::Index r = weighted_rows_(t);
       if (!dX.dC.empty())
         saturated_grad_.col(i).noalias() += pr.soft_weight(r) * dX.dC[size_t(i)].row(r).transpose();
       if (!dX.dw.empty())
@@ -192,9 +193,10 @@ void Sensitivity<Scalar, N, P, M, NP>::first_order() {
       dy_ineq_.row(idx - p_) = l.row(k);
   }
   if (!dX.dw.empty())  // a saturated multiplier is its weight
-    for (Eigen::Index r = 0; r < m_; ++r)
-      if (row_state_(r) == RowState::saturated)
-        for (Eigen::Index i = 0; i < np_; ++i) dy_ineq_(r, i) = dX.dw[size_t(i)](r);
+    for (Eigen::Index t = 0; t < num_saturated_; ++t) {
+      const Eigen::Index r = weighted_rows_(t);
+      for (Eigen::Index i = 0; i < np_; ++i) dy_ineq_(r, i) = dX.dw[size_t(i)](r);
+    }
 }
 
 template <typename Scalar, int N, int P, int M, int NP>

@@ -85,6 +85,7 @@ void Sensitivity<Scalar, N, P, M, NP>::allocate() {
   saturated_grad_.resize(n_, np_);
   na_.resize(n_, np_);
   row_flags_.resize(m_);
+  flagged_rows_.resize(m_);
   cz_.resize(m_);
   zero_slack_.resize(m_);
   if (settings_.second_order) {
@@ -135,16 +136,20 @@ template <typename Scalar, int N, int P, int M, int NP>
 void Sensitivity<Scalar, N, P, M, NP>::resolve_dependent_rows() {
   const auto& pr = *problem_;
   const Scalar dep_tol = std::sqrt(settings_.singular_tolerance);
-  auto candidate = [&](Eigen::Index i) {
-    return zero_slack_(i) != 0 && !pr.is_soft(i) && row_state_(i) != RowState::saturated;
-  };
+  // The candidates, hard rows at zero slack that are not saturated, listed once (ascending).
+  Eigen::Index num_candidates = 0;
+  for (Eigen::Index i = 0; i < m_; ++i)
+    if (zero_slack_(i) != 0 && !pr.is_soft(i) && row_state_(i) != RowState::saturated)
+      flagged_rows_(num_candidates++) = int(i);
   // Pairs C_j = -c C_i, c > 0.
-  for (Eigen::Index i = 0; i < m_; ++i) {
-    if (!candidate(i) || row_flags_(i) == RowFlag::row_dependent) continue;
+  for (Eigen::Index a = 0; a < num_candidates; ++a) {
+    const Eigen::Index i = flagged_rows_(a);
+    if (row_flags_(i) == RowFlag::row_dependent) continue;
     const Scalar nii = pr.C.row(i).squaredNorm();
     if (!(nii > 0)) continue;
-    for (Eigen::Index j = i + 1; j < m_; ++j) {
-      if (!candidate(j) || row_flags_(j) == RowFlag::row_dependent) continue;
+    for (Eigen::Index b = a + 1; b < num_candidates; ++b) {
+      const Eigen::Index j = flagged_rows_(b);
+      if (row_flags_(j) == RowFlag::row_dependent) continue;
       const Scalar dot = pr.C.row(i).dot(pr.C.row(j));
       if (!(dot < 0)) continue;
       const Scalar c = -dot / nii;
@@ -172,10 +177,9 @@ void Sensitivity<Scalar, N, P, M, NP>::resolve_dependent_rows() {
   }
   // Zero-slack rows outside the working set in its span (duplicates, equalities pinning a
   // bound): dependent; check_one_sided() requires them to keep zero slack.
-  for (Eigen::Index i = 0; i < m_; ++i) {
-    if (!candidate(i) || row_flags_(i) == RowFlag::row_dependent ||
-        row_state_(i) == RowState::active)
-      continue;
+  for (Eigen::Index a = 0; a < num_candidates; ++a) {
+    const Eigen::Index i = flagged_rows_(a);
+    if (row_flags_(i) == RowFlag::row_dependent || row_state_(i) == RowState::active) continue;
     if (!independent_of_working_set(i)) row_flags_(i) = RowFlag::row_dependent;
   }
 }
@@ -186,14 +190,18 @@ void Sensitivity<Scalar, N, P, M, NP>::check_one_sided() {
   const Derivatives& dX = *dx_;
   const auto& pr = *problem_;
   const Scalar tol = Scalar(1e-7);
+  // Regular rows are not checked: list the others once, not once per parameter.
+  Eigen::Index num_flagged = 0;
+  for (Eigen::Index r = 0; r < m_; ++r)
+    if (row_flags_(r) != RowFlag::row_regular) flagged_rows_(num_flagged++) = int(r);
   for (Eigen::Index k = 0; k < np_; ++k) {
     Scalar scale = Scalar(1) + dz_.col(k).cwiseAbs().maxCoeff();
     const Eigen::Index q = ws_.size();
     if (q > 0) scale += dlambda_.col(k).head(q).cwiseAbs().maxCoeff();
     bool plus = true, minus = true;
-    for (Eigen::Index r = 0; r < m_; ++r) {
+    for (Eigen::Index f = 0; f < num_flagged; ++f) {
+      const Eigen::Index r = flagged_rows_(f);
       const int flag = row_flags_(r);
-      if (flag == RowFlag::row_regular) continue;
       if (row_state_(r) == RowState::active) {
         if (flag != RowFlag::row_weakly_active) continue;
         const bool at_upper = pr.is_soft(r) && y_ineq_(r) > Scalar(0.5) * pr.soft_weight(r);

@@ -132,6 +132,29 @@ TEST_CASE("pair_present reads the mask at i * np + j, all pairs when empty", "[d
   CHECK_FALSE(dx.pair_present(2, 2));
 }
 
+TEST_CASE("pair_has: the block bits of an entry with blocks_known, every block otherwise",
+          "[derivatives]") {
+  using D = ProblemDerivatives<double>;
+  D dx;
+  dx.resize(2, 2, 0, 1, true);
+  CHECK(dx.pair_has(0, 1, D::block_H));  // no mask: every block of every pair
+  dx.second_order_pairs.assign(4, 0);
+  dx.second_order_pairs[0] = 1;  // a plain "present" (1 = block_H's bit, but not blocks_known)
+  dx.second_order_pairs[1] = D::blocks_known | D::block_g | D::block_w;
+  dx.second_order_pairs[3] = D::blocks_known;  // known, and no block: nothing is read
+  for (const auto b :
+       {D::block_H, D::block_g, D::block_A, D::block_b, D::block_C, D::block_d, D::block_w})
+    CHECK(dx.pair_has(0, 0, b));
+  CHECK(dx.pair_has(0, 1, D::block_g));
+  CHECK(dx.pair_has(0, 1, D::block_w));
+  CHECK_FALSE(dx.pair_has(0, 1, D::block_H));
+  CHECK_FALSE(dx.pair_has(0, 1, D::block_C));
+  CHECK_FALSE(dx.pair_has(0, 1, D::block_d));
+  CHECK_FALSE(dx.pair_has(1, 0, D::block_g));  // entry 0: absent
+  CHECK(dx.pair_present(1, 1));
+  CHECK_FALSE(dx.pair_has(1, 1, D::block_g));
+}
+
 TEST_CASE("has_second_order counts the soft rows' dw_i dC_j term", "[derivatives]") {
   ProblemDerivatives<double> dx;
   dx.resize(2, 2, 0, 1, false);
@@ -212,6 +235,30 @@ TEST_CASE("empty blocks, mirrored elements and masked pairs do not change Sensit
   REQUIRE(s.info() == SensitivityStatus::ok);
   CHECK((s.dz_dtheta() - ref.dz_dtheta()).norm() <= 1e-14);
   CHECK((s.d2z_dtheta2() - ref.d2z_dtheta2()).norm() <= 1e-14);
+
+  // Block bits: pair (1, 1) has only d2g; garbage in the blocks its entry marks zero (d2H,
+  // d2C, d2d) is not read, by the full second order nor by the functional Hessian.
+  using D = ProblemDerivatives<double>;
+  ProblemDerivatives<double> blocks = full;
+  blocks.d2H[3].setConstant(1e3);
+  blocks.d2C[3].setConstant(1e3);
+  blocks.d2d[3].setConstant(1e3);
+  blocks.second_order_pairs = {0, 0, 0, D::blocks_known | D::block_g};
+  Sensitivity<double> b;
+  b.compute(solver, blocks);
+  REQUIRE(b.info() == SensitivityStatus::ok);
+  CHECK((b.d2z_dtheta2() - ref.d2z_dtheta2()).norm() <= 1e-14);
+  const Eigen::Vector3d e(0.3, -1.0, 2.0);
+  Eigen::Matrix2d hb, href;
+  b.functional_hessian(e, hb);
+  ref.functional_hessian(e, href);
+  CHECK(href.norm() > 0.1);
+  CHECK((hb - href).norm() <= 1e-14);
+  // The same garbage marked present is read: the blocks are not skipped by accident.
+  blocks.second_order_pairs = {0, 0, 0, 1};
+  b.compute(solver, blocks);
+  b.functional_hessian(e, hb);
+  CHECK((hb - href).norm() > 1.0);
 }
 
 TEST_CASE("dw and d2w of a saturated soft row: hand-derived values and central differences",

@@ -50,11 +50,32 @@ struct ProblemDerivatives {
   /// Optional sparsity of the second order: entry i * np + j is 0 when every second
   /// derivative of the pair (i, j) is zero, so the pair costs nothing. Empty: all pairs present.
   /// The soft rows' terms count: a pair with d2w != 0, or with dw_i dC_j or dw_j dC_i != 0 at
-  /// some soft row, must be present.
+  /// some soft row, must be present. An entry with the bit `blocks_known` set also says which
+  /// blocks of the pair are nonzero (the other bits of SecondOrderBlock; the others are zero
+  /// and are not read); any other nonzero entry means every block may be nonzero.
   std::vector<std::uint8_t> second_order_pairs;
+
+  /// Bits of a second_order_pairs entry (with blocks_known): which second derivatives of the
+  /// pair are nonzero. block_w covers d2w and the soft rows' dw_i dC_j' + dw_j dC_i'.
+  enum SecondOrderBlock : std::uint8_t {
+    block_H = 1,
+    block_g = 2,
+    block_A = 4,
+    block_b = 8,
+    block_C = 16,
+    block_d = 32,
+    block_w = 64,
+    blocks_known = 128,
+  };
 
   bool pair_present(Eigen::Index i, Eigen::Index j) const {
     return second_order_pairs.empty() || second_order_pairs[size_t(i * num_parameters + j)] != 0;
+  }
+  /// Whether block `b` of pair (i, j) may be nonzero (see second_order_pairs).
+  bool pair_has(Eigen::Index i, Eigen::Index j, SecondOrderBlock b) const {
+    if (second_order_pairs.empty()) return true;
+    const std::uint8_t v = second_order_pairs[size_t(i * num_parameters + j)];
+    return v != 0 && ((v & blocks_known) == 0 || (v & b) != 0);
   }
 
   /// Allocates every block, zeroed. Clear the vectors of data that do not depend on theta

@@ -47,6 +47,7 @@
 #include <Eigen/Core>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -248,6 +249,7 @@ class Sensitivity {
   SensitivityStatus status_ = SensitivityStatus::not_solved;
   Eigen::Index n_ = 0, p_ = 0, m_ = 0, np_ = 0;
   bool has_second_ = false;
+  std::array<Eigen::Index, 6> allocated_for_ = {-1, -1, -1, -1, -1, -1};  ///< see compute()
 
   // A copy of the solver's working set, edited for the requested one-sided derivative; its
   // KKT solves (natural orientation) serve every back-solve.

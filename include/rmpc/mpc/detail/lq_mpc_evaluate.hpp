@@ -5,6 +5,8 @@
 // lq_mpc_setup.hpp for why they are out of the class body).
 #pragma once
 
+#include "rmpc/qp/detail/small_product.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -81,7 +83,7 @@ void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::evaluate_impl(const VectorX
       // weakly active rows), so they are refreshed with a tolerance looser than its own.
       num_rows_needed_ = 0;
       const bool all_rows = settings_.sensitivity.weak_rows == qp::WeakRowChoice::keep_active;
-      cz_.noalias() = problem_.C * res.z;
+      qp::detail::small_product<NZ>(cz_, problem_.C, res.z);
       const Scalar zero_slack =
           std::max(Scalar(1e-6), Scalar(1e3) * settings_.sensitivity.weak_tolerance);
       for (Eigen::Index r = 0; r < num_rows(); ++r)
@@ -104,12 +106,13 @@ void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::evaluate_impl(const VectorX
           for (Eigen::Index j = i; j < np; ++j) {
             // Sensitivity reads only the entry (first index >= second) of each pair: fill that one.
             const auto lo = size_t(j * np + i);
-            if (!dX_.pair_present(i, j)) continue;
-            if (has_d2g_) {
+            // A block the pair's mask marks zero stays zero (its setup value) and is not read.
+            if (has_d2g_ && dX_.pair_has(i, j, ThetaDerivatives::block_g)) {
               dX_.d2g[lo].noalias() = d2G_[lo] * s;
               dX_.d2g[lo] += d2g0_[lo];
             }
-            if (has_d2d_) affine_rows(d2D_[lo], d2d0_[lo], s, dX_.d2d[lo]);
+            if (has_d2d_ && dX_.pair_has(i, j, ThetaDerivatives::block_d))
+              affine_rows(d2D_[lo], d2d0_[lo], s, dX_.d2d[lo]);
           }
         }
       }

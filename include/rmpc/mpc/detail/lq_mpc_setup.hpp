@@ -301,9 +301,14 @@ void LqMpc<Scalar, NX, NU, N, NP, NC, NS, MaxOrder>::extract_second(const Conden
       const bool pair_d = detail::take_second(qp.d0, i, j, d2d0_[ij]) || pair_D;
       any_H |= pair_H, any_C |= pair_C, has_d2g_ |= pair_g, has_d2d_ |= pair_d;
       // Pairs with no second derivative at all (e.g. the paper's b_theta and back-off
-      // parameters) are skipped per state and in the sensitivities.
+      // parameters) are skipped per state and in the sensitivities, and so are the zero
+      // blocks of the others (the paper's d2H and d2C vanish for pairs with b_theta).
+      using Blocks = typename ThetaDerivatives::SecondOrderBlock;
+      const int blocks = (pair_H ? Blocks::block_H : 0) | (pair_C ? Blocks::block_C : 0) |
+                         (pair_g ? Blocks::block_g : 0) | (pair_d ? Blocks::block_d : 0) |
+                         (pair_w || pair_wC ? Blocks::block_w : 0);
       pairs[ij] = pairs[size_t(j * np + i)] =
-          std::uint8_t(pair_H || pair_C || pair_g || pair_d || pair_w || pair_wC);
+          std::uint8_t(blocks != 0 ? blocks | Blocks::blocks_known : 0);
     }
   }
   dX_.second_order_pairs = pairs;

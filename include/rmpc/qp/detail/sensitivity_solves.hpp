@@ -20,10 +20,20 @@ auto Sensitivity<Scalar, N, P, M, NP>::compute(const Solver& solved, const Deriv
   p_ = pr.A.rows();
   m_ = pr.C.rows();
   np_ = dX.num_parameters;
-  allocate();
-  sat_c_.resize(m_, n_);
-  sat_ca_.resize(m_);
-  sat_dca_.resize(m_, np_);
+  // Every buffer's size follows from these: resized only when one of them changes.
+  const std::array<Eigen::Index, 6> sizes = {n_,
+                                             p_,
+                                             m_,
+                                             np_,
+                                             Eigen::Index(settings_.second_order),
+                                             Eigen::Index(settings_.multiplier_second_order)};
+  if (sizes != allocated_for_) {
+    allocate();
+    sat_c_.resize(m_, n_);
+    sat_ca_.resize(m_);
+    sat_dca_.resize(m_, np_);
+    allocated_for_ = sizes;
+  }
   num_saturated_ = 0;
   dz_.setZero();
   dlambda_.setZero();
@@ -106,8 +116,8 @@ void Sensitivity<Scalar, N, P, M, NP>::functional_hessian(const E& e, Out& out) 
       ha.setZero();
     if (has_dN_ && q > 0) {
       const auto dNj = dN_.block(0, j * n_, q, n_);
-      ha.noalias() += dNj.transpose() * adj_beta_.head(q);
-      na_.col(j).head(q).noalias() = dNj * adj_a_;
+      detail::small_product<N, detail::Update::add>(ha, dNj.transpose(), adj_beta_.head(q));
+      detail::small_product<N>(na_.col(j).head(q), dNj, adj_a_);
     } else {
       na_.col(j).head(q).setZero();
     }
@@ -169,13 +179,14 @@ void Sensitivity<Scalar, N, P, M, NP>::first_order() {
   // Right-hand sides of (1), -(K_i w + f_i), as the columns of one block solve.
   rhs1_.leftCols(np_) = saturated_grad_;
   for (Eigen::Index i = 0; i < np_; ++i) {
-    if (!dX.dH.empty()) detail::small_product<N, true>(rhs1_.col(i), dX.dH[size_t(i)], z_);
+    if (!dX.dH.empty())
+      detail::small_product<N, detail::Update::add>(rhs1_.col(i), dX.dH[size_t(i)], z_);
     if (!dX.dg.empty()) rhs1_.col(i) += dX.dg[size_t(i)];
     rhs2_.col(i).head(q) = de_.col(i).head(q);
     if (has_dN_ && q > 0) {
       const auto dNi = dN_.block(0, i * n_, q, n_);
-      rhs1_.col(i).noalias() += dNi.transpose() * lambda_.head(q);
-      rhs2_.col(i).head(q).noalias() -= dNi * z_;
+      detail::small_product<N, detail::Update::add>(rhs1_.col(i), dNi.transpose(), lambda_.head(q));
+      detail::small_product<N, detail::Update::subtract>(rhs2_.col(i).head(q), dNi, z_);
     }
   }
   rhs1_.leftCols(np_) = -rhs1_.leftCols(np_);
@@ -214,8 +225,8 @@ void Sensitivity<Scalar, N, P, M, NP>::second_order() {
       kz.setZero();
     if (has_dN_ && q > 0) {
       const auto dNa = dN_.block(0, a * n_, q, n_);
-      kz.noalias() += dNa.transpose() * dlambda_.topRows(q);
-      nz_.block(0, a * np_, q, np_).noalias() = dNa * dz_;
+      detail::small_product<N, detail::Update::add>(kz, dNa.transpose(), dlambda_.topRows(q));
+      detail::small_product<N>(nz_.block(0, a * np_, q, np_), dNa, dz_);
     } else {
       nz_.block(0, a * np_, q, np_).setZero();
     }
@@ -232,29 +243,37 @@ void Sensitivity<Scalar, N, P, M, NP>::second_order() {
         rhs2_.col(c).head(q) = -r2_.head(q);
         continue;
       }
-      if (!dX.d2H.empty()) r1_.noalias() += dX.d2H[ij] * z_;
-      if (!dX.d2g.empty()) r1_ += dX.d2g[ij];
-      if (!dX.d2C.empty())
+      // Blocks the pair's mask marks zero are skipped (adding their zero changes nothing).
+      auto with = [&](const auto& blocks, typename Derivatives::SecondOrderBlock b) {
+        return !blocks.empty() && dX.pair_has(i, j, b);
+      };
+      const bool with_A = with(dX.d2A, Derivatives::block_A),
+                 with_C = with(dX.d2C, Derivatives::block_C),
+                 with_d = with(dX.d2d, Derivatives::block_d);
+      if (with(dX.d2H, Derivatives::block_H)) r1_.noalias() += dX.d2H[ij] * z_;
+      if (with(dX.d2g, Derivatives::block_g)) r1_ += dX.d2g[ij];
+      if (with_C)
         for (Eigen::Index t = 0; t < num_weighted_; ++t) {
           const Eigen::Index r = weighted_rows_(t);
           r1_.noalias() += omega_ineq_(r) * dX.d2C[ij].row(r).transpose();
         }
-      if (has_weight_second_order()) add_weight_terms(i, j, r1_);
-      if (!dX.d2A.empty()) {
+      if (has_weight_second_order() && dX.pair_has(i, j, Derivatives::block_w))
+        add_weight_terms(i, j, r1_);
+      if (with_A) {
         r1_.noalias() += dX.d2A[ij].transpose() * omega_eq_;
         row_values_eq_.noalias() = dX.d2A[ij] * z_;
       } else {
         row_values_eq_.setZero(p_);
       }
-      if (!dX.d2b.empty()) row_values_eq_ -= dX.d2b[ij];
+      if (with(dX.d2b, Derivatives::block_b)) row_values_eq_ -= dX.d2b[ij];
       for (Eigen::Index k = 0; k < q; ++k) {  // d2/dtheta2 of the working-set rows' residuals at z
         const int idx = ws_.member(k);
         if (idx < p_) {
           r2_(k) += row_values_eq_(idx);
         } else {
           const Eigen::Index r = idx - p_;
-          if (!dX.d2C.empty()) r2_(k) += dX.d2C[ij].row(r).dot(z_);
-          if (!dX.d2d.empty()) r2_(k) -= dX.d2d[ij](r);
+          if (with_C) r2_(k) += dX.d2C[ij].row(r).dot(z_);
+          if (with_d) r2_(k) -= dX.d2d[ij](r);
         }
       }
       rhs1_.col(c) = -r1_;

@@ -84,16 +84,22 @@ void Sensitivity<Scalar, N, P, M, NP>::add_second_order_data_terms(const VectorN
     for (Eigen::Index j = 0; j <= i; ++j) {
       if (!dX.pair_present(i, j)) continue;
       const size_t ij = size_t(i * np_ + j);
+      // Blocks the pair's mask marks zero are skipped: adding their zero would not change v.
+      const bool with_C = !dX.d2C.empty() && dX.pair_has(i, j, Derivatives::block_C);
+      const bool with_d = !dX.d2d.empty() && dX.pair_has(i, j, Derivatives::block_d);
       Scalar v = 0;
-      if (!dX.d2H.empty()) v += dX.d2H[ij].cwiseProduct(weight_h_).sum();
-      if (!dX.d2g.empty()) v += a.dot(dX.d2g[ij]);
-      for (Eigen::Index t = 0; t < num_weighted_; ++t) {
-        const Eigen::Index r = weighted_rows_(t);
-        if (!dX.d2C.empty()) v += dX.d2C[ij].row(r).dot(weight_c_.row(t));
-        if (!dX.d2d.empty()) v -= beta_ineq_(r) * dX.d2d[ij](r);
-      }
-      if (!dX.d2A.empty()) v += dX.d2A[ij].cwiseProduct(weight_a_).sum();
-      if (!dX.d2b.empty()) v -= beta_eq_.dot(dX.d2b[ij]);
+      if (!dX.d2H.empty() && dX.pair_has(i, j, Derivatives::block_H))
+        v += dX.d2H[ij].cwiseProduct(weight_h_).sum();
+      if (!dX.d2g.empty() && dX.pair_has(i, j, Derivatives::block_g)) v += a.dot(dX.d2g[ij]);
+      if (with_C || with_d)
+        for (Eigen::Index t = 0; t < num_weighted_; ++t) {
+          const Eigen::Index r = weighted_rows_(t);
+          if (with_C) v += dX.d2C[ij].row(r).dot(weight_c_.row(t));
+          if (with_d) v -= beta_ineq_(r) * dX.d2d[ij](r);
+        }
+      if (!dX.d2A.empty() && dX.pair_has(i, j, Derivatives::block_A))
+        v += dX.d2A[ij].cwiseProduct(weight_a_).sum();
+      if (!dX.d2b.empty() && dX.pair_has(i, j, Derivatives::block_b)) v -= beta_eq_.dot(dX.d2b[ij]);
       out(i, j) -= v;
       if (i != j) out(j, i) -= v;
     }
@@ -130,7 +136,7 @@ void Sensitivity<Scalar, N, P, M, NP>::add_weight_functional_terms(const VectorN
   }
   for (Eigen::Index i = 0; i < np_; ++i)
     for (Eigen::Index j = 0; j <= i; ++j) {
-      if (!dX.pair_present(i, j)) continue;
+      if (!dX.pair_has(i, j, Derivatives::block_w)) continue;
       const size_t ij = size_t(i * np_ + j), si = size_t(i), sj = size_t(j);
       Scalar v = 0;
       for (Eigen::Index t = 0; t < num_saturated_; ++t) {

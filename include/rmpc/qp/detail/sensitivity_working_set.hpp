@@ -245,7 +245,7 @@ void Sensitivity<Scalar, N, P, M, NP>::classify_rows() {
   const Scalar tol = settings_.weak_tolerance;
   const Scalar mu_scale = Scalar(1) + (m_ > 0 ? y_ineq_.cwiseAbs().maxCoeff() : Scalar(0));
   // All rows' values in one product: C is column-major, a dot product per row strides.
-  cz_.noalias() = pr.C * z_;
+  detail::small_product<N>(cz_, pr.C, z_);
   for (Eigen::Index i = 0; i < m_; ++i) {
     const Scalar ci_z = cz_(i);
     const bool zero_slack =

@@ -1,5 +1,6 @@
-// dst = lhs rhs (or +=) for the sensitivities' products with a fixed, small dimension N:
-// coefficient-wise (lazyProduct) when N <= 16, Eigen's general product otherwise.
+// dst = lhs rhs (or +=, -=) for products over the variables of a QP whose count N is fixed
+// and small (the sensitivities' block solves and data terms, the rows' values C z of a policy
+// evaluation): coefficient-wise (lazyProduct) when N <= 16, Eigen's general product otherwise.
 //
 // Why: Eigen's general product packs both operands into panels before its kernel runs; for a
 // 10 x 10 by 10 x 8 product (the paper's policy: n = 10 variables, 8 parameters) the packing
@@ -13,16 +14,23 @@
 
 namespace rmpc::qp::detail {
 
-template <int N, bool Add = false, typename Dst, typename Lhs, typename Rhs>
+/// What small_product does with dst: dst = lhs rhs, dst += lhs rhs or dst -= lhs rhs.
+enum class Update { assign, add, subtract };
+
+template <int N, Update U = Update::assign, typename Dst, typename Lhs, typename Rhs>
 void small_product(Dst&& dst, const Lhs& lhs, const Rhs& rhs) {
   if constexpr (N != Eigen::Dynamic && N <= 16) {
-    if constexpr (Add)
+    if constexpr (U == Update::add)
       dst.noalias() += lhs.lazyProduct(rhs);
+    else if constexpr (U == Update::subtract)
+      dst.noalias() -= lhs.lazyProduct(rhs);
     else
       dst.noalias() = lhs.lazyProduct(rhs);
   } else {
-    if constexpr (Add)
+    if constexpr (U == Update::add)
       dst.noalias() += lhs * rhs;
+    else if constexpr (U == Update::subtract)
+      dst.noalias() -= lhs * rhs;
     else
       dst.noalias() = lhs * rhs;
   }

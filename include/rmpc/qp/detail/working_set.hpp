@@ -199,7 +199,7 @@ class WorkingSetFactor {
     R_.topLeftCorner(q_, q_).transpose().template triangularView<Eigen::Lower>().solveInPlace(
         lambda.topRows(q_));
     small_product<N>(x, J.leftCols(q_), lambda.topRows(q_));
-    if (q_ < n) small_product<N, true>(x, J.rightCols(n - q_), work.bottomRows(n - q_));
+    if (q_ < n) small_product<N, Update::add>(x, J.rightCols(n - q_), work.bottomRows(n - q_));
     lambda.topRows(q_) = work.topRows(q_) - lambda.topRows(q_);
     R_.topLeftCorner(q_, q_).template triangularView<Eigen::Upper>().solveInPlace(
         lambda.topRows(q_));

@@ -75,6 +75,84 @@ TEST_CASE("fixed-size solve, warm start and sensitivities allocate nothing", "[q
   (void)settings;
 }
 
+// A compile-time count of zero rows (no inequality rows, M = 0; no equality rows, P = 0)
+// compiles, solves and differentiates like any fixed size, allocation-free. 1/2 |z|^2 + g'z
+// in three variables; the values by hand.
+TEST_CASE("fixed sizes with M = 0 or P = 0 solve and differentiate, allocating nothing",
+          "[qp][no_malloc]") {
+  using V3 = Eigen::Vector3d;
+  const V3 g(1, -2, 0.5);
+  {  // M = 0: one equality 1'z = 0.5, whose multiplier is 0 at z = -g.
+    rmpc::qp::Problem<double, 3, 1, 0> pr(3, 1, 0);
+    pr.H.setIdentity();
+    pr.g = g;
+    pr.A.setOnes();
+    pr.b << 0.5;
+    rmpc::qp::ProblemDerivatives<double, 3, 1, 0> dx;
+    dx.resize(1, 3, 1, 0, true);
+    dx.dg[0] = V3::Unit(0);
+    dx.d2g[0] = V3::Unit(1);
+    rmpc::qp::DenseSolver<double, 3, 1, 0> solver;
+    rmpc::qp::Sensitivity<double, 3, 1, 0, 1> sens;
+    Eigen::Matrix<double, 1, 1> hess;
+    solver.compute(pr);
+    Eigen::internal::set_is_malloc_allowed(false);
+    solver.compute(pr);
+    const auto& res = solver.solve();
+    sens.compute(solver, dx);
+    sens.functional_hessian(V3::Unit(0), hess);
+    Eigen::internal::set_is_malloc_allowed(true);
+    REQUIRE(res.status == rmpc::qp::Status::optimal);
+    CHECK((res.z - V3(-1, 2, -0.5)).norm() <= 1e-14);
+    REQUIRE(sens.info() == rmpc::qp::SensitivityStatus::ok);
+    // dz = -(I - 11'/3) dg: the gradient's component in the equality's null space.
+    CHECK((sens.dz_dtheta() - V3(-2, 1, 1) / 3).norm() <= 1e-14);
+    CHECK((sens.d2z_dtheta2(0, 0) - V3(1, -2, 1) / 3).norm() <= 1e-14);
+    CHECK(std::abs(hess(0, 0) - 1.0 / 3) <= 1e-14);
+  }
+  {  // P = 0 and M = 0: unconstrained, dz = -dg.
+    rmpc::qp::Problem<double, 3, 0, 0> pr(3, 0, 0);
+    pr.H.setIdentity();
+    pr.g = g;
+    rmpc::qp::ProblemDerivatives<double, 3, 0, 0> dx;
+    dx.resize(1, 3, 0, 0, false);
+    dx.dg[0] = V3(0, 1, 2);
+    rmpc::qp::DenseSolver<double, 3, 0, 0> solver;
+    rmpc::qp::Sensitivity<double, 3, 0, 0, 1> sens;
+    solver.compute(pr);
+    Eigen::internal::set_is_malloc_allowed(false);
+    const auto& res = solver.solve();
+    sens.compute(solver, dx);
+    Eigen::internal::set_is_malloc_allowed(true);
+    REQUIRE(res.status == rmpc::qp::Status::optimal);
+    CHECK((res.z + g).norm() <= 1e-14);
+    REQUIRE(sens.info() == rmpc::qp::SensitivityStatus::ok);
+    CHECK((sens.dz_dtheta() - V3(0, -1, -2)).norm() <= 1e-14);
+  }
+  {  // P = 0: rows 1'z <= 0.5 and -z_0 <= 0.2, both active at z = (-0.2, 1.6, -0.9); dz moves
+     // only in their null space (0, 1, -1).
+    rmpc::qp::Problem<double, 3, 0, 2> pr(3, 0, 2);
+    pr.H.setIdentity();
+    pr.g = g;
+    pr.C << 1, 1, 1, -1, 0, 0;
+    pr.d << 0.5, 0.2;
+    rmpc::qp::ProblemDerivatives<double, 3, 0, 2> dx;
+    dx.resize(1, 3, 0, 2, false);
+    dx.dg[0] = V3(0, 1, -1);
+    rmpc::qp::DenseSolver<double, 3, 0, 2> solver;
+    rmpc::qp::Sensitivity<double, 3, 0, 2, 1> sens;
+    solver.compute(pr);
+    Eigen::internal::set_is_malloc_allowed(false);
+    const auto& res = solver.solve();
+    sens.compute(solver, dx);
+    Eigen::internal::set_is_malloc_allowed(true);
+    REQUIRE(res.status == rmpc::qp::Status::optimal);
+    CHECK((res.z - V3(-0.2, 1.6, -0.9)).norm() <= 1e-14);
+    REQUIRE(sens.info() == rmpc::qp::SensitivityStatus::ok);
+    CHECK((sens.dz_dtheta() - V3(0, -1, 1)).norm() <= 1e-14);
+  }
+}
+
 // Dynamic sizes: after the set-up (compute() and a first solve size every buffer), solves
 // with new linear terms, cold and warm, allocate nothing. The anchor QP nx = 8, N = 10 has
 // bound rows, mirrored rows and active sets of many sizes along a closed loop.

@@ -253,3 +253,42 @@ TEST_CASE("LICQ violation and unsolved problems are reported", "[sensitivity][de
   sens.compute(solver, dx);
   CHECK(sens.info() == SensitivityStatus::not_solved);
 }
+
+TEST_CASE("a Sensitivity is reusable after a move and after not_solved", "[sensitivity]") {
+  // 1/2 |z|^2 - 1'z with 1'z <= 1 active and z_0 >= -5 inactive; then the same sizes with
+  // z_0 <= 0 and z_0 >= 1: infeasible.
+  Problem<double> pr(3, 0, 2);
+  pr.H.setIdentity();
+  pr.g.setConstant(-1);
+  pr.C << 1, 1, 1, -1, 0, 0;
+  pr.d << 1, 5;
+  DenseSolver<double> solver;
+  REQUIRE(solver.compute(pr).solve().status == Status::optimal);
+  ProblemDerivatives<double> dx;
+  dx.resize(2, 3, 0, 2, false);
+  dx.dg[0] << 1, 0, 0;
+  dx.dd[1] << 1, 0;
+  Sensitivity<double> fresh, a;
+  fresh.compute(solver, dx);
+  REQUIRE(fresh.info() == SensitivityStatus::ok);
+  REQUIRE(fresh.working_set_size() == 1);
+  CHECK((fresh.dz_dtheta().col(0) - Eigen::Vector3d(-2, 1, 1) / 3).norm() <= 1e-14);
+
+  a.compute(solver, dx);
+  Sensitivity<double> b(std::move(a));
+  a.compute(solver, dx);  // a moved-from object is valid: compute() sizes what it needs
+  CHECK(a.info() == SensitivityStatus::ok);
+  CHECK(a.dz_dtheta() == fresh.dz_dtheta());
+  CHECK(b.dz_dtheta() == fresh.dz_dtheta());
+  b = std::move(a);
+  a.compute(solver, dx);
+  CHECK(a.dz_dtheta() == fresh.dz_dtheta());
+
+  pr.C << 1, 0, 0, -1, 0, 0;
+  pr.d << 0, -1;
+  REQUIRE(solver.compute(pr).solve().status == Status::infeasible);
+  a.compute(solver, dx);
+  CHECK(a.info() == SensitivityStatus::not_solved);
+  CHECK(a.working_set_size() == 0);  // nothing of the earlier solve is reported
+  CHECK(a.dz_dtheta().isZero(0));
+}

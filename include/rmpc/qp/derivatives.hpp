@@ -6,6 +6,8 @@
 // into dg, d2g.
 #pragma once
 
+#include "rmpc/qp/detail/rows.hpp"
+
 #include <Eigen/Core>
 
 #include <cstdint>
@@ -19,7 +21,7 @@ struct ProblemDerivatives {
   using VectorN = Eigen::Matrix<Scalar, N, 1>;
   using MatrixA = Eigen::Matrix<Scalar, P, N>;
   using VectorP = Eigen::Matrix<Scalar, P, 1>;
-  using MatrixC = Eigen::Matrix<Scalar, M, N>;
+  using MatrixC = detail::RowsMatrix<Scalar, M, N>;
   using VectorM = Eigen::Matrix<Scalar, M, 1>;
 
   Eigen::Index num_parameters = 0;

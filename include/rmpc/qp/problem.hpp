@@ -10,6 +10,7 @@
 #pragma once
 
 #include "rmpc/detail/settings_check.hpp"
+#include "rmpc/qp/detail/rows.hpp"
 
 #include <Eigen/Core>
 
@@ -48,6 +49,9 @@ inline const char* to_string(Status s) {
 /// the optimum, C_i z > d_i, its multiplier pinned at w_i (the L1 slack is positive).
 enum RowState : std::int8_t { inactive = 0, active = 1, saturated = 2 };
 
+/// N variables, P equality rows, M inequality rows, each a compile-time size or Eigen::Dynamic;
+/// P = 0 and M = 0 are allowed (C with M = 0 is stored with a run-time count of 0 rows:
+/// detail::RowsMatrix).
 template <typename Scalar_, int N = Eigen::Dynamic, int P = Eigen::Dynamic, int M = Eigen::Dynamic>
 struct Problem {
   using Scalar = Scalar_;
@@ -58,7 +62,7 @@ struct Problem {
   using VectorN = Eigen::Matrix<Scalar, N, 1>;
   using MatrixA = Eigen::Matrix<Scalar, P, N>;
   using VectorP = Eigen::Matrix<Scalar, P, 1>;
-  using MatrixC = Eigen::Matrix<Scalar, M, N>;
+  using MatrixC = detail::RowsMatrix<Scalar, M, N>;
   using VectorM = Eigen::Matrix<Scalar, M, 1>;
 
   MatrixH H;

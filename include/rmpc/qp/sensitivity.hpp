@@ -47,7 +47,6 @@
 #include <Eigen/Core>
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -144,7 +143,7 @@ class Sensitivity {
 
   const MatrixNNP& dz_dtheta() const { return dz_; }
   const Eigen::Matrix<Scalar, P, NP>& dy_eq_dtheta() const { return dy_eq_; }
-  const Eigen::Matrix<Scalar, M, NP>& dy_ineq_dtheta() const { return dy_ineq_; }
+  const detail::RowsMatrix<Scalar, M, NP>& dy_ineq_dtheta() const { return dy_ineq_; }
 
   /// d2z/(dtheta_i dtheta_j), available when settings.second_order.
   auto d2z_dtheta2(Eigen::Index i, Eigen::Index j) const { return d2z_.col(i * np_ + j); }
@@ -249,7 +248,6 @@ class Sensitivity {
   SensitivityStatus status_ = SensitivityStatus::not_solved;
   Eigen::Index n_ = 0, p_ = 0, m_ = 0, np_ = 0;
   bool has_second_ = false;
-  std::array<Eigen::Index, 6> allocated_for_ = {-1, -1, -1, -1, -1, -1};  ///< see compute()
 
   // A copy of the solver's working set, edited for the requested one-sided derivative; its
   // KKT solves (natural orientation) serve every back-solve.
@@ -262,7 +260,7 @@ class Sensitivity {
   MatrixNNP dz_, dlambda_;
   mutable MatrixNNP ha_, na_;
   Eigen::Matrix<Scalar, P, NP> dy_eq_;
-  Eigen::Matrix<Scalar, M, NP> dy_ineq_;
+  detail::RowsMatrix<Scalar, M, NP> dy_ineq_;
   MatrixNNP2 d2z_, d2lambda_;
   static constexpr int NNP =
       (N == Eigen::Dynamic || NP == Eigen::Dynamic) ? Eigen::Dynamic : N * NP;
@@ -275,14 +273,15 @@ class Sensitivity {
   Eigen::Matrix<int, M, 1>
       flagged_rows_;  ///< scratch row list (dependent-row candidates, flagged rows)
   Eigen::Index num_weighted_ = 0, num_saturated_ = 0;
-  Eigen::Matrix<Scalar, M, N> sat_c_;  ///< Row t: C_k of saturated row t (read after compute())
-  mutable Eigen::Matrix<Scalar, M, 1> sat_ca_;    ///< C_k a of saturated row t (functionals)
-  mutable Eigen::Matrix<Scalar, M, NP> sat_dca_;  ///< dC_k,i a of saturated row t, parameter i
+  detail::RowsMatrix<Scalar, M, N>
+      sat_c_;  ///< Row t: C_k of saturated row t (read after compute())
+  mutable Eigen::Matrix<Scalar, M, 1> sat_ca_;         ///< C_k a of saturated row t (functionals)
+  mutable detail::RowsMatrix<Scalar, M, NP> sat_dca_;  ///< dC_k,i a of saturated row t, parameter i
   Eigen::Matrix<Scalar, P, 1> omega_eq_, row_values_eq_;
   mutable Eigen::Matrix<Scalar, M, 1> beta_ineq_;
   mutable Eigen::Matrix<Scalar, P, 1> beta_eq_;
   mutable Eigen::Matrix<Scalar, N, N> weight_h_;
-  mutable Eigen::Matrix<Scalar, M, N> weight_c_;
+  mutable detail::RowsMatrix<Scalar, M, N> weight_c_;
   mutable Eigen::Matrix<Scalar, P, N> weight_a_;
   // Block solves: columns are parameters (first order) or pairs i >= j (second order).
   static constexpr int NPAIRS = NP == Eigen::Dynamic ? Eigen::Dynamic : NP * (NP + 1) / 2;

@@ -12,6 +12,8 @@
 // product is exact zeros and skipped (anchor QP nx = 8, N = 30: 240 x 90 rows).
 #pragma once
 
+#include "rmpc/qp/detail/rows.hpp"
+
 #include <Eigen/Core>
 
 #include <algorithm>
@@ -23,12 +25,14 @@ namespace rmpc::qp::detail {
 template <typename Scalar, int N, int M>
 class RowStructure {
  public:
-  using MatrixC = Eigen::Matrix<Scalar, M, N>;
+  using MatrixC = RowsMatrix<Scalar, M, N>;
   // Column-major: each panel of the product is a tall matrix-vector product (row-major made
   // the panels' short dot products slower than the zeros they skip). At most one row (M = 1)
   // must be row-major in Eigen unless it is also a single column.
   static constexpr int RowsLayout = (M == 1 && N != 1) ? Eigen::RowMajor : Eigen::ColMajor;
-  using DenseRows = Eigen::Matrix<Scalar, Eigen::Dynamic, N, RowsLayout, M, N>;
+  // (No rows at all, M = 0: no maximum; Eigen's zero-size storage loses the column count.)
+  using DenseRows =
+      Eigen::Matrix<Scalar, Eigen::Dynamic, N, RowsLayout, M == 0 ? Eigen::Dynamic : M, N>;
   // z followed by the dense rows' values: every row's C_i z is one entry of it times a
   // coefficient (a branch-free gather).
   static constexpr int MaxGathered =

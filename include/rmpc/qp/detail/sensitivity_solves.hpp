@@ -20,20 +20,10 @@ auto Sensitivity<Scalar, N, P, M, NP>::compute(const Solver& solved, const Deriv
   p_ = pr.A.rows();
   m_ = pr.C.rows();
   np_ = dX.num_parameters;
-  // Every buffer's size follows from these: resized only when one of them changes.
-  const std::array<Eigen::Index, 6> sizes = {n_,
-                                             p_,
-                                             m_,
-                                             np_,
-                                             Eigen::Index(settings_.second_order),
-                                             Eigen::Index(settings_.multiplier_second_order)};
-  if (sizes != allocated_for_) {
-    allocate();
-    sat_c_.resize(m_, n_);
-    sat_ca_.resize(m_);
-    sat_dca_.resize(m_, np_);
-    allocated_for_ = sizes;
-  }
+  allocate();
+  sat_c_.resize(m_, n_);
+  sat_ca_.resize(m_);
+  sat_dca_.resize(m_, np_);
   num_saturated_ = 0;
   dz_.setZero();
   dlambda_.setZero();
@@ -116,7 +106,8 @@ void Sensitivity<Scalar, N, P, M, NP>::functional_hessian(const E& e, Out& out) 
       ha.setZero();
     if (has_dN_ && q > 0) {
       const auto dNj = dN_.block(0, j * n_, q, n_);
-      detail::small_product<N, detail::Update::add>(ha, dNj.transpose(), adj_beta_.head(q));
+      // dN' beta by Eigen's product: coefficient-wise it rounds differently from q = 8 on.
+      ha.noalias() += dNj.transpose() * adj_beta_.head(q);
       detail::small_product<N>(na_.col(j).head(q), dNj, adj_a_);
     } else {
       na_.col(j).head(q).setZero();
@@ -185,7 +176,7 @@ void Sensitivity<Scalar, N, P, M, NP>::first_order() {
     rhs2_.col(i).head(q) = de_.col(i).head(q);
     if (has_dN_ && q > 0) {
       const auto dNi = dN_.block(0, i * n_, q, n_);
-      detail::small_product<N, detail::Update::add>(rhs1_.col(i), dNi.transpose(), lambda_.head(q));
+      rhs1_.col(i).noalias() += dNi.transpose() * lambda_.head(q);  // Eigen's, as dN' beta
       detail::small_product<N, detail::Update::subtract>(rhs2_.col(i).head(q), dNi, z_);
     }
   }
@@ -225,8 +216,8 @@ void Sensitivity<Scalar, N, P, M, NP>::second_order() {
       kz.setZero();
     if (has_dN_ && q > 0) {
       const auto dNa = dN_.block(0, a * n_, q, n_);
-      detail::small_product<N, detail::Update::add>(kz, dNa.transpose(), dlambda_.topRows(q));
-      detail::small_product<N>(nz_.block(0, a * np_, q, np_), dNa, dz_);
+      kz.noalias() += dNa.transpose() * dlambda_.topRows(q);
+      nz_.block(0, a * np_, q, np_).noalias() = dNa * dz_;
     } else {
       nz_.block(0, a * np_, q, np_).setZero();
     }

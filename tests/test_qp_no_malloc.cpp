@@ -78,10 +78,44 @@ TEST_CASE("fixed-size solve, warm start and sensitivities allocate nothing", "[q
 // A compile-time count of zero rows (no inequality rows, M = 0; no equality rows, P = 0)
 // compiles, solves and differentiates like any fixed size, allocation-free. 1/2 |z|^2 + g'z
 // in three variables; the values by hand.
+namespace {
+struct ZeroRowsOutcome {
+  rmpc::qp::Status status;
+  rmpc::qp::SensitivityStatus sensitivity;
+  Eigen::Vector3d z, dz, d2z;  ///< d2z and e_0'd2z: of the first parameter pair
+  double e0_d2z;
+};
+
+// Solves pr (identity H) and differentiates it along one parameter, the solve, the
+// sensitivities and the functional Hessian with allocation forbidden.
+template <int P, int M>
+ZeroRowsOutcome solve_zero_rows(const rmpc::qp::Problem<double, 3, P, M>& pr,
+                                const rmpc::qp::ProblemDerivatives<double, 3, P, M>& dx) {
+  rmpc::qp::DenseSolver<double, 3, P, M> solver;
+  rmpc::qp::Sensitivity<double, 3, P, M, 1> sens;
+  Eigen::Matrix<double, 1, 1> hess;
+  solver.compute(pr);
+  Eigen::internal::set_is_malloc_allowed(false);
+  const auto& res = solver.solve();
+  sens.compute(solver, dx);
+  sens.functional_hessian(Eigen::Vector3d::Unit(0), hess);
+  Eigen::internal::set_is_malloc_allowed(true);
+  const bool second = !dx.d2g.empty();
+  return {res.status,
+          sens.info(),
+          res.z,
+          sens.dz_dtheta(),
+          second ? Eigen::Vector3d(sens.d2z_dtheta2(0, 0)) : Eigen::Vector3d::Zero(),
+          hess(0, 0)};
+}
+}  // namespace
+
 TEST_CASE("fixed sizes with M = 0 or P = 0 solve and differentiate, allocating nothing",
           "[qp][no_malloc]") {
   using V3 = Eigen::Vector3d;
   const V3 g(1, -2, 0.5);
+  using rmpc::qp::SensitivityStatus;
+  using rmpc::qp::Status;
   {  // M = 0: one equality 1'z = 0.5, whose multiplier is 0 at z = -g.
     rmpc::qp::Problem<double, 3, 1, 0> pr(3, 1, 0);
     pr.H.setIdentity();
@@ -92,23 +126,14 @@ TEST_CASE("fixed sizes with M = 0 or P = 0 solve and differentiate, allocating n
     dx.resize(1, 3, 1, 0, true);
     dx.dg[0] = V3::Unit(0);
     dx.d2g[0] = V3::Unit(1);
-    rmpc::qp::DenseSolver<double, 3, 1, 0> solver;
-    rmpc::qp::Sensitivity<double, 3, 1, 0, 1> sens;
-    Eigen::Matrix<double, 1, 1> hess;
-    solver.compute(pr);
-    Eigen::internal::set_is_malloc_allowed(false);
-    solver.compute(pr);
-    const auto& res = solver.solve();
-    sens.compute(solver, dx);
-    sens.functional_hessian(V3::Unit(0), hess);
-    Eigen::internal::set_is_malloc_allowed(true);
-    REQUIRE(res.status == rmpc::qp::Status::optimal);
-    CHECK((res.z - V3(-1, 2, -0.5)).norm() <= 1e-14);
-    REQUIRE(sens.info() == rmpc::qp::SensitivityStatus::ok);
+    const ZeroRowsOutcome out = solve_zero_rows(pr, dx);
+    REQUIRE(out.status == Status::optimal);
+    CHECK((out.z - V3(-1, 2, -0.5)).norm() <= 1e-14);
+    REQUIRE(out.sensitivity == SensitivityStatus::ok);
     // dz = -(I - 11'/3) dg: the gradient's component in the equality's null space.
-    CHECK((sens.dz_dtheta() - V3(-2, 1, 1) / 3).norm() <= 1e-14);
-    CHECK((sens.d2z_dtheta2(0, 0) - V3(1, -2, 1) / 3).norm() <= 1e-14);
-    CHECK(std::abs(hess(0, 0) - 1.0 / 3) <= 1e-14);
+    CHECK((out.dz - V3(-2, 1, 1) / 3).norm() <= 1e-14);
+    CHECK((out.d2z - V3(1, -2, 1) / 3).norm() <= 1e-14);
+    CHECK(std::abs(out.e0_d2z - 1.0 / 3) <= 1e-14);
   }
   {  // P = 0 and M = 0: unconstrained, dz = -dg.
     rmpc::qp::Problem<double, 3, 0, 0> pr(3, 0, 0);
@@ -117,17 +142,11 @@ TEST_CASE("fixed sizes with M = 0 or P = 0 solve and differentiate, allocating n
     rmpc::qp::ProblemDerivatives<double, 3, 0, 0> dx;
     dx.resize(1, 3, 0, 0, false);
     dx.dg[0] = V3(0, 1, 2);
-    rmpc::qp::DenseSolver<double, 3, 0, 0> solver;
-    rmpc::qp::Sensitivity<double, 3, 0, 0, 1> sens;
-    solver.compute(pr);
-    Eigen::internal::set_is_malloc_allowed(false);
-    const auto& res = solver.solve();
-    sens.compute(solver, dx);
-    Eigen::internal::set_is_malloc_allowed(true);
-    REQUIRE(res.status == rmpc::qp::Status::optimal);
-    CHECK((res.z + g).norm() <= 1e-14);
-    REQUIRE(sens.info() == rmpc::qp::SensitivityStatus::ok);
-    CHECK((sens.dz_dtheta() - V3(0, -1, -2)).norm() <= 1e-14);
+    const ZeroRowsOutcome out = solve_zero_rows(pr, dx);
+    REQUIRE(out.status == Status::optimal);
+    CHECK((out.z + g).norm() <= 1e-14);
+    REQUIRE(out.sensitivity == SensitivityStatus::ok);
+    CHECK((out.dz - V3(0, -1, -2)).norm() <= 1e-14);
   }
   {  // P = 0: rows 1'z <= 0.5 and -z_0 <= 0.2, both active at z = (-0.2, 1.6, -0.9); dz moves
      // only in their null space (0, 1, -1).
@@ -139,17 +158,11 @@ TEST_CASE("fixed sizes with M = 0 or P = 0 solve and differentiate, allocating n
     rmpc::qp::ProblemDerivatives<double, 3, 0, 2> dx;
     dx.resize(1, 3, 0, 2, false);
     dx.dg[0] = V3(0, 1, -1);
-    rmpc::qp::DenseSolver<double, 3, 0, 2> solver;
-    rmpc::qp::Sensitivity<double, 3, 0, 2, 1> sens;
-    solver.compute(pr);
-    Eigen::internal::set_is_malloc_allowed(false);
-    const auto& res = solver.solve();
-    sens.compute(solver, dx);
-    Eigen::internal::set_is_malloc_allowed(true);
-    REQUIRE(res.status == rmpc::qp::Status::optimal);
-    CHECK((res.z - V3(-0.2, 1.6, -0.9)).norm() <= 1e-14);
-    REQUIRE(sens.info() == rmpc::qp::SensitivityStatus::ok);
-    CHECK((sens.dz_dtheta() - V3(0, -1, 1)).norm() <= 1e-14);
+    const ZeroRowsOutcome out = solve_zero_rows(pr, dx);
+    REQUIRE(out.status == Status::optimal);
+    CHECK((out.z - V3(-0.2, 1.6, -0.9)).norm() <= 1e-14);
+    REQUIRE(out.sensitivity == SensitivityStatus::ok);
+    CHECK((out.dz - V3(0, -1, 1)).norm() <= 1e-14);
   }
 }
 
